@@ -1,0 +1,895 @@
+/*
+ * clusterctl - query and steer a running clusterd over its control socket.
+ *
+ * Protocol: connect to a unix stream socket, write one line (the command and
+ * its arguments separated by single spaces, ending in "\n"), read one JSON
+ * object until the server closes.  Every reply carries "ok"; when it is false,
+ * "error" says why.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+
+#include <jansson.h>
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION "0.1.0"
+#endif
+
+#define CTL_SOCKET_DEFAULT	"/run/clusterd.sock"
+#define CTL_SOCKET_ENV		"CLUSTERD_SOCKET"
+#define CTL_TIMEOUT_S		5
+#define CTL_REPLY_MAX		(64u << 20)	/* the conns reply can be large */
+#define CTL_REPLY_CHUNK		(64u << 10)
+#define CTL_ARG_MAX		255
+
+enum {
+	CTL_EXIT_OK = 0,
+	CTL_EXIT_FAIL = 1,	/* daemon said ok:false, or its reply is unusable */
+	CTL_EXIT_USAGE = 2,
+	CTL_EXIT_CONNECT = 3,	/* cannot connect, or the exchange broke off */
+};
+
+struct ctl_cmd {
+	const char	*name;
+	int		nargs;
+	void		(*render)(const json_t *reply, FILE *out);
+};
+
+/* One column of a table: the JSON key, its heading, layout facts. */
+struct ctl_col {
+	const char	*key;
+	char		*head;
+	size_t		width;
+	bool		numeric;
+};
+
+struct ctl_colspec {
+	const char	*key;
+	const char	*head;
+};
+
+static void ctl_render_status(const json_t *reply, FILE *out);
+static void ctl_render_targets(const json_t *reply, FILE *out);
+static void ctl_render_conns(const json_t *reply, FILE *out);
+static void ctl_render_stats(const json_t *reply, FILE *out);
+static void ctl_render_generic(const json_t *reply, FILE *out);
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "status",	0, ctl_render_status },
+	{ "targets",	0, ctl_render_targets },
+	{ "conns",	0, ctl_render_conns },
+	{ "stats",	0, ctl_render_stats },
+	{ "cdat",	0, ctl_render_generic },
+	{ "drain",	1, ctl_render_generic },
+	{ "undrain",	1, ctl_render_generic },
+	{ "failover",	1, ctl_render_generic },
+	{ "reload",	0, ctl_render_generic },
+};
+
+static const struct ctl_colspec ctl_target_cols[] = {
+	{ "vipa", "VIPA" }, { "port", "PORT" }, { "protocol", "PROTO" },
+	{ "node", "NODE" }, { "address", "ADDRESS" }, { "target_port", "TPORT" },
+	{ "weight", "WEIGHT" }, { "listening", "LISTENING" }, { "drained", "DRAINED" },
+	{ "active", "ACTIVE" }, { "conns", "CONNS" },
+};
+
+static const struct ctl_colspec ctl_conn_cols[] = {
+	{ "protocol", "PROTO" }, { "client", "CLIENT" }, { "vipa", "VIPA" },
+	{ "target", "TARGET" }, { "target_address", "TARGET_ADDRESS" },
+	{ "state", "STATE" }, { "age_s", "AGE_S" }, { "idle_s", "IDLE_S" },
+	{ "packets", "PACKETS" }, { "bytes", "BYTES" },
+};
+
+static const struct ctl_colspec ctl_vipa_cols[] = {
+	{ "address", "VIPA" }, { "interface", "INTERFACE" }, { "role", "ROLE" },
+	{ "owner", "OWNER" }, { "since", "SINCE" }, { "services", "SERVICES" },
+};
+
+static const struct ctl_colspec ctl_node_cols[] = {
+	{ "name", "NODE" }, { "alive", "ALIVE" }, { "self", "SELF" },
+	{ "last_heard_ms", "LAST_HEARD_MS" },
+};
+
+#define CTL_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
+
+static void __attribute__((noreturn)) ctl_oom(void)
+{
+	fputs("clusterctl: out of memory\n", stderr);
+	exit(CTL_EXIT_FAIL);
+}
+
+static void *ctl_calloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (p == NULL)
+		ctl_oom();
+	return p;
+}
+
+static char *ctl_strdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (p == NULL)
+		ctl_oom();
+	return p;
+}
+
+static void ctl_usage(FILE *f)
+{
+	fputs("usage: clusterctl [-s SOCKET] [--json] COMMAND [ARG]\n"
+	      "\n"
+	      "commands:\n"
+	      "  status          node, uptime, VIPAs and their roles, cluster nodes\n"
+	      "  targets         targets of every service and their state\n"
+	      "  conns           the connection table\n"
+	      "  stats           packet, drop, queue, connection and sync counters\n"
+	      "  cdat            the cluster destination address table\n"
+	      "  drain NODE      send no new connections to target NODE\n"
+	      "  undrain NODE    let target NODE take new connections again\n"
+	      "  failover VIPA   hand VIPA to its next distributor\n"
+	      "  reload          reread the configuration file (like SIGHUP)\n"
+	      "\n"
+	      "options:\n"
+	      "  -s, --socket PATH  control socket (default $" CTL_SOCKET_ENV
+	      ", else " CTL_SOCKET_DEFAULT ")\n"
+	      "  -j, --json         print the daemon's JSON reply\n"
+	      "  -h, --help         this help\n"
+	      "  -V, --version      print the version\n", f);
+}
+
+static const struct ctl_cmd *ctl_cmd_find(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < CTL_NELEM(ctl_cmds); i++)
+		if (strcmp(ctl_cmds[i].name, name) == 0)
+			return &ctl_cmds[i];
+	return NULL;
+}
+
+/* The protocol is one space-separated line: an argument must not be able to
+ * add words or lines of its own. */
+static bool ctl_arg_ok(const char *s)
+{
+	size_t n = strlen(s);
+	size_t i;
+
+	if (n == 0 || n > CTL_ARG_MAX)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= ' ' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+/* Copies s to out with control characters replaced, so that a string from
+ * the daemon cannot drive the terminal. */
+static void ctl_put_clean(FILE *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		fputc(c < ' ' || c == 0x7f ? '?' : c, out);
+	}
+}
+
+static void ctl_put_scalar(FILE *out, const json_t *v)
+{
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		ctl_put_clean(out, json_string_value(v));
+		break;
+	case JSON_INTEGER:
+		fprintf(out, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		break;
+	case JSON_REAL:
+		fprintf(out, "%.6g", json_real_value(v));
+		break;
+	case JSON_TRUE:
+		fputs("yes", out);
+		break;
+	case JSON_FALSE:
+		fputs("no", out);
+		break;
+	case JSON_NULL:
+		fputs("-", out);
+		break;
+	default: {
+		/* Nested values inside a table cell: compact JSON, cleaned. */
+		char *s = json_dumps(v, JSON_COMPACT);
+
+		if (s == NULL)
+			ctl_oom();
+		ctl_put_clean(out, s);
+		free(s);
+		break;
+	}
+	}
+}
+
+static bool ctl_is_scalar(const json_t *v)
+{
+	return !json_is_object(v) && !json_is_array(v);
+}
+
+/* A cell's text; a missing value reads "-", an array of scalars "a,b,c". */
+static char *ctl_cell(const json_t *v)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		ctl_oom();
+	if (v == NULL) {
+		fputs("-", f);
+	} else if (json_is_array(v)) {
+		size_t i;
+		bool flat = true;
+
+		for (i = 0; i < json_array_size(v); i++)
+			if (!ctl_is_scalar(json_array_get(v, i)))
+				flat = false;
+		if (flat) {
+			for (i = 0; i < json_array_size(v); i++) {
+				if (i > 0)
+					fputc(',', f);
+				ctl_put_scalar(f, json_array_get(v, i));
+			}
+			if (json_array_size(v) == 0)
+				fputs("-", f);
+		} else {
+			ctl_put_scalar(f, v);
+		}
+	} else {
+		ctl_put_scalar(f, v);
+	}
+	if (fclose(f) != 0 || buf == NULL)
+		ctl_oom();
+	return buf;
+}
+
+static bool ctl_all_objects(const json_t *arr)
+{
+	size_t i;
+
+	if (!json_is_array(arr) || json_array_size(arr) == 0)
+		return false;
+	for (i = 0; i < json_array_size(arr); i++)
+		if (!json_is_object(json_array_get(arr, i)))
+			return false;
+	return true;
+}
+
+static char *ctl_upper(const char *s)
+{
+	char *h = ctl_strdup(s);
+	char *p;
+
+	for (p = h; *p != '\0'; p++) {
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+		else if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	}
+	return h;
+}
+
+static bool ctl_col_has(const struct ctl_col *cols, size_t n, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(cols[i].key, key) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Prints an array of objects as an aligned table: the preferred columns first
+ * (those present in some row), then every other key in order of appearance, so
+ * that fields the daemon grows later still show.  Numeric columns are right
+ * aligned.  rows must hold objects only.
+ */
+static void ctl_table(FILE *out, const json_t *rows, const struct ctl_colspec *pref,
+		      size_t npref)
+{
+	size_t nrows = json_array_size(rows);
+	size_t maxcols = npref, ncols = 0;
+	struct ctl_col *cols;
+	char **cells;
+	size_t r, c;
+
+	for (r = 0; r < nrows; r++)
+		maxcols += json_object_size(json_array_get(rows, r));
+	cols = ctl_calloc(maxcols, sizeof(*cols));
+
+	for (c = 0; c < npref; c++) {
+		for (r = 0; r < nrows; r++)
+			if (json_object_get(json_array_get(rows, r), pref[c].key) != NULL)
+				break;
+		if (r == nrows)
+			continue;
+		cols[ncols].key = pref[c].key;
+		cols[ncols].head = ctl_strdup(pref[c].head);
+		ncols++;
+	}
+	for (r = 0; r < nrows; r++) {
+		const char *key;
+		json_t *v;
+
+		json_object_foreach(json_array_get(rows, r), key, v) {
+			if (ctl_col_has(cols, ncols, key))
+				continue;
+			cols[ncols].key = key;
+			cols[ncols].head = ctl_upper(key);
+			ncols++;
+		}
+	}
+
+	for (c = 0; c < ncols; c++) {
+		cols[c].width = strlen(cols[c].head);
+		cols[c].numeric = true;
+	}
+	cells = ctl_calloc(nrows * ncols, sizeof(*cells));
+	for (r = 0; r < nrows; r++) {
+		const json_t *row = json_array_get(rows, r);
+
+		for (c = 0; c < ncols; c++) {
+			const json_t *v = json_object_get(row, cols[c].key);
+			char *s = ctl_cell(v);
+			size_t w = strlen(s);
+
+			if (v != NULL && !json_is_number(v))
+				cols[c].numeric = false;
+			if (w > cols[c].width)
+				cols[c].width = w;
+			cells[r * ncols + c] = s;
+		}
+	}
+
+	for (r = 0; r <= nrows; r++) {
+		for (c = 0; c < ncols; c++) {
+			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
+			int w = (int)cols[c].width;
+			bool last = c + 1 == ncols;
+
+			if (c > 0)
+				fputs("  ", out);
+			if (cols[c].numeric)
+				fprintf(out, "%*s", w, s);
+			else if (last)
+				fputs(s, out);
+			else
+				fprintf(out, "%-*s", w, s);
+		}
+		fputc('\n', out);
+	}
+
+	for (r = 0; r < nrows * ncols; r++)
+		free(cells[r]);
+	free(cells);
+	for (c = 0; c < ncols; c++)
+		free(cols[c].head);
+	free(cols);
+}
+
+/*
+ * Prints "prefix.key: value" lines for every scalar below v.  With tables set,
+ * a non-empty array of objects becomes a table under a "key:" line instead.
+ */
+static void ctl_flatten(FILE *out, const char *prefix, const json_t *v, bool tables)
+{
+	char *sub;
+
+	if (json_is_object(v)) {
+		const char *key;
+		json_t *child;
+
+		json_object_foreach((json_t *)v, key, child) {
+			if (prefix == NULL && strcmp(key, "ok") == 0)
+				continue;
+			if (prefix == NULL)
+				sub = ctl_strdup(key);
+			else if (asprintf(&sub, "%s.%s", prefix, key) < 0)
+				ctl_oom();
+			ctl_flatten(out, sub, child, tables);
+			free(sub);
+		}
+	} else if (json_is_array(v) && tables && ctl_all_objects(v)) {
+		ctl_put_clean(out, prefix);
+		fputs(":\n", out);
+		ctl_table(out, v, NULL, 0);
+	} else if (json_is_array(v) && json_array_size(v) > 0) {
+		size_t i;
+		bool flat = true;
+
+		for (i = 0; i < json_array_size(v); i++)
+			if (!ctl_is_scalar(json_array_get(v, i)))
+				flat = false;
+		if (flat) {
+			char *s = ctl_cell(v);
+
+			ctl_put_clean(out, prefix);
+			fprintf(out, ": %s\n", s);
+			free(s);
+			return;
+		}
+		for (i = 0; i < json_array_size(v); i++) {
+			if (asprintf(&sub, "%s[%zu]", prefix, i) < 0)
+				ctl_oom();
+			ctl_flatten(out, sub, json_array_get(v, i), tables);
+			free(sub);
+		}
+	} else {
+		char *s = ctl_cell(v);
+
+		ctl_put_clean(out, prefix);
+		fprintf(out, ": %s\n", s);
+		free(s);
+	}
+}
+
+static void ctl_render_generic(const json_t *reply, FILE *out)
+{
+	/* Only "ok" (drain, reload...): say so rather than print nothing. */
+	if (json_object_size(reply) <= 1) {
+		fputs("ok\n", out);
+		return;
+	}
+	ctl_flatten(out, NULL, reply, true);
+}
+
+static void ctl_render_stats(const json_t *reply, FILE *out)
+{
+	ctl_flatten(out, NULL, reply, false);
+}
+
+static void ctl_render_list(FILE *out, const json_t *reply, const char *key,
+			    const struct ctl_colspec *cols, size_t ncols, const char *none)
+{
+	const json_t *rows = json_object_get(reply, key);
+
+	if (json_is_array(rows) && json_array_size(rows) == 0)
+		fprintf(out, "%s\n", none);
+	else if (ctl_all_objects(rows))
+		ctl_table(out, rows, cols, ncols);
+	else if (rows != NULL)
+		ctl_flatten(out, key, rows, true);
+}
+
+static void ctl_render_targets(const json_t *reply, FILE *out)
+{
+	ctl_render_list(out, reply, "targets", ctl_target_cols, CTL_NELEM(ctl_target_cols),
+			"no targets");
+}
+
+static void ctl_render_conns(const json_t *reply, FILE *out)
+{
+	const json_t *conns = json_object_get(reply, "conns");
+	const json_t *total = json_object_get(reply, "total");
+
+	ctl_render_list(out, reply, "conns", ctl_conn_cols, CTL_NELEM(ctl_conn_cols),
+			"no connections");
+	if (!json_is_integer(total))
+		return;
+	if (json_is_true(json_object_get(reply, "truncated")))
+		fprintf(out, "%" JSON_INTEGER_FORMAT " connections, %zu shown (truncated)\n",
+			json_integer_value(total), json_array_size(conns));
+	else if (json_array_size(conns) > 0)
+		fprintf(out, "%" JSON_INTEGER_FORMAT " connections\n",
+			json_integer_value(total));
+}
+
+static void ctl_put_duration(FILE *out, json_int_t s)
+{
+	if (s < 0)
+		fputs("-", out);
+	else if (s >= 86400)
+		fprintf(out, "%" JSON_INTEGER_FORMAT "d%02dh%02dm", s / 86400,
+			(int)(s % 86400 / 3600), (int)(s % 3600 / 60));
+	else if (s >= 3600)
+		fprintf(out, "%dh%02dm%02ds", (int)(s / 3600), (int)(s % 3600 / 60),
+			(int)(s % 60));
+	else if (s >= 60)
+		fprintf(out, "%dm%02ds", (int)(s / 60), (int)(s % 60));
+	else
+		fprintf(out, "%ds", (int)s);
+}
+
+/* "label value" when the key is there, nothing otherwise. */
+static void ctl_put_field(FILE *out, const json_t *obj, const char *key, const char *label,
+			  bool *first)
+{
+	const json_t *v = json_object_get(obj, key);
+	char *s;
+
+	if (v == NULL)
+		return;
+	s = ctl_cell(v);
+	fprintf(out, "%s%s %s", *first ? "" : ", ", label, s);
+	*first = false;
+	free(s);
+}
+
+/* One cell for all services of a VIPA: "80/tcp 2/3 up, 53/udp 2/2 up". */
+static json_t *ctl_services_summary(const json_t *services)
+{
+	char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+	json_t *s;
+
+	f = open_memstream(&buf, &len);
+	if (f == NULL)
+		ctl_oom();
+	for (i = 0; i < json_array_size(services); i++) {
+		const json_t *svc = json_array_get(services, i);
+		char *port = ctl_cell(json_object_get(svc, "port"));
+		char *proto = ctl_cell(json_object_get(svc, "protocol"));
+		char *up = ctl_cell(json_object_get(svc, "targets_up"));
+		char *all = ctl_cell(json_object_get(svc, "targets"));
+
+		fprintf(f, "%s%s/%s %s/%s up", i > 0 ? ", " : "", port, proto, up, all);
+		free(port);
+		free(proto);
+		free(up);
+		free(all);
+	}
+	if (fclose(f) != 0 || buf == NULL)
+		ctl_oom();
+	s = json_string(len > 0 ? buf : "-");
+	free(buf);
+	if (s == NULL)
+		ctl_oom();
+	return s;
+}
+
+static void ctl_render_status(const json_t *reply, FILE *out)
+{
+	static const char *const known[] = {
+		"ok", "node", "version", "uptime_s", "config", "generation", "workers",
+		"queue_base", "queue_kind", "rules", "vipas", "nodes",
+	};
+	const json_t *v, *vipas, *nodes, *workers, *base;
+	const char *key;
+	bool first = true;
+	size_t i;
+
+	ctl_put_field(out, reply, "node", "node", &first);
+	ctl_put_field(out, reply, "version", "clusterd", &first);
+	v = json_object_get(reply, "uptime_s");
+	if (json_is_integer(v)) {
+		fprintf(out, "%sup ", first ? "" : ", ");
+		ctl_put_duration(out, json_integer_value(v));
+		first = false;
+	}
+	if (!first)
+		fputc('\n', out);
+
+	first = true;
+	ctl_put_field(out, reply, "config", "config", &first);
+	ctl_put_field(out, reply, "generation", "generation", &first);
+	if (!first)
+		fputc('\n', out);
+
+	first = true;
+	workers = json_object_get(reply, "workers");
+	base = json_object_get(reply, "queue_base");
+	if (json_is_integer(workers) && json_is_integer(base) && json_integer_value(workers) > 0) {
+		fprintf(out, "workers %" JSON_INTEGER_FORMAT ", queues %" JSON_INTEGER_FORMAT
+			"-%" JSON_INTEGER_FORMAT, json_integer_value(workers),
+			json_integer_value(base),
+			json_integer_value(base) + json_integer_value(workers) - 1);
+		first = false;
+	} else {
+		ctl_put_field(out, reply, "workers", "workers", &first);
+		ctl_put_field(out, reply, "queue_base", "queue base", &first);
+	}
+	ctl_put_field(out, reply, "queue_kind", "kind", &first);
+	ctl_put_field(out, reply, "rules", "rules", &first);
+	if (!first)
+		fputc('\n', out);
+
+	/* Fields added later: show them rather than hide them. */
+	json_object_foreach((json_t *)reply, key, v) {
+		for (i = 0; i < CTL_NELEM(known); i++)
+			if (strcmp(key, known[i]) == 0)
+				break;
+		if (i == CTL_NELEM(known))
+			ctl_flatten(out, key, v, true);
+	}
+
+	vipas = json_object_get(reply, "vipas");
+	if (ctl_all_objects(vipas)) {
+		json_t *rows = json_array();
+
+		if (rows == NULL)
+			ctl_oom();
+		for (i = 0; i < json_array_size(vipas); i++) {
+			json_t *row = json_deep_copy(json_array_get(vipas, i));
+			const json_t *svc;
+
+			if (row == NULL)
+				ctl_oom();
+			svc = json_object_get(row, "services");
+			if (json_is_array(svc) &&
+			    json_object_set_new(row, "services", ctl_services_summary(svc)) != 0)
+				ctl_oom();
+			if (json_array_append_new(rows, row) != 0)
+				ctl_oom();
+		}
+		fputc('\n', out);
+		ctl_table(out, rows, ctl_vipa_cols, CTL_NELEM(ctl_vipa_cols));
+		json_decref(rows);
+	} else if (json_is_array(vipas)) {
+		fputs("\nno VIPAs\n", out);
+	}
+
+	nodes = json_object_get(reply, "nodes");
+	if (ctl_all_objects(nodes)) {
+		fputc('\n', out);
+		ctl_table(out, nodes, ctl_node_cols, CTL_NELEM(ctl_node_cols));
+	}
+}
+
+/* Connects with SO_SNDTIMEO/SO_RCVTIMEO set: a unix connect() that waits for
+ * a full backlog honours the send timeout, reads the receive timeout. */
+static int ctl_connect(const char *path)
+{
+	struct timeval tv = { .tv_sec = CTL_TIMEOUT_S };
+	struct sockaddr_un sun;
+	int fd, err;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	memcpy(sun.sun_path, path, strlen(path) + 1);	/* length checked by caller */
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	return fd;
+}
+
+static int ctl_send_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Reads until EOF into a growing buffer of at most CTL_REPLY_MAX bytes.
+ * Returns 0, -EMSGSIZE when the reply is larger, or -errno. */
+static int ctl_recv_all(int fd, char **bufp, size_t *lenp)
+{
+	size_t cap = CTL_REPLY_CHUNK, len = 0;
+	char *buf = malloc(cap);
+
+	if (buf == NULL)
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n;
+
+		if (len == cap) {
+			char *nb;
+
+			if (cap >= CTL_REPLY_MAX) {
+				free(buf);
+				return -EMSGSIZE;
+			}
+			cap = cap * 2 > CTL_REPLY_MAX ? CTL_REPLY_MAX : cap * 2;
+			nb = realloc(buf, cap);
+			if (nb == NULL) {
+				free(buf);
+				return -ENOMEM;
+			}
+			buf = nb;
+		}
+		n = recv(fd, buf + len, cap - len, 0);
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				continue;
+			free(buf);
+			return -err;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+/* One exchange; on failure prints why and returns the exit code. */
+static int ctl_exchange(const char *path, const char *line, char **reply, size_t *len)
+{
+	int fd, err;
+
+	fd = ctl_connect(path);
+	if (fd < 0) {
+		if (fd == -EAGAIN || fd == -EWOULDBLOCK)
+			fprintf(stderr, "clusterctl: cannot connect to %s: timed out after %d s "
+				"(is clusterd running?)\n", path, CTL_TIMEOUT_S);
+		else
+			fprintf(stderr, "clusterctl: cannot connect to %s: %s "
+				"(is clusterd running?)\n", path, strerror(-fd));
+		return CTL_EXIT_CONNECT;
+	}
+	err = ctl_send_all(fd, line, strlen(line));
+	if (err == 0)
+		err = ctl_recv_all(fd, reply, len);
+	close(fd);
+	if (err == -EAGAIN || err == -EWOULDBLOCK) {
+		fprintf(stderr, "clusterctl: %s: no reply within %d s\n", path, CTL_TIMEOUT_S);
+		return CTL_EXIT_CONNECT;
+	} else if (err == -EMSGSIZE) {
+		fprintf(stderr, "clusterctl: %s: reply larger than %u MiB\n", path,
+			CTL_REPLY_MAX >> 20);
+		return CTL_EXIT_CONNECT;
+	} else if (err == -ENOMEM) {
+		ctl_oom();
+	} else if (err < 0) {
+		fprintf(stderr, "clusterctl: %s: %s\n", path, strerror(-err));
+		return CTL_EXIT_CONNECT;
+	}
+	if (*len == 0) {
+		fprintf(stderr, "clusterctl: %s: connection closed without a reply\n", path);
+		free(*reply);
+		return CTL_EXIT_CONNECT;
+	}
+	return CTL_EXIT_OK;
+}
+
+static int ctl_finish_stdout(void)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "clusterctl: writing output: %s\n", strerror(errno));
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "socket",	required_argument,	NULL, 's' },
+		{ "json",	no_argument,		NULL, 'j' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 },
+	};
+	const char *path = getenv(CTL_SOCKET_ENV);
+	const struct ctl_cmd *cmd;
+	bool json_out = false;
+	char line[64 + CTL_ARG_MAX];
+	char *buf = NULL;
+	size_t len = 0;
+	json_error_t jerr;
+	json_t *reply, *ok;
+	int opt, rc;
+
+	if (path == NULL || *path == '\0')
+		path = CTL_SOCKET_DEFAULT;
+	/* GNU getopt permutes: "clusterctl stats --json" works as well. */
+	while ((opt = getopt_long(argc, argv, "s:jhV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			path = optarg;
+			break;
+		case 'j':
+			json_out = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return ctl_finish_stdout();
+		case 'V':
+			printf("clusterctl %s\n", PACKAGE_VERSION);
+			return ctl_finish_stdout();
+		default:
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fputs("clusterctl: missing command\n", stderr);
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	cmd = ctl_cmd_find(argv[optind]);
+	if (cmd == NULL) {
+		fprintf(stderr, "clusterctl: unknown command '%s'\n", argv[optind]);
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (argc - optind - 1 != cmd->nargs) {
+		fprintf(stderr, "clusterctl: %s takes %s\n", cmd->name,
+			cmd->nargs ? "one argument" : "no argument");
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	if (cmd->nargs == 1 && !ctl_arg_ok(argv[optind + 1])) {
+		fprintf(stderr, "clusterctl: %s: bad argument (1 to %d characters, no spaces "
+			"or control characters)\n", cmd->name, CTL_ARG_MAX);
+		return CTL_EXIT_USAGE;
+	}
+	if (*path == '\0' || strlen(path) >= sizeof(((struct sockaddr_un *)NULL)->sun_path)) {
+		fprintf(stderr, "clusterctl: socket path empty or too long: %s\n", path);
+		return CTL_EXIT_USAGE;
+	}
+	if (cmd->nargs == 1)
+		snprintf(line, sizeof(line), "%s %s\n", cmd->name, argv[optind + 1]);
+	else
+		snprintf(line, sizeof(line), "%s\n", cmd->name);
+
+	rc = ctl_exchange(path, line, &buf, &len);
+	if (rc != CTL_EXIT_OK)
+		return rc;
+
+	reply = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(buf);
+	if (reply == NULL) {
+		fprintf(stderr, "clusterctl: invalid reply from clusterd: %s (line %d)\n",
+			jerr.text, jerr.line);
+		return CTL_EXIT_FAIL;
+	}
+	ok = json_object_get(reply, "ok");
+	if (!json_is_object(reply) || !json_is_boolean(ok)) {
+		fputs("clusterctl: invalid reply from clusterd: no \"ok\" field\n", stderr);
+		json_decref(reply);
+		return CTL_EXIT_FAIL;
+	}
+
+	/* With --json a script gets the object even when ok is false. */
+	if (json_out) {
+		/* A failed write shows in ferror(stdout), checked at the end. */
+		json_dumpf(reply, stdout, JSON_INDENT(2));
+		fputc('\n', stdout);
+	}
+	if (!json_is_true(ok)) {
+		const char *msg = json_string_value(json_object_get(reply, "error"));
+
+		fputs("clusterctl: ", stderr);
+		ctl_put_clean(stderr, msg != NULL ? msg : "request failed");
+		fputc('\n', stderr);
+		rc = CTL_EXIT_FAIL;
+	} else if (!json_out) {
+		cmd->render(reply, stdout);
+	}
+	json_decref(reply);
+	if (ctl_finish_stdout() != CTL_EXIT_OK)
+		return CTL_EXIT_FAIL;
+	return rc;
+}

@@ -1,0 +1,131 @@
+/* config: the immutable configuration object.
+ *
+ * cfg_load() parses /etc/clusterd.conf (libconfig syntax, the contract keys
+ * of DESIGN.md plus the daemon keys below), resolves every reference (node
+ * names in vipas/services/distributors), validates everything and returns a
+ * complete object, or NULL with "file:line: what is wrong" in err.  Nothing
+ * outside this module ever sees a half-valid configuration.  A reload builds
+ * a new object and swaps it in; objects are never modified after load. */
+#ifndef CLUSTERD_CONFIG_H
+#define CLUSTERD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+
+#include "nfq/addr.h"
+
+#define CFG_NAME_MAX 64
+#define CFG_ERR_MAX 512
+
+enum cfg_sched { SCHED_MAGLEV = 0, SCHED_ROUND_ROBIN, SCHED_LEAST_CONN };
+enum cfg_sync_mode { SYNC_EVERY_UPDATE = 0, SYNC_PERIODIC, SYNC_ON_EVENT };
+
+struct cfg_addr {
+	struct ip_addr ip;
+	int prefix;		/* default 24 (v4) / 64 (v6) */
+	int mtu;		/* default 1500 */
+	char type[16];		/* default "ethernet" */
+	int cos;		/* default 0 */
+	int retry;		/* default: cluster.retry_threshold */
+};
+
+struct cfg_node {
+	char name[CFG_NAME_MAX];
+	struct cfg_addr *addrs;	/* in order of preference, >= 1 */
+	size_t n_addrs;
+	int line;
+};
+
+/* A target of a service: a node index into cfg.nodes and a weight. */
+struct cfg_target {
+	size_t node;
+	unsigned weight;	/* 1..256, default 1 */
+};
+
+struct cfg_handoff_rule {
+	char host[256];		/* "" = any */
+	char path_prefix[256];	/* "" = any */
+	struct cfg_target *targets;
+	size_t n_targets;
+	int line;
+};
+
+struct cfg_service {
+	uint16_t port;
+	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
+	uint16_t target_port;	/* default: port */
+	enum cfg_sched sched;	/* default maglev */
+	struct cfg_target *targets;
+	size_t n_targets;
+	struct cfg_handoff_rule *rules;	/* parsed and validated; used by the handoff issue */
+	size_t n_rules;
+	int line;
+};
+
+struct cfg_distributor {
+	size_t node;			/* index into cfg.nodes */
+	struct cfg_target *targets;	/* own candidate list, NULL = the service's */
+	size_t n_targets;
+};
+
+struct cfg_vipa {
+	struct ip_addr addr;
+	char ifname[IF_NAMESIZE];
+	struct cfg_distributor *dists;	/* in order of preference, >= 1 */
+	size_t n_dists;
+	struct cfg_service *svcs;
+	size_t n_svcs;
+	int line;
+};
+
+struct cfg {
+	char path[4096];
+	char node_name[CFG_NAME_MAX];	/* -n, else `node`, else host name */
+	long self;			/* index of this node in nodes, -1 if not listed */
+
+	/* cluster = { ... } */
+	char cluster_name[CFG_NAME_MAX];
+	char key_file[4096];
+	struct ip_addr sync_group;
+	uint16_t sync_port;		/* default 7788 */
+	char sync_ifname[IF_NAMESIZE];
+	enum cfg_sync_mode sync_mode;
+	unsigned sync_interval_ms;	/* default 200 */
+	unsigned heartbeat_ms;		/* default 100 */
+	unsigned retry_threshold;	/* default 3 */
+
+	/* daemon = { ... } (optional; all have defaults) */
+	unsigned workers;		/* 0 = one per CPU (resolved by the daemon) */
+	uint16_t queue_base;		/* first NFQUEUE number, default 0 */
+	uint32_t queue_maxlen;		/* default 4096 */
+	bool manage_rules;		/* default true */
+	char control_socket[108];	/* default /run/clusterd.sock */
+	unsigned tcp_syn_timeout;	/* seconds, default 30 */
+	unsigned tcp_est_timeout;	/* default 900 */
+	unsigned tcp_fin_timeout;	/* default 30 */
+	unsigned udp_timeout;		/* default 60 */
+	unsigned conn_max;		/* per worker, default 262144 */
+
+	struct cfg_node *nodes;
+	size_t n_nodes;
+	struct cfg_vipa *vipas;
+	size_t n_vipas;
+};
+
+/* Loads and validates FILE.  node_override (-n) may be NULL.  On error
+ * returns NULL and writes "file:line: message" (or "file: message") to err. */
+struct cfg *cfg_load(const char *path, const char *node_override, char *err, size_t errlen);
+void cfg_free(struct cfg *c);
+
+/* Index of node NAME, or -1. */
+long cfg_node_index(const struct cfg *c, const char *name);
+
+/* First address of node n in the given family, or NULL. */
+const struct ip_addr *cfg_node_addr(const struct cfg *c, size_t n, int family);
+
+const char *cfg_proto_name(uint8_t proto);
+const char *cfg_sched_name(enum cfg_sched s);
+
+#endif

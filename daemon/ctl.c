@@ -1,0 +1,453 @@
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "daemon/ctl.h"
+#include "daemon/log.h"
+
+#define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
+
+int ctl_open(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	unlink(path);	/* a stale socket left by a crash */
+	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	chmod(path, 0600);
+	return fd;
+}
+
+void ctl_close(int fd, const char *path)
+{
+	if (fd >= 0) {
+		close(fd);
+		unlink(path);
+	}
+}
+
+static const char *ctl_fmt_ep(const struct ip_addr *a, uint16_t port, char *buf, size_t len)
+{
+	char ab[ADDR_STRLEN];
+
+	addr_fmt(a, ab, sizeof(ab));
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", ab, port);
+	else
+		snprintf(buf, len, "%s:%u", ab, port);
+	return buf;
+}
+
+static const char *ctl_state_name(uint8_t s)
+{
+	static const char *names[] = { "SYN", "EST", "FIN", "CLOSED", "UDP" };
+
+	return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
+}
+
+static const struct view *ctl_view(struct daemon *d)
+{
+	/* The main thread is the only writer of d->view: no swap can race. */
+	return d->view;
+}
+
+static json_t *ctl_status(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	const struct view *v = ctl_view(d);
+	json_t *o = json_object(), *vips = json_array(), *nodes = json_array();
+	uint64_t now = daemon_now_ms();
+
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "node", json_string(c->node_name));
+	json_object_set_new(o, "version", json_string(PACKAGE_VERSION));
+	json_object_set_new(o, "uptime_s", json_integer(time(NULL) - d->started));
+	json_object_set_new(o, "config", json_string(c->path));
+	json_object_set_new(o, "generation", json_integer((json_int_t)v->generation));
+	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
+	json_object_set_new(o, "workers", json_integer(d->n_workers));
+	json_object_set_new(o, "queue_base", json_integer(d->queue_base));
+	json_object_set_new(o, "queue_kind", json_string(d->native_queue ? "native" : "xt"));
+	json_object_set_new(o, "rules", json_string(c->manage_rules ? "managed" : "external"));
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		const struct cfg_vipa *vp = &c->vipas[i];
+		const struct vipa_state *vs = &d->vipas[i];
+		json_t *jv = json_object(), *svcs = json_array();
+		char ab[ADDR_STRLEN], since[32] = "";
+		const char *role = "none";
+
+		for (size_t k = 0; k < vp->n_dists; k++)
+			if ((long)vp->dists[k].node == c->self)
+				role = vs->owned ? "distributor" : "backup";
+		if (vs->since)
+			strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", gmtime(&vs->since));
+		json_object_set_new(jv, "address", json_string(addr_fmt(&vp->addr, ab, sizeof(ab))));
+		json_object_set_new(jv, "interface", json_string(vp->ifname));
+		json_object_set_new(jv, "role", json_string(role));
+		json_object_set_new(jv, "owner", json_string(vs->owner));
+		json_object_set_new(jv, "since", json_string(since));
+		for (size_t k = 0; k < vp->n_svcs; k++) {
+			const struct cfg_service *s = &vp->svcs[k];
+			const struct view_service *vsv =
+				view_find_service(v, vp->addr.family, s->proto, &vp->addr, s->port);
+			json_t *js = json_object();
+
+			json_object_set_new(js, "port", json_integer(s->port));
+			json_object_set_new(js, "protocol", json_string(cfg_proto_name(s->proto)));
+			json_object_set_new(js, "target_port", json_integer(s->target_port));
+			json_object_set_new(js, "scheduler", json_string(cfg_sched_name(s->sched)));
+			json_object_set_new(js, "targets_up",
+					    json_integer(vsv ? (json_int_t)vsv->n_active : 0));
+			json_object_set_new(js, "targets",
+					    json_integer(vsv ? (json_int_t)vsv->n_targets
+							     : (json_int_t)s->n_targets));
+			json_array_append_new(svcs, js);
+		}
+		json_object_set_new(jv, "services", svcs);
+		json_array_append_new(vips, jv);
+	}
+	json_object_set_new(o, "vipas", vips);
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		json_t *jn = json_object();
+		const struct member_node *mn = &d->member.nodes[n];
+
+		json_object_set_new(jn, "name", json_string(c->nodes[n].name));
+		json_object_set_new(jn, "alive", json_boolean(member_alive(&d->member, n, now,
+									     false)));
+		json_object_set_new(jn, "self", json_boolean((long)n == c->self));
+		json_object_set_new(jn, "drained", json_boolean(d->drained[n]));
+		if ((long)n != c->self && mn->heard)
+			json_object_set_new(jn, "last_heard_ms",
+					    json_integer((json_int_t)(now - mn->last_ms)));
+		json_array_append_new(nodes, jn);
+	}
+	json_object_set_new(o, "nodes", nodes);
+	return o;
+}
+
+static json_t *ctl_targets(struct daemon *d)
+{
+	const struct view *v = ctl_view(d);
+	json_t *o = json_object(), *arr = json_array();
+
+	json_object_set_new(o, "ok", json_true());
+	for (size_t i = 0; i < v->n_svcs; i++) {
+		const struct view_service *s = &v->svcs[i];
+
+		for (size_t k = 0; k < s->n_targets; k++) {
+			const struct view_target *t = &s->targets[k];
+			json_t *jt = json_object();
+			char ab[ADDR_STRLEN];
+
+			json_object_set_new(jt, "vipa",
+					    json_string(addr_fmt(&s->vaddr, ab, sizeof(ab))));
+			json_object_set_new(jt, "port", json_integer(s->port));
+			json_object_set_new(jt, "protocol", json_string(cfg_proto_name(s->proto)));
+			json_object_set_new(jt, "node", json_string(t->name));
+			json_object_set_new(jt, "address",
+					    json_string(addr_fmt(&t->addr, ab, sizeof(ab))));
+			json_object_set_new(jt, "target_port", json_integer(s->tport));
+			json_object_set_new(jt, "weight", json_integer(t->weight));
+			json_object_set_new(jt, "alive", json_boolean(t->alive));
+			json_object_set_new(jt, "listening", json_boolean(t->listening));
+			json_object_set_new(jt, "drained", json_boolean(t->drained));
+			json_object_set_new(jt, "active", json_boolean(t->active));
+			json_object_set_new(jt, "conns", json_integer(__atomic_load_n(
+				&v->node_conns[t->node], __ATOMIC_RELAXED)));
+			json_array_append_new(arr, jt);
+		}
+	}
+	json_object_set_new(o, "targets", arr);
+	return o;
+}
+
+struct ctl_conns_arg {
+	struct daemon *d;
+	json_t *arr;
+	size_t total;
+	uint64_t now;
+};
+
+static int ctl_conn_row(const struct conn *c, void *arg)
+{
+	struct ctl_conns_arg *a = arg;
+	const struct cfg *cfg = a->d->cfg;
+	json_t *jc;
+	char b[ADDR_STRLEN + 16];
+
+	if (++a->total > CTL_CONNS_MAX)
+		return 0;	/* keep counting, stop listing */
+	jc = json_object();
+	json_object_set_new(jc, "protocol", json_string(cfg_proto_name(c->key.proto)));
+	json_object_set_new(jc, "client",
+			    json_string(ctl_fmt_ep(&c->key.caddr, c->key.cport, b, sizeof(b))));
+	json_object_set_new(jc, "vipa",
+			    json_string(ctl_fmt_ep(&c->key.vaddr, c->key.vport, b, sizeof(b))));
+	json_object_set_new(jc, "target", json_string(c->target < cfg->n_nodes ?
+						       cfg->nodes[c->target].name : "?"));
+	json_object_set_new(jc, "target_address",
+			    json_string(ctl_fmt_ep(&c->taddr, c->tport, b, sizeof(b))));
+	json_object_set_new(jc, "state", json_string(ctl_state_name(c->state)));
+	json_object_set_new(jc, "age_s", json_integer((json_int_t)((a->now - c->created_ms) / 1000)));
+	json_object_set_new(jc, "idle_s", json_integer((json_int_t)((a->now - c->last_ms) / 1000)));
+	json_object_set_new(jc, "packets", json_integer((json_int_t)c->packets));
+	json_object_set_new(jc, "bytes", json_integer((json_int_t)c->bytes));
+	json_array_append_new(a->arr, jc);
+	return 0;
+}
+
+static json_t *ctl_conns(struct daemon *d)
+{
+	struct ctl_conns_arg a = { .d = d, .arr = json_array(), .now = daemon_now_ms() };
+	json_t *o = json_object();
+
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		conn_foreach(w->conns, ctl_conn_row, &a);
+		pthread_mutex_unlock(&w->lock);
+	}
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "total", json_integer((json_int_t)a.total));
+	json_object_set_new(o, "truncated", json_boolean(a.total > CTL_CONNS_MAX));
+	json_object_set_new(o, "conns", a.arr);
+	return o;
+}
+
+/* "section.key" counter names become nested objects. */
+static void ctl_put_counter(json_t *root, const char *name, uint64_t val)
+{
+	char sec[64];
+	const char *dot = strchr(name, '.');
+	json_t *s;
+
+	if (!dot || (size_t)(dot - name) >= sizeof(sec)) {
+		json_object_set_new(root, name, json_integer((json_int_t)val));
+		return;
+	}
+	memcpy(sec, name, (size_t)(dot - name));
+	sec[dot - name] = 0;
+	s = json_object_get(root, sec);
+	if (!s) {
+		s = json_object();
+		json_object_set_new(root, sec, s);
+	}
+	json_object_set_new(s, dot + 1, json_integer((json_int_t)val));
+}
+
+/* Kernel-side drops of a queue: /proc/net/netfilter/nfnetlink_queue columns
+ * are queue, portid, waiting, copy mode, copy range, queue dropped, user
+ * dropped, last id, 1. */
+static bool ctl_kernel_queue(uint16_t num, uint64_t *waiting, uint64_t *qdrop,
+			     uint64_t *udrop)
+{
+	FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+	unsigned q, pid, mode, range;
+	unsigned long long wt, qd, ud, id, one;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (fscanf(f, "%u %u %llu %u %u %llu %llu %llu %llu", &q, &pid, &wt, &mode, &range,
+		      &qd, &ud, &id, &one) == 9) {
+		if (q == num) {
+			*waiting = wt;
+			*qdrop = qd;
+			*udrop = ud;
+			found = true;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+static json_t *ctl_stats(struct daemon *d)
+{
+	json_t *o = json_object(), *workers = json_array(), *sync, *rej;
+	uint64_t tot[STAT__MAX] = { 0 };
+	uint64_t overruns = 0, conns = 0;
+
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "node", json_string(d->cfg->node_name));
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+		uint64_t waiting = 0, qdrop = 0, udrop = 0;
+		json_t *jw = json_object();
+		size_t n;
+
+		for (int k = 0; k < STAT__MAX; k++)
+			tot[k] += stats_get(&w->stats, (enum stats_id)k);
+		pthread_mutex_lock(&w->lock);
+		n = conn_count(w->conns);
+		pthread_mutex_unlock(&w->lock);
+		conns += n;
+		ctl_kernel_queue(w->qnum, &waiting, &qdrop, &udrop);
+		overruns += qdrop + udrop;
+		json_object_set_new(jw, "queue", json_integer(w->qnum));
+		json_object_set_new(jw, "packets",
+				    json_integer((json_int_t)stats_get(&w->stats, STAT_RX)));
+		json_object_set_new(jw, "conns", json_integer((json_int_t)n));
+		json_object_set_new(jw, "kernel_waiting", json_integer((json_int_t)waiting));
+		json_object_set_new(jw, "kernel_queue_dropped", json_integer((json_int_t)qdrop));
+		json_object_set_new(jw, "kernel_user_dropped", json_integer((json_int_t)udrop));
+		json_array_append_new(workers, jw);
+	}
+	for (int k = 0; k < STAT__MAX; k++)
+		ctl_put_counter(o, stats_name((enum stats_id)k), tot[k]);
+	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
+	ctl_put_counter(o, "conns.active", conns);
+	sync = json_object();
+	rej = json_object();
+	json_object_set_new(sync, "tx", json_integer((json_int_t)d->sync.tx));
+	json_object_set_new(sync, "tx_errors", json_integer((json_int_t)d->sync.tx_errors));
+	json_object_set_new(sync, "rx", json_integer((json_int_t)d->sync.rx));
+	json_object_set_new(sync, "unknown_sender",
+			    json_integer((json_int_t)d->sync.unknown_sender));
+	for (int k = 1; k < WIRE__MAX; k++)
+		json_object_set_new(rej, wire_status_name((enum wire_status)k),
+				    json_integer((json_int_t)d->sync.rejected[k]));
+	json_object_set_new(sync, "rejected", rej);
+	json_object_set_new(o, "sync", sync);
+	json_object_set_new(o, "workers", workers);
+	return o;
+}
+
+static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *ctl_error(const char *fmt, ...)
+{
+	json_t *o = json_object();
+	char msg[CFG_ERR_MAX + 64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_set_new(o, "ok", json_false());
+	json_object_set_new(o, "error", json_string(msg));
+	return o;
+}
+
+static json_t *ctl_drain(struct daemon *d, const char *node, bool on)
+{
+	long n = node ? cfg_node_index(d->cfg, node) : -1;
+	json_t *o;
+
+	if (n < 0)
+		return ctl_error("unknown node '%s'", node ? node : "");
+	d->drained[n] = on;
+	daemon_mark_dirty(d);
+	log_info("node %s %s", node, on ? "drained: no new connections" : "undrained");
+	o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "node", json_string(node));
+	json_object_set_new(o, "drained", json_boolean(on));
+	return o;
+}
+
+static json_t *ctl_dispatch(struct daemon *d, char *line)
+{
+	char *save = NULL, *cmd = strtok_r(line, " \t\r\n", &save);
+	char *arg = strtok_r(NULL, " \t\r\n", &save);
+	char err[CFG_ERR_MAX];
+
+	if (!cmd)
+		return ctl_error("empty command");
+	if (!strcmp(cmd, "status"))
+		return ctl_status(d);
+	if (!strcmp(cmd, "targets"))
+		return ctl_targets(d);
+	if (!strcmp(cmd, "conns"))
+		return ctl_conns(d);
+	if (!strcmp(cmd, "stats"))
+		return ctl_stats(d);
+	if (!strcmp(cmd, "drain"))
+		return ctl_drain(d, arg, true);
+	if (!strcmp(cmd, "undrain"))
+		return ctl_drain(d, arg, false);
+	if (!strcmp(cmd, "reload")) {
+		if (daemon_reload(d, err, sizeof(err)) < 0)
+			return ctl_error("%s", err);
+		json_t *o = json_object();
+
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "generation", json_integer((json_int_t)d->view->generation));
+		return o;
+	}
+	if (!strcmp(cmd, "cdat") || !strcmp(cmd, "failover"))
+		return ctl_error("'%s' is not supported by this version yet", cmd);
+	return ctl_error("unknown command '%s'", cmd);
+}
+
+void ctl_serve(struct daemon *d, int lfd)
+{
+	for (;;) {
+		struct timeval tv = { .tv_sec = 1 };
+		char line[512];
+		size_t got = 0;
+		json_t *reply;
+		char *out;
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (fd < 0)
+			return;
+		/* A client that does not send its line within a second is dropped:
+		 * the main loop must not stall on it. */
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		while (got < sizeof(line) - 1) {
+			ssize_t n = read(fd, line + got, sizeof(line) - 1 - got);
+
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			if (memchr(line, '\n', got))
+				break;
+		}
+		line[got] = 0;
+		reply = ctl_dispatch(d, line);
+		out = json_dumps(reply, JSON_COMPACT);
+		json_decref(reply);
+		if (out) {
+			size_t len = strlen(out), off = 0;
+
+			out[len] = 0;
+			while (off < len) {
+				ssize_t n = write(fd, out + off, len - off);
+
+				if (n <= 0)
+					break;
+				off += (size_t)n;
+			}
+			if (write(fd, "\n", 1) < 0)
+				log_debug("control client went away");
+			free(out);
+		}
+		close(fd);
+	}
+}

@@ -1,0 +1,95 @@
+/* ctx: the daemon's top-level context.  The only mutable state outside a
+ * function's locals lives here, owned by the main thread except where a
+ * field says otherwise. */
+#ifndef CLUSTERD_CTX_H
+#define CLUSTERD_CTX_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "daemon/config.h"
+#include "daemon/member.h"
+#include "daemon/view.h"
+#include "nfq/conn.h"
+#include "nfq/engine.h"
+#include "nfq/queue.h"
+#include "nfq/stats.h"
+#include "sync/chan.h"
+#include "sync/wire.h"
+
+struct daemon;
+
+struct worker {
+	struct daemon *d;
+	unsigned idx;
+	uint16_t qnum;
+	pthread_t thr;
+	bool started;
+	struct queue *q;
+	/* conns: written by this worker; read by the control socket and
+	 * recounted on reload, both under lock. */
+	pthread_mutex_t lock;
+	struct conn_table *conns;
+	struct stats stats;
+	struct engine eng;
+	/* Quiescent-state marker for view/config swaps: 0 while the worker
+	 * holds no view (blocked in poll), else the generation it read. */
+	uint64_t online_gen;
+	int raw4, raw6;		/* raw sockets for RST / ICMP replies */
+};
+
+struct sync_stats {
+	uint64_t tx, rx, tx_errors, unknown_sender;
+	uint64_t rejected[WIRE__MAX];
+};
+
+struct vipa_state {
+	bool owned;		/* the address is on our interface */
+	char owner[CFG_NAME_MAX];
+	time_t since;
+};
+
+struct daemon {
+	const char *conf_path;
+	const char *node_override;
+	char sock_path[108];
+	bool foreground;
+
+	struct cfg *cfg;
+	struct view *view;	/* read by workers: atomic load/store */
+	uint64_t gen;		/* bumped after every view swap (atomic) */
+	int stop;		/* workers poll it (atomic) */
+
+	struct worker *workers;
+	unsigned n_workers;
+	uint16_t queue_base;
+
+	bool native_queue;
+	bool rules_installed;
+
+	struct member member;
+	bool *drained;		/* [cfg->n_nodes] */
+	struct vipa_state *vipas;	/* [cfg->n_vipas] */
+	/* Our own listeners, one per view_rev of the current view. */
+	struct member_listen self_listen[MEMBER_MAX_LISTEN];
+	size_t n_self_listen;
+
+	struct chan *chan;
+	struct wire_keys keys;
+	uint64_t epoch, seq;
+	struct wire_replay *replay;	/* [cfg->n_nodes] */
+	uint32_t *node_ids;		/* wire_node_id of each node */
+	size_t n_known;			/* entries in replay / node_ids */
+	struct sync_stats sync;
+
+	time_t started;
+	uint64_t reloads;
+	uint64_t last_hb_ms, last_scan_ms;
+	bool view_dirty;
+};
+
+uint64_t daemon_now_ms(void);
+
+#endif

@@ -1,0 +1,210 @@
+/* listen: listening sockets through NETLINK_SOCK_DIAG (see listen.h). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+
+#include <libmnl/libmnl.h>
+
+#include "daemon/listen.h"
+
+/* The kernel fills dump messages up to 32 KiB; a bigger buffer is wasted. */
+#define LISTEN_DUMP_SIZE 32768
+
+struct scan_ctx {
+	const struct listen_query *q;
+	size_t n;
+	bool *result;
+	uint8_t family;		/* of the dump */
+	uint8_t proto;
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static void mark(struct scan_ctx *c, uint8_t family, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->q[i].family == family && c->q[i].proto == c->proto &&
+		    c->q[i].port == port)
+			c->result[i] = true;
+}
+
+static int v6only_attr_cb(const struct nlattr *attr, void *data)
+{
+	int *v6only = data;
+
+	if (mnl_attr_get_type(attr) == INET_DIAG_SKV6ONLY &&
+	    mnl_attr_validate(attr, MNL_TYPE_U8) == 0)
+		*v6only = mnl_attr_get_u8(attr);
+	return MNL_CB_OK;
+}
+
+static int scan_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct scan_ctx *c = data;
+	const struct inet_diag_msg *m;
+	struct in6_addr a6;
+	uint16_t port;
+	uint32_t a4;
+	int v6only = 0;	/* the Linux default (net.ipv6.bindv6only = 0) */
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	m = mnl_nlmsg_get_payload(nlh);
+	if (m->idiag_family != c->family)
+		return MNL_CB_OK;
+	if (c->proto == IPPROTO_TCP ? m->idiag_state != TCP_LISTEN : m->id.idiag_dport != 0)
+		return MNL_CB_OK;
+	port = ntohs(m->id.idiag_sport);
+
+	if (c->family == AF_INET) {
+		memcpy(&a4, m->id.idiag_src, 4);
+		if ((ntohl(a4) >> 24) != 127)
+			mark(c, AF_INET, port);
+		return MNL_CB_OK;
+	}
+	memcpy(&a6, m->id.idiag_src, 16);
+	if (IN6_IS_ADDR_V4MAPPED(&a6)) {
+		/* Bound to ::ffff:a.b.c.d: an IPv4-only socket in disguise. */
+		if (a6.s6_addr[12] != 127)
+			mark(c, AF_INET, port);
+		return MNL_CB_OK;
+	}
+	if (IN6_IS_ADDR_LOOPBACK(&a6))
+		return MNL_CB_OK;
+	mark(c, AF_INET6, port);
+	if (IN6_IS_ADDR_UNSPECIFIED(&a6)) {
+		mnl_attr_parse(nlh, sizeof(*m), v6only_attr_cb, &v6only);
+		if (!v6only)
+			mark(c, AF_INET, port);
+	}
+	return MNL_CB_OK;
+}
+
+static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
+{
+	struct inet_diag_req_v2 *req;
+	struct nlmsghdr *nlh;
+	unsigned int seq, portid = mnl_socket_get_portid(nl);
+	ssize_t len;
+	int ret;
+
+	nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = seq = (unsigned int)time(NULL) + c->family + c->proto;
+	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
+	req->sdiag_family = c->family;
+	req->sdiag_protocol = c->proto;
+	/* TCP: listeners only.  UDP: every state; scan_cb keeps the
+	 * unconnected ones (a connected UDP socket serves one peer). */
+	req->idiag_states = c->proto == IPPROTO_TCP ? 1U << TCP_LISTEN : ~0U;
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
+		return -errno;
+	do {
+		len = mnl_socket_recvfrom(nl, buf, LISTEN_DUMP_SIZE);
+		if (len < 0)
+			return -errno;
+		ret = mnl_cb_run(buf, (size_t)len, seq, portid, scan_cb, c);
+	} while (ret > MNL_CB_STOP);
+	if (ret < 0)
+		return errno ? -errno : -EPROTO;
+	return 0;
+}
+
+int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err, size_t errlen)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	char buf[LISTEN_DUMP_SIZE];
+	struct scan_ctx c = { .q = q, .n = n, .result = result };
+	struct mnl_socket *nl;
+	bool need4, need6;
+	size_t i, p;
+	int ret = 0;
+
+	if (n == 0)
+		return 0;
+	if (!q || !result) {
+		seterr(err, errlen, "listen_scan: no query or result array");
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if ((q[i].family != AF_INET && q[i].family != AF_INET6) ||
+		    (q[i].proto != IPPROTO_TCP && q[i].proto != IPPROTO_UDP)) {
+			seterr(err, errlen, "listen_scan: query %zu: family %u protocol %u",
+			       i, q[i].family, q[i].proto);
+			return -EINVAL;
+		}
+		result[i] = false;
+	}
+
+	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!nl) {
+		ret = -errno;
+		seterr(err, errlen, "sock_diag socket: %s", strerror(-ret));
+		return ret;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		seterr(err, errlen, "sock_diag bind: %s", strerror(-ret));
+		goto out;
+	}
+	for (p = 0; p < sizeof(protos); p++) {
+		need4 = need6 = false;
+		for (i = 0; i < n; i++) {
+			if (q[i].proto != protos[p])
+				continue;
+			if (q[i].family == AF_INET)
+				need4 = true;
+			else
+				need6 = true;
+		}
+		c.proto = protos[p];
+		if (need4) {
+			c.family = AF_INET;
+			ret = dump(nl, buf, &c);
+			if (ret < 0)
+				break;
+		}
+		/* IPv4 queries need the IPv6 dump too: dual-stack sockets. */
+		if (need4 || need6) {
+			c.family = AF_INET6;
+			ret = dump(nl, buf, &c);
+			/* A kernel without IPv6 has no dual-stack sockets either. */
+			if (!need6 && (ret == -ENOENT || ret == -EAFNOSUPPORT))
+				ret = 0;
+			if (ret < 0)
+				break;
+		}
+	}
+	if (ret < 0)
+		seterr(err, errlen, "sock_diag dump (%s, %s): %s",
+		       c.family == AF_INET ? "ipv4" : "ipv6",
+		       c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
+out:
+	mnl_socket_close(nl);
+	return ret;
+}

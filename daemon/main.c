@@ -1,0 +1,675 @@
+/* clusterd: main, the event loop, roles and reload.
+ *
+ * The main thread owns the configuration, the member table, the VIPA
+ * addresses, the ruleset and the control socket; worker threads own one
+ * NFQUEUE each and only read the current view. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "daemon/ctl.h"
+#include "daemon/ctx.h"
+#include "daemon/listen.h"
+#include "daemon/log.h"
+#include "daemon/sync.h"
+#include "daemon/vipaddr.h"
+#include "daemon/worker.h"
+#include "rules/nft.h"
+#include "rules/rules.h"
+#include "sync/key.h"
+
+#define SCAN_MS 250		/* listener scan period: a change is known within 1 s */
+#define DEFAULT_CONF SYSCONFDIR "/clusterd.conf"
+
+uint64_t daemon_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void daemon_mark_dirty(struct daemon *d)
+{
+	d->view_dirty = true;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: clusterd [-f FILE] [-n NODE] [-s SOCKET] [--foreground] [-d]\n"
+		"       clusterd --check-config [-f FILE] [-n NODE]\n"
+		"       clusterd --print-rules [-f FILE] [-n NODE]\n"
+		"       clusterd -V | -h\n"
+		"  -f, --config FILE    configuration file (default %s)\n"
+		"  -n, --node NODE      this node's name (default: `node` in FILE, else host name)\n"
+		"  -s, --socket PATH    control socket (default: daemon.control_socket)\n"
+		"      --foreground     stay in the foreground, log to stderr\n"
+		"  -d, --debug          log debug messages\n",
+		DEFAULT_CONF);
+}
+
+/* --- listeners ------------------------------------------------------------ */
+
+static bool daemon_listening_cb(void *arg, size_t node, uint8_t family, uint8_t proto,
+				uint16_t port)
+{
+	struct daemon *d = arg;
+
+	if ((long)node == d->cfg->self) {
+		for (size_t i = 0; i < d->n_self_listen; i++) {
+			const struct member_listen *l = &d->self_listen[i];
+
+			if (l->family == family && l->proto == proto && l->port == port)
+				return l->listening;
+		}
+		return false;
+	}
+	return member_listening(&d->member, node, family, proto, port);
+}
+
+/* The (family, proto, port) triples this node serves as a target. */
+static void daemon_self_queries(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	struct member_listen old[MEMBER_MAX_LISTEN];
+	size_t n_old = d->n_self_listen;
+
+	memcpy(old, d->self_listen, sizeof(old));
+	d->n_self_listen = 0;
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		const struct cfg_vipa *vp = &c->vipas[i];
+
+		for (size_t j = 0; j < vp->n_svcs; j++) {
+			const struct cfg_service *s = &vp->svcs[j];
+			bool mine = false, dup = false;
+
+			for (size_t k = 0; k < s->n_targets; k++)
+				mine |= (long)s->targets[k].node == c->self;
+			for (size_t k = 0; k < vp->n_dists; k++)
+				for (size_t t = 0; t < vp->dists[k].n_targets; t++)
+					mine |= (long)vp->dists[k].targets[t].node == c->self;
+			if (!mine)
+				continue;
+			for (size_t k = 0; k < d->n_self_listen; k++) {
+				const struct member_listen *l = &d->self_listen[k];
+
+				dup |= l->family == vp->addr.family && l->proto == s->proto &&
+				       l->port == s->target_port;
+			}
+			if (dup || d->n_self_listen >= MEMBER_MAX_LISTEN)
+				continue;
+			struct member_listen *l = &d->self_listen[d->n_self_listen++];
+
+			memset(l, 0, sizeof(*l));
+			l->family = vp->addr.family;
+			l->proto = s->proto;
+			l->port = s->target_port;
+			/* Keep the last known answer until the next scan. */
+			for (size_t k = 0; k < n_old; k++)
+				if (old[k].family == l->family && old[k].proto == l->proto &&
+				    old[k].port == l->port)
+					l->listening = old[k].listening;
+		}
+	}
+}
+
+/* Returns true when a listener appeared or went. */
+static bool daemon_scan(struct daemon *d)
+{
+	struct listen_query q[MEMBER_MAX_LISTEN];
+	bool res[MEMBER_MAX_LISTEN];
+	char err[256];
+	bool changed = false;
+	static struct log_rl rl;
+
+	if (!d->n_self_listen)
+		return false;
+	for (size_t i = 0; i < d->n_self_listen; i++) {
+		q[i].family = d->self_listen[i].family;
+		q[i].proto = d->self_listen[i].proto;
+		q[i].port = d->self_listen[i].port;
+	}
+	if (listen_scan(q, d->n_self_listen, res, err, sizeof(err)) < 0) {
+		log_rl(&rl, 1, LOG_WARNING, "listener scan: %s", err);
+		return false;
+	}
+	for (size_t i = 0; i < d->n_self_listen; i++) {
+		if (d->self_listen[i].listening != res[i]) {
+			log_info("application %s on %s port %u/%s",
+				 res[i] ? "listens" : "no longer listens",
+				 q[i].family == AF_INET ? "IPv4" : "IPv6", q[i].port,
+				 cfg_proto_name(q[i].proto));
+			changed = true;
+		}
+		d->self_listen[i].listening = res[i];
+	}
+	return changed;
+}
+
+/* --- view ----------------------------------------------------------------- */
+
+static int daemon_rebuild_view(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms();
+	bool alive[c->n_nodes ? c->n_nodes : 1];
+	struct view *nv, *old;
+	struct view_input in = {
+		.cfg = c,
+		.self = c->self,
+		.alive = alive,
+		.drained = d->drained,
+		.listening = daemon_listening_cb,
+		.arg = d,
+		.prev = d->view,
+		.generation = d->view ? d->view->generation + 1 : 1,
+	};
+
+	for (size_t n = 0; n < c->n_nodes; n++)
+		alive[n] = member_alive(&d->member, n, now, false);
+	nv = view_build(&in);
+	if (!nv) {
+		log_err("out of memory building the routing view");
+		return -1;
+	}
+	if (!d->view) {
+		d->view = nv;
+		return 0;
+	}
+	old = worker_swap_view(d, nv);
+	view_free(old);
+	d->view_dirty = false;
+	return 0;
+}
+
+/* --- VIPA ownership --------------------------------------------------------- */
+
+static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
+				struct vipa_state *vs)
+{
+	char err[256], ab[ADDR_STRLEN];
+
+	if (!vs->owned)
+		return;
+	if (vipaddr_del(vp->ifname, &vp->addr, err, sizeof(err)) < 0)
+		log_err("removing VIPA %s: %s", addr_fmt(&vp->addr, ab, sizeof(ab)), err);
+	else
+		log_info("released VIPA %s on %s", addr_fmt(&vp->addr, ab, sizeof(ab)),
+			 vp->ifname);
+	vs->owned = false;
+	vs->since = time(NULL);
+}
+
+/* The distributor of a VIPA is the first alive node of its list.  A node
+ * never heard since we started counts as alive for one dead interval, so a
+ * starting backup does not take a VIPA that its primary holds. */
+static void daemon_roles(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms();
+
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		const struct cfg_vipa *vp = &c->vipas[i];
+		struct vipa_state *vs = &d->vipas[i];
+		long owner = -1;
+		char err[256], ab[ADDR_STRLEN];
+
+		for (size_t k = 0; k < vp->n_dists && owner < 0; k++)
+			if (member_alive(&d->member, vp->dists[k].node, now, true))
+				owner = (long)vp->dists[k].node;
+		snprintf(vs->owner, sizeof(vs->owner), "%s",
+			 owner >= 0 ? c->nodes[owner].name : "");
+		if (owner == c->self && !vs->owned) {
+			if (vipaddr_add(vp->ifname, &vp->addr, err, sizeof(err)) < 0) {
+				log_err("adding VIPA %s to %s: %s",
+					addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname, err);
+				continue;
+			}
+			if (vipaddr_announce(vp->ifname, &vp->addr, err, sizeof(err)) < 0)
+				log_warn("announcing VIPA %s: %s",
+					 addr_fmt(&vp->addr, ab, sizeof(ab)), err);
+			vs->owned = true;
+			vs->since = time(NULL);
+			log_info("now distributing VIPA %s on %s",
+				 addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname);
+		} else if (owner != c->self && vs->owned) {
+			daemon_vipa_release(d, vp, vs);
+		}
+	}
+}
+
+/* --- rules ------------------------------------------------------------------ */
+
+static int daemon_install_rules(struct daemon *d, char *err, size_t errlen)
+{
+	struct rules_opts o = {
+		.workers = d->n_workers,
+		.queue_base = d->queue_base,
+		.native_queue = d->native_queue,
+	};
+	struct rules *r;
+	int ret;
+
+	if (!d->cfg->manage_rules)
+		return 0;
+	r = rules_build(d->cfg, d->cfg->self, &o);
+	if (!r) {
+		snprintf(err, errlen, "out of memory building the ruleset");
+		return -1;
+	}
+	ret = rules_nft_install(r, err, errlen);
+	rules_free(r);
+	if (ret == 0)
+		d->rules_installed = true;
+	return ret;
+}
+
+/* --- reload ------------------------------------------------------------------ */
+
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	struct cfg *nc, *oc = d->cfg;
+	struct member nm;
+	bool *ndrained;
+	struct vipa_state *nvs;
+	struct view *old;
+	uint64_t now = daemon_now_ms();
+
+	nc = cfg_load(d->conf_path, d->node_override, err, errlen);
+	if (!nc)
+		return -1;
+	if (nc->self < 0) {
+		snprintf(err, errlen, "%s: node '%s' is not in nodes", nc->path, nc->node_name);
+		cfg_free(nc);
+		return -1;
+	}
+	if (nc->queue_base != oc->queue_base || nc->sync_port != oc->sync_port ||
+	    (nc->workers && nc->workers != d->n_workers))
+		log_warn("reload: workers, queue and sync port changes take effect at restart");
+
+	ndrained = calloc(nc->n_nodes ? nc->n_nodes : 1, sizeof(*ndrained));
+	nvs = calloc(nc->n_vipas ? nc->n_vipas : 1, sizeof(*nvs));
+	if (!ndrained || !nvs ||
+	    member_init(&nm, nc->n_nodes, nc->self, d->member.start_ms,
+			(uint64_t)(nc->retry_threshold + 1) * nc->heartbeat_ms) < 0) {
+		free(ndrained);
+		free(nvs);
+		cfg_free(nc);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* Carry state over by name and address, not by index. */
+	for (size_t n = 0; n < nc->n_nodes; n++) {
+		long o = cfg_node_index(oc, nc->nodes[n].name);
+
+		if (o >= 0) {
+			ndrained[n] = d->drained[o];
+			nm.nodes[n] = d->member.nodes[o];
+		}
+	}
+	for (size_t i = 0; i < oc->n_vipas; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < nc->n_vipas; j++) {
+			if (addr_eq(&oc->vipas[i].addr, &nc->vipas[j].addr) &&
+			    !strcmp(oc->vipas[i].ifname, nc->vipas[j].ifname)) {
+				nvs[j] = d->vipas[i];
+				kept = true;
+			}
+		}
+		if (!kept)
+			daemon_vipa_release(d, &oc->vipas[i], &d->vipas[i]);
+	}
+	member_free(&d->member);
+	d->member = nm;
+	free(d->drained);
+	d->drained = ndrained;
+	free(d->vipas);
+	d->vipas = nvs;
+	d->cfg = nc;
+	d->reloads++;
+	dsync_config(d);
+	daemon_self_queries(d);
+	daemon_scan(d);
+	if (d->rules_installed || nc->manage_rules) {
+		if (daemon_install_rules(d, err, errlen) < 0)
+			log_err("reload: installing rules: %s (previous rules stay)", err);
+	}
+	if (!nc->manage_rules && d->rules_installed) {
+		rules_nft_remove(err, errlen);
+		d->rules_installed = false;
+	}
+	/* Swap the view; after it no worker can hold the old configuration. */
+	old = d->view;
+	{
+		struct view_input in;
+		bool alive[nc->n_nodes ? nc->n_nodes : 1];
+		struct view *nv;
+
+		for (size_t n = 0; n < nc->n_nodes; n++)
+			alive[n] = member_alive(&d->member, n, now, false);
+		in = (struct view_input){ .cfg = nc, .self = nc->self, .alive = alive,
+					  .drained = d->drained, .listening = daemon_listening_cb,
+					  .arg = d, .prev = NULL,
+					  .generation = old->generation + 1 };
+		nv = view_build(&in);
+		if (!nv) {
+			snprintf(err, errlen, "out of memory building the routing view");
+			return -1;
+		}
+		old = worker_swap_view(d, nv);
+	}
+	if (old) {
+		view_free(old);
+		cfg_free(oc);
+	}
+	daemon_roles(d);
+	log_info("configuration reloaded from %s (generation %llu)", nc->path,
+		 (unsigned long long)d->view->generation);
+	return 0;
+}
+
+/* --- the daemon ------------------------------------------------------------- */
+
+static unsigned daemon_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 ? (unsigned)n : 1;
+}
+
+static int daemon_run(struct daemon *d)
+{
+	struct cfg *c = d->cfg;
+	char err[CFG_ERR_MAX];
+	int ret = 1, sfd = -1, lfd = -1, ep = -1;
+	sigset_t mask;
+	struct epoll_event ev;
+	struct timespec ts;
+
+	if (c->self < 0) {
+		log_err("%s: node '%s' is not in nodes (set `node` or use -n)", c->path,
+			c->node_name);
+		return 1;
+	}
+	if (key_load(c->key_file, &d->keys, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
+	d->n_workers = c->workers ? c->workers : daemon_cpus();
+	d->queue_base = c->queue_base;
+	d->started = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	/* A boot epoch that grows across restarts: peers reset their replay
+	 * window for us when it does. */
+	d->epoch = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+
+	d->drained = calloc(c->n_nodes, sizeof(*d->drained));
+	d->vipas = calloc(c->n_vipas ? c->n_vipas : 1, sizeof(*d->vipas));
+	d->workers = calloc(d->n_workers, sizeof(*d->workers));
+	if (!d->drained || !d->vipas || !d->workers ||
+	    member_init(&d->member, c->n_nodes, c->self, daemon_now_ms(),
+			(uint64_t)(c->retry_threshold + 1) * c->heartbeat_ms) < 0 ||
+	    dsync_config(d) < 0) {
+		log_err("out of memory");
+		return 1;
+	}
+	if (dsync_open(d, err, sizeof(err)) < 0) {
+		log_err("sync channel: %s", err);
+		return 1;
+	}
+	daemon_self_queries(d);
+	daemon_scan(d);
+	if (daemon_rebuild_view(d) < 0)
+		return 1;
+
+	/* Signals go to the signalfd only; block them before any thread starts
+	 * so every thread inherits the mask. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+	/* Queues first: with the rules in place and no reader the kernel drops. */
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		if (worker_init(d, &d->workers[i], i, err, sizeof(err)) < 0) {
+			log_err("%s", err);
+			d->n_workers = i + 1;
+			goto out;
+		}
+	}
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		if (worker_start(&d->workers[i]) < 0) {
+			log_err("cannot start worker %u", i);
+			goto out;
+		}
+	}
+	if (c->manage_rules) {
+		if (rules_nft_probe(&d->native_queue, err, sizeof(err)) < 0) {
+			log_err("nftables: %s", err);
+			goto out;
+		}
+		if (daemon_install_rules(d, err, sizeof(err)) < 0) {
+			log_err("nftables: %s", err);
+			goto out;
+		}
+		log_info("ruleset installed (table inet clusterd, %s queue %u-%u)",
+			 d->native_queue ? "native" : "xtables", d->queue_base,
+			 d->queue_base + d->n_workers - 1);
+	}
+	lfd = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket, err, sizeof(err));
+	if (lfd < 0) {
+		log_err("%s", err);
+		goto out;
+	}
+	if (!d->sock_path[0])
+		snprintf(d->sock_path, sizeof(d->sock_path), "%s", c->control_socket);
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	ev.events = EPOLLIN;
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	ev.data.fd = lfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
+	ev.data.fd = chan_fd(d->chan);
+	epoll_ctl(ep, EPOLL_CTL_ADD, chan_fd(d->chan), &ev);
+
+	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
+		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
+	daemon_roles(d);
+	dsync_send_heartbeats(d);
+	d->last_hb_ms = d->last_scan_ms = daemon_now_ms();
+
+	for (bool running = true; running;) {
+		struct epoll_event evs[8];
+		int n = epoll_wait(ep, evs, 8, 20);
+		uint64_t now = daemon_now_ms();
+		bool hb_now = false;
+
+		for (int i = 0; i < n; i++) {
+			int fd = evs[i].data.fd;
+
+			if (fd == sfd) {
+				struct signalfd_siginfo si;
+
+				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						if (daemon_reload(d, err, sizeof(err)) < 0)
+							log_err("reload refused, keeping the running "
+								"configuration: %s", err);
+					} else {
+						log_info("signal %u: leaving", si.ssi_signo);
+						running = false;
+					}
+				}
+			} else if (fd == lfd) {
+				ctl_serve(d, lfd);
+			} else if (fd == chan_fd(d->chan)) {
+				if (dsync_receive(d))
+					d->view_dirty = true;
+			}
+		}
+		c = d->cfg;
+		if (now - d->last_scan_ms >= SCAN_MS) {
+			d->last_scan_ms = now;
+			if (daemon_scan(d)) {
+				d->view_dirty = true;
+				hb_now = true;	/* tell the distributors at once */
+			}
+		}
+		if (hb_now || now - d->last_hb_ms >= c->heartbeat_ms) {
+			d->last_hb_ms = now;
+			dsync_send_heartbeats(d);
+		}
+		/* Liveness changes by the passing of time, not only by messages. */
+		for (size_t k = 0; k < c->n_nodes && !d->view_dirty; k++)
+			if (member_alive(&d->member, k, now, false) != d->member.nodes[k].was_alive)
+				d->view_dirty = true;
+		for (size_t k = 0; k < c->n_nodes; k++)
+			d->member.nodes[k].was_alive = member_alive(&d->member, k, now, false);
+		if (d->view_dirty)
+			daemon_rebuild_view(d);
+		daemon_roles(d);
+	}
+	ret = 0;
+out:
+	/* VIPA first (stop attracting traffic), then rules, then the queues. */
+	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++)
+		daemon_vipa_release(d, &d->cfg->vipas[i], &d->vipas[i]);
+	if (d->rules_installed && rules_nft_remove(err, sizeof(err)) < 0)
+		log_err("removing rules: %s", err);
+	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		worker_join(&d->workers[i]);
+	for (unsigned i = 0; i < d->n_workers; i++)
+		if (d->workers[i].conns)
+			worker_fini(&d->workers[i]);
+	ctl_close(lfd, d->sock_path);
+	if (ep >= 0)
+		close(ep);
+	if (sfd >= 0)
+		close(sfd);
+	dsync_close(d);
+	view_free(d->view);
+	member_free(&d->member);
+	free(d->workers);
+	free(d->drained);
+	free(d->vipas);
+	sodium_memzero(&d->keys, sizeof(d->keys));
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "foreground", no_argument, NULL, 'F' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "print-rules", no_argument, NULL, 'P' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d;
+	const char *path = DEFAULT_CONF, *node = NULL, *sock = NULL;
+	bool check = false, print = false, debug = false, fg = false;
+	char err[CFG_ERR_MAX];
+	struct cfg *c;
+	int o, ret;
+
+	while ((o = getopt_long(argc, argv, "f:n:s:dVh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f': path = optarg; break;
+		case 'n': node = optarg; break;
+		case 's': sock = optarg; break;
+		case 'F': fg = true; break;
+		case 'C': check = true; break;
+		case 'P': print = true; break;
+		case 'd': debug = true; break;
+		case 'V': printf("clusterd %s\n", PACKAGE_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	c = cfg_load(path, node, err, sizeof(err));
+	if (!c) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	if (check) {
+		struct wire_keys k;
+
+		if (key_load(c->key_file, &k, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			cfg_free(c);
+			return 1;
+		}
+		sodium_memzero(&k, sizeof(k));
+		printf("%s: OK (%zu nodes, %zu VIPAs; this node: %s%s)\n", c->path, c->n_nodes,
+		       c->n_vipas, c->node_name, c->self < 0 ? ", not listed" : "");
+		cfg_free(c);
+		return 0;
+	}
+	if (print) {
+		struct rules_opts ro = {
+			.workers = c->workers ? c->workers : daemon_cpus(),
+			.queue_base = c->queue_base,
+			.native_queue = true,	/* nft text can only say `queue` */
+		};
+		struct rules *r;
+		char *text;
+
+		if (c->self < 0) {
+			fprintf(stderr, "%s: node '%s' is not in nodes (use -n NODE)\n", c->path,
+				c->node_name);
+			cfg_free(c);
+			return 1;
+		}
+		r = rules_build(c, c->self, &ro);
+		text = r ? rules_render(r) : NULL;
+		if (text)
+			fputs(text, stdout);
+		free(text);
+		rules_free(r);
+		cfg_free(c);
+		return text ? 0 : 1;
+	}
+
+	memset(&d, 0, sizeof(d));
+	d.conf_path = path;
+	d.node_override = node;
+	d.foreground = fg;
+	d.cfg = c;
+	if (sock)
+		snprintf(d.sock_path, sizeof(d.sock_path), "%s", sock);
+	log_open("clusterd", fg || isatty(STDERR_FILENO), debug ? LOG_DEBUG : LOG_INFO);
+	if (!fg && daemon(0, 0) < 0) {
+		log_err("daemon(): %s", strerror(errno));
+		return 1;
+	}
+	if (!fg)
+		log_open("clusterd", false, debug ? LOG_DEBUG : LOG_INFO);
+	ret = daemon_run(&d);
+	cfg_free(d.cfg);
+	return ret;
+}

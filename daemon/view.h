@@ -1,0 +1,88 @@
+/* view: the routing view the packet engine reads, built from the immutable
+ * configuration plus what the cluster knows right now (which nodes are alive,
+ * where an application listens, which nodes the operator drained).
+ *
+ * A view is immutable once built, except for the per-node connection counts
+ * and round-robin cursors, which are atomics.  The daemon builds a new view
+ * whenever an input changes and swaps it in; workers never see half a
+ * change, and established connections keep the target in their entry. */
+#ifndef CLUSTERD_VIEW_H
+#define CLUSTERD_VIEW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "nfq/sched.h"
+
+struct view_target {
+	size_t node;			/* index into cfg->nodes */
+	const char *name;
+	struct ip_addr addr;		/* the node's address in the VIPA's family */
+	unsigned weight;
+	bool listening, alive, drained;
+	bool active;			/* takes new connections */
+};
+
+/* A service this node distributes (it is in the VIPA's distributors). */
+struct view_service {
+	const struct cfg_vipa *vipa;
+	const struct cfg_service *svc;
+	struct ip_addr vaddr;
+	uint16_t port, tport;
+	uint8_t proto;
+	enum cfg_sched sched;
+	struct view_target *targets;	/* every candidate of this distributor */
+	size_t n_targets;
+	struct sched_target *active;	/* the active ones, id = index in targets */
+	size_t n_active;
+	struct sched_maglev *maglev;	/* over active[] */
+	uint64_t rr;			/* round-robin cursor (atomic) */
+};
+
+/* A service this node is a target of: replies from tport go out as vaddr:port. */
+struct view_rev {
+	uint8_t family, proto;
+	uint16_t tport, port;
+	struct ip_addr vaddr;
+};
+
+struct view {
+	const struct cfg *cfg;
+	uint64_t generation;
+	struct view_service *svcs;
+	size_t n_svcs;
+	struct view_rev *revs;
+	size_t n_revs;
+	uint32_t *node_conns;		/* active connections per node (atomic) */
+	size_t n_nodes;
+};
+
+struct view_input {
+	const struct cfg *cfg;
+	long self;
+	const bool *alive;		/* [n_nodes] */
+	const bool *drained;		/* [n_nodes] */
+	/* Does node n have an application on (family, proto, port)? */
+	bool (*listening)(void *arg, size_t node, uint8_t family, uint8_t proto, uint16_t port);
+	void *arg;
+	const struct view *prev;	/* connection counts carry over when the cfg is the same */
+	uint64_t generation;
+};
+
+struct view *view_build(const struct view_input *in);
+void view_free(struct view *v);
+
+const struct view_service *view_find_service(const struct view *v, uint8_t family, uint8_t proto,
+					     const struct ip_addr *daddr, uint16_t dport);
+const struct view_rev *view_find_rev(const struct view *v, uint8_t family, uint8_t proto,
+				     uint16_t sport);
+
+/* Picks a target for a new flow with the given hash; NULL when none is active. */
+const struct view_target *view_pick(const struct view_service *s, const struct view *v,
+				    uint32_t flow_hash);
+
+void view_conn_inc(const struct view *v, size_t node);
+void view_conn_dec(const struct view *v, size_t node);
+
+#endif

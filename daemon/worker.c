@@ -1,0 +1,209 @@
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <linux/netfilter.h>
+
+#include "daemon/log.h"
+#include "daemon/worker.h"
+
+#define WORKER_BUDGET 64	/* netlink messages per drain */
+#define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
+
+static struct log_rl worker_rl_reply;
+
+static void worker_send_reply(struct worker *w, const uint8_t *pkt, size_t len,
+			      const struct ip_addr *to)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd;
+
+	memset(&ss, 0, sizeof(ss));
+	if (to->family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr = to->v4;
+		sl = sizeof(*sin);
+		fd = w->raw4;
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = to->v6;
+		sl = sizeof(*sin6);
+		fd = w->raw6;
+	}
+	if (fd < 0 || sendto(fd, pkt, len, 0, (struct sockaddr *)&ss, sl) < 0) {
+		stats_inc(&w->stats, STAT_D_REPLY_FAIL);
+		log_rl(&worker_rl_reply, 5, LOG_WARNING, "worker %u: sending reply: %s", w->idx,
+		       strerror(errno));
+	}
+}
+
+static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
+{
+	struct worker *w = arg;
+	uint8_t reply[ENGINE_REPLY_MAX];
+	size_t rlen = 0;
+	struct ip_addr to;
+	enum engine_hook hook;
+
+	switch (p->hook) {
+	case NF_INET_PRE_ROUTING:
+		hook = ENGINE_PRE;
+		break;
+	case NF_INET_LOCAL_OUT:
+		hook = ENGINE_OUT;
+		break;
+	default:
+		stats_inc(&w->stats, STAT_UNMATCHED);
+		return QUEUE_ACCEPT;
+	}
+	switch (engine_packet(&w->eng, hook, p->data, p->len, p->csum_notready, reply, &rlen,
+			      &to)) {
+	case ENGINE_ACCEPT:
+		return QUEUE_ACCEPT;
+	case ENGINE_MANGLED:
+		return QUEUE_ACCEPT_MANGLED;
+	case ENGINE_REPLY:
+		worker_send_reply(w, reply, rlen, &to);
+		return QUEUE_DROP;
+	case ENGINE_DROP:
+	default:
+		return QUEUE_DROP;
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+
+	while (!__atomic_load_n(&d->stop, __ATOMIC_RELAXED)) {
+		bool ready;
+		const struct view *v;
+		const struct cfg *c;
+
+		__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
+		ready = queue_wait(w->q, 100);
+		/* Announce which generation we read before reading the view:
+		 * the swapper waits for us in worker_swap_view(). */
+		__atomic_store_n(&w->online_gen, __atomic_load_n(&d->gen, __ATOMIC_SEQ_CST),
+				 __ATOMIC_SEQ_CST);
+		v = __atomic_load_n(&d->view, __ATOMIC_SEQ_CST);
+		c = v->cfg;
+		pthread_mutex_lock(&w->lock);
+		w->eng.view = v;
+		w->eng.now_ms = daemon_now_ms();
+		w->eng.timeouts = (struct conn_timeouts){
+			.syn_s = c->tcp_syn_timeout, .est_s = c->tcp_est_timeout,
+			.fin_s = c->tcp_fin_timeout, .closed_s = 10, .udp_s = c->udp_timeout,
+		};
+		if (ready) {
+			int n = queue_process(w->q, WORKER_BUDGET, worker_cb, w, &w->stats);
+
+			if (n < 0)
+				log_rl(&worker_rl_reply, 5, LOG_ERR, "queue %u: receive: %s",
+				       w->qnum, strerror(-n));
+		}
+		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
+			    engine_conn_expired, &w->eng);
+		pthread_mutex_unlock(&w->lock);
+	}
+	__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, size_t errlen)
+{
+	int one = 1;
+
+	memset(w, 0, sizeof(*w));
+	w->d = d;
+	w->idx = idx;
+	w->qnum = (uint16_t)(d->queue_base + idx);
+	w->raw4 = w->raw6 = -1;
+	pthread_mutex_init(&w->lock, NULL);
+	w->conns = conn_table_new(d->cfg->conn_max);
+	if (!w->conns) {
+		snprintf(err, errlen, "worker %u: cannot allocate a table of %u connections", idx,
+			 d->cfg->conn_max);
+		return -1;
+	}
+	w->eng.conns = w->conns;
+	w->eng.stats = &w->stats;
+	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
+	if (!w->q)
+		return -1;
+	w->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	w->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	if (w->raw6 >= 0)
+		setsockopt(w->raw6, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof(one));
+	if (w->raw4 < 0 || w->raw6 < 0)
+		log_warn("worker %u: raw socket: %s (no RST / ICMP replies)", idx,
+			 strerror(errno));
+	return 0;
+}
+
+int worker_start(struct worker *w)
+{
+	int e = pthread_create(&w->thr, NULL, worker_main, w);
+
+	if (e)
+		return -e;
+	w->started = true;
+	return 0;
+}
+
+void worker_join(struct worker *w)
+{
+	if (w->started)
+		pthread_join(w->thr, NULL);
+	w->started = false;
+}
+
+void worker_fini(struct worker *w)
+{
+	queue_close(w->q);
+	w->q = NULL;
+	if (w->raw4 >= 0)
+		close(w->raw4);
+	if (w->raw6 >= 0)
+		close(w->raw6);
+	conn_table_free(w->conns);
+	w->conns = NULL;
+	pthread_mutex_destroy(&w->lock);
+}
+
+struct view *worker_swap_view(struct daemon *d, struct view *nv)
+{
+	struct view *old = __atomic_exchange_n(&d->view, nv, __ATOMIC_SEQ_CST);
+	uint64_t gen = __atomic_add_fetch(&d->gen, 1, __ATOMIC_SEQ_CST);
+	bool quiet = true;
+
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+
+		/* A worker is done with the old view once it is offline or has
+		 * read a newer generation.  Drains are short; bound the wait. */
+		for (int spin = 0; spin < 5000 && w->started; spin++) {
+			uint64_t g = __atomic_load_n(&w->online_gen, __ATOMIC_SEQ_CST);
+
+			if (g == 0 || g >= gen)
+				break;
+			usleep(200);
+			if (spin == 4999)
+				quiet = false;
+		}
+	}
+	if (!quiet) {
+		/* A worker is stuck holding it: leaking beats a use after free. */
+		log_err("a worker did not pass a quiescent point in 1 s; old view kept");
+		return NULL;
+	}
+	return old;
+}

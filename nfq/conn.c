@@ -1,0 +1,332 @@
+/* conn: the connection table of one worker (see conn.h). */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nfq/conn.h"
+
+struct conn_table {
+	struct conn *pool;		/* max entries, allocated once */
+	struct conn **buckets;		/* mask + 1 chain heads */
+	struct conn *free;		/* free list through hnext */
+	size_t max, count;
+	size_t mask;
+	size_t cursor;			/* next bucket conn_expire() visits */
+	uint64_t seed0, seed1;
+};
+
+static inline uint64_t rotl64(uint64_t x, unsigned b)
+{
+	return (x << b) | (x >> (64 - b));
+}
+
+#define SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = rotl64(v1, 13); v1 ^= v0; v0 = rotl64(v0, 32);	\
+	v2 += v3; v3 = rotl64(v3, 16); v3 ^= v2;			\
+	v0 += v3; v3 = rotl64(v3, 21); v3 ^= v0;			\
+	v2 += v1; v1 = rotl64(v1, 17); v1 ^= v2; v2 = rotl64(v2, 32);	\
+} while (0)
+
+/* SipHash-1-3 (Aumasson, Bernstein) over n little-endian 64-bit words, i.e.
+ * over a message of 8 * n bytes. */
+static uint64_t siphash13_words(uint64_t k0, uint64_t k1, const uint64_t *m, size_t n)
+{
+	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
+	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
+	uint64_t v2 = k0 ^ 0x6c7967656e657261ULL;
+	uint64_t v3 = k1 ^ 0x7465646279746573ULL;
+	uint64_t b = (uint64_t)(n * 8) << 56;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		v3 ^= m[i];
+		SIPROUND(v0, v1, v2, v3);
+		v0 ^= m[i];
+	}
+	v3 ^= b;
+	SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	SIPROUND(v0, v1, v2, v3);
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+	uint64_t x = 0;
+	int i;
+
+	for (i = 7; i >= 0; i--)
+		x = (x << 8) | p[i];
+	return x;
+}
+
+/* The hashed serialisation, 40 bytes: family, proto, cport (LE), vport (LE),
+ * two zero bytes, caddr[16], vaddr[16].  Built from the fields, never from
+ * the struct's memory, so padding and byte order do not matter. */
+static uint64_t key_hash64(const struct conn_key *k, uint64_t k0, uint64_t k1)
+{
+	uint8_t a[32];
+	uint64_t m[5];
+	size_t alen = k->family == AF_INET ? 4 : 16;
+
+	memset(a, 0, sizeof(a));
+	memcpy(a, k->caddr.b, alen);
+	memcpy(a + 16, k->vaddr.b, alen);
+	m[0] = (uint64_t)k->family | (uint64_t)k->proto << 8 | (uint64_t)k->cport << 16 |
+	       (uint64_t)k->vport << 32;
+	m[1] = le64(a);
+	m[2] = le64(a + 8);
+	m[3] = le64(a + 16);
+	m[4] = le64(a + 24);
+	return siphash13_words(k0, k1, m, 5);
+}
+
+static inline uint32_t fold32(uint64_t h)
+{
+	return (uint32_t)(h ^ (h >> 32));
+}
+
+uint32_t conn_key_hash(const struct conn_key *k)
+{
+	return fold32(key_hash64(k, 0, 0));
+}
+
+int conn_key_eq(const struct conn_key *a, const struct conn_key *b)
+{
+	size_t alen = a->family == AF_INET ? 4 : 16;
+
+	return a->family == b->family && a->proto == b->proto && a->cport == b->cport &&
+	       a->vport == b->vport && memcmp(a->caddr.b, b->caddr.b, alen) == 0 &&
+	       memcmp(a->vaddr.b, b->vaddr.b, alen) == 0;
+}
+
+void conn_key_set(struct conn_key *k, uint8_t proto, const struct ip_addr *caddr,
+		  uint16_t cport, const struct ip_addr *vaddr, uint16_t vport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = caddr->family;
+	k->proto = proto;
+	k->cport = cport;
+	k->vport = vport;
+	addr_from_bytes(&k->caddr, caddr->family, caddr->b);
+	addr_from_bytes(&k->vaddr, vaddr->family, vaddr->b);
+}
+
+/* Stored keys are normalised (zero padding, zero tail after a v4 address)
+ * so that readers may copy or compare them byte-wise. */
+static void key_copy(struct conn_key *dst, const struct conn_key *src)
+{
+	size_t alen = src->family == AF_INET ? 4 : 16;
+
+	memset(dst, 0, sizeof(*dst));
+	dst->family = src->family;
+	dst->proto = src->proto;
+	dst->cport = src->cport;
+	dst->vport = src->vport;
+	dst->caddr.family = src->caddr.family;
+	dst->vaddr.family = src->vaddr.family;
+	memcpy(dst->caddr.b, src->caddr.b, alen);
+	memcpy(dst->vaddr.b, src->vaddr.b, alen);
+}
+
+static inline struct conn **bucket_of(struct conn_table *t, const struct conn_key *k)
+{
+	return &t->buckets[fold32(key_hash64(k, t->seed0, t->seed1)) & t->mask];
+}
+
+struct conn_table *conn_table_new(size_t max_entries)
+{
+	struct conn_table *t;
+	size_t nb, i;
+
+	if (max_entries == 0 || max_entries > CONN_TABLE_MAX)
+		return NULL;
+	for (nb = 1; nb < 2 * max_entries; nb <<= 1)
+		;
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->pool = calloc(max_entries, sizeof(*t->pool));
+	t->buckets = calloc(nb, sizeof(*t->buckets));
+	if (!t->pool || !t->buckets) {
+		conn_table_free(t);
+		return NULL;
+	}
+	t->max = max_entries;
+	t->mask = nb - 1;
+	/* Free list in pool order, so the first inserts use the first entries. */
+	for (i = max_entries; i-- > 0;) {
+		t->pool[i].hnext = t->free;
+		t->free = &t->pool[i];
+	}
+	return t;
+}
+
+void conn_table_free(struct conn_table *t)
+{
+	if (!t)
+		return;
+	free(t->pool);
+	free(t->buckets);
+	free(t);
+}
+
+size_t conn_count(const struct conn_table *t)
+{
+	return t->count;
+}
+
+size_t conn_capacity(const struct conn_table *t)
+{
+	return t->max;
+}
+
+size_t conn_buckets(const struct conn_table *t)
+{
+	return t->mask + 1;
+}
+
+int conn_table_set_seed(struct conn_table *t, uint64_t seed0, uint64_t seed1)
+{
+	if (t->count)
+		return -EBUSY;
+	t->seed0 = seed0;
+	t->seed1 = seed1;
+	return 0;
+}
+
+struct conn *conn_lookup(struct conn_table *t, const struct conn_key *k)
+{
+	struct conn *c;
+
+	for (c = *bucket_of(t, k); c; c = c->hnext)
+		if (conn_key_eq(&c->key, k))
+			return c;
+	return NULL;
+}
+
+struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_t now_ms)
+{
+	struct conn **head = bucket_of(t, k);
+	struct conn *c;
+
+	if (!t->free)
+		return NULL;
+	for (c = *head; c; c = c->hnext)
+		if (conn_key_eq(&c->key, k))
+			return NULL;
+	c = t->free;
+	t->free = c->hnext;
+	memset(c, 0, sizeof(*c));
+	key_copy(&c->key, k);
+	c->state = k->proto == IPPROTO_TCP ? CONN_SYN : CONN_UDP;
+	c->created_ms = now_ms;
+	c->last_ms = now_ms;
+	c->hnext = *head;
+	if (*head)
+		(*head)->hpprev = &c->hnext;
+	c->hpprev = head;
+	*head = c;
+	t->count++;
+	return c;
+}
+
+void conn_remove(struct conn_table *t, struct conn *c)
+{
+	/* An entry outside the pool or already free would corrupt the lists. */
+	if (c < t->pool || c >= t->pool + t->max || !c->hpprev)
+		return;
+	*c->hpprev = c->hnext;
+	if (c->hnext)
+		c->hnext->hpprev = c->hpprev;
+	c->hpprev = NULL;
+	c->hnext = t->free;
+	t->free = c;
+	t->count--;
+}
+
+void conn_touch(struct conn *c, uint64_t now_ms, size_t len)
+{
+	if (now_ms > c->last_ms)
+		c->last_ms = now_ms;
+	c->packets++;
+	c->bytes += len;
+}
+
+void conn_tcp_track(struct conn *c, uint8_t tcp_flags)
+{
+	if (c->key.proto != IPPROTO_TCP)
+		return;
+	if (tcp_flags & CONN_TCP_RST)
+		c->state = CONN_CLOSED;
+	else if (tcp_flags & CONN_TCP_SYN)
+		c->state = CONN_SYN;
+	else if (tcp_flags & CONN_TCP_FIN) {
+		if (c->state != CONN_CLOSED)
+			c->state = CONN_FIN;
+	} else if ((tcp_flags & CONN_TCP_ACK) && c->state == CONN_SYN)
+		c->state = CONN_EST;
+}
+
+uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to)
+{
+	switch (c->state) {
+	case CONN_SYN:
+		return to->syn_s;
+	case CONN_EST:
+		return to->est_s;
+	case CONN_FIN:
+		return to->fin_s;
+	case CONN_CLOSED:
+		return to->closed_s;
+	case CONN_UDP:
+		return to->udp_s;
+	}
+	return 0;
+}
+
+static int conn_expired(const struct conn *c, uint64_t now_ms, const struct conn_timeouts *to)
+{
+	/* A clock that went back (now < last) never expires anything. */
+	return now_ms > c->last_ms &&
+	       now_ms - c->last_ms > (uint64_t)conn_timeout_s(c, to) * 1000;
+}
+
+size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
+		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg)
+{
+	size_t removed = 0, nb = t->mask + 1;
+	struct conn *c, *next;
+
+	if (budget > nb)
+		budget = nb;
+	while (budget--) {
+		for (c = t->buckets[t->cursor]; c; c = next) {
+			next = c->hnext;
+			if (!conn_expired(c, now_ms, to))
+				continue;
+			if (cb)
+				cb(c, arg);
+			conn_remove(t, c);
+			removed++;
+		}
+		t->cursor = (t->cursor + 1) & t->mask;
+	}
+	return removed;
+}
+
+int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg)
+{
+	const struct conn *c;
+	size_t i;
+	int rc;
+
+	for (i = 0; i <= t->mask; i++)
+		for (c = t->buckets[i]; c; c = c->hnext)
+			if ((rc = cb(c, arg)) != 0)
+				return rc;
+	return 0;
+}

@@ -1,0 +1,102 @@
+/* conn: the connection table of one worker.  Pure: no locks (the owning
+ * worker serialises calls), no logging, allocation only in conn_table_new().
+ * A fixed pool of entries with a free list, chained in a power-of-two bucket
+ * array about twice the pool size: insert, lookup and remove are O(1). */
+#ifndef CLUSTERD_CONN_H
+#define CLUSTERD_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfq/addr.h"
+
+/* The client side of a VIPA connection.  Padding must be zero: build keys
+ * with conn_key_set(), or memset() the key first. */
+struct conn_key {
+	uint8_t family, proto;		/* AF_INET/AF_INET6, IPPROTO_TCP/UDP/SCTP */
+	uint16_t cport, vport;		/* host order */
+	struct ip_addr caddr, vaddr;
+};
+
+enum conn_state { CONN_SYN = 0, CONN_EST, CONN_FIN, CONN_CLOSED, CONN_UDP };
+
+struct conn {
+	struct conn_key key;
+	struct ip_addr taddr;		/* target address and port the flow is rewritten to */
+	uint16_t tport;
+	uint32_t target;		/* opaque target id (node index) for least-conn */
+	uint8_t state;			/* enum conn_state */
+	uint64_t created_ms, last_ms;
+	uint64_t packets, bytes;
+
+	/* Internal to the table: bucket chain (hlist style) or free list. */
+	struct conn *hnext;
+	struct conn **hpprev;		/* NULL while the entry is free */
+};
+
+struct conn_timeouts {
+	uint32_t syn_s, est_s, fin_s, closed_s, udp_s;
+};
+
+/* TCP flag bits as in the TCP header's flags byte. */
+#define CONN_TCP_FIN	0x01
+#define CONN_TCP_SYN	0x02
+#define CONN_TCP_RST	0x04
+#define CONN_TCP_ACK	0x10
+
+/* Largest pool conn_table_new() accepts. */
+#define CONN_TABLE_MAX	(1u << 28)
+
+struct conn_table;
+
+/* NULL when max_entries is 0 or above CONN_TABLE_MAX, or on allocation failure. */
+struct conn_table *conn_table_new(size_t max_entries);
+void conn_table_free(struct conn_table *t);
+size_t conn_count(const struct conn_table *t);
+size_t conn_capacity(const struct conn_table *t);
+/* Keys the bucket hash with a secret (e.g. from getrandom()) so that clients
+ * cannot aim their ports at one chain.  Only while the table is empty:
+ * returns -EBUSY otherwise, 0 on success. */
+int conn_table_set_seed(struct conn_table *t, uint64_t seed0, uint64_t seed1);
+
+/* Zeroes *k (padding included) and fills it; the family is caddr's. */
+void conn_key_set(struct conn_key *k, uint8_t proto, const struct ip_addr *caddr,
+		  uint16_t cport, const struct ip_addr *vaddr, uint16_t vport);
+/* SipHash-1-3 of all key fields with a fixed key: deterministic across runs,
+ * hosts and byte orders, so it can also serve as the scheduler's flow hash.
+ * For AF_INET only the first 4 address bytes count. */
+uint32_t conn_key_hash(const struct conn_key *k);
+int conn_key_eq(const struct conn_key *a, const struct conn_key *b);
+
+struct conn *conn_lookup(struct conn_table *t, const struct conn_key *k);
+/* Inserts a new entry for k with created_ms = last_ms = now_ms, counters 0,
+ * state CONN_SYN for TCP and CONN_UDP otherwise; the caller fills the target.
+ * NULL when the table is full or k is already present. */
+struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_t now_ms);
+/* c must be an entry of t that is in use. */
+void conn_remove(struct conn_table *t, struct conn *c);
+
+/* Accounts one packet of len bytes seen at now_ms. */
+void conn_touch(struct conn *c, uint64_t now_ms, size_t len);
+/* TCP state from the client's flags only (the distributor sees one
+ * direction): RST -> CLOSED; SYN -> SYN (a new connection on the same tuple);
+ * FIN -> FIN; ACK without SYN while in SYN -> EST.  Non-TCP entries are left
+ * alone. */
+void conn_tcp_track(struct conn *c, uint8_t tcp_flags);
+/* The idle timeout for c's state; 0 for an unknown state. */
+uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to);
+
+/* Removes entries idle longer than their timeout (now_ms - last_ms >
+ * timeout), visiting at most `budget` buckets per call from a cursor kept in
+ * the table, so a timer can call it often without long pauses; a budget of at
+ * least conn_buckets() makes one full pass.  cb (may be NULL) sees each
+ * removed entry before it is freed.  Returns the number removed. */
+size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
+		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg);
+size_t conn_buckets(const struct conn_table *t);
+
+/* Visits every entry (read only); stops when cb returns non-zero, and
+ * returns that value (0 when all were visited). */
+int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg);
+
+#endif

@@ -1,0 +1,244 @@
+#include <netinet/in.h>
+#include <string.h>
+
+#include "nfq/engine.h"
+#include "nfq/mangle.h"
+#include "nfq/pkt.h"
+#include "nfq/reply.h"
+
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+
+static enum engine_verdict engine_drop(struct engine *e, enum stats_id why)
+{
+	stats_inc(e->stats, why);
+	stats_inc(e->stats, STAT_DROPPED);
+	return ENGINE_DROP;
+}
+
+static enum engine_verdict engine_malformed(struct engine *e, enum pkt_status st)
+{
+	static const enum stats_id map[PKT__MAX] = {
+		[PKT_ERR_SHORT] = STAT_M_SHORT,     [PKT_ERR_VERSION] = STAT_M_VERSION,
+		[PKT_ERR_HDRLEN] = STAT_M_HDRLEN,   [PKT_ERR_TOTLEN] = STAT_M_TOTLEN,
+		[PKT_ERR_EXTHDR] = STAT_M_EXTHDR,   [PKT_ERR_L4SHORT] = STAT_M_L4SHORT,
+		[PKT_ERR_L4HDR] = STAT_M_L4HDR,
+	};
+	if ((unsigned)st < PKT__MAX && map[st])
+		stats_inc(e->stats, map[st]);
+	/* VIPA traffic we cannot read is dropped, never passed: unrewritten it
+	 * would reach the local stack (distributor) or the client from the wrong
+	 * address (target). */
+	return engine_drop(e, STAT_D_MALFORMED);
+}
+
+static enum engine_verdict engine_rewrite(struct engine *e, uint8_t *buf, size_t len,
+					  struct pkt *p, enum mangle_side side,
+					  const struct ip_addr *a, uint16_t port, bool full)
+{
+	if (mangle_rewrite(buf, len, p, side, a, port, full) != MANGLE_OK)
+		return engine_drop(e, STAT_D_MANGLE);
+	stats_inc(e->stats, STAT_REWRITTEN);
+	return ENGINE_MANGLED;
+}
+
+static void engine_key(struct conn_key *k, uint8_t family, uint8_t proto,
+		       const struct ip_addr *caddr, uint16_t cport, const struct ip_addr *vaddr,
+		       uint16_t vport)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->proto = proto;
+	k->caddr = *caddr;
+	k->cport = cport;
+	k->vaddr = *vaddr;
+	k->vport = vport;
+}
+
+void engine_conn_expired(const struct conn *c, void *arg)
+{
+	struct engine *e = arg;
+
+	stats_inc(e->stats, STAT_CONN_EXPIRED);
+	view_conn_dec(e->view, c->target);
+}
+
+/* An ICMP error about a VIPA connection reached the distributor (the error
+ * was caused by a reply the target sent with the VIPA as source): send it on
+ * to the target, the embedded header rewritten to what the target sent. */
+static enum engine_verdict engine_icmp_in(struct engine *e, uint8_t *buf, size_t len,
+					  struct pkt *p, bool full)
+{
+	const struct pkt_inner *in = &p->inner;
+	struct conn_key k;
+	struct conn *c;
+
+	if (!in->family || !in->has_ports || in->family != p->family) {
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	engine_key(&k, in->family, in->proto, &in->dst, in->dport, &in->src, in->sport);
+	c = conn_lookup(e->conns, &k);
+	if (!c) {
+		/* Not about one of ours (e.g. about the node's own traffic). */
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	stats_inc(e->stats, STAT_ICMP_FWD);
+	return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
+}
+
+static enum engine_verdict engine_no_target(struct engine *e, const uint8_t *buf,
+					    const struct pkt *p, uint8_t *reply,
+					    size_t *reply_len, struct ip_addr *reply_to)
+{
+	size_t n = 0;
+
+	stats_inc(e->stats, STAT_D_NO_TARGET);
+	stats_inc(e->stats, STAT_DROPPED);
+	/* Tell the client at once rather than let it retry into the void. */
+	if (p->proto == IPPROTO_TCP)
+		n = reply_tcp_rst(buf, p, reply, ENGINE_REPLY_MAX);
+	else if (p->proto == IPPROTO_UDP)
+		n = reply_icmp_port_unreach(buf, p, reply, ENGINE_REPLY_MAX);
+	if (!n)
+		return ENGINE_DROP;
+	*reply_len = n;
+	*reply_to = p->src;
+	stats_inc(e->stats, STAT_REPLIES);
+	return ENGINE_REPLY;
+}
+
+static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len,
+				      struct pkt *p, bool full, uint8_t *reply,
+				      size_t *reply_len, struct ip_addr *reply_to)
+{
+	const struct view_service *s;
+	const struct view_target *t;
+	struct conn_key k;
+	struct conn *c;
+	bool is_syn = p->proto == IPPROTO_TCP &&
+		      (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+
+	if (p->icmp_error)
+		return engine_icmp_in(e, buf, len, p, full);
+	s = view_find_service(e->view, p->family, p->proto, &p->dst, p->dport);
+	if (!s) {
+		/* Queued but no longer a service (a reload is under way): the
+		 * local stack answers, as for any closed port. */
+		stats_inc(e->stats, STAT_UNMATCHED);
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
+	c = conn_lookup(e->conns, &k);
+	if (c && is_syn && (c->state == CONN_CLOSED || c->state == CONN_FIN)) {
+		/* The client reuses its port for a new connection: schedule anew. */
+		view_conn_dec(e->view, c->target);
+		conn_remove(e->conns, c);
+		stats_inc(e->stats, STAT_CONN_REUSED);
+		c = NULL;
+	}
+	if (!c) {
+		bool adopt = false;
+
+		if (p->proto == IPPROTO_TCP && !is_syn) {
+			/* Mid-connection packet with no entry (we restarted, or the
+			 * flow moved worker after a resize).  Maglev picks the same
+			 * target as before as long as the target set is unchanged,
+			 * so adopt the flow; other schedulers cannot know. */
+			if (s->sched != SCHED_MAGLEV || (p->tcp_flags & TCP_RST))
+				return engine_drop(e, STAT_D_NO_CONN);
+			adopt = true;
+		}
+		t = view_pick(s, e->view, conn_key_hash(&k));
+		if (!t) {
+			if (adopt)
+				return engine_drop(e, STAT_D_NO_CONN);
+			return engine_no_target(e, buf, p, reply, reply_len, reply_to);
+		}
+		c = conn_insert(e->conns, &k, e->now_ms);
+		if (!c)
+			return engine_drop(e, STAT_D_TABLE_FULL);
+		c->taddr = t->addr;
+		c->tport = s->tport;
+		c->target = (uint32_t)t->node;
+		c->state = p->proto == IPPROTO_TCP ? (adopt ? CONN_EST : CONN_SYN) : CONN_UDP;
+		view_conn_inc(e->view, t->node);
+		stats_inc(e->stats, adopt ? STAT_CONN_ADOPTED : STAT_CONN_NEW);
+	}
+	if (p->proto == IPPROTO_TCP)
+		conn_tcp_track(c, p->tcp_flags);
+	c->last_ms = e->now_ms;
+	c->packets++;
+	c->bytes += p->ip_len;
+	return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
+}
+
+static enum engine_verdict engine_out(struct engine *e, uint8_t *buf, size_t len,
+				      struct pkt *p, bool full)
+{
+	const struct view_rev *r;
+
+	if (p->icmp_error) {
+		/* This node's stack complains about a packet a client sent to
+		 * VIPA:port (rewritten to us): it must come from the VIPA. */
+		const struct pkt_inner *in = &p->inner;
+
+		if (!in->family || !in->has_ports || in->family != p->family)
+			goto pass;
+		r = view_find_rev(e->view, in->family, in->proto, in->dport);
+		if (!r)
+			goto pass;
+		stats_inc(e->stats, STAT_ICMP_FWD);
+		return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
+	}
+	r = view_find_rev(e->view, p->family, p->proto, p->sport);
+	if (!r)
+		goto pass;
+	return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
+pass:
+	stats_inc(e->stats, STAT_UNMATCHED);
+	stats_inc(e->stats, STAT_ACCEPTED);
+	return ENGINE_ACCEPT;
+}
+
+enum engine_verdict engine_packet(struct engine *e, enum engine_hook hook, uint8_t *buf,
+				  size_t len, bool csum_notready, uint8_t *reply,
+				  size_t *reply_len, struct ip_addr *reply_to)
+{
+	struct pkt p;
+	enum pkt_status st;
+
+	stats_inc(e->stats, STAT_RX);
+	st = pkt_parse(buf, len, &p);
+	if (st != PKT_OK)
+		return engine_malformed(e, st);
+	if (p.fragment) {
+		/* Later fragments carry no ports, so they cannot be mapped to a
+		 * connection; clusterd does not reassemble.  Path MTU discovery
+		 * (whose ICMP errors we forward) keeps TCP unfragmented. */
+		return engine_drop(e, STAT_D_FRAGMENT);
+	}
+	switch (p.proto) {
+	case IPPROTO_TCP:
+	case IPPROTO_UDP:
+	case IPPROTO_SCTP:
+	case IPPROTO_ICMP:
+	case IPPROTO_ICMPV6:
+		break;
+	default:
+		stats_inc(e->stats, STAT_UNMATCHED);
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	if ((p.proto == IPPROTO_ICMP || p.proto == IPPROTO_ICMPV6) && !p.icmp_error) {
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	if (hook == ENGINE_PRE)
+		return engine_pre(e, buf, len, &p, csum_notready, reply, reply_len, reply_to);
+	return engine_out(e, buf, len, &p, csum_notready);
+}

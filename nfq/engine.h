@@ -1,0 +1,49 @@
+/* engine: the verdict for one queued packet.  Pure: given the packet bytes,
+ * the worker's connection table and the current routing view, it rewrites the
+ * buffer in place and says what to do with it.  No sockets; the queue glue
+ * sends the verdict and any reply the engine built. */
+#ifndef CLUSTERD_ENGINE_H
+#define CLUSTERD_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/view.h"
+#include "nfq/conn.h"
+#include "nfq/stats.h"
+
+enum engine_hook {
+	ENGINE_PRE,	/* prerouting: traffic to a VIPA (distributor role) */
+	ENGINE_OUT,	/* output: replies leaving a target (target role) */
+};
+
+enum engine_verdict {
+	ENGINE_ACCEPT,	/* pass unchanged */
+	ENGINE_MANGLED,	/* pass the rewritten buffer */
+	ENGINE_DROP,
+	ENGINE_REPLY,	/* drop, and send the packet built in reply[] */
+};
+
+struct engine {
+	struct conn_table *conns;	/* this worker's */
+	struct stats *stats;		/* this worker's */
+	const struct view *view;
+	struct conn_timeouts timeouts;
+	uint64_t now_ms;
+};
+
+#define ENGINE_REPLY_MAX 1280
+
+/* Decides about one packet.  buf may be rewritten in place (same length).
+ * csum_notready: the kernel left a partial L4 checksum (NFQA_SKB_CSUMNOTREADY).
+ * When ENGINE_REPLY is returned, *reply_len bytes of reply (ENGINE_REPLY_MAX)
+ * hold a complete IP packet to send and *reply_to its destination. */
+enum engine_verdict engine_packet(struct engine *e, enum engine_hook hook, uint8_t *buf,
+				  size_t len, bool csum_notready, uint8_t *reply,
+				  size_t *reply_len, struct ip_addr *reply_to);
+
+/* Expiry callback for conn_expire(): keeps the per-node counts right. */
+void engine_conn_expired(const struct conn *c, void *engine);
+
+#endif

@@ -1,0 +1,70 @@
+/* stats: per-worker packet counters.  Each worker writes only its own array
+ * (relaxed atomics so readers never see torn values); the control socket sums
+ * them when asked. */
+#ifndef CLUSTERD_STATS_H
+#define CLUSTERD_STATS_H
+
+#include <stdint.h>
+
+#define STATS_LIST(X)                                                          \
+	X(RX, "packets.received")                                              \
+	X(REWRITTEN, "packets.rewritten")                                      \
+	X(ACCEPTED, "packets.accepted")          /* passed unchanged */        \
+	X(DROPPED, "packets.dropped")                                          \
+	X(REPLIES, "packets.replies_sent")       /* RST / ICMP we answered */  \
+	X(ICMP_FWD, "packets.icmp_errors_forwarded")                           \
+	X(UNMATCHED, "packets.unmatched")        /* queued, no service: accepted */ \
+	X(CONN_NEW, "conns.created")                                           \
+	X(CONN_ADOPTED, "conns.adopted")         /* mid-flow, re-hashed by maglev */ \
+	X(CONN_EXPIRED, "conns.expired")                                       \
+	X(CONN_REUSED, "conns.reused")           /* new SYN on a closed entry */ \
+	X(D_MALFORMED, "drops.malformed")                                      \
+	X(D_FRAGMENT, "drops.fragment")                                        \
+	X(D_NO_CONN, "drops.no_conn")                                          \
+	X(D_NO_TARGET, "drops.no_target")                                      \
+	X(D_TABLE_FULL, "drops.table_full")                                    \
+	X(D_MANGLE, "drops.mangle_error")                                      \
+	X(D_REPLY_FAIL, "drops.reply_send_failed")                             \
+	X(M_SHORT, "malformed.short")                                          \
+	X(M_VERSION, "malformed.version")                                      \
+	X(M_HDRLEN, "malformed.header_length")                                 \
+	X(M_TOTLEN, "malformed.total_length")                                  \
+	X(M_EXTHDR, "malformed.ext_header")                                    \
+	X(M_L4SHORT, "malformed.l4_short")                                     \
+	X(M_L4HDR, "malformed.l4_header")                                      \
+	X(Q_ENOBUFS, "queue.enobufs")            /* netlink socket overran */  \
+	X(Q_VERDICT_ERR, "queue.verdict_errors")                               \
+	X(Q_TOO_BIG, "queue.payload_truncated")
+
+enum stats_id {
+#define STATS_ENUM(id, name) STAT_##id,
+	STATS_LIST(STATS_ENUM)
+#undef STATS_ENUM
+	STAT__MAX
+};
+
+struct stats {
+	uint64_t v[STAT__MAX];
+};
+
+static inline void stats_inc(struct stats *s, enum stats_id id)
+{
+	__atomic_fetch_add(&s->v[id], 1, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t stats_get(const struct stats *s, enum stats_id id)
+{
+	return __atomic_load_n(&s->v[id], __ATOMIC_RELAXED);
+}
+
+static inline const char *stats_name(enum stats_id id)
+{
+	static const char *const names[] = {
+#define STATS_NAME(id, name) name,
+		STATS_LIST(STATS_NAME)
+#undef STATS_NAME
+	};
+	return id < STAT__MAX ? names[id] : "?";
+}
+
+#endif

@@ -1,0 +1,734 @@
+/* nft: the ruleset into the kernel as one nfnetlink batch (libnftnl + libmnl).
+ *
+ * Rules are built expression by expression exactly as nft 1.0.6 compiles the
+ * text that rules_render() prints (checked with `nft --debug=netlink`), so
+ * `nft list table inet clusterd` reads back the rendering. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/x_tables.h>
+#include <linux/netfilter/xt_NFQUEUE.h>
+#include <linux/netlink.h>
+
+#include <libmnl/libmnl.h>
+#include <libnftnl/batch.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/expr.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <libnftnl/table.h>
+#include <libnftnl/udata.h>
+
+#include "rules/nft.h"
+
+#define PROBE_TABLE	"clusterd_probe"
+#define PROBE_CHAIN	"probe"
+#define DESC_LEN	64
+
+/* nft's datatype numbers (src/datatype.h), so that `nft list` prints the
+ * anonymous sets' elements as addresses and ICMP type names. */
+#define NFT_TYPE_IPADDR		7
+#define NFT_TYPE_IP6ADDR	8
+#define NFT_TYPE_ICMP_TYPE	14
+#define NFT_TYPE_ICMP6_TYPE	29
+#define NFT_BYTEORDER_HOST	1
+#define NFT_BYTEORDER_BIG	2
+
+/* One batch under construction.  The buffer is twice the limit: libmnl lets a
+ * message cross the limit once (then reports overflow) and each message is far
+ * smaller than the limit, so nothing is ever written past the buffer. */
+struct nb {
+	char *buf;
+	struct mnl_nlmsg_batch *b;
+	uint32_t seq0, seq;
+	uint32_t set_id;
+	char (*desc)[DESC_LEN];		/* what message seq0 + i carries */
+	size_t n_desc, cap_desc;
+	struct nlmsghdr *cur;
+	int err;			/* first build error, sticky */
+};
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static int
+nb_init(struct nb *nb, size_t limit)
+{
+	memset(nb, 0, sizeof(*nb));
+	nb->buf = malloc(limit * 2);
+	if (nb->buf == NULL)
+		return -ENOMEM;
+	nb->b = mnl_nlmsg_batch_start(nb->buf, limit);
+	if (nb->b == NULL) {
+		free(nb->buf);
+		return -ENOMEM;
+	}
+	nb->seq0 = nb->seq = (uint32_t)time(NULL);
+	nftnl_batch_begin(mnl_nlmsg_batch_current(nb->b), nb->seq++);
+	mnl_nlmsg_batch_next(nb->b);
+	return 0;
+}
+
+static void
+nb_fini(struct nb *nb)
+{
+	if (nb->b != NULL)
+		mnl_nlmsg_batch_stop(nb->b);
+	free(nb->buf);
+	free(nb->desc);
+}
+
+/* Starts a message; the caller fills the payload and calls nb_next(). */
+static struct nlmsghdr *
+nb_msg(struct nb *nb, uint16_t type, uint16_t flags, const char *desc)
+{
+	if (nb->err)
+		return NULL;
+	if (nb->n_desc == nb->cap_desc) {
+		size_t cap = nb->cap_desc ? nb->cap_desc * 2 : 64;
+		void *p = reallocarray(nb->desc, cap, sizeof(*nb->desc));
+
+		if (p == NULL) {
+			nb->err = -ENOMEM;
+			return NULL;
+		}
+		nb->desc = p;
+		nb->cap_desc = cap;
+	}
+	snprintf(nb->desc[nb->n_desc++], DESC_LEN, "%s", desc);
+	nb->cur = nftnl_nlmsg_build_hdr(mnl_nlmsg_batch_current(nb->b), type, NFPROTO_INET,
+					flags | NLM_F_ACK, nb->seq++);
+	return nb->cur;
+}
+
+static void
+nb_next(struct nb *nb)
+{
+	if (nb->err)
+		return;
+	if (!mnl_nlmsg_batch_next(nb->b))
+		nb->err = -EMSGSIZE;
+}
+
+static void
+nb_end(struct nb *nb)
+{
+	if (nb->err)
+		return;
+	nftnl_batch_end(mnl_nlmsg_batch_current(nb->b), nb->seq++);
+	if (!mnl_nlmsg_batch_next(nb->b))
+		nb->err = -EMSGSIZE;
+}
+
+static const char *
+nb_desc(const struct nb *nb, uint32_t seq)
+{
+	uint32_t i = seq - nb->seq0 - 1;	/* seq0 is the batch begin */
+
+	return i < nb->n_desc ? nb->desc[i] : "batch";
+}
+
+struct ack {
+	const struct nb *nb;
+	size_t answered;
+	int error;			/* first -errno */
+	uint32_t error_seq;
+	char extack[128];
+};
+
+static int
+extack_cb(const struct nlattr *a, void *data)
+{
+	struct ack *ack = data;
+
+	if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG &&
+	    mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+		snprintf(ack->extack, sizeof(ack->extack), "%s", mnl_attr_get_str(a));
+	return MNL_CB_OK;
+}
+
+static void
+parse_acks(struct ack *ack, const char *buf, size_t len)
+{
+	const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+	int rem = (int)len;
+
+	for (; mnl_nlmsg_ok(nlh, rem); nlh = mnl_nlmsg_next(nlh, &rem)) {
+		const struct nlmsgerr *e;
+
+		if (nlh->nlmsg_type != NLMSG_ERROR)
+			continue;
+		if (nlh->nlmsg_len < mnl_nlmsg_size(sizeof(*e)))
+			continue;
+		e = mnl_nlmsg_get_payload(nlh);
+		ack->answered++;
+		if (e->error == 0 || ack->error)
+			continue;
+		ack->error = e->error;
+		ack->error_seq = nlh->nlmsg_seq;
+		/* With NETLINK_CAP_ACK the refused message is echoed as its header
+		 * only, so the extended ack attributes follow struct nlmsgerr. */
+		if (nlh->nlmsg_flags & NLM_F_ACK_TLVS)
+			mnl_attr_parse((struct nlmsghdr *)nlh, sizeof(*e), extack_cb, ack);
+	}
+}
+
+/* Sends the batch; the kernel processes it in sendmsg() and queues one ack or
+ * error per message before sendmsg() returns, so a short poll suffices. */
+static int
+nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
+{
+	struct mnl_socket *nl;
+	struct ack ack = { .nb = nb };
+	size_t len, expect;
+	char *rbuf = NULL;
+	int one = 1, sz, ret = 0;
+	struct pollfd pfd;
+
+	if (nb->err) {
+		seterr(err, errlen, "%s: building the batch: %s", what, strerror(-nb->err));
+		return nb->err;
+	}
+	len = mnl_nlmsg_batch_size(nb->b);
+	expect = nb->n_desc;
+	nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (nl == NULL) {
+		ret = -errno;
+		seterr(err, errlen, "%s: netlink socket: %s", what, strerror(errno));
+		return ret;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		seterr(err, errlen, "%s: netlink bind: %s", what, strerror(errno));
+		goto out;
+	}
+	/* Best effort: small acks, error strings, room for the batch and acks. */
+	mnl_socket_setsockopt(nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	sz = len > INT32_MAX / 2 ? INT32_MAX / 2 : (int)len * 2;
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof(sz));
+	sz = (int)(expect * 256 + 65536);
+	setsockopt(mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof(sz));
+
+	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(nb->b), len) < 0) {
+		ret = -errno;
+		seterr(err, errlen, "%s: netlink send: %s", what, strerror(errno));
+		goto out;
+	}
+	rbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
+	if (rbuf == NULL) {
+		ret = -ENOMEM;
+		seterr(err, errlen, "%s: out of memory", what);
+		goto out;
+	}
+	pfd.fd = mnl_socket_get_fd(nl);
+	pfd.events = POLLIN;
+	while (ack.answered < expect) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 1000) <= 0)
+			break;
+		n = recv(pfd.fd, rbuf, MNL_SOCKET_BUFFER_SIZE, MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			ret = -errno;
+			seterr(err, errlen, "%s: netlink receive: %s", what, strerror(errno));
+			goto out;
+		}
+		parse_acks(&ack, rbuf, (size_t)n);
+	}
+	if (ack.error) {
+		ret = ack.error;
+		seterr(err, errlen, "%s: kernel refused %s: %s%s%s", what,
+		       nb_desc(nb, ack.error_seq), strerror(-ack.error),
+		       ack.extack[0] ? ": " : "", ack.extack);
+	} else if (ack.answered < expect) {
+		ret = -ETIMEDOUT;
+		seterr(err, errlen, "%s: %zu of %zu messages unanswered", what,
+		       expect - ack.answered, expect);
+	}
+out:
+	free(rbuf);
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/* Tables and chains. */
+
+static void
+put_table(struct nb *nb, uint16_t type, uint16_t flags, const char *name)
+{
+	struct nftnl_table *t = nftnl_table_alloc();
+	struct nlmsghdr *nlh;
+	char desc[DESC_LEN];
+
+	if (t == NULL) {
+		nb->err = nb->err ? nb->err : -ENOMEM;
+		return;
+	}
+	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+	snprintf(desc, sizeof(desc), "%s table inet %s",
+		 type == NFT_MSG_DELTABLE ? "deleting" : "adding", name);
+	nlh = nb_msg(nb, type, flags, desc);
+	if (nlh != NULL) {
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		nb_next(nb);
+	}
+	nftnl_table_free(t);
+}
+
+static void
+put_chain(struct nb *nb, const char *table, const char *name, uint32_t hook)
+{
+	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nlmsghdr *nlh;
+	char desc[DESC_LEN];
+
+	if (c == NULL) {
+		nb->err = nb->err ? nb->err : -ENOMEM;
+		return;
+	}
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, table);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, "filter");
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, hook);
+	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, RULES_PRIORITY);
+	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	snprintf(desc, sizeof(desc), "chain %s", name);
+	nlh = nb_msg(nb, NFT_MSG_NEWCHAIN, NLM_F_CREATE, desc);
+	if (nlh != NULL) {
+		nftnl_chain_nlmsg_build_payload(nlh, c);
+		nb_next(nb);
+	}
+	nftnl_chain_free(c);
+}
+
+/* Expressions.  Each returns 0 or -ENOMEM; the rule owns what was added. */
+
+static int
+add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
+{
+	if (e == NULL)
+		return -ENOMEM;
+	nftnl_rule_add_expr(r, e);
+	return 0;
+}
+
+static int
+e_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, dreg);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, dreg);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_cmp_eq(struct nftnl_rule *r, uint32_t sreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_lookup(struct nftnl_rule *r, uint32_t sreg, uint32_t set_id)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "__set%d");
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_notrack(struct nftnl_rule *r)
+{
+	return add_expr(r, nftnl_expr_alloc("notrack"));
+}
+
+static int
+e_jhash(struct nftnl_rule *r, uint32_t sreg, uint32_t len, uint32_t mod, uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("hash");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, dreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, mod);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SEED, RULES_HASH_SEED);
+	}
+	return add_expr(r, e);
+}
+
+/* No flags: no bypass, no fanout.  Without a reader the kernel drops. */
+static int
+e_queue(struct nftnl_rule *r, uint16_t num, bool native)
+{
+	struct xt_NFQ_info_v3 *info;
+	struct nftnl_expr *e;
+
+	if (native) {
+		e = nftnl_expr_alloc("queue");
+		if (e != NULL) {
+			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_NUM, num);
+			nftnl_expr_set_u16(e, NFTNL_EXPR_QUEUE_TOTAL, 1);
+		}
+		return add_expr(r, e);
+	}
+	/* xt_check_target() wants the info padded to XT_ALIGN; libnftnl takes
+	 * ownership of the buffer and frees it with the expression. */
+	info = calloc(1, XT_ALIGN(sizeof(*info)));
+	if (info == NULL)
+		return -ENOMEM;
+	info->queuenum = num;
+	info->queues_total = 1;
+	info->flags = 0;
+	e = nftnl_expr_alloc("target");
+	if (e == NULL) {
+		free(info);
+		return -ENOMEM;
+	}
+	nftnl_expr_set_str(e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
+	nftnl_expr_set_u32(e, NFTNL_EXPR_TG_REV, 3);
+	nftnl_expr_set(e, NFTNL_EXPR_TG_INFO, info, XT_ALIGN(sizeof(*info)));
+	return add_expr(r, e);
+}
+
+/* An anonymous constant set, as nft makes for `{ a, b }`; returns its id. */
+static uint32_t
+put_set(struct nb *nb, uint32_t key_type, uint32_t key_len, uint32_t byteorder,
+	const void *keys, size_t stride, size_t n, const char *desc)
+{
+	struct nftnl_udata_buf *ud = NULL;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	uint32_t id = ++nb->set_id;
+	size_t i;
+
+	s = nftnl_set_alloc();
+	ud = nftnl_udata_buf_alloc(64);
+	if (s == NULL || ud == NULL ||
+	    !nftnl_udata_put_u32(ud, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder))
+		goto oom;
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, RULES_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, "__set%d");
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_ANONYMOUS | NFT_SET_CONSTANT);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, key_type);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, key_len);
+	nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, (uint32_t)n);
+	nftnl_set_set_data(s, NFTNL_SET_USERDATA, nftnl_udata_buf_data(ud),
+			   nftnl_udata_buf_len(ud));
+	nlh = nb_msg(nb, NFT_MSG_NEWSET, NLM_F_CREATE, desc);
+	if (nlh != NULL) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nb_next(nb);
+	}
+	for (i = 0; i < n; i++) {
+		struct nftnl_set_elem *el = nftnl_set_elem_alloc();
+
+		if (el == NULL)
+			goto oom;
+		nftnl_set_elem_set(el, NFTNL_SET_ELEM_KEY, (const char *)keys + i * stride,
+				   key_len);
+		nftnl_set_elem_add(s, el);
+	}
+	nlh = nb_msg(nb, NFT_MSG_NEWSETELEM, NLM_F_CREATE, desc);
+	if (nlh != NULL) {
+		nftnl_set_elems_nlmsg_build_payload(nlh, s);
+		nb_next(nb);
+	}
+	nftnl_udata_buf_free(ud);
+	nftnl_set_free(s);
+	return id;
+oom:
+	nb->err = nb->err ? nb->err : -ENOMEM;
+	if (ud != NULL)
+		nftnl_udata_buf_free(ud);
+	if (s != NULL)
+		nftnl_set_free(s);
+	return 0;
+}
+
+/* Register number of the 32-bit word `word` of the register file. */
+static uint32_t
+reg32(uint32_t word)
+{
+	return NFT_REG32_00 + word - 4;
+}
+
+/* One rule for match m; queue index qi < 0 means notrack only. */
+static void
+put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o, int qi,
+	 size_t idx)
+{
+	bool v4 = m->family == AF_INET, pre = m->hook == RULES_HOOK_PREROUTING;
+	const char *chain = pre ? RULES_CHAIN_PRE : RULES_CHAIN_OUT;
+	uint32_t alen = v4 ? 4 : 16;
+	uint32_t saddr_off = v4 ? 12 : 8, daddr_off = v4 ? 16 : 24;
+	bool icmp = m->proto == IPPROTO_ICMP || m->proto == IPPROTO_ICMPV6;
+	uint8_t nfproto = v4 ? NFPROTO_IPV4 : NFPROTO_IPV6;
+	uint32_t addr_set = 0, icmp_set = 0;
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	char desc[DESC_LEN];
+	uint16_t port;
+	int err = 0;
+
+	snprintf(desc, sizeof(desc), "set of match %zu in chain %s", idx, chain);
+	if (m->n_addrs > 1)
+		addr_set = put_set(nb, v4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, alen,
+				   NFT_BYTEORDER_BIG, m->addrs[0].b, sizeof(m->addrs[0]),
+				   m->n_addrs, desc);
+	if (icmp) {
+		size_t n;
+		const uint8_t *types = rules_icmp_errors(m->family, &n);
+
+		icmp_set = put_set(nb, v4 ? NFT_TYPE_ICMP_TYPE : NFT_TYPE_ICMP6_TYPE, 1,
+				   NFT_BYTEORDER_HOST, types, 1, n, desc);
+	}
+	if (nb->err)
+		return;
+
+	r = nftnl_rule_alloc();
+	if (r == NULL) {
+		nb->err = -ENOMEM;
+		return;
+	}
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, RULES_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+
+	err = err ? err : e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &nfproto, 1);
+	err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, pre ? daddr_off : saddr_off,
+				    alen, NFT_REG_1);
+	if (m->n_addrs > 1)
+		err = err ? err : e_lookup(r, NFT_REG_1, addr_set);
+	else
+		err = err ? err : e_cmp_eq(r, NFT_REG_1, m->addrs[0].b, alen);
+	err = err ? err : e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &m->proto, 1);
+	if (icmp) {
+		err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 1, NFT_REG_1);
+		err = err ? err : e_lookup(r, NFT_REG_1, icmp_set);
+	} else {
+		port = htons(m->port);
+		err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, pre ? 2 : 0, 2,
+					    NFT_REG_1);
+		err = err ? err : e_cmp_eq(r, NFT_REG_1, &port, 2);
+	}
+	err = err ? err : e_notrack(r);
+	if (qi >= 0 && o->workers > 1) {
+		/* The client side, concatenated from NFT_REG_2 on: the address,
+		 * then the port in the next 32-bit word, as nft lays it out. */
+		uint32_t hlen = alen, hv = (uint32_t)qi;
+
+		err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER,
+					    pre ? saddr_off : daddr_off, alen, NFT_REG_2);
+		if (!icmp) {
+			err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, pre ? 0 : 2,
+						    2, reg32(8 + alen / 4));
+			hlen += 4;
+		}
+		err = err ? err : e_jhash(r, NFT_REG_2, hlen, o->workers, NFT_REG_1);
+		err = err ? err : e_cmp_eq(r, NFT_REG_1, &hv, sizeof(hv));
+	}
+	if (qi >= 0)
+		err = err ? err : e_queue(r, (uint16_t)(o->queue_base + qi), o->native_queue);
+	if (err) {
+		nb->err = err;
+		nftnl_rule_free(r);
+		return;
+	}
+	snprintf(desc, sizeof(desc), "match %zu in chain %s (queue %d)", idx, chain,
+		 qi >= 0 ? (int)(o->queue_base + qi) : -1);
+	nlh = nb_msg(nb, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, desc);
+	if (nlh != NULL) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nb_next(nb);
+	}
+	nftnl_rule_free(r);
+}
+
+int
+rules_nft_install(const struct rules *r, char *err, size_t errlen)
+{
+	const struct rules_opts *o = rules_options(r);
+	size_t i, n = rules_count(r), limit = 65536;
+	struct nb nb;
+	unsigned q;
+	int ret;
+
+	/* A generous bound of the batch: every message is well under 1 KiB
+	 * plus its set elements. */
+	for (i = 0; i < n; i++)
+		limit += (size_t)o->workers * (2048 + rules_get(r, i)->n_addrs * 128);
+	ret = nb_init(&nb, limit);
+	if (ret) {
+		seterr(err, errlen, "install: out of memory");
+		return ret;
+	}
+	/* Adding first makes the delete succeed when the table is absent. */
+	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
+	put_table(&nb, NFT_MSG_DELTABLE, 0, RULES_TABLE);
+	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
+	put_chain(&nb, RULES_TABLE, RULES_CHAIN_PRE, NF_INET_PRE_ROUTING);
+	put_chain(&nb, RULES_TABLE, RULES_CHAIN_OUT, NF_INET_LOCAL_OUT);
+	for (i = 0; i < n && !nb.err; i++) {
+		const struct rules_match *m = rules_get(r, i);
+
+		if (!m->queue) {
+			put_rule(&nb, m, o, -1, i);
+			continue;
+		}
+		for (q = 0; q < o->workers && !nb.err; q++)
+			put_rule(&nb, m, o, (int)q, i);
+	}
+	nb_end(&nb);
+	ret = nb_send(&nb, "install", err, errlen);
+	nb_fini(&nb);
+	return ret;
+}
+
+int
+rules_nft_remove(char *err, size_t errlen)
+{
+	struct nb nb;
+	int ret;
+
+	ret = nb_init(&nb, 16384);
+	if (ret) {
+		seterr(err, errlen, "remove: out of memory");
+		return ret;
+	}
+	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
+	put_table(&nb, NFT_MSG_DELTABLE, 0, RULES_TABLE);
+	nb_end(&nb);
+	ret = nb_send(&nb, "remove", err, errlen);
+	nb_fini(&nb);
+	return ret;
+}
+
+/* A scratch table with one queue rule in a raw prerouting base chain, deleted
+ * in the same batch: the kernel checks the expression when it reads the rule,
+ * and the table never outlives the batch. */
+static int
+probe_one(bool native, char *err, size_t errlen)
+{
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	struct nb nb;
+	int ret;
+
+	ret = nb_init(&nb, 16384);
+	if (ret) {
+		seterr(err, errlen, "probe: out of memory");
+		return ret;
+	}
+	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, PROBE_TABLE);
+	put_chain(&nb, PROBE_TABLE, PROBE_CHAIN, NF_INET_PRE_ROUTING);
+	r = nftnl_rule_alloc();
+	if (r == NULL) {
+		nb.err = -ENOMEM;
+	} else {
+		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, PROBE_TABLE);
+		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, PROBE_CHAIN);
+		if (e_queue(r, 0, native))
+			nb.err = -ENOMEM;
+		nlh = nb_msg(&nb, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
+			     native ? "a native queue rule" : "an xt NFQUEUE rule");
+		if (nlh != NULL) {
+			nftnl_rule_nlmsg_build_payload(nlh, r);
+			nb_next(&nb);
+		}
+		nftnl_rule_free(r);
+	}
+	put_table(&nb, NFT_MSG_DELTABLE, 0, PROBE_TABLE);
+	nb_end(&nb);
+	ret = nb_send(&nb, "probe", err, errlen);
+	nb_fini(&nb);
+	return ret;
+}
+
+int
+rules_nft_probe(bool *native_queue, char *err, size_t errlen)
+{
+	char nerr[256] = "", cerr[256] = "";
+	int ret;
+
+	ret = probe_one(true, nerr, sizeof(nerr));
+	if (ret == 0) {
+		*native_queue = true;
+		return 0;
+	}
+	/* ENOENT: no nft_queue module; anything else is not about the queue. */
+	if (ret != -ENOENT && ret != -EOPNOTSUPP) {
+		seterr(err, errlen, "%s", nerr);
+		return ret;
+	}
+	ret = probe_one(false, cerr, sizeof(cerr));
+	if (ret == 0) {
+		*native_queue = false;
+		return 0;
+	}
+	seterr(err, errlen, "no way to queue: native (%s); compat (%s)", nerr, cerr);
+	return ret;
+}

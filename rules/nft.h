@@ -1,0 +1,28 @@
+/* nft: the ruleset into the kernel, through libnftnl and libmnl.
+ *
+ * Every change is one nfnetlink batch, so the kernel applies all of it or
+ * nothing.  Errors come back as -errno with a sentence in err that names the
+ * object the kernel refused. */
+#ifndef CLUSTERD_NFT_H
+#define CLUSTERD_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules/rules.h"
+
+/* Finds out whether the kernel has the native nft `queue` expression
+ * (CONFIG_NFT_QUEUE); if not, checks that the xtables NFQUEUE target works
+ * through nft_compat.  Leaves nothing behind.  0 (and *native_queue set) or
+ * -errno when neither works. */
+int rules_nft_probe(bool *native_queue, char *err, size_t errlen);
+
+/* One batch: delete table inet clusterd if it exists, add it with everything.
+ * Atomic: on any error nothing changes.  Uses the queue statement that
+ * rules_options(r)->native_queue names. */
+int rules_nft_install(const struct rules *r, char *err, size_t errlen);
+
+/* Table gone afterwards; absent is OK. */
+int rules_nft_remove(char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,454 @@
+/* rules: the ruleset of one node as data, and its nft text.  Pure. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "rules/rules.h"
+
+struct rules {
+	struct rules_opts opts;
+	struct rules_match *m;
+	size_t n, cap;
+};
+
+/* Ascending, as the kernel dumps a bitmap set: the listing then reads alike. */
+static const uint8_t icmp4_errors[] = { 3, 4, 11, 12 };
+static const char *const icmp4_names[] = {
+	"destination-unreachable", "source-quench", "time-exceeded", "parameter-problem",
+};
+static const uint8_t icmp6_errors[] = { 1, 2, 3, 4 };
+static const char *const icmp6_names[] = {
+	"destination-unreachable", "packet-too-big", "time-exceeded", "parameter-problem",
+};
+
+const uint8_t *
+rules_icmp_errors(int family, size_t *n)
+{
+	if (family == AF_INET) {
+		*n = sizeof(icmp4_errors);
+		return icmp4_errors;
+	}
+	if (family == AF_INET6) {
+		*n = sizeof(icmp6_errors);
+		return icmp6_errors;
+	}
+	*n = 0;
+	return NULL;
+}
+
+static bool
+match_eq(const struct rules_match *a, const struct rules_match *b)
+{
+	size_t i;
+
+	if (a->hook != b->hook || a->family != b->family || a->proto != b->proto ||
+	    a->port != b->port || a->queue != b->queue || a->n_addrs != b->n_addrs)
+		return false;
+	for (i = 0; i < a->n_addrs; i++)
+		if (!addr_eq(&a->addrs[i], &b->addrs[i]))
+			return false;
+	return true;
+}
+
+/* Takes ownership of m->addrs in every case. */
+static int
+rules_add(struct rules *r, struct rules_match *m)
+{
+	struct rules_match *nm;
+	size_t i;
+
+	for (i = 0; i < r->n; i++) {
+		if (match_eq(&r->m[i], m)) {
+			free(m->addrs);
+			return 0;
+		}
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 16;
+
+		nm = reallocarray(r->m, cap, sizeof(*nm));
+		if (nm == NULL) {
+			free(m->addrs);
+			return -ENOMEM;
+		}
+		r->m = nm;
+		r->cap = cap;
+	}
+	r->m[r->n++] = *m;
+	return 0;
+}
+
+static int
+add_one(struct rules *r, enum rules_hook hook, const struct ip_addr *addrs, size_t n_addrs,
+	uint8_t proto, uint16_t port, bool queue)
+{
+	struct rules_match m;
+
+	memset(&m, 0, sizeof(m));
+	m.addrs = calloc(n_addrs, sizeof(*m.addrs));
+	if (m.addrs == NULL)
+		return -ENOMEM;
+	memcpy(m.addrs, addrs, n_addrs * sizeof(*addrs));
+	m.n_addrs = n_addrs;
+	m.hook = hook;
+	m.family = addrs[0].family;
+	m.proto = proto;
+	m.port = port;
+	m.queue = queue;
+	return rules_add(r, &m);
+}
+
+static uint8_t
+icmp_proto(int family)
+{
+	return family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+}
+
+static bool
+targets_have(const struct cfg_target *t, size_t n, size_t node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].node == node)
+			return true;
+	return false;
+}
+
+static bool
+is_distributor(const struct cfg_vipa *v, size_t self)
+{
+	size_t i;
+
+	for (i = 0; i < v->n_dists; i++)
+		if (v->dists[i].node == self)
+			return true;
+	return false;
+}
+
+/* A target of the service itself or of any distributor's own list. */
+static bool
+is_target(const struct cfg_vipa *v, const struct cfg_service *s, size_t self)
+{
+	size_t i;
+
+	if (targets_have(s->targets, s->n_targets, self))
+		return true;
+	for (i = 0; i < v->n_dists; i++)
+		if (v->dists[i].targets != NULL &&
+		    targets_have(v->dists[i].targets, v->dists[i].n_targets, self))
+			return true;
+	return false;
+}
+
+/* Self's addresses of one family, without duplicates, into a (capacity n). */
+static size_t
+self_addrs(const struct cfg_node *nd, int family, struct ip_addr *a)
+{
+	size_t i, j, n = 0;
+
+	for (i = 0; i < nd->n_addrs; i++) {
+		if (nd->addrs[i].ip.family != family)
+			continue;
+		for (j = 0; j < n; j++)
+			if (addr_eq(&a[j], &nd->addrs[i].ip))
+				break;
+		if (j == n)
+			a[n++] = nd->addrs[i].ip;
+	}
+	return n;
+}
+
+static int
+build_distributor(struct rules *r, const struct cfg *c, size_t self)
+{
+	size_t v, s;
+	int err;
+
+	for (v = 0; v < c->n_vipas; v++) {
+		const struct cfg_vipa *vp = &c->vipas[v];
+
+		if (!is_distributor(vp, self) || vp->n_svcs == 0)
+			continue;
+		for (s = 0; s < vp->n_svcs; s++) {
+			err = add_one(r, RULES_HOOK_PREROUTING, &vp->addr, 1, vp->svcs[s].proto,
+				      vp->svcs[s].port, true);
+			if (err)
+				return err;
+		}
+		err = add_one(r, RULES_HOOK_PREROUTING, &vp->addr, 1,
+			      icmp_proto(vp->addr.family), 0, true);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* pass 0: inbound notrack; 1: outbound replies; 2: outbound ICMP errors. */
+static int
+build_target(struct rules *r, const struct cfg *c, size_t self, int pass, struct ip_addr *a)
+{
+	const struct cfg_node *nd = &c->nodes[self];
+	size_t v, s, n;
+	int err;
+
+	for (v = 0; v < c->n_vipas; v++) {
+		const struct cfg_vipa *vp = &c->vipas[v];
+
+		for (s = 0; s < vp->n_svcs; s++) {
+			const struct cfg_service *sv = &vp->svcs[s];
+
+			if (!is_target(vp, sv, self))
+				continue;
+			n = self_addrs(nd, vp->addr.family, a);
+			if (n == 0)
+				continue;	/* unreachable in this family: nothing to match */
+			if (pass == 0)
+				err = add_one(r, RULES_HOOK_PREROUTING, a, n, sv->proto,
+					      sv->target_port, false);
+			else if (pass == 1)
+				err = add_one(r, RULES_HOOK_OUTPUT, a, n, sv->proto,
+					      sv->target_port, true);
+			else
+				err = add_one(r, RULES_HOOK_OUTPUT, a, n,
+					      icmp_proto(vp->addr.family), 0, true);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+struct rules *
+rules_build(const struct cfg *c, long self, const struct rules_opts *o)
+{
+	struct rules *r;
+	struct ip_addr *a = NULL;
+	int pass;
+
+	if (o->workers == 0 || o->workers > RULES_WORKERS_MAX ||
+	    (unsigned)o->queue_base + o->workers - 1 > UINT16_MAX)
+		return NULL;
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->opts = *o;
+	if (self < 0 || (size_t)self >= c->n_nodes)
+		return r;
+
+	if (c->nodes[self].n_addrs > 0) {
+		a = calloc(c->nodes[self].n_addrs, sizeof(*a));
+		if (a == NULL)
+			goto fail;
+	}
+	if (build_distributor(r, c, (size_t)self))
+		goto fail;
+	for (pass = 0; a != NULL && pass < 3; pass++)
+		if (build_target(r, c, (size_t)self, pass, a))
+			goto fail;
+	free(a);
+	return r;
+fail:
+	free(a);
+	rules_free(r);
+	return NULL;
+}
+
+void
+rules_free(struct rules *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->n; i++)
+		free(r->m[i].addrs);
+	free(r->m);
+	free(r);
+}
+
+size_t
+rules_count(const struct rules *r)
+{
+	return r->n;
+}
+
+const struct rules_match *
+rules_get(const struct rules *r, size_t i)
+{
+	return i < r->n ? &r->m[i] : NULL;
+}
+
+const struct rules_opts *
+rules_options(const struct rules *r)
+{
+	return &r->opts;
+}
+
+/* A growing string; the first allocation failure sticks. */
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->oom)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		b->oom = true;
+		return;
+	}
+	if ((size_t)n >= b->cap - b->len) {
+		size_t cap = b->cap;
+		char *np;
+
+		while (cap - b->len <= (size_t)n)
+			cap *= 2;
+		np = realloc(b->p, cap);
+		if (np == NULL) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = cap;
+		va_start(ap, fmt);
+		vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+	}
+	b->len += (size_t)n;
+}
+
+static const char *
+l4_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP:
+		return "tcp";
+	case IPPROTO_UDP:
+		return "udp";
+	case IPPROTO_SCTP:
+		return "sctp";
+	}
+	return "?";
+}
+
+static bool
+is_icmp(uint8_t proto)
+{
+	return proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
+/* The match part: addresses, protocol and port or ICMP types, then notrack. */
+static void
+render_match(struct sbuf *b, const struct rules_match *m)
+{
+	const char *nf = m->family == AF_INET ? "ip" : "ip6";
+	const char *dir = m->hook == RULES_HOOK_PREROUTING ? "d" : "s";
+	char buf[ADDR_STRLEN];
+	size_t i;
+
+	sb_printf(b, "%s %saddr ", nf, dir);
+	if (m->n_addrs == 1) {
+		sb_printf(b, "%s", addr_fmt(&m->addrs[0], buf, sizeof(buf)));
+	} else {
+		sb_printf(b, "{ ");
+		for (i = 0; i < m->n_addrs; i++) {
+			addr_fmt(&m->addrs[i], buf, sizeof(buf));
+			sb_printf(b, "%s%s", i ? ", " : "", buf);
+		}
+		sb_printf(b, " }");
+	}
+	if (is_icmp(m->proto)) {
+		const char *const *names = m->family == AF_INET ? icmp4_names : icmp6_names;
+
+		sb_printf(b, " %s type { ", m->family == AF_INET ? "icmp" : "icmpv6");
+		for (i = 0; i < 4; i++)
+			sb_printf(b, "%s%s", i ? ", " : "", names[i]);
+		sb_printf(b, " }");
+	} else {
+		sb_printf(b, " %s %sport %u", l4_name(m->proto), dir, m->port);
+	}
+	sb_printf(b, " notrack");
+}
+
+/* The hash key is the client side: the source in prerouting, the destination
+ * in output; ICMP errors hash the address only (the embedded header is not
+ * reachable by a payload expression). */
+static void
+render_hash_key(struct sbuf *b, const struct rules_match *m)
+{
+	const char *nf = m->family == AF_INET ? "ip" : "ip6";
+	const char *dir = m->hook == RULES_HOOK_PREROUTING ? "s" : "d";
+
+	sb_printf(b, "%s %saddr", nf, dir);
+	if (!is_icmp(m->proto))
+		sb_printf(b, " . %s %sport", l4_name(m->proto), dir);
+}
+
+static void
+render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
+{
+	const char *name = hook == RULES_HOOK_PREROUTING ? RULES_CHAIN_PRE : RULES_CHAIN_OUT;
+	unsigned w = r->opts.workers, i;
+	size_t k;
+
+	sb_printf(b, "\tchain %s {\n", name);
+	sb_printf(b, "\t\ttype filter hook %s priority raw; policy accept;\n", name);
+	for (k = 0; k < r->n; k++) {
+		const struct rules_match *m = &r->m[k];
+
+		if (m->hook != hook)
+			continue;
+		if (!m->queue) {
+			sb_printf(b, "\t\t");
+			render_match(b, m);
+			sb_printf(b, "\n");
+			continue;
+		}
+		for (i = 0; i < w; i++) {
+			sb_printf(b, "\t\t");
+			render_match(b, m);
+			if (w > 1) {
+				sb_printf(b, " jhash ");
+				render_hash_key(b, m);
+				sb_printf(b, " mod %u seed 0x%x == %u", w, RULES_HASH_SEED, i);
+			}
+			sb_printf(b, " queue num %u\n", r->opts.queue_base + i);
+		}
+	}
+	sb_printf(b, "\t}\n");
+}
+
+char *
+rules_render(const struct rules *r)
+{
+	struct sbuf b = { .cap = 1024 };
+
+	b.p = malloc(b.cap);
+	if (b.p == NULL)
+		return NULL;
+	b.p[0] = '\0';
+	sb_printf(&b, "table inet %s {\n", RULES_TABLE);
+	render_chain(&b, r, RULES_HOOK_PREROUTING);
+	render_chain(&b, r, RULES_HOOK_OUTPUT);
+	sb_printf(&b, "}\n");
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}

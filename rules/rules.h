@@ -1,0 +1,81 @@
+/* rules: the nftables ruleset of one node, as data, and its nft text.
+ *
+ * Pure: built once from the configuration, then either rendered as an
+ * `nft -f` file (--print-rules, the drop-in) or sent as one libnftnl batch
+ * by rules/nft.c.  Both read the same matches, so they cannot drift apart.
+ *
+ * Everything lives in `table inet clusterd`, two base chains of type filter at
+ * priority raw (-300), policy accept:
+ *   prerouting  distributor: VIPA traffic and ICMP errors to the VIPA, queued;
+ *               target: traffic to self's addresses on the target port,
+ *               notrack only (the flow is asymmetric);
+ *   output      target: replies from self's addresses on the target port and
+ *               ICMP errors from self, queued.
+ * A queued match becomes W rules, one per worker queue, chosen by a jhash of
+ * the client side of the flow with a fixed seed (same on every node and
+ * restart).  No bypass, no fanout: without a reader the kernel drops. */
+#ifndef CLUSTERD_RULES_H
+#define CLUSTERD_RULES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "daemon/config.h"
+#include "nfq/addr.h"
+
+#define RULES_TABLE		"clusterd"
+#define RULES_CHAIN_PRE		"prerouting"
+#define RULES_CHAIN_OUT		"output"
+#define RULES_PRIORITY		(-300)		/* raw: before conntrack (-200) */
+#define RULES_HASH_SEED		0u
+#define RULES_WORKERS_MAX	1024u		/* queue numbers are 16 bits */
+
+struct rules_opts {
+	unsigned workers;	/* W >= 1: queues queue_base .. queue_base+W-1 */
+	uint16_t queue_base;
+	bool native_queue;	/* nft `queue` expression; else xt NFQUEUE via nft_compat */
+};
+
+enum rules_hook {
+	RULES_HOOK_PREROUTING = 0,
+	RULES_HOOK_OUTPUT,
+};
+
+/* One match.  The hook fixes the direction: in prerouting the addresses and
+ * port are the destination and the hash covers the source (the client); in
+ * output the addresses and port are the source and the hash covers the
+ * destination.  proto IPPROTO_ICMP / IPPROTO_ICMPV6 means "the ICMP error
+ * types of rules_icmp_errors()", with port 0 and a hash of the address only. */
+struct rules_match {
+	enum rules_hook hook;
+	uint8_t family;			/* AF_INET or AF_INET6 */
+	struct ip_addr *addrs;		/* >= 1, all of `family`, no duplicates */
+	size_t n_addrs;
+	uint8_t proto;			/* IPPROTO_TCP, _UDP, _SCTP, _ICMP, _ICMPV6 */
+	uint16_t port;			/* host order; 0 for ICMP */
+	bool queue;			/* false: notrack only */
+};
+
+struct rules;
+
+/* Builds the ruleset of node `self` (an index into c->nodes; -1 or out of
+ * range gives an empty ruleset).  NULL on allocation failure or bad options
+ * (workers 0 or > RULES_WORKERS_MAX, queue numbers past 65535). */
+struct rules *rules_build(const struct cfg *c, long self, const struct rules_opts *o);
+void rules_free(struct rules *r);
+
+/* nft -f syntax, a complete file: `table inet clusterd { ... }`.  No leading
+ * delete line: the daemon replaces the table atomically.  malloc'd, NULL on
+ * allocation failure. */
+char *rules_render(const struct rules *r);
+
+size_t rules_count(const struct rules *r);
+const struct rules_match *rules_get(const struct rules *r, size_t i);
+const struct rules_opts *rules_options(const struct rules *r);
+
+/* The ICMP (AF_INET) or ICMPv6 (AF_INET6) error types that are queued, in
+ * ascending order; *n gets their count.  NULL for another family. */
+const uint8_t *rules_icmp_errors(int family, size_t *n);
+
+#endif

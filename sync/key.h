@@ -1,0 +1,21 @@
+/* key: loads the cluster key file (hex text, see DESIGN.md) into the keys
+ * that authenticate cluster messages. */
+#ifndef CLUSTERD_KEY_H
+#define CLUSTERD_KEY_H
+
+#include <stddef.h>
+
+#include "sync/wire.h"
+
+/* Largest key file accepted, in bytes of text. */
+#define KEY_FILE_MAX 4096
+
+/* Reads PATH: at least 64 hex digits, whitespace ignored, mode without any
+ * group/other bits.  32 bytes are the key as is; more are hashed down to 32
+ * with crypto_generichash.  On success fills out->key[0], sets out->n = 1
+ * and returns 0.  On failure returns -ENOENT/-EACCES/-EPERM (mode)/-EINVAL
+ * (format)/-EFBIG or another -errno, leaves out zeroed and writes a message
+ * naming the file to err. */
+int key_load(const char *path, struct wire_keys *out, char *err, size_t errlen);
+
+#endif

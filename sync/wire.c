@@ -1,0 +1,300 @@
+/* wire: encode, decode and authenticate cluster messages; replay window.
+ * Pure code: see wire.h for the layout. */
+#include <assert.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <sodium.h>
+
+#include "sync/wire.h"
+
+static_assert(crypto_auth_BYTES == WIRE_MAC_LEN, "MAC size");
+static_assert(crypto_auth_KEYBYTES == sizeof(struct wire_key), "key size");
+
+/* Largest header + body: the MAC must still fit in WIRE_MAX. */
+#define WIRE_BODY_END (WIRE_MAX - WIRE_MAC_LEN)
+
+static const char *const status_names[WIRE__MAX] = {
+	[WIRE_OK] = "ok",
+	[WIRE_ERR_SHORT] = "short",
+	[WIRE_ERR_LONG] = "long",
+	[WIRE_ERR_MAGIC] = "magic",
+	[WIRE_ERR_VERSION] = "version",
+	[WIRE_ERR_LENGTH] = "length",
+	[WIRE_ERR_MAC] = "mac",
+	[WIRE_ERR_REPLAY] = "replay",
+	[WIRE_ERR_STALE_EPOCH] = "stale_epoch",
+	[WIRE_ERR_TLV] = "tlv",
+};
+
+const char *wire_status_name(enum wire_status s)
+{
+	if ((unsigned)s >= WIRE__MAX)
+		return "unknown";
+	return status_names[s];
+}
+
+uint32_t wire_node_id(const char *name)
+{
+	uint32_t h = 2166136261u;
+
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)(v >> 16));
+	put16(p + 2, (uint16_t)v);
+}
+
+static void put64(uint8_t *p, uint64_t v)
+{
+	put32(p, (uint32_t)(v >> 32));
+	put32(p + 4, (uint32_t)v);
+}
+
+static uint16_t get16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)get16(p) << 16 | get16(p + 2);
+}
+
+static uint64_t get64(const uint8_t *p)
+{
+	return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+static size_t pad4(size_t n)
+{
+	return (n + 3) & ~(size_t)3;
+}
+
+/* Room for header + body, leaving space for the MAC. */
+static size_t writer_limit(const struct wire_writer *w)
+{
+	size_t lim = w->cap < WIRE_MAX ? w->cap : WIRE_MAX;
+
+	return lim >= WIRE_MAC_LEN ? lim - WIRE_MAC_LEN : 0;
+}
+
+void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wire_hdr *h)
+{
+	w->buf = buf;
+	w->cap = buf ? cap : 0;
+	w->len = 0;
+	w->overflow = false;
+	if (writer_limit(w) < WIRE_HDR_LEN) {
+		w->overflow = true;
+		return;
+	}
+	put32(buf, WIRE_MAGIC);
+	buf[4] = WIRE_VERSION;
+	buf[5] = h->type;
+	put16(buf + 6, h->flags);
+	put32(buf + 8, h->sender);
+	put64(buf + 12, h->epoch);
+	put64(buf + 20, h->seq);
+	put16(buf + 28, 0);	/* length: set by wire_finish */
+	put16(buf + 30, 0);
+	w->len = WIRE_HDR_LEN;
+}
+
+void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t len)
+{
+	size_t need = WIRE_TLV_HDR_LEN + pad4(len);
+	uint8_t *p;
+
+	if (w->overflow)
+		return;
+	if ((len && !val) || need > writer_limit(w) - w->len) {
+		w->overflow = true;
+		return;
+	}
+	p = w->buf + w->len;
+	put16(p, type);
+	put16(p + 2, len);
+	if (len)
+		memcpy(p + WIRE_TLV_HDR_LEN, val, len);
+	/* Zero padding: the MAC covers it and receivers see no stale bytes. */
+	memset(p + WIRE_TLV_HDR_LEN + len, 0, pad4(len) - len);
+	w->len += need;
+}
+
+void wire_put_listen(struct wire_writer *w, const struct wire_listen *l)
+{
+	uint8_t v[WIRE_LISTEN_LEN] = { 0 };
+
+	if (l->family == AF_INET || l->family == 4) {
+		v[0] = 4;
+	} else if (l->family == AF_INET6 || l->family == 6) {
+		v[0] = 6;
+	} else {
+		w->overflow = true;
+		return;
+	}
+	v[1] = l->proto;
+	put16(v + 2, l->port);
+	v[4] = l->listening ? 1 : 0;
+	wire_put(w, WIRE_TLV_LISTEN, v, sizeof(v));
+}
+
+size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys)
+{
+	if (w->overflow || w->len < WIRE_HDR_LEN || !keys || keys->n < 1)
+		return 0;
+	/* writer_limit() guarantees both the u16 length and the MAC fit. */
+	put16(w->buf + 28, (uint16_t)w->len);
+	crypto_auth(w->buf + w->len, w->buf, w->len, keys->key[0].k);
+	return w->len + WIRE_MAC_LEN;
+}
+
+/* Walks the body once: every TLV header and padded value inside it, and
+ * nothing left over. */
+static bool tlv_framing_ok(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end) {
+		size_t room = (size_t)(end - p);
+
+		if (room < WIRE_TLV_HDR_LEN)
+			return false;
+		if (WIRE_TLV_HDR_LEN + pad4(get16(p + 2)) > room)
+			return false;
+		p += WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
+	}
+	return true;
+}
+
+enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_keys *keys,
+			     struct wire_msg *m)
+{
+	size_t body_end;
+	unsigned ok = 0;
+
+	if (len < WIRE_HDR_LEN + WIRE_MAC_LEN)
+		return WIRE_ERR_SHORT;
+	if (len > WIRE_MAX)
+		return WIRE_ERR_LONG;
+	if (get32(buf) != WIRE_MAGIC)
+		return WIRE_ERR_MAGIC;
+	if (buf[4] != WIRE_VERSION)
+		return WIRE_ERR_VERSION;
+	body_end = get16(buf + 28);
+	if (body_end < WIRE_HDR_LEN || body_end + WIRE_MAC_LEN != len)
+		return WIRE_ERR_LENGTH;
+	/* Try every key without stopping early, so timing does not tell which
+	 * key (or whether the first) matched.  crypto_auth_verify is itself
+	 * constant time. */
+	for (unsigned i = 0; keys && i < keys->n && i < 2; i++)
+		ok |= crypto_auth_verify(buf + body_end, buf, body_end, keys->key[i].k) == 0;
+	if (!ok)
+		return WIRE_ERR_MAC;
+	if (!tlv_framing_ok(buf + WIRE_HDR_LEN, buf + body_end))
+		return WIRE_ERR_TLV;
+
+	m->hdr.type = buf[5];
+	m->hdr.flags = get16(buf + 6);
+	m->hdr.sender = get32(buf + 8);
+	m->hdr.epoch = get64(buf + 12);
+	m->hdr.seq = get64(buf + 20);
+	m->body = buf + WIRE_HDR_LEN;
+	m->body_len = body_end - WIRE_HDR_LEN;
+	return WIRE_OK;
+}
+
+void wire_tlv_begin(struct wire_tlv_iter *it, const struct wire_msg *m)
+{
+	it->p = m->body;
+	it->end = m->body + m->body_len;
+}
+
+bool wire_tlv_next(struct wire_tlv_iter *it, uint16_t *type, const uint8_t **val, uint16_t *len)
+{
+	size_t room, n;
+
+	if (!it->p || it->p >= it->end)
+		return false;
+	room = (size_t)(it->end - it->p);
+	if (room < WIRE_TLV_HDR_LEN)
+		goto bad;
+	n = get16(it->p + 2);
+	if (WIRE_TLV_HDR_LEN + pad4(n) > room)
+		goto bad;
+	*type = get16(it->p);
+	*len = (uint16_t)n;
+	*val = it->p + WIRE_TLV_HDR_LEN;
+	it->p += WIRE_TLV_HDR_LEN + pad4(n);
+	return true;
+bad:
+	it->p = it->end;	/* stop for good */
+	return false;
+}
+
+bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l)
+{
+	if (!val || len < WIRE_LISTEN_LEN)
+		return false;
+	if (val[0] == 4)
+		l->family = AF_INET;
+	else if (val[0] == 6)
+		l->family = AF_INET6;
+	else
+		return false;
+	l->proto = val[1];
+	l->port = get16(val + 2);
+	l->listening = val[4] ? 1 : 0;
+	return true;
+}
+
+enum wire_status wire_replay_check(const struct wire_replay *r, uint64_t epoch, uint64_t seq)
+{
+	uint64_t back;
+
+	if (!r->valid || epoch > r->epoch)
+		return WIRE_OK;
+	if (epoch < r->epoch)
+		return WIRE_ERR_STALE_EPOCH;
+	if (seq > r->top)
+		return WIRE_OK;
+	back = r->top - seq;
+	if (back >= WIRE_REPLAY_WINDOW)
+		return WIRE_ERR_REPLAY;
+	return r->bitmap & (1ull << back) ? WIRE_ERR_REPLAY : WIRE_OK;
+}
+
+void wire_replay_accept(struct wire_replay *r, uint64_t epoch, uint64_t seq)
+{
+	uint64_t d;
+
+	if (!r->valid || epoch > r->epoch) {
+		r->valid = true;
+		r->epoch = epoch;
+		r->top = seq;
+		r->bitmap = 1;
+		return;
+	}
+	if (epoch < r->epoch)
+		return;
+	if (seq > r->top) {
+		d = seq - r->top;
+		r->bitmap = d >= WIRE_REPLAY_WINDOW ? 1 : r->bitmap << d | 1;
+		r->top = seq;
+		return;
+	}
+	d = r->top - seq;
+	if (d < WIRE_REPLAY_WINDOW)
+		r->bitmap |= 1ull << d;
+}

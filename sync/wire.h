@@ -1,0 +1,149 @@
+/* wire: the authenticated cluster message format.  Pure: buffers in,
+ * results out; no sockets, no allocation, no globals.
+ *
+ * A message is a fixed header, a body of typed TLVs and a MAC trailer:
+ *
+ *   0      magic    u32  "CLD1"
+ *   4      version  u8   WIRE_VERSION
+ *   5      type     u8   enum wire_type
+ *   6      flags    u16
+ *   8      sender   u32  wire_node_id(name)
+ *   12     epoch    u64  boot id of the sender, grows across restarts
+ *   20     seq      u64  per sender+epoch, strictly increasing
+ *   28     length   u16  header + body, without the MAC
+ *   30     reserved u16  zero when sent, ignored when received
+ *   32     body     TLVs {type u16, len u16, value, zero padding to 4}
+ *   length MAC      32 bytes: crypto_auth (HMAC-SHA512-256) of header+body
+ *
+ * All integers are in network byte order.  New message types and TLVs are
+ * added without a version bump; receivers skip TLVs they do not know.  The
+ * version changes only if the header layout does. */
+#ifndef CLUSTERD_WIRE_H
+#define CLUSTERD_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WIRE_MAGIC 0x434c4431u	/* "CLD1" */
+#define WIRE_VERSION 1
+#define WIRE_HDR_LEN 32
+#define WIRE_MAC_LEN 32
+#define WIRE_MAX 1400		/* whole datagram, MAC included: fits one frame */
+#define WIRE_TLV_HDR_LEN 4
+#define WIRE_LISTEN_LEN 8
+#define WIRE_REPLAY_WINDOW 64
+
+enum wire_type {
+	WIRE_HEARTBEAT = 1,
+	WIRE_LISTEN = 2,
+	/* more come later */
+};
+
+enum wire_tlv {
+	WIRE_TLV_NODE = 1,	/* sender's name, string without NUL */
+	WIRE_TLV_LISTEN = 2,	/* struct wire_listen */
+};
+
+/* A listener announcement.  family is AF_INET or AF_INET6 in memory, 4 or 6
+ * on the wire (8 bytes: family u8, proto u8, port u16, listening u8, 3 pad). */
+struct wire_listen {
+	uint8_t family;
+	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP */
+	uint16_t port;		/* host byte order */
+	uint8_t listening;	/* 1 = an application listens, 0 = it stopped */
+};
+
+enum wire_status {
+	WIRE_OK = 0,
+	WIRE_ERR_SHORT,		/* smaller than header + MAC */
+	WIRE_ERR_LONG,		/* larger than WIRE_MAX */
+	WIRE_ERR_MAGIC,
+	WIRE_ERR_VERSION,
+	WIRE_ERR_LENGTH,	/* length field disagrees with the datagram */
+	WIRE_ERR_MAC,		/* no key authenticates it */
+	WIRE_ERR_REPLAY,	/* seq already seen or older than the window */
+	WIRE_ERR_STALE_EPOCH,	/* from an older boot of the sender */
+	WIRE_ERR_TLV,		/* body does not split into TLVs exactly */
+	WIRE__MAX
+};
+
+/* Stable counter names: "ok", "short", "long", "magic", "version", "length",
+ * "mac", "replay", "stale_epoch", "tlv"; "unknown" outside the enum. */
+const char *wire_status_name(enum wire_status s);
+
+struct wire_key {
+	uint8_t k[32];
+};
+
+/* Two keys during a key rotation: sign with key[0], accept either. */
+struct wire_keys {
+	struct wire_key key[2];
+	unsigned n;
+};
+
+/* FNV-1a 32 of the node name. */
+uint32_t wire_node_id(const char *name);
+
+struct wire_hdr {
+	uint8_t type;
+	uint16_t flags;
+	uint32_t sender;
+	uint64_t epoch, seq;
+};
+
+/* Encoder.  Any error (no room, bad argument) sets overflow; it sticks and
+ * makes wire_finish return 0, so callers check once at the end. */
+struct wire_writer {
+	uint8_t *buf;
+	size_t cap, len;
+	bool overflow;
+};
+
+void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wire_hdr *h);
+void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t len);
+void wire_put_listen(struct wire_writer *w, const struct wire_listen *l);
+/* Writes length and MAC (key[0]); returns the total size to send, or 0 on
+ * overflow or when keys holds no key. */
+size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys);
+
+/* A decoded message; body points into the caller's buffer. */
+struct wire_msg {
+	struct wire_hdr hdr;
+	const uint8_t *body;
+	size_t body_len;
+};
+
+/* Checks size, magic, version, length, MAC (constant time, any of keys),
+ * TLV framing, in that order.  Does not check replay (see below).  m is
+ * filled only on WIRE_OK. */
+enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_keys *keys,
+			     struct wire_msg *m);
+
+struct wire_tlv_iter {
+	const uint8_t *p, *end;
+};
+
+void wire_tlv_begin(struct wire_tlv_iter *it, const struct wire_msg *m);
+/* Next TLV; false at the end of the body (or on a malformed TLV, which
+ * wire_decode has already refused). */
+bool wire_tlv_next(struct wire_tlv_iter *it, uint16_t *type, const uint8_t **val, uint16_t *len);
+/* Parses a WIRE_TLV_LISTEN value; false if too short or the family is not 4/6.
+ * Longer values are accepted: later versions may append fields. */
+bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l);
+
+/* Per-sender replay window: epoch + highest seq + 64-bit bitmap (bit i is
+ * top - i).  A higher epoch resets the window (the sender restarted); a lower
+ * epoch is WIRE_ERR_STALE_EPOCH; a seq at or below top - 64 or already seen
+ * is WIRE_ERR_REPLAY.  check does not modify; accept records (call it only
+ * after a WIRE_OK check, and only for authenticated messages).  Zero-filled
+ * is the empty window. */
+struct wire_replay {
+	uint64_t epoch, top, bitmap;
+	bool valid;
+};
+
+enum wire_status wire_replay_check(const struct wire_replay *r, uint64_t epoch, uint64_t seq);
+void wire_replay_accept(struct wire_replay *r, uint64_t epoch, uint64_t seq);
+
+#endif

@@ -1,0 +1,585 @@
+# lib.sh: the network-namespace test cluster of clusterd (sourced by t_*.sh, demo.sh, the bench).
+#
+# Topology (every name carries a per-run id, so parallel or leftover runs never collide):
+#
+#   C (10.1.0.2, fd01::2) -- R (10.1.0.1 | 10.2.0.1, fd01::1 | fd02::1) -- LAN bridge
+#   LAN bridge: R, d1 (.11/::11), d2 (.12/::12), t1 (.21/::21), t2 (.22/::22), t3 (.23/::23)
+#
+# Every LAN host has one interface, lan0.  VIPAs 10.2.0.100 and fd02::100 (see nt_write_config).
+# nt_cleanup runs on EXIT: it kills every process started here and deletes every namespace.
+#
+# Environment: CLUSTERD, CLUSTERCTL (binaries), NT_KEEP=1 (leave everything on exit),
+# NT_ID (force the run id), NT_VERBOSE=1 (trace helper commands).
+
+NT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+NT_TOP=$(cd "$NT_DIR/../.." && pwd)
+CLUSTERD=${CLUSTERD:-$NT_TOP/clusterd}
+# the Makefile builds the CLI as clusterctl/clusterctl (clusterctl/ is its source folder)
+if [ -z "${CLUSTERCTL:-}" ]; then
+	CLUSTERCTL=$NT_TOP/clusterctl/clusterctl
+	[ -f "$NT_TOP/clusterctl" ] && CLUSTERCTL=$NT_TOP/clusterctl
+fi
+PY=${PY:-python3}
+
+NT_ID=${NT_ID:-cd$$x$RANDOM}
+NT_WORK=${NT_WORK:-/tmp/clusterd-netns.$NT_ID}
+NT_HOSTS="d1 d2 t1 t2 t3"
+NT_TARGETS="t1 t2 t3"
+NT_VIP4=10.2.0.100
+NT_VIP6=fd02::100
+NT_PASS=0
+NT_FAIL=0
+NT_UP=0
+
+declare -A NT_IP4=([c]=10.1.0.2 [r]=10.2.0.1 [d1]=10.2.0.11 [d2]=10.2.0.12
+	[t1]=10.2.0.21 [t2]=10.2.0.22 [t3]=10.2.0.23)
+declare -A NT_IP6=([c]=fd01::2 [r]=fd02::1 [d1]=fd02::11 [d2]=fd02::12
+	[t1]=fd02::21 [t2]=fd02::22 [t3]=fd02::23)
+
+# ---------------------------------------------------------------- reporting
+
+nt_log() { printf '[%s] %s\n' "$(date +%T.%3N)" "$*" >&2; }
+nt_pass() { NT_PASS=$((NT_PASS + 1)); echo "PASS: $1"; }
+nt_fail() { NT_FAIL=$((NT_FAIL + 1)); echo "FAIL: $1: $2"; }
+
+# nt_check NAME WHY CMD...: PASS if CMD succeeds, else FAIL with WHY.
+nt_check()
+{
+	local name=$1 why=$2
+	shift 2
+	if "$@"; then nt_pass "$name"; else nt_fail "$name" "$why"; fi
+}
+
+# nt_finish: print the summary of this script and exit with its status.
+nt_finish()
+{
+	echo "# $(basename "$0"): $NT_PASS checks passed, $NT_FAIL failed"
+	[ "$NT_FAIL" -eq 0 ] && [ "$NT_PASS" -gt 0 ]
+	exit $?
+}
+
+# nt_skip_unless_daemon: a test that needs the daemon fails clearly when it is missing.
+nt_need_daemon()
+{
+	if [ ! -x "$CLUSTERD" ] || [ ! -x "$CLUSTERCTL" ]; then
+		nt_fail "$(basename "$0" .sh)" "no binaries: CLUSTERD=$CLUSTERD CLUSTERCTL=$CLUSTERCTL"
+		exit 1
+	fi
+}
+
+# ---------------------------------------------------------------- time and waiting
+
+nt_now_ms() { date +%s%3N; }
+
+# nt_wait_until TIMEOUT_S CMD...: polls CMD every 50 ms until it succeeds; 1 on timeout.
+nt_wait_until()
+{
+	local deadline
+	deadline=$(( $(nt_now_ms) + ${1%.*} * 1000 + 0 ))
+	[ "${1#*.}" != "$1" ] && deadline=$((deadline + ${1#*.} * 100))
+	shift
+	while :; do
+		"$@" >/dev/null 2>&1 && return 0
+		[ "$(nt_now_ms)" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}
+
+# ---------------------------------------------------------------- namespaces
+
+nt_ns() { echo "$NT_ID-$1"; }
+
+# nt_x HOST CMD...: runs CMD inside HOST's namespace (c r lan d1 d2 t1 t2 t3).
+nt_x()
+{
+	local h=$1
+	shift
+	[ -n "${NT_VERBOSE:-}" ] && nt_log "[$h] $*"
+	ip netns exec "$NT_ID-$h" "$@"
+}
+
+# nt_bg HOST NAME CMD...: starts CMD in HOST's namespace in the background, output to
+# $NT_WORK/NAME.log; remembers its pid in $NT_WORK/NAME.pid and in the kill list.
+nt_bg()
+{
+	local h=$1 name=$2 pid
+	shift 2
+	ip netns exec "$NT_ID-$h" "$@" >"$NT_WORK/$name.log" 2>&1 </dev/null &
+	pid=$!
+	echo "$pid" >"$NT_WORK/$name.pid"
+	echo "$pid" >>"$NT_WORK/all.pids"
+}
+
+# nt_stop NAME [SIGNAL]: stops a process started by nt_bg and waits (5 s) until it is gone.
+nt_stop()
+{
+	local name=$1 sig=${2:-TERM} pid
+	[ -f "$NT_WORK/$name.pid" ] || return 0
+	pid=$(cat "$NT_WORK/$name.pid")
+	kill -"$sig" "$pid" 2>/dev/null
+	if ! nt_wait_until 5 nt_gone "$pid"; then
+		kill -KILL "$pid" 2>/dev/null
+		nt_wait_until 2 nt_gone "$pid"
+	fi
+	wait "$pid" 2>/dev/null
+	rm -f "$NT_WORK/$name.pid"
+	return 0
+}
+
+nt_gone() { ! kill -0 "$1" 2>/dev/null; }
+nt_alive() { [ -f "$NT_WORK/$1.pid" ] && kill -0 "$(cat "$NT_WORK/$1.pid")" 2>/dev/null; }
+
+# nt_ping HOST ADDR: one ICMP echo from HOST to ADDR answered within 1 s (no ping binary needed).
+nt_ping()
+{
+	nt_x "$1" "$PY" -c 'import socket, sys, struct, select
+a = sys.argv[1]
+v6 = ":" in a
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW,
+		  socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP)
+def csum(b):
+	if len(b) % 2:
+		b += b"\0"
+	t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+	t = (t >> 16) + (t & 0xffff)
+	t += t >> 16
+	return ~t & 0xffff
+typ = 128 if v6 else 8
+pkt = struct.pack("!BBHHH", typ, 0, 0, 0x4e54, 1) + b"clusterd"
+if not v6:
+	pkt = pkt[:2] + struct.pack("!H", csum(pkt)) + pkt[4:]
+s.sendto(pkt, (a, 0))
+while True:
+	r, _, _ = select.select([s], [], [], 1.0)
+	if not r:
+		sys.exit(1)
+	d, peer = s.recvfrom(2048)
+	if not v6:
+		d = d[(d[0] & 15) * 4:]
+	if d[0] == (129 if v6 else 0) and d[4:6] == b"\x4e\x54":
+		sys.exit(0)' "$2"
+}
+
+nt_sysctl() { nt_x "$1" sysctl -qw "$2" >/dev/null 2>&1 || nt_log "sysctl $2 failed in $1"; }
+
+# nt_lan_host HOST IP4 IP6: a LAN host with interface lan0 on the bridge.
+nt_lan_host()
+{
+	local h=$1 a4=$2 a6=$3
+	ip netns add "$NT_ID-$h"
+	nt_x "$h" ip link set lo up
+	nt_x lan ip link add "p-$h" type veth peer name lan0 netns "$NT_ID-$h"
+	nt_x lan ip link set "p-$h" master br0 up
+	nt_sysctl "$h" net.ipv6.conf.all.accept_dad=0
+	nt_sysctl "$h" net.ipv6.conf.default.accept_dad=0
+	nt_sysctl "$h" net.ipv6.conf.lan0.accept_dad=0
+	nt_x "$h" ip addr add "$a4/24" dev lan0
+	nt_x "$h" ip addr add "$a6/64" dev lan0 nodad
+	nt_x "$h" ip link set lan0 up
+}
+
+# nt_topo_up: builds the whole topology; returns non-zero (and says why) on failure.
+nt_topo_up()
+{
+	local h
+	mkdir -p "$NT_WORK" || return 1
+	: >"$NT_WORK/all.pids"
+	NT_UP=1
+	trap nt_cleanup EXIT
+	trap 'exit 130' INT TERM
+
+	ip netns add "$NT_ID-lan" || return 1
+	nt_x lan ip link set lo up
+	nt_x lan ip link add br0 type bridge mcast_snooping 0
+	nt_x lan ip link set br0 up
+	# br_netfilter would run the LAN's frames through this namespace's (empty) iptables and
+	# drop IPv4 packets with a bad header checksum: the bridge must stay a plain switch.
+	nt_x lan sysctl -qw net.bridge.bridge-nf-call-iptables=0 >/dev/null 2>&1
+	nt_x lan sysctl -qw net.bridge.bridge-nf-call-ip6tables=0 >/dev/null 2>&1
+	nt_x lan sysctl -qw net.bridge.bridge-nf-call-arptables=0 >/dev/null 2>&1
+
+	# client and router
+	ip netns add "$NT_ID-c" || return 1
+	nt_x c ip link set lo up
+	nt_lan_host r "${NT_IP4[r]}" "${NT_IP6[r]}"
+	nt_x r ip link add eth1 type veth peer name eth0 netns "$NT_ID-c"
+	nt_sysctl c net.ipv6.conf.all.accept_dad=0
+	nt_sysctl c net.ipv6.conf.eth0.accept_dad=0
+	nt_sysctl r net.ipv6.conf.eth1.accept_dad=0
+	nt_x r ip addr add 10.1.0.1/24 dev eth1
+	nt_x r ip addr add fd01::1/64 dev eth1 nodad
+	nt_x r ip link set eth1 up
+	nt_sysctl r net.ipv4.ip_forward=1
+	nt_sysctl r net.ipv6.conf.all.forwarding=1
+	nt_x c ip addr add 10.1.0.2/24 dev eth0
+	nt_x c ip addr add fd01::2/64 dev eth0 nodad
+	nt_x c ip link set eth0 up
+	nt_x c ip route add default via 10.1.0.1
+	nt_x c ip -6 route add default via fd01::1
+
+	for h in $NT_HOSTS; do
+		nt_lan_host "$h" "${NT_IP4[$h]}" "${NT_IP6[$h]}" || return 1
+		nt_x "$h" ip route add default via 10.2.0.1
+		nt_x "$h" ip -6 route add default via fd02::1
+	done
+	for h in d1 d2; do
+		nt_sysctl "$h" net.ipv4.ip_forward=1
+		nt_sysctl "$h" net.ipv6.conf.all.forwarding=1
+		nt_sysctl "$h" net.ipv4.conf.all.send_redirects=0
+		nt_sysctl "$h" net.ipv4.conf.lan0.send_redirects=0
+		nt_sysctl "$h" net.ipv4.conf.all.rp_filter=0
+		nt_sysctl "$h" net.ipv4.conf.lan0.rp_filter=0
+		nt_sysctl "$h" net.ipv4.conf.default.rp_filter=0
+	done
+	# forwarding=1 turns router advertisements' acceptance off; static routes are used anyway.
+
+	# Bounded check that the plumbing works both ways before anyone relies on it.
+	for h in $NT_HOSTS; do
+		nt_wait_until 5 nt_ping c "${NT_IP4[$h]}" ||
+			{ nt_log "topology: no IPv4 path to $h"; return 1; }
+		nt_wait_until 5 nt_ping c "${NT_IP6[$h]}" ||
+			{ nt_log "topology: no IPv6 path to $h"; return 1; }
+	done
+	return 0
+}
+
+# nt_cleanup: kill everything started, delete every namespace of this run, remove the work dir.
+nt_cleanup()
+{
+	local rc=$? pid ns p
+	trap - EXIT
+	[ "$NT_UP" = 1 ] || exit $rc
+	if [ -n "${NT_KEEP:-}" ]; then
+		nt_log "NT_KEEP set: leaving namespaces $NT_ID-* and $NT_WORK"
+		exit $rc
+	fi
+	if [ -f "$NT_WORK/all.pids" ]; then
+		while read -r pid; do kill -TERM "$pid" 2>/dev/null; done <"$NT_WORK/all.pids"
+	fi
+	# anything still running inside our namespaces was started by this run
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NT_ID-"); do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	done
+	if [ -f "$NT_WORK/all.pids" ]; then
+		while read -r pid; do
+			nt_wait_until 3 nt_gone "$pid" || kill -KILL "$pid" 2>/dev/null
+		done <"$NT_WORK/all.pids"
+	fi
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$NT_ID-"); do
+		ip netns del "$ns" 2>/dev/null
+	done
+	if [ -n "${NT_SAVE_LOGS:-}" ]; then
+		mkdir -p "$NT_SAVE_LOGS" && cp "$NT_WORK"/*.log "$NT_SAVE_LOGS"/ 2>/dev/null
+	fi
+	rm -rf "$NT_WORK"
+	exit $rc
+}
+
+# nt_dump_logs [NAME...]: prints the tail of the named logs (debugging a failure).
+nt_dump_logs()
+{
+	local n
+	for n in "$@"; do
+		[ -f "$NT_WORK/$n.log" ] || continue
+		echo "----- $n.log (tail)"
+		tail -n 30 "$NT_WORK/$n.log"
+	done
+}
+
+# ---------------------------------------------------------------- servers
+
+# nt_http_start HOST [PORT]: the logging HTTP server answering "HOST\n".
+nt_http_start()
+{
+	local h=$1 port=${2:-8080}
+	nt_bg "$h" "http-$h-$port" "$PY" -u "$NT_DIR/http_server.py" --port "$port" --name "$h" \
+		--log "$NT_WORK/access-$h-$port.log"
+	nt_wait_until 5 nt_listening "$h" tcp "$port" ||
+		{ nt_log "http server on $h:$port did not start"; nt_dump_logs "http-$h-$port"; return 1; }
+}
+
+nt_http_stop() { nt_stop "http-$1-${2:-8080}"; }
+
+# nt_listening HOST tcp|udp PORT: something listens on PORT inside HOST.
+nt_listening()
+{
+	local opt=-ltn
+	[ "$2" = udp ] && opt=-lun
+	nt_x "$1" ss -H $opt "sport = :$3" | grep -q .
+}
+
+nt_udp_start()
+{
+	local h=$1 port=${2:-5353}
+	nt_bg "$h" "udp-$h-$port" "$PY" -u "$NT_DIR/udp_echo.py" --port "$port" --name "$h"
+	nt_wait_until 5 nt_listening "$h" udp "$port"
+}
+
+nt_servers_start()
+{
+	local h
+	for h in $NT_TARGETS; do nt_http_start "$h" || return 1; done
+}
+
+# nt_access_count HOST [PORT]: requests logged by HOST's HTTP server.
+nt_access_count()
+{
+	local f="$NT_WORK/access-$1-${2:-8080}.log"
+	[ -f "$f" ] && wc -l <"$f" || echo 0
+}
+
+# ---------------------------------------------------------------- configuration
+
+nt_write_key()
+{
+	head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$NT_WORK/cluster.key"
+	chmod 0600 "$NT_WORK/cluster.key"
+}
+
+# nt_write_config [FILE]: the one configuration of every node.  NT_TARGETS80 overrides the
+# targets of VIPA:80 (a libconfig list body, e.g. '"t1", "t2"').
+nt_write_config()
+{
+	local f=${1:-$NT_WORK/clusterd.conf} h nodes="" sep=""
+	local t80=${NT_TARGETS80:-'"t1", "t2", "t3"'}
+	[ -f "$NT_WORK/cluster.key" ] || nt_write_key
+	for h in $NT_HOSTS; do
+		nodes="$nodes$sep  { name = \"$h\"; addresses = ( { ip = \"${NT_IP4[$h]}\"; },"
+		nodes="$nodes { ip = \"${NT_IP6[$h]}\"; } ); }"
+		sep=$',\n'
+	done
+	cat >"$f" <<EOF
+# generated by tests/netns/lib.sh for run $NT_ID
+cluster = {
+  name = "nt";
+  key_file = "$NT_WORK/cluster.key";
+  sync = { group = "239.255.77.1"; port = 7788; interface = "lan0";
+           mode = "every-update"; interval_ms = 200; };
+  heartbeat_ms = 100;
+  retry_threshold = 3;
+};
+daemon = { workers = 2; };
+nodes = (
+$nodes
+);
+vipas = (
+  { address = "$NT_VIP4"; interface = "lan0";
+    distributors = ( { node = "d1"; }, { node = "d2"; } );
+    services = (
+      { port = 80; protocol = "tcp"; targets = ( $t80 ); target_port = 8080;
+        scheduler = "maglev"; },
+      { port = 5353; protocol = "udp"; targets = ( "t1", "t2", "t3" ); },
+      { port = 5201; protocol = "tcp"; targets = ( "t1" ); },
+      { port = 81; protocol = "tcp"; targets = ( "t3" ); target_port = 8181; },
+      { port = 5354; protocol = "udp"; targets = ( "t3" ); target_port = 5355; }
+    ); },
+  { address = "$NT_VIP6"; interface = "lan0";
+    distributors = ( { node = "d1"; }, { node = "d2"; } );
+    services = (
+      { port = 80; protocol = "tcp"; targets = ( $t80 ); target_port = 8080;
+        scheduler = "maglev"; }
+    ); }
+);
+EOF
+}
+
+# ---------------------------------------------------------------- clusterd
+
+nt_sock() { echo "$NT_WORK/$1.sock"; }
+
+# nt_ctl HOST ARGS...: clusterctl against HOST's daemon.
+nt_ctl() { local h=$1; shift; nt_x "$h" "$CLUSTERCTL" -s "$(nt_sock "$h")" "$@"; }
+
+# nt_json EXPR: evaluates a python expression over the JSON object on stdin (bound to j).
+nt_json()
+{
+	"$PY" -c 'import json, sys
+j = json.load(sys.stdin)
+r = eval(sys.argv[1])
+print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1"
+}
+
+# nt_cd_start HOST: starts clusterd on HOST and waits (10 s) until its control socket answers.
+nt_cd_start()
+{
+	local h=$1
+	rm -f "$(nt_sock "$h")"
+	nt_bg "$h" "clusterd-$h" "$CLUSTERD" -f "$NT_WORK/clusterd.conf" -n "$h" \
+		-s "$(nt_sock "$h")" --foreground
+	if ! nt_wait_until 10 nt_ctl "$h" status; then
+		nt_log "clusterd on $h does not answer"
+		nt_dump_logs "clusterd-$h"
+		return 1
+	fi
+}
+
+nt_cd_stop() { nt_stop "clusterd-$1" "${2:-TERM}"; }
+
+nt_cd_start_all()
+{
+	local h
+	for h in $NT_HOSTS; do nt_cd_start "$h" || return 1; done
+}
+
+# nt_listening_count HOST PORT PROTO [VIPA]: targets listed as listening by HOST's daemon.
+nt_listening_count()
+{
+	nt_ctl "$1" targets --json | nt_json "sum(1 for t in j.get('targets', [])
+		if t.get('port') == $2 and t.get('protocol') == '$3'
+		and ('${4:-}' == '' or t.get('vipa') == '${4:-}') and t.get('listening'))"
+}
+
+# nt_target_listening HOST NODE PORT PROTO: prints True/False (as HOST's daemon sees NODE).
+nt_target_listening()
+{
+	nt_ctl "$1" targets --json | nt_json "any(t.get('listening') for t in j.get('targets', [])
+		if t.get('node') == '$2' and t.get('port') == $3 and t.get('protocol') == '$4')"
+}
+
+nt_is() { [ "$("$@" 2>/dev/null)" = "$NT_EXPECT" ]; }
+
+# nt_wait_listening HOST N PORT PROTO [TIMEOUT]: until HOST sees N listening targets.
+nt_wait_listening()
+{
+	local h=$1 n=$2 port=$3 proto=$4 to=${5:-10}
+	NT_EXPECT=$n nt_wait_until "$to" nt_is nt_listening_count "$h" "$port" "$proto"
+}
+
+# nt_stat HOST PYEXPR: a value from HOST's stats (e.g. "j['drops']['malformed']").
+nt_stat() { nt_ctl "$1" stats --json | nt_json "$2"; }
+
+# nt_cluster_up: the whole thing: topology, servers, config, daemons, targets known on d1.
+nt_cluster_up()
+{
+	nt_need_daemon
+	nt_topo_up || { nt_fail setup "topology"; nt_finish; }
+	nt_write_config
+	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
+	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
+	if ! nt_wait_listening d1 3 80 tcp 10 "$NT_VIP4"; then
+		nt_fail setup "d1 does not see 3 listening targets for $NT_VIP4:80 within 10 s"
+		nt_ctl d1 targets
+		nt_finish
+	fi
+}
+
+# ---------------------------------------------------------------- clients
+
+# nt_curl_loop N URL [CURL_OPTS...]: N sequential requests from the client, one line each:
+# the body (the target's name) or "ERR:<curl exit code>".
+nt_curl_loop()
+{
+	local n=$1 url=$2
+	shift 2
+	nt_x c bash -c 'n=$1; url=$2; shift 2
+		for ((i = 0; i < n; i++)); do
+			out=$(curl -sS -m 3 --connect-timeout 2 "$@" "$url" 2>/dev/null)
+			rc=$?
+			if [ $rc -eq 0 ]; then echo "$out"; else echo "ERR:$rc"; fi
+		done' _ "$n" "$url" "$@"
+}
+
+# nt_tally FILE: "name count" lines, sorted by name.
+nt_tally() { sort "$1" | uniq -c | awk '{print $2, $1}'; }
+
+# nt_count FILE WORD: exact lines equal to WORD.
+nt_count() { grep -cx -- "$2" "$1" || true; }
+
+# ---------------------------------------------------------------- in-kernel reference path
+
+# nt_knat_on TARGET [PORT [TPORT]]: the same rewrite clusterd does, done by nftables alone (the
+# bench's reference and the harness's self-check): d1 owns the VIPA and rewrites the
+# destination VIPA:PORT -> TARGET:TPORT in raw prerouting; TARGET rewrites its replies' source
+# back in raw output.  Untracked, like clusterd's traffic.
+nt_knat_on()
+{
+	local t=$1 port=${2:-80} tport=${3:-${2:-80}} ta=${NT_IP4[$1]}
+	nt_x d1 ip addr add "$NT_VIP4/32" dev lan0 2>/dev/null
+	nt_x d1 nft -f - <<NFT || return 1
+table ip ntknat {
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr $NT_VIP4 tcp dport $port notrack ip daddr set $ta tcp dport set $tport
+	}
+}
+NFT
+	nt_x "$t" nft -f - <<NFT || return 1
+table ip ntknat {
+	chain out {
+		type filter hook output priority raw; policy accept;
+		ip saddr $ta tcp sport $tport notrack ip saddr set $NT_VIP4 tcp sport set $port
+	}
+	chain pre {
+		type filter hook prerouting priority raw; policy accept;
+		ip daddr $ta tcp dport $tport notrack
+	}
+}
+NFT
+	nt_x r ip neigh flush dev lan0 2>/dev/null
+	return 0
+}
+
+nt_knat_off()
+{
+	local t=$1
+	nt_x d1 nft delete table ip ntknat 2>/dev/null
+	nt_x "$t" nft delete table ip ntknat 2>/dev/null
+	nt_x d1 ip addr del "$NT_VIP4/32" dev lan0 2>/dev/null
+	nt_x r ip neigh flush dev lan0 2>/dev/null
+	return 0
+}
+
+# ---------------------------------------------------------------- long-lived connection
+
+# nt_keepalive_start NAME URL_HOST WANT: from the client, opens HTTP/1.1 connections to
+# URL_HOST:80 until one is served by WANT, then sends a request on it every 100 ms until
+# $NT_WORK/NAME.stop exists.  Log $NT_WORK/NAME.log: "ESTABLISHED WANT", then "OK n body"
+# lines; "ERR ..." and exit 1 at the first failure.  Waits (10 s) until it is established.
+nt_keepalive_start()
+{
+	local name=$1 host=$2 want=$3
+	rm -f "$NT_WORK/$name.stop"
+	nt_bg c "$name" "$PY" -u -c 'import http.client, os, sys, time
+host, want, stop = sys.argv[1:4]
+for attempt in range(100):
+	c = http.client.HTTPConnection(host, 80, timeout=3)
+	c.request("GET", "/ka")
+	body = c.getresponse().read().decode().strip()
+	if body == want:
+		break
+	c.close()
+else:
+	print("ERR no connection landed on", want)
+	sys.exit(1)
+print("ESTABLISHED", want, "after", attempt + 1, "tries")
+n = 0
+while not os.path.exists(stop):
+	time.sleep(0.1)
+	try:
+		c.request("GET", "/ka")
+		body = c.getresponse().read().decode().strip()
+	except Exception as e:
+		print("ERR", n, repr(e))
+		sys.exit(1)
+	n += 1
+	print("OK", n, body)
+	if body != want:
+		print("ERR answered by", body)
+		sys.exit(1)
+print("DONE", n)' "$host" "$want" "$NT_WORK/$name.stop"
+	nt_wait_until 10 grep -q -e '^ESTABLISHED' -e '^ERR' "$NT_WORK/$name.log"
+	grep -q '^ESTABLISHED' "$NT_WORK/$name.log"
+}
+
+# nt_keepalive_oks NAME: requests answered so far on the long-lived connection.
+nt_keepalive_oks() { grep -c '^OK' "$NT_WORK/$1.log"; }
+
+# nt_keepalive_stop NAME: stops it; 0 if it never failed ("DONE" and no "ERR").
+nt_keepalive_stop()
+{
+	local name=$1
+	touch "$NT_WORK/$name.stop"
+	nt_wait_until 5 grep -q -e '^DONE' -e '^ERR' "$NT_WORK/$name.log"
+	nt_stop "$name"
+	grep -q '^DONE' "$NT_WORK/$name.log" && ! grep -q '^ERR' "$NT_WORK/$name.log"
+}

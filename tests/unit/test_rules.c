@@ -1,0 +1,450 @@
+/* test_rules: the ruleset model and its nft text, on hand-built configurations. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <netinet/in.h>
+
+#include "rules/rules.h"
+
+/* A small configuration builder: up to 8 nodes, 4 VIPAs, 4 services each. */
+struct tcfg {
+	struct cfg c;
+	struct cfg_node nodes[8];
+	struct cfg_addr addrs[8][4];
+	struct cfg_vipa vipas[4];
+	struct cfg_distributor dists[4][4];
+	struct cfg_target dtargets[4][4][4];
+	struct cfg_service svcs[4][4];
+	struct cfg_target stargets[4][4][8];
+};
+
+static struct tcfg *
+tcfg_new(void)
+{
+	struct tcfg *t = calloc(1, sizeof(*t));
+
+	assert_non_null(t);
+	t->c.nodes = t->nodes;
+	t->c.vipas = t->vipas;
+	return t;
+}
+
+/* Node with up to 4 addresses; returns its index. */
+static size_t
+add_node(struct tcfg *t, const char *name, const char *a0, const char *a1, const char *a2)
+{
+	size_t n = t->c.n_nodes++;
+	const char *a[3] = { a0, a1, a2 };
+	size_t i;
+
+	snprintf(t->nodes[n].name, CFG_NAME_MAX, "%s", name);
+	t->nodes[n].addrs = t->addrs[n];
+	for (i = 0; i < 3 && a[i] != NULL; i++)
+		assert_true(addr_parse(&t->addrs[n][t->nodes[n].n_addrs++].ip, a[i]));
+	return n;
+}
+
+static size_t
+add_vipa(struct tcfg *t, const char *addr)
+{
+	size_t v = t->c.n_vipas++;
+
+	assert_true(addr_parse(&t->vipas[v].addr, addr));
+	t->vipas[v].dists = t->dists[v];
+	t->vipas[v].svcs = t->svcs[v];
+	return v;
+}
+
+static void
+add_dist(struct tcfg *t, size_t v, size_t node, const size_t *own, size_t n_own)
+{
+	size_t d = t->vipas[v].n_dists++, i;
+
+	t->dists[v][d].node = node;
+	if (n_own > 0) {
+		t->dists[v][d].targets = t->dtargets[v][d];
+		t->dists[v][d].n_targets = n_own;
+		for (i = 0; i < n_own; i++)
+			t->dtargets[v][d][i] = (struct cfg_target){ own[i], 1 };
+	}
+}
+
+static void
+add_svc(struct tcfg *t, size_t v, uint16_t port, uint8_t proto, uint16_t tport,
+	const size_t *targets, size_t n)
+{
+	size_t s = t->vipas[v].n_svcs++, i;
+
+	t->svcs[v][s].port = port;
+	t->svcs[v][s].proto = proto;
+	t->svcs[v][s].target_port = tport;
+	t->svcs[v][s].targets = t->stargets[v][s];
+	t->svcs[v][s].n_targets = n;
+	for (i = 0; i < n; i++)
+		t->stargets[v][s][i] = (struct cfg_target){ targets[i], 1 };
+}
+
+/* etc's example: d1, d2 (own list: t2), t1, t2; VIPA 10.2.0.100 with
+ * tcp 80 -> 8080, udp 53, sctp 3868 (t1 only). */
+enum { D1, D2, T1, T2 };
+
+static struct tcfg *
+example(void)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t t1t2[] = { T1, T2 }, t1[] = { T1 }, t2[] = { T2 };
+	size_t v;
+
+	add_node(t, "d1", "10.2.0.11", "10.3.0.11", NULL);
+	add_node(t, "d2", "10.2.0.12", NULL, NULL);
+	add_node(t, "t1", "10.2.0.21", NULL, NULL);
+	add_node(t, "t2", "10.2.0.22", NULL, NULL);
+	v = add_vipa(t, "10.2.0.100");
+	add_dist(t, v, D1, NULL, 0);
+	add_dist(t, v, D2, t2, 1);
+	add_svc(t, v, 80, IPPROTO_TCP, 8080, t1t2, 2);
+	add_svc(t, v, 53, IPPROTO_UDP, 53, t1t2, 2);
+	add_svc(t, v, 3868, IPPROTO_SCTP, 3868, t1, 1);
+	return t;
+}
+
+static char *
+render(const struct cfg *c, long self, unsigned w, uint16_t qbase)
+{
+	struct rules_opts o = { .workers = w, .queue_base = qbase, .native_queue = false };
+	struct rules *r = rules_build(c, self, &o);
+	char *s;
+
+	assert_non_null(r);
+	s = rules_render(r);
+	assert_non_null(s);
+	rules_free(r);
+	return s;
+}
+
+#define ICMP4 "icmp type { destination-unreachable, source-quench, time-exceeded, " \
+	"parameter-problem }"
+#define ICMP6 "icmpv6 type { destination-unreachable, packet-too-big, time-exceeded, " \
+	"parameter-problem }"
+/* A queued rule's tail for W > 1: hash of the client side, one queue each. */
+#define JH(key, w, i, q) " notrack jhash " key " mod " #w " seed 0x0 == " #i \
+	" queue num " #q "\n"
+#define HEAD "table inet clusterd {\n\tchain prerouting {\n" \
+	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+#define MID "\t}\n\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n"
+#define TAIL "\t}\n}\n"
+
+static void
+test_distributor_w1(void **state)
+{
+	struct tcfg *t = example();
+	char *s = render(&t->c, D1, 1, 0);
+
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.100 tcp dport 80 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 udp dport 53 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 sctp dport 3868 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 " ICMP4 " notrack queue num 0\n"
+		MID TAIL);
+	free(s);
+	free(t);
+}
+
+static void
+test_distributor_w4(void **state)
+{
+	struct tcfg *t = example();
+	char *s = render(&t->c, D2, 4, 100);
+
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 3, 103)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 3, 103)
+		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 3, 103)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 3, 103)
+		MID TAIL);
+	free(s);
+	free(t);
+}
+
+/* t1 is a target of all three services: notrack in, queue out, ICMP out. */
+static void
+test_target_w1(void **state)
+{
+	struct tcfg *t = example();
+	char *s = render(&t->c, T1, 1, 7);
+
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.21 tcp dport 8080 notrack\n"
+		"\t\tip daddr 10.2.0.21 udp dport 53 notrack\n"
+		"\t\tip daddr 10.2.0.21 sctp dport 3868 notrack\n"
+		MID
+		"\t\tip saddr 10.2.0.21 tcp sport 8080 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 udp sport 53 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 sctp sport 3868 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 " ICMP4 " notrack queue num 7\n"
+		TAIL);
+	free(s);
+	free(t);
+}
+
+/* t2 is not a target of sctp 3868 but is in d2's own list, which covers every
+ * service of the VIPA. */
+static void
+test_target_via_distributor_list_w2(void **state)
+{
+	struct tcfg *t = example();
+	char *s = render(&t->c, T2, 2, 0);
+
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.22 tcp dport 8080 notrack\n"
+		"\t\tip daddr 10.2.0.22 udp dport 53 notrack\n"
+		"\t\tip daddr 10.2.0.22 sctp dport 3868 notrack\n"
+		MID
+		"\t\tip saddr 10.2.0.22 tcp sport 8080" JH("ip daddr . tcp dport", 2, 0, 0)
+		"\t\tip saddr 10.2.0.22 tcp sport 8080" JH("ip daddr . tcp dport", 2, 1, 1)
+		"\t\tip saddr 10.2.0.22 udp sport 53" JH("ip daddr . udp dport", 2, 0, 0)
+		"\t\tip saddr 10.2.0.22 udp sport 53" JH("ip daddr . udp dport", 2, 1, 1)
+		"\t\tip saddr 10.2.0.22 sctp sport 3868" JH("ip daddr . sctp dport", 2, 0, 0)
+		"\t\tip saddr 10.2.0.22 sctp sport 3868" JH("ip daddr . sctp dport", 2, 1, 1)
+		"\t\tip saddr 10.2.0.22 " ICMP4 JH("ip daddr", 2, 0, 0)
+		"\t\tip saddr 10.2.0.22 " ICMP4 JH("ip daddr", 2, 1, 1)
+		TAIL);
+	free(s);
+	free(t);
+}
+
+/* d1 both distributes and serves, with two v4 addresses (a set) and one v6
+ * address that no v4 rule may pick up. */
+static void
+test_both_roles(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t d1[] = { 0 };
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.2.0.11", "fd00::11", "10.3.0.11");
+	v = add_vipa(t, "10.2.0.100");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 80, IPPROTO_TCP, 8080, d1, 1);
+	s = render(&t->c, 0, 1, 0);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.100 tcp dport 80 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 " ICMP4 " notrack queue num 0\n"
+		"\t\tip daddr { 10.2.0.11, 10.3.0.11 } tcp dport 8080 notrack\n"
+		MID
+		"\t\tip saddr { 10.2.0.11, 10.3.0.11 } tcp sport 8080 notrack queue num 0\n"
+		"\t\tip saddr { 10.2.0.11, 10.3.0.11 } " ICMP4 " notrack queue num 0\n"
+		TAIL);
+	free(s);
+	free(t);
+}
+
+static void
+test_v6_vipa(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t tg[] = { 1 };
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.2.0.11", "2001:db8::11", NULL);
+	add_node(t, "t1", "2001:db8::21", "10.2.0.21", "2001:db8:1::21");
+	v = add_vipa(t, "2001:db8::100");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 443, IPPROTO_TCP, 8443, tg, 1);
+	add_svc(t, v, 53, IPPROTO_UDP, 53, tg, 1);
+
+	s = render(&t->c, 0, 2, 4);
+	assert_string_equal(s, HEAD
+		"\t\tip6 daddr 2001:db8::100 tcp dport 443" JH("ip6 saddr . tcp sport", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 tcp dport 443" JH("ip6 saddr . tcp sport", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
+		MID TAIL);
+	free(s);
+
+	s = render(&t->c, 1, 1, 0);
+	assert_string_equal(s, HEAD
+		"\t\tip6 daddr { 2001:db8::21, 2001:db8:1::21 } tcp dport 8443 notrack\n"
+		"\t\tip6 daddr { 2001:db8::21, 2001:db8:1::21 } udp dport 53 notrack\n"
+		MID
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } tcp sport 8443 notrack"
+		" queue num 0\n"
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } udp sport 53 notrack queue num 0\n"
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } " ICMP6 " notrack queue num 0\n"
+		TAIL);
+	free(s);
+	free(t);
+}
+
+/* Two VIPAs on one target port: the target's rules appear once. */
+static void
+test_dedup(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t tg[] = { 1 };
+	const struct rules_match *m;
+	struct rules_opts o = { .workers = 3, .queue_base = 0 };
+	struct rules *r;
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.0.0.1", NULL, NULL);
+	add_node(t, "t1", "10.0.0.2", "10.0.0.2", NULL);	/* duplicate address, too */
+	v = add_vipa(t, "10.0.0.100");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 80, IPPROTO_TCP, 8080, tg, 1);
+	add_svc(t, v, 80, IPPROTO_UDP, 8080, tg, 1);
+	v = add_vipa(t, "10.0.0.101");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 80, IPPROTO_TCP, 8080, tg, 1);
+
+	r = rules_build(&t->c, 1, &o);
+	assert_non_null(r);
+	/* in: tcp, udp; out: tcp, udp, icmp */
+	assert_int_equal(rules_count(r), 5);
+	m = rules_get(r, 0);
+	assert_int_equal(m->hook, RULES_HOOK_PREROUTING);
+	assert_int_equal(m->family, AF_INET);
+	assert_int_equal(m->n_addrs, 1);
+	assert_int_equal(m->proto, IPPROTO_TCP);
+	assert_int_equal(m->port, 8080);
+	assert_false(m->queue);
+	m = rules_get(r, 4);
+	assert_int_equal(m->hook, RULES_HOOK_OUTPUT);
+	assert_int_equal(m->proto, IPPROTO_ICMP);
+	assert_int_equal(m->port, 0);
+	assert_true(m->queue);
+	assert_null(rules_get(r, 5));
+	s = rules_render(r);
+	assert_non_null(s);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.0.0.2 tcp dport 8080 notrack\n"
+		"\t\tip daddr 10.0.0.2 udp dport 8080 notrack\n"
+		MID
+		"\t\tip saddr 10.0.0.2 tcp sport 8080" JH("ip daddr . tcp dport", 3, 0, 0)
+		"\t\tip saddr 10.0.0.2 tcp sport 8080" JH("ip daddr . tcp dport", 3, 1, 1)
+		"\t\tip saddr 10.0.0.2 tcp sport 8080" JH("ip daddr . tcp dport", 3, 2, 2)
+		"\t\tip saddr 10.0.0.2 udp sport 8080" JH("ip daddr . udp dport", 3, 0, 0)
+		"\t\tip saddr 10.0.0.2 udp sport 8080" JH("ip daddr . udp dport", 3, 1, 1)
+		"\t\tip saddr 10.0.0.2 udp sport 8080" JH("ip daddr . udp dport", 3, 2, 2)
+		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 0, 0)
+		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 1, 1)
+		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 2, 2)
+		TAIL);
+	free(s);
+	rules_free(r);
+
+	/* The distributor of both VIPAs gets one set of rules per VIPA. */
+	r = rules_build(&t->c, 0, &o);
+	assert_non_null(r);
+	assert_int_equal(rules_count(r), 3 + 2);
+	rules_free(r);
+	free(t);
+}
+
+static void
+test_no_role(void **state)
+{
+	struct tcfg *t = example();
+	struct rules_opts o = { .workers = 2 };
+	struct rules *r;
+	char *s;
+
+	add_node(t, "x", "10.9.9.9", NULL, NULL);
+	s = render(&t->c, 4, 2, 0);
+	assert_string_equal(s, HEAD MID TAIL);
+	free(s);
+	r = rules_build(&t->c, -1, &o);
+	assert_non_null(r);
+	assert_int_equal(rules_count(r), 0);
+	rules_free(r);
+	r = rules_build(&t->c, 99, &o);
+	assert_non_null(r);
+	assert_int_equal(rules_count(r), 0);
+	rules_free(r);
+	free(t);
+}
+
+static void
+test_bad_opts(void **state)
+{
+	struct tcfg *t = example();
+	struct rules_opts o = { .workers = 0 };
+	struct rules *r;
+
+	assert_null(rules_build(&t->c, D1, &o));
+	o.workers = RULES_WORKERS_MAX + 1;
+	assert_null(rules_build(&t->c, D1, &o));
+	o.workers = 2;
+	o.queue_base = 65535;
+	assert_null(rules_build(&t->c, D1, &o));
+	o.queue_base = 65534;
+	r = rules_build(&t->c, D1, &o);
+	assert_non_null(r);
+	assert_int_equal(rules_options(r)->queue_base, 65534);
+	assert_int_equal(rules_options(r)->workers, 2);
+	rules_free(r);
+	free(t);
+}
+
+static void
+test_icmp_errors(void **state)
+{
+	const uint8_t *v;
+	size_t n;
+
+	v = rules_icmp_errors(AF_INET, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0], 3);	/* destination unreachable */
+	assert_int_equal(v[1], 4);	/* source quench */
+	assert_int_equal(v[2], 11);	/* time exceeded */
+	assert_int_equal(v[3], 12);	/* parameter problem */
+	v = rules_icmp_errors(AF_INET6, &n);
+	assert_int_equal(n, 4);
+	assert_int_equal(v[0], 1);
+	assert_int_equal(v[1], 2);	/* packet too big */
+	assert_int_equal(v[2], 3);
+	assert_int_equal(v[3], 4);
+	assert_null(rules_icmp_errors(0, &n));
+	assert_int_equal(n, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_distributor_w1),
+		cmocka_unit_test(test_distributor_w4),
+		cmocka_unit_test(test_target_w1),
+		cmocka_unit_test(test_target_via_distributor_list_w2),
+		cmocka_unit_test(test_both_roles),
+		cmocka_unit_test(test_v6_vipa),
+		cmocka_unit_test(test_dedup),
+		cmocka_unit_test(test_no_role),
+		cmocka_unit_test(test_bad_opts),
+		cmocka_unit_test(test_icmp_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
