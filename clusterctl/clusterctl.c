@@ -225,42 +225,80 @@ static bool ctl_is_scalar(const json_t *v)
 	return !json_is_object(v) && !json_is_array(v);
 }
 
-/* A cell's text; a missing value reads "-", an array of scalars "a,b,c". */
-static char *ctl_cell(const json_t *v)
+/*
+ * A cell's text.  Numbers, booleans and a missing value ("-") are formatted
+ * into buf; a string is returned in place (print it with ctl_put_clean, which
+ * keeps its length); arrays of scalars ("a,b,c") and nested values go to a
+ * string in *dyn that the caller frees.  No allocation for the common cells:
+ * the conns table can have millions.
+ */
+static const char *ctl_cell_text(const json_t *v, char *buf, size_t size, char **dyn)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	size_t len = 0, i;
+	bool flat = true;
 	FILE *f;
 
-	f = open_memstream(&buf, &len);
+	*dyn = NULL;
+	if (v == NULL)
+		return "-";
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return json_string_value(v);
+	case JSON_INTEGER:
+		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+		return buf;
+	case JSON_REAL:
+		snprintf(buf, size, "%.6g", json_real_value(v));
+		return buf;
+	case JSON_TRUE:
+		return "yes";
+	case JSON_FALSE:
+		return "no";
+	case JSON_NULL:
+		return "-";
+	case JSON_ARRAY:
+		if (json_array_size(v) == 0)
+			return "-";
+		break;
+	case JSON_OBJECT:
+		break;
+	}
+
+	f = open_memstream(dyn, &len);
 	if (f == NULL)
 		ctl_oom();
-	if (v == NULL) {
-		fputs("-", f);
-	} else if (json_is_array(v)) {
-		size_t i;
-		bool flat = true;
-
+	if (json_is_array(v)) {
 		for (i = 0; i < json_array_size(v); i++)
 			if (!ctl_is_scalar(json_array_get(v, i)))
 				flat = false;
-		if (flat) {
-			for (i = 0; i < json_array_size(v); i++) {
-				if (i > 0)
-					fputc(',', f);
-				ctl_put_scalar(f, json_array_get(v, i));
-			}
-			if (json_array_size(v) == 0)
-				fputs("-", f);
-		} else {
-			ctl_put_scalar(f, v);
+	} else {
+		flat = false;
+	}
+	if (flat) {
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				fputc(',', f);
+			ctl_put_scalar(f, json_array_get(v, i));
 		}
 	} else {
 		ctl_put_scalar(f, v);
 	}
-	if (fclose(f) != 0 || buf == NULL)
+	if (fclose(f) != 0 || *dyn == NULL)
 		ctl_oom();
-	return buf;
+	return *dyn;
+}
+
+/* The same, as a string of its own (cleaned) for the caller to free. */
+static char *ctl_cell(const json_t *v)
+{
+	char buf[64], *dyn, *s, *p;
+
+	s = ctl_strdup(ctl_cell_text(v, buf, sizeof(buf), &dyn));
+	free(dyn);
+	for (p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
+	return s;
 }
 
 static bool ctl_all_objects(const json_t *arr)
@@ -289,6 +327,12 @@ static char *ctl_upper(const char *s)
 	return h;
 }
 
+static void ctl_pad(FILE *out, size_t n)
+{
+	while (n-- > 0)
+		fputc(' ', out);
+}
+
 static bool ctl_col_has(const struct ctl_col *cols, size_t n, const char *key)
 {
 	size_t i;
@@ -311,7 +355,6 @@ static void ctl_table(FILE *out, const json_t *rows, const struct ctl_colspec *p
 	size_t nrows = json_array_size(rows);
 	size_t maxcols = npref, ncols = 0;
 	struct ctl_col *cols;
-	char **cells;
 	size_t r, c;
 
 	for (r = 0; r < nrows; r++)
@@ -341,48 +384,54 @@ static void ctl_table(FILE *out, const json_t *rows, const struct ctl_colspec *p
 		}
 	}
 
+	/* Two passes over the rows, widths then output, rather than keeping a
+	 * formatted copy of every cell. */
 	for (c = 0; c < ncols; c++) {
 		cols[c].width = strlen(cols[c].head);
 		cols[c].numeric = true;
 	}
-	cells = ctl_calloc(nrows * ncols, sizeof(*cells));
 	for (r = 0; r < nrows; r++) {
 		const json_t *row = json_array_get(rows, r);
 
 		for (c = 0; c < ncols; c++) {
 			const json_t *v = json_object_get(row, cols[c].key);
-			char *s = ctl_cell(v);
-			size_t w = strlen(s);
+			char buf[64], *dyn;
+			size_t w = strlen(ctl_cell_text(v, buf, sizeof(buf), &dyn));
 
+			free(dyn);
 			if (v != NULL && !json_is_number(v))
 				cols[c].numeric = false;
 			if (w > cols[c].width)
 				cols[c].width = w;
-			cells[r * ncols + c] = s;
 		}
 	}
 
 	for (r = 0; r <= nrows; r++) {
-		for (c = 0; c < ncols; c++) {
-			const char *s = r == 0 ? cols[c].head : cells[(r - 1) * ncols + c];
-			int w = (int)cols[c].width;
-			bool last = c + 1 == ncols;
+		const json_t *row = r > 0 ? json_array_get(rows, r - 1) : NULL;
 
+		for (c = 0; c < ncols; c++) {
+			char buf[64], *dyn = NULL;
+			const char *s;
+			size_t w;
+
+			if (row == NULL)
+				s = cols[c].head;
+			else
+				s = ctl_cell_text(json_object_get(row, cols[c].key), buf,
+						  sizeof(buf), &dyn);
+			w = strlen(s);
 			if (c > 0)
 				fputs("  ", out);
 			if (cols[c].numeric)
-				fprintf(out, "%*s", w, s);
-			else if (last)
-				fputs(s, out);
-			else
-				fprintf(out, "%-*s", w, s);
+				ctl_pad(out, cols[c].width - w);
+			ctl_put_clean(out, s);
+			if (!cols[c].numeric && c + 1 < ncols)
+				ctl_pad(out, cols[c].width - w);
+			free(dyn);
 		}
 		fputc('\n', out);
 	}
 
-	for (r = 0; r < nrows * ncols; r++)
-		free(cells[r]);
-	free(cells);
 	for (c = 0; c < ncols; c++)
 		free(cols[c].head);
 	free(cols);

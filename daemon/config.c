@@ -312,6 +312,13 @@ static const char *fmt_ep(const struct ip_addr *a, uint16_t port, char *buf, siz
 static const char *const sync_modes[] = { "every-update", "periodic", "on-event", NULL };
 static const char *const scheds[] = { "maglev", "round-robin", "least-conn", NULL };
 
+static bool is_multicast(const struct ip_addr *a)
+{
+	if (a->family == AF_INET)
+		return IN_MULTICAST(ntohl(a->v4.s_addr));
+	return IN6_IS_ADDR_MULTICAST(&a->v6);
+}
+
 static int parse_sync(struct ld *ld, const config_setting_t *g)
 {
 	static const char *const keys[] = {
@@ -320,21 +327,16 @@ static int parse_sync(struct ld *ld, const config_setting_t *g)
 	struct cfg *c = ld->c;
 	config_setting_t *s;
 	long long v;
-	int mode;
+	int mode, r;
 
 	if (check_keys(ld, g, keys, "cluster.sync") < 0)
 		return -1;
-	switch (get_ip(ld, g, "group", false, "cluster.sync", &c->sync_group, &s)) {
-	case -1:
+	r = get_ip(ld, g, "group", false, "cluster.sync", &c->sync_group, &s);
+	if (r < 0)
 		return -1;
-	case 1:
-		if ((c->sync_group.family == AF_INET &&
-		     !IN_MULTICAST(ntohl(c->sync_group.v4.s_addr))) ||
-		    (c->sync_group.family == AF_INET6 &&
-		     !IN6_IS_ADDR_MULTICAST(&c->sync_group.v6)))
-			return fail(ld, s, "sync group '%s' is not a multicast address",
-				    config_setting_get_string(s));
-	}
+	if (r == 1 && !is_multicast(&c->sync_group))
+		return fail(ld, s, "sync group '%s' is not a multicast address",
+			    config_setting_get_string(s));
 	if (get_int(ld, g, "port", 1, 65535, false, "cluster.sync", &v) < 0)
 		return -1;
 	c->sync_port = (uint16_t)v;
@@ -383,7 +385,7 @@ static int parse_cluster(struct ld *ld, const config_setting_t *g)
 		if (r < 0 || (size_t)r >= sizeof(c->key_file))
 			return fail(ld, s, "key_file path is too long");
 	} else {
-		memcpy(c->key_file, kf, sizeof(kf));
+		strcpy(c->key_file, kf);
 	}
 	r = member(ld, g, "sync", CONFIG_TYPE_GROUP, false, "cluster", &s);
 	if (r < 0 || (r == 1 && parse_sync(ld, s) < 0))
@@ -958,7 +960,8 @@ static int check_ambiguity(struct ld *ld, const config_setting_t *vs)
 						continue;
 					return fail(ld, svc_setting(vs, v2, s2),
 						    "node %s serves %s/%s and %s/%s on the same "
-						    "target_port %u; give one a distinct target_port",
+						    "target_port %u; give one a distinct "
+						    "target_port",
 						    c->nodes[n].name,
 						    fmt_ep(&a->addr, x->port, e1, sizeof(e1)),
 						    cfg_proto_name(x->proto),

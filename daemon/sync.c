@@ -73,7 +73,7 @@ void dsync_send_heartbeats(struct daemon *d)
 		for (size_t i = 0; i < d->n_self_listen; i++) {
 			const struct member_listen *ml = &d->self_listen[i];
 			struct wire_listen wl = {
-				.family = ml->family == AF_INET ? 4 : 6,
+				.family = ml->family,
 				.proto = ml->proto,
 				.port = ml->port,
 				.listening = ml->listening,
@@ -136,7 +136,7 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len)
 		if (type != WIRE_TLV_LISTEN || nl >= MEMBER_MAX_LISTEN ||
 		    !wire_get_listen(val, vlen, &wl))
 			continue;
-		ls[nl].family = wl.family == 4 ? AF_INET : AF_INET6;
+		ls[nl].family = wl.family;	/* AF_INET / AF_INET6 in memory */
 		ls[nl].proto = wl.proto;
 		ls[nl].port = wl.port;
 		ls[nl].listening = wl.listening;

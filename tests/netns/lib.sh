@@ -438,11 +438,11 @@ nt_target_listening()
 
 nt_is() { [ "$("$@" 2>/dev/null)" = "$NT_EXPECT" ]; }
 
-# nt_wait_listening HOST N PORT PROTO [TIMEOUT]: until HOST sees N listening targets.
+# nt_wait_listening HOST N PORT PROTO [TIMEOUT [VIPA]]: until HOST sees N listening targets.
 nt_wait_listening()
 {
-	local h=$1 n=$2 port=$3 proto=$4 to=${5:-10}
-	NT_EXPECT=$n nt_wait_until "$to" nt_is nt_listening_count "$h" "$port" "$proto"
+	local h=$1 n=$2 port=$3 proto=$4 to=${5:-10} vipa=${6:-}
+	NT_EXPECT=$n nt_wait_until "$to" nt_is nt_listening_count "$h" "$port" "$proto" "$vipa"
 }
 
 # nt_stat HOST PYEXPR: a value from HOST's stats (e.g. "j['drops']['malformed']").

@@ -23,5 +23,5 @@ for t in $NT_TARGETS; do
 done
 nt_check v6_servers_logged_all "servers logged $logged requests, want $N" [ "$logged" -eq $N ]
 nt_check v6_servers_see_real_client "$foreign requests logged from an address other than fd01::2" \
-	[ "$foreign" -eq 0 ]
+	[ "$foreign" -eq 0 -a "$logged" -gt 0 ]
 nt_finish

@@ -485,7 +485,8 @@ static const struct rcase rcases[] = {
 	  "  services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); } ); } );\n",
 	  "unknown key 'weight' in distributor of vipa 10.0.0.100" },
 	{ "unknown_key_service",
-	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); schedular = \"x\"; } #!\n"),
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); schedular = \"x\"; }"
+	    " #!\n"),
 	  "unknown key 'schedular' in service 10.0.0.100:80/tcp" },
 	{ "unknown_key_handoff",
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
@@ -601,11 +602,13 @@ static const struct rcase rcases[] = {
 	  "cluster = { key_file = \"/k\";\n sync = { group = \"239.1.1\"; }; #!\n};\n" NODES,
 	  "'group' in cluster.sync is not an IPv4 or IPv6 address" },
 	{ "prefix_v4",
-	  CLUSTER "nodes = ( { name = \"n\";\n addresses = ( { ip = \"10.0.0.1\"; prefix = 33; } ); "
+	  CLUSTER "nodes = ( { name = \"n\";\n addresses = ( { ip = \"10.0.0.1\"; prefix = 33;"
+	    " } ); "
 	  "} ); #!\n",
 	  "'prefix' in node 'n' must be 1..32, not 33" },
 	{ "prefix_v6",
-	  CLUSTER "nodes = ( { name = \"n\";\n addresses = ( { ip = \"fd00::1\"; prefix = 129; } ); "
+	  CLUSTER "nodes = ( { name = \"n\";\n addresses = ( { ip = \"fd00::1\"; prefix = 129;"
+	    " } ); "
 	  "} ); #!\n",
 	  "'prefix' in node 'n' must be 1..128, not 129" },
 	{ "prefix_zero",
@@ -626,7 +629,8 @@ static const struct rcase rcases[] = {
 	  BASE SVC("{ port = 4294967376L; #!\n protocol = \"tcp\"; targets = ( \"t1\" ); }\n"),
 	  "'port' in service of vipa 10.0.0.100 must be 1..65535, not 4294967376" },
 	{ "target_port_zero",
-	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n target_port = 0; } #!\n"),
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n target_port = 0; }"
+	    " #!\n"),
 	  "'target_port' in service 10.0.0.100:80/tcp must be 1..65535, not 0" },
 	{ "sync_port_big",
 	  "cluster = { key_file = \"/k\";\n sync = { port = 70000; }; #!\n};\n" NODES,
@@ -638,7 +642,8 @@ static const struct rcase rcases[] = {
 	  "duplicate node name 'n' (first on line 3)" },
 	{ "dup_addr_nodes",
 	  CLUSTER "nodes = (\n { name = \"a\"; addresses = ( { ip = \"10.0.0.1\"; } ); },\n"
-	  " { name = \"b\"; addresses = ( { ip = \"10.0.0.2\"; }, { ip = \"10.0.0.1\"; } ); } ); #!\n",
+	  " { name = \"b\"; addresses = ( { ip = \"10.0.0.2\"; }, { ip = \"10.0.0.1\"; } ); }"
+	  " ); #!\n",
 	  "duplicate address 10.0.0.1: node 'a' and node 'b'" },
 	{ "dup_addr_one_node",
 	  CLUSTER "nodes = (\n { name = \"a\"; addresses = ( { ip = \"fd00::1\"; },\n"
@@ -704,7 +709,8 @@ static const struct rcase rcases[] = {
 	  "    handoff = { rules = ( { host = \"h\"; targets = ( \"t2\" ); } ); }; } ); } ); #!\n",
 	  "node 't2' has no IPv6 address for vipa 2001:db8::100" },
 	{ "ifname_long",
-	  BASE "vipas = ( { address = \"10.0.0.100\";\n interface = \"abcdefghijklmnop\"; } ); #!\n",
+	  BASE "vipas = ( { address = \"10.0.0.100\";\n interface = \"abcdefghijklmnop\"; } );"
+	    " #!\n",
 	  "interface name 'abcdefghijklmnop' is too long (at most 15 characters)" },
 	{ "ifname_sync_long",
 	  "cluster = { key_file = \"/k\";\n sync = { interface = \"0123456789abcdef\"; }; #!\n};\n"
@@ -746,11 +752,13 @@ static const struct rcase rcases[] = {
 	  "'scheduler' in service 10.0.0.100:80/tcp must be one of maglev, round-robin, "
 	  "least-conn, not 'random'" },
 	{ "weight_zero",
-	  BASE SVC("{ port = 80; protocol = \"tcp\";\n targets = ( { node = \"t1\"; weight = 0; } ); "
+	  BASE SVC("{ port = 80; protocol = \"tcp\";\n targets = ( { node = \"t1\"; weight = 0;"
+	    " } ); "
 		   "} #!\n"),
 	  "'weight' in target must be 1..256, not 0" },
 	{ "weight_big",
-	  BASE SVC("{ port = 80; protocol = \"tcp\";\n targets = ( { node = \"t1\"; weight = 257; } "
+	  BASE SVC("{ port = 80; protocol = \"tcp\";\n targets = ( { node = \"t1\"; weight ="
+	    " 257; } "
 		   "); } #!\n"),
 	  "'weight' in target must be 1..256, not 257" },
 	{ "handoff_udp",
@@ -767,24 +775,28 @@ static const struct rcase rcases[] = {
 	  "handoff of service 10.0.0.100:80/tcp needs at least one rule" },
 	{ "path_prefix_relative",
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
-		   " handoff = { rules = ( { path_prefix = \"static\"; targets = ( \"t1\" ); } ); }; "
+		   " handoff = { rules = ( { path_prefix = \"static\"; targets = ( \"t1\" ); }"
+		   " ); }; "
 		   "} #!\n"),
 	  "path_prefix 'static' must start with '/'" },
 
 	/* The brief's own example: two VIPAs, one target, one target_port. */
 	{ "ambiguous_two_vipas",
 	  BASE "vipas = (\n"
-	  " { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; } );\n"
+	  " { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; }"
+	  " );\n"
 	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\", \"t2\" );\n"
 	  "                  target_port = 8080; } ); },\n"
-	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; } );\n"
+	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; }"
+	  " );\n"
 	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); #!\n"
 	  "                  target_port = 8080; } ); } );\n",
 	  "node t1 serves 10.0.0.1:80/tcp and 10.0.0.2:80/tcp on the same target_port 8080; "
 	  "give one a distinct target_port" },
 	{ "ambiguous_one_vipa",
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); },\n"
-		   "{ port = 81; protocol = \"tcp\"; targets = ( \"t2\", \"t1\" ); target_port = 80; } "
+		   "{ port = 81; protocol = \"tcp\"; targets = ( \"t2\", \"t1\" ); target_port"
+		   " = 80; } "
 		   "#!\n"),
 	  "node t1 serves 10.0.0.100:80/tcp and 10.0.0.100:81/tcp on the same target_port 80" },
 	{ "ambiguous_via_distributor",
@@ -792,15 +804,18 @@ static const struct rcase rcases[] = {
 	  " { address = \"10.0.0.1\"; interface = \"lan0\";\n"
 	  "   distributors = ( { node = \"d1\"; }, { node = \"d2\"; targets = ( \"t2\" ); } );\n"
 	  "   services = ( { port = 80; protocol = \"udp\"; targets = ( \"t1\" ); } ); },\n"
-	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; } );\n"
+	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; }"
+	  " );\n"
 	  "   services = ( { port = 80; protocol = \"udp\"; targets = ( \"t2\" ); } ); } ); #!\n",
 	  "node t2 serves 10.0.0.1:80/udp and 10.0.0.2:80/udp on the same target_port 80" },
 	{ "ambiguous_via_handoff",
 	  BASE "vipas = (\n"
-	  " { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; } );\n"
+	  " { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; }"
+	  " );\n"
 	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
 	  "     handoff = { rules = ( { host = \"h\"; targets = ( \"t2\" ); } ); }; } ); },\n"
-	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; } );\n"
+	  " { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; }"
+	  " );\n"
 	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t2\" ); } ); } ); #!\n",
 	  "node t2 serves 10.0.0.1:80/tcp and 10.0.0.2:80/tcp on the same target_port 80" },
 };
@@ -848,9 +863,11 @@ static void test_accepts(void **state)
 	static const char *const ok[] = {
 		/* different target_port on the same node */
 		BASE "vipas = (\n"
-		" { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; } );\n"
+		" { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node ="
+		" \"d1\"; } );\n"
 		"   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); } ); },\n"
-		" { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node = \"d2\"; } );\n"
+		" { address = \"10.0.0.2\"; interface = \"lan0\"; distributors = ( { node ="
+		" \"d2\"; } );\n"
 		"   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
 		"                  target_port = 8081; } ); } );\n",
 		/* same target_port, other protocol */
@@ -858,11 +875,13 @@ static void test_accepts(void **state)
 			 "{ port = 80; protocol = \"udp\"; targets = ( \"t1\" ); }\n"),
 		/* same target_port, disjoint targets */
 		BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); },\n"
-			 "{ port = 81; protocol = \"tcp\"; targets = ( \"t2\" ); target_port = 80; }\n"),
+			 "{ port = 81; protocol = \"tcp\"; targets = ( \"t2\" ); target_port ="
+			 " 80; }\n"),
 		/* limits */
 		BASE "daemon = { workers = 1024; queue = 64512; };\n"
 		SVC("{ port = 65535; protocol = \"sctp\"; target_port = 1;\n"
-		    "  targets = ( { node = \"t1\"; weight = 256; }, { node = \"t2\"; weight = 1; } ); }\n"),
+		    "  targets = ( { node = \"t1\"; weight = 256; }, { node = \"t2\"; weight ="
+		    " 1; } ); }\n"),
 	};
 	char path[64], err[CFG_ERR_MAX];
 	struct cfg *c;
