@@ -151,7 +151,8 @@ enum mangle_status mangle_rewrite(uint8_t *buf, size_t len, struct pkt *p, enum 
 
 	if (!alen || addr->family != p->family)
 		return MANGLE_ERR_FAMILY;
-	if (p->ip_len > len || p->l4_off > p->ip_len)
+	if (p->ip_len > len || p->l4_off > p->ip_len ||
+	    p->ip_len < (p->family == AF_INET ? 20u : 40u))
 		return MANGLE_ERR_SHORT;
 	if (p->family == AF_INET)
 		ip_cs = buf + 10;

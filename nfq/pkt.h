@@ -54,7 +54,7 @@ struct pkt {
 	bool later_fragment;	/* fragment offset != 0: no L4 header here */
 	struct ip_addr src, dst;
 	uint16_t sport, dport;	/* host order; TCP, UDP, SCTP */
-	uint8_t tcp_flags;	/* TCP: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 (+ECE, CWR) */
+	uint8_t tcp_flags;	/* TCP: FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 (ECE, CWR) */
 	uint32_t seq, ack;	/* TCP, host order */
 	uint8_t icmp_type, icmp_code;
 	bool icmp_error;	/* v4: types 3,4,5,11,12; v6: types 1..4 */

@@ -19,7 +19,12 @@ if [ -z "${CLUSTERCTL:-}" ]; then
 	CLUSTERCTL=$NT_TOP/clusterctl/clusterctl
 	[ -f "$NT_TOP/clusterctl" ] && CLUSTERCTL=$NT_TOP/clusterctl
 fi
-PY=${PY:-python3}
+# the system python3: a version manager's shim can cost a second per start, which would
+# swamp the timings the tests measure
+if [ -z "${PY:-}" ]; then
+	PY=/usr/bin/python3
+	[ -x "$PY" ] || PY=$(python3 -c 'import sys; print(sys.executable)')
+fi
 
 NT_ID=${NT_ID:-cd$$x$RANDOM}
 NT_WORK=${NT_WORK:-/tmp/clusterd-netns.$NT_ID}
@@ -121,7 +126,7 @@ nt_stop()
 		kill -KILL "$pid" 2>/dev/null
 		nt_wait_until 2 nt_gone "$pid"
 	fi
-	wait "$pid" 2>/dev/null
+	{ wait "$pid"; } 2>/dev/null
 	rm -f "$NT_WORK/$name.pid"
 	return 0
 }
@@ -582,4 +587,28 @@ nt_keepalive_stop()
 	nt_wait_until 5 grep -q -e '^DONE' -e '^ERR' "$NT_WORK/$name.log"
 	nt_stop "$name"
 	grep -q '^DONE' "$NT_WORK/$name.log" && ! grep -q '^ERR' "$NT_WORK/$name.log"
+}
+
+# nt_time_listening HOST NODE PORT PROTO WANT TIMEOUT_S: polls `clusterctl targets --json` on
+# HOST every 20 ms (from one python process, so that the tool's start-up does not blur the
+# figure) until NODE's listening flag for PORT/PROTO on the IPv4 VIPA equals WANT (True or
+# False); prints the milliseconds it took, or -1 on timeout.
+nt_time_listening()
+{
+	nt_x "$1" "$PY" -c 'import json, subprocess, sys, time
+ctl, sock, node, port, proto, want, to, vipa = sys.argv[1:9]
+want = want == "True"
+t0 = time.monotonic()
+while time.monotonic() - t0 < float(to):
+	r = subprocess.run([ctl, "-s", sock, "targets", "--json"], capture_output=True)
+	if r.returncode == 0:
+		j = json.loads(r.stdout)
+		v = any(t.get("listening") for t in j.get("targets", []) if t.get("node") == node
+			and t.get("port") == int(port) and t.get("protocol") == proto
+			and t.get("vipa") == vipa)
+		if v == want:
+			print(int((time.monotonic() - t0) * 1000))
+			sys.exit(0)
+	time.sleep(0.02)
+print(-1)' "$CLUSTERCTL" "$(nt_sock "$1")" "$2" "$3" "$4" "$5" "$6" "$NT_VIP4"
 }

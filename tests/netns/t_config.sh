@@ -46,7 +46,7 @@ nt_check unknown_key_named "stderr lacks '$bad:$line:' or the key's name: $(head
 
 # a syntax error is also reported with its line
 bad=$NT_WORK/bad_syntax.conf
-sed 's/retry_threshold = 3;/retry_threshold = 3/' "$good" >"$bad"
+sed 's/retry_threshold = 3;/retry_threshold = = 3;/' "$good" >"$bad"
 t_checkcfg "$bad"
 nt_check syntax_error_refused "exit $rc: $(head -c 200 "$err")" \
 	eval "[ $rc -ne 0 ] && grep -qE '$bad:[0-9]+:' '$err'"
