@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
 #include <linux/netfilter.h>
@@ -42,6 +43,43 @@ static void worker_send_reply(struct worker *w, const uint8_t *pkt, size_t len,
 		log_rl(&worker_rl_reply, 5, LOG_WARNING, "worker %u: sending reply: %s", w->idx,
 		       strerror(errno));
 	}
+}
+
+/* Called with our own lock held: take the others' only with trylock, so two
+ * workers looking into each other's tables cannot deadlock.  ICMP errors are
+ * rare; giving up after a few tries passes the error to the local stack. */
+static bool worker_find_other(void *arg, const struct conn_key *k, struct ip_addr *taddr,
+			      uint16_t *tport)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *o = &d->workers[i];
+		const struct conn *c;
+		bool found = false;
+		int tries = 0;
+
+		if (o == w || !o->conns)
+			continue;
+		while (pthread_mutex_trylock(&o->lock) != 0) {
+			if (++tries > 100)
+				break;
+			usleep(10);
+		}
+		if (tries > 100)
+			continue;
+		c = conn_lookup(o->conns, k);
+		if (c) {
+			*taddr = c->taddr;
+			*tport = c->tport;
+			found = true;
+		}
+		pthread_mutex_unlock(&o->lock);
+		if (found)
+			return true;
+	}
+	return false;
 }
 
 static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
@@ -134,8 +172,17 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 			 d->cfg->conn_max);
 		return -1;
 	}
+	{
+		/* Random bucket seed: clients cannot aim at one hash chain. */
+		uint64_t seed[2];
+
+		if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))
+			conn_table_set_seed(w->conns, seed[0], seed[1]);
+	}
 	w->eng.conns = w->conns;
 	w->eng.stats = &w->stats;
+	w->eng.find_other = worker_find_other;
+	w->eng.find_other_arg = w;
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
 	if (!w->q)
 		return -1;

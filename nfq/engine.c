@@ -74,6 +74,8 @@ static enum engine_verdict engine_icmp_in(struct engine *e, uint8_t *buf, size_t
 	const struct pkt_inner *in = &p->inner;
 	struct conn_key k;
 	struct conn *c;
+	struct ip_addr taddr;
+	uint16_t tport;
 
 	if (!in->family || !in->has_ports || in->family != p->family) {
 		stats_inc(e->stats, STAT_ACCEPTED);
@@ -81,13 +83,16 @@ static enum engine_verdict engine_icmp_in(struct engine *e, uint8_t *buf, size_t
 	}
 	engine_key(&k, in->family, in->proto, &in->dst, in->dport, &in->src, in->sport);
 	c = conn_lookup(e->conns, &k);
-	if (!c) {
+	if (c) {
+		taddr = c->taddr;
+		tport = c->tport;
+	} else if (!e->find_other || !e->find_other(e->find_other_arg, &k, &taddr, &tport)) {
 		/* Not about one of ours (e.g. about the node's own traffic). */
 		stats_inc(e->stats, STAT_ACCEPTED);
 		return ENGINE_ACCEPT;
 	}
 	stats_inc(e->stats, STAT_ICMP_FWD);
-	return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
+	return engine_rewrite(e, buf, len, p, MANGLE_DST, &taddr, tport, full);
 }
 
 static enum engine_verdict engine_no_target(struct engine *e, const uint8_t *buf,

@@ -31,6 +31,12 @@ struct engine {
 	const struct view *view;
 	struct conn_timeouts timeouts;
 	uint64_t now_ms;
+	/* ICMP errors are spread over workers by the outer addresses only, so
+	 * the flow they quote may live in another worker's table: this looks
+	 * there (NULL: only our own table). */
+	bool (*find_other)(void *arg, const struct conn_key *k, struct ip_addr *taddr,
+			   uint16_t *tport);
+	void *find_other_arg;
 };
 
 #define ENGINE_REPLY_MAX 1280

@@ -94,7 +94,9 @@ fi
 # Loopback traffic crosses prerouting too, so d1's rule for 10.2.0.100:80
 # queues the SYN, and with no bypass the kernel drops it.
 nsx ip addr add 10.2.0.100/32 dev lo
-nsx socat TCP-LISTEN:80,bind=10.2.0.100,reuseaddr,fork SYSTEM:'echo hi' &
+# ip netns exec execs socat, so $! is socat itself; no inherited stdout.
+ip netns exec "$ns" socat TCP-LISTEN:80,bind=10.2.0.100,reuseaddr,fork SYSTEM:'echo hi' \
+	</dev/null >/dev/null 2>&1 &
 listener=$!
 sleep 0.5
 nsx "$tool" install d1 1 0 "$mode" || fail "install d1"

@@ -6,6 +6,7 @@ nt_cluster_up
 
 nt_keepalive_start ka "$NT_VIP4" t1 ||
 	{ nt_fail keepalive_setup "$(tail -n 3 "$NT_WORK/ka.log")"; nt_finish; }
+nt_wait_until 3 eval '[ $(nt_keepalive_oks ka) -ge 3 ]'
 nt_ctl d1 drain t1 >"$NT_WORK/drain.out" 2>&1
 rc=$?
 nt_check drain_accepted "clusterctl drain t1: exit $rc: $(cat "$NT_WORK/drain.out")" [ $rc -eq 0 ]

@@ -439,6 +439,60 @@ static void test_icmp_error_forwarded(void **state)
 	assert_int_equal(stats_get(&f->stats, STAT_ICMP_FWD), 1);
 }
 
+static struct conn_table *other_table;
+
+static bool find_in_other(void *arg, const struct conn_key *k, struct ip_addr *taddr,
+			  uint16_t *tport)
+{
+	struct conn *c = conn_lookup(other_table, k);
+
+	(void)arg;
+	if (!c)
+		return false;
+	*taddr = c->taddr;
+	*tport = c->tport;
+	return true;
+}
+
+/* The ICMP error lands on another worker than the flow: found there. */
+static void test_icmp_error_other_worker(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[256], copy[256], r[ENGINE_REPLY_MAX], inner[64];
+	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 40200, "10.2.0.100", 80, 0x02);
+	uint8_t tgt;
+
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	tgt = b[19];
+	other_table = f->conns;
+	f->e.conns = conn_table_new(64);
+	f->e.find_other = find_in_other;
+	build4(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40200, 0x10);
+	memset(b, 0, sizeof(b));
+	b[0] = 0x45;
+	put16(b + 2, 56);
+	b[8] = 64;
+	b[9] = IPPROTO_ICMP;
+	inet_pton(AF_INET, "10.1.0.1", b + 12);
+	inet_pton(AF_INET, "10.2.0.100", b + 16);
+	put16(b + 10, (uint16_t)~ref_fold(ref_sum(b, 20, 0)));
+	b[20] = 3;
+	b[21] = 4;
+	put16(b + 26, 1400);
+	memcpy(b + 28, inner, 28);
+	put16(b + 22, (uint16_t)~ref_fold(ref_sum(b + 20, 36, 0)));
+	memcpy(copy, b, sizeof(copy));
+	assert_int_equal(run(f, ENGINE_PRE, b, 56, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(b[19], tgt);
+	check_csums(b, 56);
+	/* and without the lookup, the error is left to the local stack */
+	f->e.find_other = NULL;
+	assert_int_equal(run(f, ENGINE_PRE, copy, 56, r, NULL), ENGINE_ACCEPT);
+	assert_int_equal(memcmp(copy + 16, "\x0a\x02\x00\x64", 4), 0);
+	conn_table_free(f->e.conns);
+	f->e.conns = f->conns;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -456,6 +510,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_drained_target_keeps_flows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv6_vipa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_forwarded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_other_worker, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
