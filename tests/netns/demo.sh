@@ -29,6 +29,7 @@ if [ -n "$keep" ] && [ -f "$state" ]; then
 fi
 nt_log "building the topology (run id $NT_ID)"
 nt_cluster_up
+for t in $NT_TARGETS; do nt_udp_start "$t" 5353; done
 [ "$NT_FAIL" -eq 0 ] || exit 1
 
 echo

@@ -404,13 +404,19 @@ r = eval(sys.argv[1])
 print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1"
 }
 
-# nt_cd_start HOST: starts clusterd on HOST and waits (10 s) until its control socket answers.
-nt_cd_start()
+# nt_cd_launch HOST: starts clusterd on HOST (no wait).
+nt_cd_launch()
 {
 	local h=$1
 	rm -f "$(nt_sock "$h")"
 	nt_bg "$h" "clusterd-$h" "$CLUSTERD" -f "$NT_WORK/clusterd.conf" -n "$h" \
 		-s "$(nt_sock "$h")" --foreground
+}
+
+# nt_cd_ready HOST: waits (10 s) until HOST's control socket answers.
+nt_cd_ready()
+{
+	local h=$1
 	if ! nt_wait_until 10 nt_ctl "$h" status; then
 		nt_log "clusterd on $h does not answer"
 		nt_dump_logs "clusterd-$h"
@@ -418,12 +424,16 @@ nt_cd_start()
 	fi
 }
 
+# nt_cd_start HOST: starts clusterd on HOST and waits until it answers.
+nt_cd_start() { nt_cd_launch "$1" && nt_cd_ready "$1"; }
+
 nt_cd_stop() { nt_stop "clusterd-$1" "${2:-TERM}"; }
 
 nt_cd_start_all()
 {
 	local h
-	for h in $NT_HOSTS; do nt_cd_start "$h" || return 1; done
+	for h in $NT_HOSTS; do nt_cd_launch "$h"; done
+	for h in $NT_HOSTS; do nt_cd_ready "$h" || return 1; done
 }
 
 # nt_listening_count HOST PORT PROTO [VIPA]: targets listed as listening by HOST's daemon.

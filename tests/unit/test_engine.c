@@ -1,5 +1,5 @@
-/* Engine: one verdict per packet, driven with packets built here and a view
- * built from tests/unit/data/engine.conf.  Checksums are verified with an
+/* Engine: one verdict per packet, driven with packets from pktbuild.h and a view
+ * built from tests/unit/data/engine.conf.  Checksums are verified with pktbuild's
  * independent one's-complement sum, not with nfq/csum. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +16,7 @@
 #include "daemon/config.h"
 #include "daemon/view.h"
 #include "nfq/engine.h"
+#include "tests/unit/pktbuild.h"
 
 struct fixture {
 	struct cfg *cfg;
@@ -84,116 +85,41 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* --- independent packet building and checking ------------------------------ */
-
-static uint32_t ref_sum(const uint8_t *p, size_t n, uint32_t s)
-{
-	for (size_t i = 0; i + 1 < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (n & 1)
-		s += (uint32_t)p[n - 1] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
+/* --- packets from tests/unit/pktbuild.h, checked by its independent sums ---- */
 
 /* Valid when header and L4 (with pseudo-header) each sum to 0xffff. */
 static void check_csums(const uint8_t *b, size_t len)
 {
-	uint32_t s;
-
 	if ((b[0] >> 4) == 4) {
-		size_t ihl = (size_t)(b[0] & 15) * 4;
-		uint8_t proto = b[9];
+		uint32_t ihl = (uint32_t)(b[0] & 15) * 4;
 
-		assert_int_equal(ref_fold(ref_sum(b, ihl, 0)), 0xffff);
-		if (proto == IPPROTO_ICMP) {
-			assert_int_equal(ref_fold(ref_sum(b + ihl, len - ihl, 0)), 0xffff);
-			return;
-		}
-		s = ref_sum(b + 12, 8, 0) + proto + (uint32_t)(len - ihl);
-		assert_int_equal(ref_fold(ref_sum(b + ihl, len - ihl, s)), 0xffff);
+		assert_int_equal(pb_ip4_sum(b), 0xffff);
+		assert_int_equal(pb_l4_sum(b, AF_INET, ihl, (uint32_t)len, b[9]), 0xffff);
 	} else {
-		uint8_t proto = b[6];
-
-		s = ref_sum(b + 8, 32, 0) + proto + (uint32_t)(len - 40);
-		assert_int_equal(ref_fold(ref_sum(b + 40, len - 40, s)), 0xffff);
+		assert_int_equal(pb_l4_sum(b, AF_INET6, 40, (uint32_t)len, b[6]), 0xffff);
 	}
 }
 
-static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static uint16_t get16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
-static void set_l4_csum(uint8_t *b, size_t len)
+/* TCP or UDP packet with 4 payload bytes; the family follows the addresses. */
+static size_t build(uint8_t *b, uint8_t proto, const char *src, uint16_t sport,
+		    const char *dst, uint16_t dport, uint8_t flags)
 {
-	bool v4 = (b[0] >> 4) == 4;
-	size_t off = v4 ? (size_t)(b[0] & 15) * 4 : 40;
-	uint8_t proto = v4 ? b[9] : b[6];
-	size_t cso = proto == IPPROTO_TCP ? 16 : 6;
-	uint32_t s;
+	struct pb_spec s = {
+		.family = strchr(src, ':') ? AF_INET6 : AF_INET, .src = src, .dst = dst,
+		.proto = proto, .sport = sport, .dport = dport, .seq = 0x11223344,
+		.flags = flags, .payload = 4,
+	};
 
-	put16(b + off + cso, 0);
-	if (v4)
-		s = ref_sum(b + 12, 8, 0);
-	else
-		s = ref_sum(b + 8, 32, 0);
-	s += proto + (uint32_t)(len - off);
-	put16(b + off + cso, (uint16_t)~ref_fold(ref_sum(b + off, len - off, s)));
+	return pb_build_pkt(b, &s);
 }
 
-/* IPv4 TCP or UDP packet with 4 payload bytes. */
-static size_t build4(uint8_t *b, uint8_t proto, const char *src, uint16_t sport,
-		     const char *dst, uint16_t dport, uint8_t flags)
+/* A router's fragmentation-needed (MTU 1400) to the VIPA quoting IP header + 8 bytes of
+ * inner, as routers quote. */
+static size_t build_frag_needed(uint8_t *b, const uint8_t *inner)
 {
-	size_t l4 = proto == IPPROTO_TCP ? 20 : 8, len = 20 + l4 + 4;
+	struct pb_spec s = { .family = AF_INET, .src = "10.1.0.1", .dst = "10.2.0.100" };
 
-	memset(b, 0, len);
-	b[0] = 0x45;
-	put16(b + 2, (uint16_t)len);
-	b[8] = 64;
-	b[9] = proto;
-	inet_pton(AF_INET, src, b + 12);
-	inet_pton(AF_INET, dst, b + 16);
-	put16(b + 10, (uint16_t)~ref_fold(ref_sum(b, 20, 0)));
-	put16(b + 20, sport);
-	put16(b + 22, dport);
-	if (proto == IPPROTO_TCP) {
-		b[24] = 0x11; b[25] = 0x22; b[26] = 0x33; b[27] = 0x44;
-		b[32] = 5 << 4;
-		b[33] = flags;
-		put16(b + 34, 65535);
-	} else {
-		put16(b + 24, (uint16_t)(8 + 4));
-	}
-	memcpy(b + 20 + l4, "ping", 4);
-	set_l4_csum(b, len);
-	return len;
-}
-
-static size_t build6(uint8_t *b, const char *src, uint16_t sport, const char *dst,
-		     uint16_t dport, uint8_t flags)
-{
-	size_t len = 40 + 20 + 4;
-
-	memset(b, 0, len);
-	b[0] = 0x60;
-	put16(b + 4, 24);
-	b[6] = IPPROTO_TCP;
-	b[7] = 64;
-	inet_pton(AF_INET6, src, b + 8);
-	inet_pton(AF_INET6, dst, b + 24);
-	put16(b + 40, sport);
-	put16(b + 42, dport);
-	b[52] = 5 << 4;
-	b[53] = flags;
-	memcpy(b + 60, "ping", 4);
-	set_l4_csum(b, len);
-	return len;
+	return pb_build_icmp_err(b, &s, 3, 4, 1400, inner, 28);
 }
 
 static enum engine_verdict run(struct fixture *f, enum engine_hook h, uint8_t *b, size_t len,
@@ -216,14 +142,14 @@ static void test_syn_rewritten_to_target(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
 	char a[INET_ADDRSTRLEN];
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	dst4(b, a);
 	assert_true(!strcmp(a, "10.2.0.21") || !strcmp(a, "10.2.0.22") ||
 		    !strcmp(a, "10.2.0.23"));
-	assert_int_equal(get16(b + 22), 8080);
+	assert_int_equal(pb_get16(b + 22), 8080);
 	/* the client address is kept: the application sees the real client */
 	assert_int_equal(memcmp(b + 12, "\x0a\x01\x00\x02", 4), 0);
 	check_csums(b, len);
@@ -238,7 +164,7 @@ static void test_flow_sticks_and_spreads(void **state)
 	unsigned hits[3] = { 0 };
 
 	for (uint16_t port = 20000; port < 20600; port++) {
-		size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", port, "10.2.0.100", 80, 0x02);
+		size_t len = build(b, IPPROTO_TCP, "10.1.0.2", port, "10.2.0.100", 80, 0x02);
 		uint8_t first;
 
 		assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
@@ -246,7 +172,7 @@ static void test_flow_sticks_and_spreads(void **state)
 		hits[first - 21]++;
 		/* the rest of the connection goes to the same target */
 		for (int k = 0; k < 3; k++) {
-			len = build4(b, IPPROTO_TCP, "10.1.0.2", port, "10.2.0.100", 80, 0x10);
+			len = build(b, IPPROTO_TCP, "10.1.0.2", port, "10.2.0.100", 80, 0x10);
 			assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 			assert_int_equal(b[19], first);
 			check_csums(b, len);
@@ -266,13 +192,13 @@ static void test_no_target_gets_rst(void **state)
 	for (int i = 0; i < 8; i++)
 		f->listening[i] = false;
 	fx_rebuild(f);
-	len = build4(b, IPPROTO_TCP, "10.1.0.2", 40001, "10.2.0.100", 80, 0x02);
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 40001, "10.2.0.100", 80, 0x02);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, &rlen), ENGINE_REPLY);
 	assert_int_equal(rlen, 40);
 	assert_int_equal(memcmp(r + 12, "\x0a\x02\x00\x64", 4), 0);	/* from the VIPA */
 	assert_int_equal(memcmp(r + 16, "\x0a\x01\x00\x02", 4), 0);	/* to the client */
-	assert_int_equal(get16(r + 20), 80);
-	assert_int_equal(get16(r + 22), 40001);
+	assert_int_equal(pb_get16(r + 20), 80);
+	assert_int_equal(pb_get16(r + 22), 40001);
 	assert_true(r[33] & 0x04);					/* RST */
 	check_csums(r, rlen);
 	assert_int_equal(stats_get(&f->stats, STAT_D_NO_TARGET), 1);
@@ -288,7 +214,7 @@ static void test_udp_no_target_gets_port_unreachable(void **state)
 	for (int i = 0; i < 8; i++)
 		f->listening[i] = false;
 	fx_rebuild(f);
-	len = build4(b, IPPROTO_UDP, "10.1.0.2", 5000, "10.2.0.100", 53, 0);
+	len = build(b, IPPROTO_UDP, "10.1.0.2", 5000, "10.2.0.100", 53, 0);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, &rlen), ENGINE_REPLY);
 	assert_int_equal(r[9], IPPROTO_ICMP);
 	assert_int_equal(r[20], 3);	/* destination unreachable */
@@ -301,13 +227,13 @@ static void test_midflow_adopted_by_maglev(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], b2[128], r[ENGINE_REPLY_MAX];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.9", 33333, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.9", 33333, "10.2.0.100", 80, 0x02);
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	/* forget the entry, as after a restart: an ACK must go to the same target */
 	conn_table_free(f->conns);
 	f->conns = f->e.conns = conn_table_new(1024);
-	len = build4(b2, IPPROTO_TCP, "10.1.0.9", 33333, "10.2.0.100", 80, 0x10);
+	len = build(b2, IPPROTO_TCP, "10.1.0.9", 33333, "10.2.0.100", 80, 0x10);
 	assert_int_equal(run(f, ENGINE_PRE, b2, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b2[19], b[19]);
 	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 1);
@@ -317,7 +243,7 @@ static void test_midflow_dropped_without_maglev(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.9", 33334, "10.2.0.100", 81, 0x10);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.9", 33334, "10.2.0.100", 81, 0x10);
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	assert_int_equal(stats_get(&f->stats, STAT_D_NO_CONN), 1);
@@ -327,23 +253,22 @@ static void test_malformed_and_fragments_dropped(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
 
 	/* truncated in the TCP header */
 	assert_int_equal(run(f, ENGINE_PRE, b, 30, r, NULL), ENGINE_DROP);
 	/* total length beyond the buffer */
-	len = build4(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
-	put16(b + 2, 1000);
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
+	pb_put16(b + 2, 1000);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	/* not IP at all */
 	memset(b, 0xff, 64);
 	assert_int_equal(run(f, ENGINE_PRE, b, 64, r, NULL), ENGINE_DROP);
 	assert_int_equal(stats_get(&f->stats, STAT_D_MALFORMED), 3);
 	/* a later fragment: no ports, cannot be mapped */
-	len = build4(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
-	put16(b + 6, 0x0010);
-	put16(b + 10, 0);
-	put16(b + 10, (uint16_t)~ref_fold(ref_sum(b, 20, 0)));
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
+	pb_put16(b + 6, 0x0010);
+	pb_fix_ip4(b);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	assert_int_equal(stats_get(&f->stats, STAT_D_FRAGMENT), 1);
 	assert_int_equal(conn_count(f->conns), 0);
@@ -354,14 +279,14 @@ static void test_target_reply_comes_from_vipa(void **state)
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
 	/* d1 is a target of udp/53: its reply leaves as VIPA:53 */
-	size_t len = build4(b, IPPROTO_UDP, "10.2.0.11", 53, "10.1.0.2", 5000, 0);
+	size_t len = build(b, IPPROTO_UDP, "10.2.0.11", 53, "10.1.0.2", 5000, 0);
 
 	assert_int_equal(run(f, ENGINE_OUT, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(memcmp(b + 12, "\x0a\x02\x00\x64", 4), 0);
-	assert_int_equal(get16(b + 20), 53);
+	assert_int_equal(pb_get16(b + 20), 53);
 	check_csums(b, len);
 	/* anything else leaving the node is not ours */
-	len = build4(b, IPPROTO_TCP, "10.2.0.11", 22, "10.1.0.2", 5000, 0x10);
+	len = build(b, IPPROTO_TCP, "10.2.0.11", 22, "10.1.0.2", 5000, 0x10);
 	assert_int_equal(run(f, ENGINE_OUT, b, len, r, NULL), ENGINE_ACCEPT);
 }
 
@@ -369,18 +294,18 @@ static void test_drained_target_keeps_flows(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 41000, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 41000, "10.2.0.100", 80, 0x02);
 	uint8_t first;
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	first = b[19];
 	f->drained[first - 21 + 1] = true;	/* node index: t1 = 1 */
 	fx_rebuild(f);
-	len = build4(b, IPPROTO_TCP, "10.1.0.2", 41000, "10.2.0.100", 80, 0x10);
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 41000, "10.2.0.100", 80, 0x10);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b[19], first);
 	for (uint16_t p = 42000; p < 42300; p++) {
-		len = build4(b, IPPROTO_TCP, "10.1.0.2", p, "10.2.0.100", 80, 0x02);
+		len = build(b, IPPROTO_TCP, "10.1.0.2", p, "10.2.0.100", 80, 0x02);
 		assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 		assert_int_not_equal(b[19], first);
 	}
@@ -390,14 +315,14 @@ static void test_ipv6_vipa(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[128], r[ENGINE_REPLY_MAX];
-	size_t len = build6(b, "fd01::2", 50000, "fd02::100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "fd01::2", 50000, "fd02::100", 80, 0x02);
 	struct in6_addr t1, t2;
 
 	inet_pton(AF_INET6, "fd02::21", &t1);
 	inet_pton(AF_INET6, "fd02::22", &t2);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_true(!memcmp(b + 24, &t1, 16) || !memcmp(b + 24, &t2, 16));
-	assert_int_equal(get16(b + 42), 8080);
+	assert_int_equal(pb_get16(b + 42), 8080);
 	check_csums(b, len);
 }
 
@@ -408,33 +333,20 @@ static void test_icmp_error_forwarded(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[256], r[ENGINE_REPLY_MAX], inner[64];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 40100, "10.2.0.100", 80, 0x02), ilen;
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40100, "10.2.0.100", 80, 0x02);
 	uint8_t tgt;
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	tgt = b[19];
 	/* what the client saw: VIPA:80 -> client:40100 */
-	ilen = build4(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40100, 0x10);
-	memset(b, 0, sizeof(b));
-	b[0] = 0x45;
-	put16(b + 2, (uint16_t)(20 + 8 + 28));
-	b[8] = 64;
-	b[9] = IPPROTO_ICMP;
-	inet_pton(AF_INET, "10.1.0.1", b + 12);
-	inet_pton(AF_INET, "10.2.0.100", b + 16);
-	put16(b + 10, (uint16_t)~ref_fold(ref_sum(b, 20, 0)));
-	b[20] = 3;
-	b[21] = 4;
-	put16(b + 26, 1400);
-	memcpy(b + 28, inner, 28);	/* IP header + 8 bytes, as routers quote */
-	(void)ilen;
-	put16(b + 22, (uint16_t)~ref_fold(ref_sum(b + 20, 36, 0)));
-	len = 56;
+	build(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40100, 0x10);
+	len = build_frag_needed(b, inner);
+	assert_int_equal(len, 56);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b[19], tgt);			/* outer dst: the target */
 	assert_int_equal(b[28 + 15], tgt);		/* embedded src: the target */
-	assert_int_equal(get16(b + 48), 8080);		/* embedded sport: target_port */
-	assert_int_equal(ref_fold(ref_sum(b + 28, 20, 0)), 0xffff);
+	assert_int_equal(pb_get16(b + 48), 8080);		/* embedded sport: target_port */
+	assert_int_equal(pb_fold(pb_sum(0, b + 28, 20)), 0xffff);
 	check_csums(b, len);
 	assert_int_equal(stats_get(&f->stats, STAT_ICMP_FWD), 1);
 }
@@ -459,7 +371,7 @@ static void test_icmp_error_other_worker(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[256], copy[256], r[ENGINE_REPLY_MAX], inner[64];
-	size_t len = build4(b, IPPROTO_TCP, "10.1.0.2", 40200, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40200, "10.2.0.100", 80, 0x02);
 	uint8_t tgt;
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
@@ -467,27 +379,16 @@ static void test_icmp_error_other_worker(void **state)
 	other_table = f->conns;
 	f->e.conns = conn_table_new(64);
 	f->e.find_other = find_in_other;
-	build4(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40200, 0x10);
-	memset(b, 0, sizeof(b));
-	b[0] = 0x45;
-	put16(b + 2, 56);
-	b[8] = 64;
-	b[9] = IPPROTO_ICMP;
-	inet_pton(AF_INET, "10.1.0.1", b + 12);
-	inet_pton(AF_INET, "10.2.0.100", b + 16);
-	put16(b + 10, (uint16_t)~ref_fold(ref_sum(b, 20, 0)));
-	b[20] = 3;
-	b[21] = 4;
-	put16(b + 26, 1400);
-	memcpy(b + 28, inner, 28);
-	put16(b + 22, (uint16_t)~ref_fold(ref_sum(b + 20, 36, 0)));
+	build(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40200, 0x10);
+	len = build_frag_needed(b, inner);
+	assert_int_equal(len, 56);
 	memcpy(copy, b, sizeof(copy));
-	assert_int_equal(run(f, ENGINE_PRE, b, 56, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b[19], tgt);
-	check_csums(b, 56);
+	check_csums(b, len);
 	/* and without the lookup, the error is left to the local stack */
 	f->e.find_other = NULL;
-	assert_int_equal(run(f, ENGINE_PRE, copy, 56, r, NULL), ENGINE_ACCEPT);
+	assert_int_equal(run(f, ENGINE_PRE, copy, len, r, NULL), ENGINE_ACCEPT);
 	assert_int_equal(memcmp(copy + 16, "\x0a\x02\x00\x64", 4), 0);
 	conn_table_free(f->e.conns);
 	f->e.conns = f->conns;

@@ -11,277 +11,7 @@
 
 #include "nfq/mangle.h"
 #include "nfq/pkt.h"
-
-/* ---- test helpers: packets built byte by byte, checksums by the book ---- */
-
-static uint32_t ref_sum(uint32_t s, const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		s += (i & 1) ? b[i] : (uint32_t)b[i] << 8;
-	return s;
-}
-
-static uint16_t ref_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)s;
-}
-
-static uint32_t ref_pseudo(int family, const uint8_t *src, const uint8_t *dst, uint8_t proto,
-			   uint32_t len)
-{
-	uint8_t ph[40] = { 0 };
-
-	if (family == AF_INET) {
-		memcpy(ph, src, 4);
-		memcpy(ph + 4, dst, 4);
-		ph[9] = proto;
-		ph[10] = (uint8_t)(len >> 8);
-		ph[11] = (uint8_t)len;
-		return ref_sum(0, ph, 12);
-	}
-	memcpy(ph, src, 16);
-	memcpy(ph + 16, dst, 16);
-	ph[32] = (uint8_t)(len >> 24);
-	ph[33] = (uint8_t)(len >> 16);
-	ph[34] = (uint8_t)(len >> 8);
-	ph[35] = (uint8_t)len;
-	ph[39] = proto;
-	return ref_sum(0, ph, 40);
-}
-
-/* Sum of pseudo-header (not for ICMPv4) and L4 bytes: 0xffff when the checksum is right. */
-static uint16_t ref_l4_sum(const uint8_t *b, int family, uint32_t l4_off, uint32_t ip_len,
-			   uint8_t proto)
-{
-	const uint8_t *src = b + (family == AF_INET ? 12 : 8);
-	const uint8_t *dst = b + (family == AF_INET ? 16 : 24);
-	uint32_t s = 0;
-
-	if (proto != IPPROTO_ICMP)
-		s = ref_pseudo(family, src, dst, proto, ip_len - l4_off);
-	return ref_fold(ref_sum(s, b + l4_off, ip_len - l4_off));
-}
-
-static void ref_fix_l4(uint8_t *b, int family, uint32_t l4_off, uint32_t ip_len, uint8_t proto,
-		       uint32_t csoff)
-{
-	uint16_t c;
-
-	b[l4_off + csoff] = b[l4_off + csoff + 1] = 0;
-	c = (uint16_t)~ref_l4_sum(b, family, l4_off, ip_len, proto);
-	if (c == 0 && proto == IPPROTO_UDP)
-		c = 0xffff;
-	b[l4_off + csoff] = (uint8_t)(c >> 8);
-	b[l4_off + csoff + 1] = (uint8_t)c;
-}
-
-static uint16_t ref_ip4_sum(const uint8_t *b)
-{
-	return ref_fold(ref_sum(0, b, (size_t)(b[0] & 0x0f) * 4));
-}
-
-static void ref_fix_ip4(uint8_t *b)
-{
-	uint16_t c;
-
-	b[10] = b[11] = 0;
-	c = (uint16_t)~ref_ip4_sum(b);
-	b[10] = (uint8_t)(c >> 8);
-	b[11] = (uint8_t)c;
-}
-
-/* Bit by bit CRC32c, reflected polynomial 0x82f63b78. */
-static uint32_t ref_crc32c(const uint8_t *b, size_t n)
-{
-	uint32_t c = 0xffffffff;
-	size_t i;
-	int k;
-
-	for (i = 0; i < n; i++) {
-		c ^= b[i];
-		for (k = 0; k < 8; k++)
-			c = (c & 1) ? (c >> 1) ^ 0x82f63b78 : c >> 1;
-	}
-	return ~c;
-}
-
-/* 0 when the CRC32c stored (least significant byte first) at offset 8 of the SCTP packet
- * is right. */
-static uint32_t ref_crc32c_field(const uint8_t *sh, size_t n)
-{
-	uint8_t c[2048];
-	uint32_t want, got;
-
-	assert_true(n >= 12 && n <= sizeof(c));
-	memcpy(c, sh, n);
-	memset(c + 8, 0, 4);
-	want = ref_crc32c(c, n);
-	got = (uint32_t)sh[8] | (uint32_t)sh[9] << 8 | (uint32_t)sh[10] << 16 |
-	      (uint32_t)sh[11] << 24;
-	return want ^ got;
-}
-
-static void put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *b, uint32_t v)
-{
-	put16(b, (uint16_t)(v >> 16));
-	put16(b + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-struct spec {
-	int family;
-	const char *src, *dst;
-	uint8_t proto;
-	unsigned int v4_opt;		/* bytes of IPv4 options, multiple of 4 */
-	const uint8_t *ext;		/* IPv6 extension header types, in order */
-	unsigned int n_ext;
-	uint16_t sport, dport;
-	uint32_t seq, ack;
-	uint8_t flags;
-	unsigned int payload;
-	bool udp_nocsum;
-};
-
-static void parse_addr(const char *s, uint8_t *out)
-{
-	struct ip_addr a;
-
-	assert_true(addr_parse(&a, s));
-	memcpy(out, a.b, addr_len(&a));
-}
-
-/* Writes the IP header (+ options / extension headers) ending with next protocol proto and
- * l4len bytes to follow; returns the L4 offset. */
-static uint32_t build_ip(uint8_t *b, const struct spec *s, uint8_t proto, uint32_t l4len)
-{
-	uint32_t off, i, hl;
-	uint8_t *nh;
-
-	if (s->family == AF_INET) {
-		hl = 20 + s->v4_opt;
-		memset(b, 0, hl);
-		b[0] = (uint8_t)(0x40 | hl / 4);
-		put16(b + 2, (uint16_t)(hl + l4len));
-		put16(b + 4, 0x1234);
-		b[8] = 61;
-		b[9] = proto;
-		parse_addr(s->src, b + 12);
-		parse_addr(s->dst, b + 16);
-		if (s->v4_opt) {	/* record route, then EOL padding */
-			b[20] = 7;
-			b[21] = (uint8_t)(s->v4_opt - 1);
-			b[22] = 4;
-		}
-		ref_fix_ip4(b);
-		return hl;
-	}
-	memset(b, 0, 40);
-	b[0] = 0x60;
-	b[7] = 61;
-	parse_addr(s->src, b + 8);
-	parse_addr(s->dst, b + 24);
-	nh = b + 6;
-	off = 40;
-	for (i = 0; i < s->n_ext; i++) {
-		hl = s->ext[i] == IPPROTO_AH ? 16 : 8;
-		memset(b + off, 0, hl);
-		*nh = s->ext[i];
-		nh = b + off;
-		if (s->ext[i] == IPPROTO_AH)
-			b[off + 1] = 2;
-		else if (s->ext[i] == IPPROTO_FRAGMENT)
-			put32(b + off + 4, 0xabcdef01);
-		else
-			b[off + 2] = 1;	/* a PadN option / routing type 1 */
-		off += hl;
-	}
-	*nh = proto;
-	put16(b + 4, (uint16_t)(off - 40 + l4len));
-	return off;
-}
-
-static uint32_t l4_hdr_len(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return 20;
-	case IPPROTO_SCTP:
-		return 12;
-	default:
-		return 8;
-	}
-}
-
-/* A whole TCP/UDP/SCTP packet with right checksums; returns its length. */
-static size_t build_pkt(uint8_t *b, const struct spec *s)
-{
-	uint32_t hl = l4_hdr_len(s->proto), l4len = hl + s->payload, off, i, crc;
-	uint8_t *l4;
-
-	off = build_ip(b, s, s->proto, l4len);
-	l4 = b + off;
-	memset(l4, 0, hl);
-	put16(l4, s->sport);
-	put16(l4 + 2, s->dport);
-	for (i = 0; i < s->payload; i++)
-		l4[hl + i] = (uint8_t)(i * 7 + 3);
-	switch (s->proto) {
-	case IPPROTO_TCP:
-		put32(l4 + 4, s->seq);
-		put32(l4 + 8, s->ack);
-		l4[12] = 5 << 4;
-		l4[13] = s->flags;
-		put16(l4 + 14, 0xfaf0);
-		ref_fix_l4(b, s->family, off, off + l4len, IPPROTO_TCP, 16);
-		break;
-	case IPPROTO_UDP:
-		put16(l4 + 4, (uint16_t)l4len);
-		if (!s->udp_nocsum)
-			ref_fix_l4(b, s->family, off, off + l4len, IPPROTO_UDP, 6);
-		break;
-	case IPPROTO_SCTP:
-		put32(l4 + 4, 0x11223344);
-		crc = ref_crc32c(l4, l4len);
-		l4[8] = (uint8_t)crc;
-		l4[9] = (uint8_t)(crc >> 8);
-		l4[10] = (uint8_t)(crc >> 16);
-		l4[11] = (uint8_t)(crc >> 24);
-		break;
-	}
-	return off + l4len;
-}
-
-/* ICMP(v6) error from s->src to s->dst quoting the first qlen bytes of inner. */
-static size_t build_icmp_err(uint8_t *b, const struct spec *s, uint8_t type, uint8_t code,
-			     uint32_t info, const uint8_t *inner, size_t qlen)
-{
-	uint8_t proto = s->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
-	uint32_t off = build_ip(b, s, proto, 8 + (uint32_t)qlen);
-
-	b[off] = type;
-	b[off + 1] = code;
-	b[off + 2] = b[off + 3] = 0;
-	put32(b + off + 4, info);
-	memcpy(b + off + 8, inner, qlen);
-	ref_fix_l4(b, s->family, off, off + 8 + (uint32_t)qlen, proto, 2);
-	return off + 8 + qlen;
-}
-
-/* ---- end of helpers ---- */
+#include "tests/unit/pktbuild.h"
 
 static const uint8_t ext5[] = { IPPROTO_HOPOPTS, IPPROTO_DSTOPTS, IPPROTO_ROUTING, IPPROTO_AH,
 				IPPROTO_DSTOPTS };
@@ -294,21 +24,6 @@ static const uint8_t ext_dst[] = { IPPROTO_DSTOPTS };
 #define V6	"2001:db8:2::100"
 #define T6	"2001:db8:3::21"
 
-static struct ip_addr mkaddr(const char *s)
-{
-	struct ip_addr a;
-
-	assert_true(addr_parse(&a, s));
-	return a;
-}
-
-static void assert_addr(const struct ip_addr *a, const char *s)
-{
-	struct ip_addr b = mkaddr(s);
-
-	assert_true(addr_eq(a, &b));
-}
-
 /* Checks the IPv4 header checksum and the L4 checksum of a whole packet. */
 static void assert_csums(const uint8_t *b, size_t n)
 {
@@ -316,21 +31,21 @@ static void assert_csums(const uint8_t *b, size_t n)
 
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	if (p.family == AF_INET)
-		assert_int_equal(ref_ip4_sum(b), 0xffff);
+		assert_int_equal(pb_ip4_sum(b), 0xffff);
 	if (p.later_fragment)
 		return;
 	switch (p.proto) {
 	case IPPROTO_UDP:
-		if (get16(b + p.l4_off + 6) == 0)
+		if (pb_get16(b + p.l4_off + 6) == 0)
 			break;
 		/* fall through */
 	case IPPROTO_TCP:
 	case IPPROTO_ICMP:
 	case IPPROTO_ICMPV6:
-		assert_int_equal(ref_l4_sum(b, p.family, p.l4_off, p.ip_len, p.proto), 0xffff);
+		assert_int_equal(pb_l4_sum(b, p.family, p.l4_off, p.ip_len, p.proto), 0xffff);
 		break;
 	case IPPROTO_SCTP:
-		assert_int_equal(ref_crc32c_field(b + p.l4_off, p.ip_len - p.l4_off), 0);
+		assert_int_equal(pb_crc32c_field(b + p.l4_off, p.ip_len - p.l4_off), 0);
 		break;
 	}
 }
@@ -339,7 +54,7 @@ static void assert_csums(const uint8_t *b, size_t n)
 static void rewrite_and_compare(uint8_t *b, size_t n, enum mangle_side side, const char *addr,
 				uint16_t port, bool full, const uint8_t *want, size_t wn)
 {
-	struct ip_addr a = mkaddr(addr);
+	struct ip_addr a = pb_addr(addr);
 	struct pkt p, q;
 
 	assert_int_equal(n, wn);
@@ -361,7 +76,7 @@ static void rewrite_and_compare(uint8_t *b, size_t n, enum mangle_side side, con
 	}
 }
 
-static const struct spec base_specs[] = {
+static const struct pb_spec base_specs[] = {
 	{ .family = AF_INET, .src = C4, .dst = V4, .proto = IPPROTO_TCP, .sport = 40000,
 	  .dport = 80, .seq = 0x01020304, .ack = 0xa0b0c0d0, .flags = 0x18, .payload = 33 },
 	{ .family = AF_INET, .src = C4, .dst = V4, .proto = IPPROTO_TCP, .v4_opt = 8,
@@ -386,18 +101,18 @@ static const struct spec base_specs[] = {
 static void test_tcp_udp_matrix(void **state)
 {
 	uint8_t b[2048], want[2048];
-	struct spec s, w;
+	struct pb_spec s, w;
 	size_t n, wn, i;
 	bool v4;
 
 	for (i = 0; i < N_SPECS; i++) {
 		s = base_specs[i];
 		v4 = s.family == AF_INET;
-		n = build_pkt(b, &s);
+		n = pb_build_pkt(b, &s);
 		w = s;
 		w.dst = v4 ? T4 : T6;
 		w.dport = 8080;
-		wn = build_pkt(want, &w);
+		wn = pb_build_pkt(want, &w);
 		rewrite_and_compare(b, n, MANGLE_DST, w.dst, 8080, false, want, wn);
 
 		/* the reply leaving the target */
@@ -405,16 +120,16 @@ static void test_tcp_udp_matrix(void **state)
 		s.dst = v4 ? C4 : C6;
 		s.sport = 8080;
 		s.dport = base_specs[i].sport;
-		n = build_pkt(b, &s);
+		n = pb_build_pkt(b, &s);
 		w = s;
 		w.src = v4 ? V4 : V6;
 		w.sport = base_specs[i].dport;
-		wn = build_pkt(want, &w);
+		wn = pb_build_pkt(want, &w);
 		rewrite_and_compare(b, n, MANGLE_SRC, w.src, w.sport, false, want, wn);
 
 		/* address only: port 0 leaves the port */
 		w.src = v4 ? "192.0.2.7" : "2001:db8:77::7";
-		wn = build_pkt(want, &w);
+		wn = pb_build_pkt(want, &w);
 		rewrite_and_compare(b, n, MANGLE_SRC, w.src, 0, false, want, wn);
 	}
 }
@@ -428,23 +143,23 @@ static void set_partial(uint8_t *b)
 
 	assert_int_equal(pkt_parse(b, 65535, &p), PKT_OK);
 	off = p.l4_off + (p.proto == IPPROTO_TCP ? 16 : p.proto == IPPROTO_UDP ? 6 : 2);
-	c = ref_fold(ref_pseudo(p.family, p.src.b, p.dst.b, p.proto, p.ip_len - p.l4_off));
-	put16(b + off, c);
+	c = pb_fold(pb_pseudo(p.family, p.src.b, p.dst.b, p.proto, p.ip_len - p.l4_off));
+	pb_put16(b + off, c);
 }
 
 static void test_full_csum(void **state)
 {
 	uint8_t b[2048], want[2048];
-	struct spec s, w;
+	struct pb_spec s, w;
 	size_t n, wn, i;
 
 	for (i = 0; i < N_SPECS; i++) {
 		s = w = base_specs[i];
-		n = build_pkt(b, &s);
+		n = pb_build_pkt(b, &s);
 		set_partial(b);
 		w.dst = s.family == AF_INET ? T4 : T6;
 		w.dport = 8080;
-		wn = build_pkt(want, &w);
+		wn = pb_build_pkt(want, &w);
 		rewrite_and_compare(b, n, MANGLE_DST, w.dst, 8080, true, want, wn);
 	}
 }
@@ -452,51 +167,51 @@ static void test_full_csum(void **state)
 static void test_udp_zero_csum(void **state)
 {
 	uint8_t b[256], want[256];
-	struct spec s = base_specs[2], w;
+	struct pb_spec s = base_specs[2], w;
 	size_t n, wn;
 
 	s.udp_nocsum = true;
 	w = s;
 	w.dst = T4;
 	w.dport = 8080;
-	n = build_pkt(b, &s);
-	wn = build_pkt(want, &w);
-	assert_int_equal(get16(want + 26), 0);
+	n = pb_build_pkt(b, &s);
+	wn = pb_build_pkt(want, &w);
+	assert_int_equal(pb_get16(want + 26), 0);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 8080, false, want, wn);
-	assert_int_equal(get16(b + 26), 0);
+	assert_int_equal(pb_get16(b + 26), 0);
 }
 
 /* An update whose result is 0x0000 must be sent as 0xffff (RFC 768). */
 static void test_udp_result_ffff(void **state)
 {
 	uint8_t b[256], want[256];
-	struct spec s = base_specs[2], w;
+	struct pb_spec s = base_specs[2], w;
 	size_t n, wn;
 	uint16_t word;
 
 	w = s;
 	w.dst = T4;
 	w.dport = 8080;
-	wn = build_pkt(want, &w);
+	wn = pb_build_pkt(want, &w);
 	/* choose the first payload word so that the new packet sums to 0xffff unaided */
-	put16(want + 28, 0);
-	put16(want + 26, 0);
-	word = (uint16_t)(0xffff - ref_l4_sum(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP));
-	put16(want + 28, word);
-	ref_fix_l4(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP, 6);
-	assert_int_equal(get16(want + 26), 0xffff);
+	pb_put16(want + 28, 0);
+	pb_put16(want + 26, 0);
+	word = (uint16_t)(0xffff - pb_l4_sum(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP));
+	pb_put16(want + 28, word);
+	pb_fix_l4(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP, 6);
+	assert_int_equal(pb_get16(want + 26), 0xffff);
 
-	n = build_pkt(b, &s);
-	put16(b + 28, word);
-	ref_fix_l4(b, AF_INET, 20, (uint32_t)n, IPPROTO_UDP, 6);
-	assert_int_not_equal(get16(b + 26), 0xffff);
+	n = pb_build_pkt(b, &s);
+	pb_put16(b + 28, word);
+	pb_fix_l4(b, AF_INET, 20, (uint32_t)n, IPPROTO_UDP, 6);
+	assert_int_not_equal(pb_get16(b + 26), 0xffff);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 8080, false, want, wn);
 }
 
 static void test_sctp(void **state)
 {
 	uint8_t b[256], want[256];
-	struct spec s = base_specs[6], w;
+	struct pb_spec s = base_specs[6], w;
 	size_t n, wn;
 
 	s.proto = IPPROTO_SCTP;
@@ -505,19 +220,19 @@ static void test_sctp(void **state)
 	w = s;
 	w.dst = T6;
 	w.dport = 3869;
-	n = build_pkt(b, &s);
-	wn = build_pkt(want, &w);
+	n = pb_build_pkt(b, &s);
+	wn = pb_build_pkt(want, &w);
 	rewrite_and_compare(b, n, MANGLE_DST, T6, 3869, false, want, wn);
 
 	/* address only: no pseudo-header, the CRC stays as it was */
-	n = build_pkt(b, &s);
+	n = pb_build_pkt(b, &s);
 	w.dport = 3868;
-	wn = build_pkt(want, &w);
+	wn = pb_build_pkt(want, &w);
 	assert_memory_equal(b + 88 + 8, want + 88 + 8, 4);
 	rewrite_and_compare(b, n, MANGLE_DST, T6, 0, false, want, wn);
 
 	/* full_csum: the CRC is recomputed whatever the field held */
-	n = build_pkt(b, &s);
+	n = pb_build_pkt(b, &s);
 	b[88 + 8] ^= 0xff;
 	rewrite_and_compare(b, n, MANGLE_DST, T6, 0, true, want, wn);
 }
@@ -528,10 +243,10 @@ static size_t icmp_err(uint8_t *b, int family, const char *osrc, const char *ods
 		       const char *isrc, uint16_t isport, const char *idst, uint16_t idport,
 		       uint8_t iproto, bool nocsum, size_t qlen, bool *has_csum_field)
 {
-	struct spec in = { .family = family, .src = isrc, .dst = idst, .proto = iproto,
-			   .sport = isport, .dport = idport, .seq = 77, .ack = 99,
-			   .flags = PKT_TCP_ACK, .payload = 1300, .udp_nocsum = nocsum };
-	struct spec out = { .family = family, .src = osrc, .dst = odst };
+	struct pb_spec in = { .family = family, .src = isrc, .dst = idst, .proto = iproto,
+			      .sport = isport, .dport = idport, .seq = 77, .ack = 99,
+			      .flags = PKT_TCP_ACK, .payload = 1300, .udp_nocsum = nocsum };
+	struct pb_spec out = { .family = family, .src = osrc, .dst = odst };
 	uint8_t inner[1600];
 	size_t n;
 
@@ -541,15 +256,15 @@ static size_t icmp_err(uint8_t *b, int family, const char *osrc, const char *ods
 		in.ext = ext_dst;
 		in.n_ext = 1;
 	}
-	n = build_pkt(inner, &in);
+	n = pb_build_pkt(inner, &in);
 	if (qlen > n)
 		qlen = n;
 	if (has_csum_field)
 		*has_csum_field = qlen >= (family == AF_INET ? 24u : 48u) +
 				  (iproto == IPPROTO_TCP ? 18 : 8);
 	if (family == AF_INET)
-		return build_icmp_err(b, &out, 3, 4, 1400, inner, qlen);
-	return build_icmp_err(b, &out, 2, 0, 1280, inner, qlen);
+		return pb_build_icmp_err(b, &out, 3, 4, 1400, inner, qlen);
+	return pb_build_icmp_err(b, &out, 2, 0, 1280, inner, qlen);
 }
 
 static void test_icmp_errors(void **state)
@@ -602,7 +317,7 @@ static void test_icmp_errors(void **state)
 static void test_icmp_inner_csum_edges(void **state)
 {
 	uint8_t b[1600], want[1600], orig[1600];
-	struct ip_addr t = mkaddr(T4);
+	struct ip_addr t = pb_addr(T4);
 	bool has_field;
 	struct pkt p;
 	size_t n, wn;
@@ -611,7 +326,7 @@ static void test_icmp_inner_csum_edges(void **state)
 	wn = icmp_err(want, AF_INET, "10.9.9.9", T4, T4, 5353, C4, 5000, IPPROTO_UDP, true, 500,
 		      NULL);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 5353, false, want, wn);
-	assert_int_equal(get16(b + 28 + 24 + 6), 0);
+	assert_int_equal(pb_get16(b + 28 + 24 + 6), 0);
 
 	/* 17 bytes of the quoted TCP header: checksum field cut in half */
 	n = icmp_err(b, AF_INET, "10.9.9.9", V4, V4, 80, C4, 40000, IPPROTO_TCP, false, 24 + 17,
@@ -621,57 +336,57 @@ static void test_icmp_inner_csum_edges(void **state)
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	assert_int_equal(mangle_rewrite(b, n, &p, MANGLE_DST, &t, 8080, false), MANGLE_OK);
 	assert_csums(b, n);
-	assert_int_equal(ref_ip4_sum(b + 28), 0xffff);
+	assert_int_equal(pb_ip4_sum(b + 28), 0xffff);
 	assert_memory_equal(b + 16, t.b, 4);
 	assert_memory_equal(b + 28 + 12, t.b, 4);
-	assert_int_equal(get16(b + 28 + 24), 8080);
+	assert_int_equal(pb_get16(b + 28 + 24), 8080);
 	assert_int_equal(b[28 + 24 + 16], orig[28 + 24 + 16]);
-	assert_addr(&p.inner.src, T4);
+	pb_assert_addr(&p.inner.src, T4);
 	assert_int_equal(p.inner.sport, 8080);
-	assert_addr(&p.dst, T4);
+	pb_assert_addr(&p.dst, T4);
 }
 
 static void test_later_fragment(void **state)
 {
 	uint8_t b[256], orig[256];
-	struct ip_addr t = mkaddr(T4);
-	struct spec s = base_specs[0];
+	struct ip_addr t = pb_addr(T4);
+	struct pb_spec s = base_specs[0];
 	struct pkt p;
 	size_t n;
 
-	n = build_pkt(b, &s);
-	put16(b + 6, 100);
-	ref_fix_ip4(b);
+	n = pb_build_pkt(b, &s);
+	pb_put16(b + 6, 100);
+	pb_fix_ip4(b);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	assert_true(p.later_fragment);
 	assert_int_equal(mangle_rewrite(b, n, &p, MANGLE_DST, &t, 8080, false), MANGLE_OK);
-	assert_int_equal(ref_ip4_sum(b), 0xffff);
+	assert_int_equal(pb_ip4_sum(b), 0xffff);
 	assert_memory_equal(b + 16, t.b, 4);
 	assert_memory_equal(b + 20, orig + 20, n - 20);
 	assert_int_equal(p.dport, 0);
-	assert_addr(&p.dst, T4);
+	pb_assert_addr(&p.dst, T4);
 }
 
 static void test_icmp6_echo(void **state)
 {
-	struct spec s = { .family = AF_INET6, .src = C6, .dst = V6 };
+	struct pb_spec s = { .family = AF_INET6, .src = C6, .dst = V6 };
 	uint8_t b[256], want[256], quote[32];
 	size_t n, wn;
 
 	memset(quote, 0x5a, sizeof(quote));
-	n = build_icmp_err(b, &s, 128, 0, 0x00010002, quote, sizeof(quote));
+	n = pb_build_icmp_err(b, &s, 128, 0, 0x00010002, quote, sizeof(quote));
 	s.dst = T6;
-	wn = build_icmp_err(want, &s, 128, 0, 0x00010002, quote, sizeof(quote));
+	wn = pb_build_icmp_err(want, &s, 128, 0, 0x00010002, quote, sizeof(quote));
 	rewrite_and_compare(b, n, MANGLE_DST, T6, 8080, false, want, wn);
 
 	/* ICMPv4 echo: the checksum has no pseudo-header and stays */
 	s.family = AF_INET;
 	s.src = C4;
 	s.dst = V4;
-	n = build_icmp_err(b, &s, 8, 0, 0x00010002, quote, sizeof(quote));
+	n = pb_build_icmp_err(b, &s, 8, 0, 0x00010002, quote, sizeof(quote));
 	s.dst = T4;
-	wn = build_icmp_err(want, &s, 8, 0, 0x00010002, quote, sizeof(quote));
+	wn = pb_build_icmp_err(want, &s, 8, 0, 0x00010002, quote, sizeof(quote));
 	assert_memory_equal(b + 22, want + 22, 2);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 0, false, want, wn);
 }
@@ -679,12 +394,12 @@ static void test_icmp6_echo(void **state)
 static void test_errors_leave_packet(void **state)
 {
 	uint8_t b[1600], orig[1600];
-	struct ip_addr t4 = mkaddr(T4), t6 = mkaddr(T6), none;
-	struct spec s = base_specs[0];
+	struct ip_addr t4 = pb_addr(T4), t6 = pb_addr(T6), none;
+	struct pb_spec s = base_specs[0];
 	struct pkt p, op;
 	size_t n;
 
-	n = build_pkt(b, &s);
+	n = pb_build_pkt(b, &s);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	op = p;
@@ -697,7 +412,7 @@ static void test_errors_leave_packet(void **state)
 	assert_memory_equal(&p, &op, sizeof(p));
 
 	s.proto = 47;		/* GRE */
-	n = build_pkt(b, &s);
+	n = pb_build_pkt(b, &s);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	assert_int_equal(mangle_rewrite(b, n, &p, MANGLE_DST, &t4, 0, false), MANGLE_ERR_PROTO);
@@ -716,9 +431,9 @@ static void test_errors_leave_packet(void **state)
 	/* SCTP first fragment: the CRC cannot be recomputed */
 	s = base_specs[2];
 	s.proto = IPPROTO_SCTP;
-	n = build_pkt(b, &s);
-	put16(b + 6, 0x2000);
-	ref_fix_ip4(b);
+	n = pb_build_pkt(b, &s);
+	pb_put16(b + 6, 0x2000);
+	pb_fix_ip4(b);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 	assert_int_equal(mangle_rewrite(b, n, &p, MANGLE_DST, &t4, 8080, false), MANGLE_ERR_SHORT);
@@ -741,7 +456,7 @@ static void test_random_chains(void **state)
 	uint8_t ext[4], b[2048];
 	uint32_t st = 12345, i, k;
 	struct ip_addr a;
-	struct spec s;
+	struct pb_spec s;
 	struct pkt p;
 	int round;
 	size_t n;
@@ -761,7 +476,7 @@ static void test_random_chains(void **state)
 		for (i = 0; i < s.n_ext; i++)
 			ext[i] = i ? IPPROTO_DSTOPTS : IPPROTO_HOPOPTS;
 		s.ext = ext;
-		n = build_pkt(b, &s);
+		n = pb_build_pkt(b, &s);
 		assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
 		for (k = 0; k < 6; k++) {
 			memset(&a, 0, sizeof(a));
