@@ -109,5 +109,9 @@ printf '%-28s %14s %14s %10s\n' "iperf3 upload (Mbit/s)" "$(mbit "$bps_a")" "$(m
 printf '%-28s %14s %14s %10s\n' "new connections (/s)" "$cps_a" "$cps_b" \
 	"$(ratio "$cps_a" "$cps_b")"
 printf '%-28s %14s %14s\n' "failed connections" "$bad_a" "$bad_b"
-[ -f "$NT_WORK/stats-d1.txt" ] && { echo; echo "d1 stats after (a):"; sed 's/^/  /' "$NT_WORK/stats-d1.txt"; }
+if [ -f "$NT_WORK/stats-d1.txt" ]; then
+	echo
+	echo "d1 stats after (a):"
+	sed 's/^/  /' "$NT_WORK/stats-d1.txt"
+fi
 exit 0

@@ -20,7 +20,8 @@ nt_check rules_left "no queue rule left on d1 after kill -9" [ "$rules" -gt 0 ]
 t0=$(nt_now_ms)
 nt_x c curl -sS -m 3 -o /dev/null "http://$NT_VIP4/" 2>"$NT_WORK/curl.err"
 rc=$?
-echo "curl with the daemon gone: exit $rc after $(($(nt_now_ms) - t0)) ms ($(cat "$NT_WORK/curl.err"))"
+echo "curl with the daemon gone: exit $rc after $(($(nt_now_ms) - t0)) ms" \
+	"($(cat "$NT_WORK/curl.err"))"
 nt_check dropped_not_refused "curl exit $rc (want 28: timeout; 7 = RST from d1's stack)" \
 	[ $rc -eq 28 ]
 

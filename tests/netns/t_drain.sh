@@ -32,11 +32,13 @@ nt_check keepalive_clean "$(tail -n 2 "$NT_WORK/ka.log" | tr '\n' ' ')" nt_keepa
 
 nt_ctl d1 undrain t1 >"$NT_WORK/undrain.out" 2>&1
 rc=$?
-nt_check undrain_accepted "clusterctl undrain t1: exit $rc: $(cat "$NT_WORK/undrain.out")" [ $rc -eq 0 ]
+nt_check undrain_accepted "clusterctl undrain t1: exit $rc: $(cat "$NT_WORK/undrain.out")" \
+	[ $rc -eq 0 ]
 out=$NT_WORK/undrained.out
 nt_curl_loop 60 "http://$NT_VIP4/" >"$out"
 ok=$(grep -vc '^ERR:' "$out")
 nt_log "answers after undrain: $(nt_tally "$out" | tr '\n' ' ')"
 nt_check requests_after_undrain "$ok/60 succeeded" [ "$ok" -eq 60 ]
-nt_check undrained_gets_requests "t1 answered $(nt_count "$out" t1)" [ "$(nt_count "$out" t1)" -gt 0 ]
+nt_check undrained_gets_requests "t1 answered $(nt_count "$out" t1)" \
+	[ "$(nt_count "$out" t1)" -gt 0 ]
 nt_finish

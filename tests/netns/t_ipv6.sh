@@ -9,7 +9,8 @@ out=$NT_WORK/v6.out
 nt_curl_loop $N "http://[$NT_VIP6]/" >"$out"
 ok=$(grep -vc '^ERR:' "$out")
 nt_log "answers: $(nt_tally "$out" | tr '\n' ' ')"
-nt_check v6_requests_all_succeed "$ok/$N succeeded ($(grep '^ERR:' "$out" | sort | uniq -c | tr '\n' ' '))" \
+errs=$(grep '^ERR:' "$out" | sort | uniq -c | tr '\n' ' ')
+nt_check v6_requests_all_succeed "$ok/$N succeeded (curl errors: $errs)" \
 	[ "$ok" -eq $N ]
 for t in $NT_TARGETS; do
 	n=$(nt_count "$out" "$t")

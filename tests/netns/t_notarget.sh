@@ -29,7 +29,8 @@ except ConnectionRefusedError:
 except socket.timeout:
 	print("timeout")' "$NT_VIP4")
 echo "udp to $NT_VIP4:5354: $res"
-nt_check udp_port_unreachable "got '$res' (want refused: ICMP port unreachable)" [ "$res" = refused ]
+nt_check udp_port_unreachable "got '$res' (want refused: ICMP port unreachable)" \
+	[ "$res" = refused ]
 
 after=$(nt_stat d1 "j.get('drops', {}).get('no_target', 0)")
 echo "d1 drops.no_target: $before -> $after"

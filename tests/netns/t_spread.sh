@@ -9,7 +9,8 @@ out=$NT_WORK/spread.out
 nt_curl_loop $N "http://$NT_VIP4/" >"$out"
 ok=$(grep -vc '^ERR:' "$out")
 nt_log "answers: $(nt_tally "$out" | tr '\n' ' ')"
-nt_check requests_all_succeed "$ok/$N succeeded ($(grep '^ERR:' "$out" | sort | uniq -c | tr '\n' ' '))" \
+errs=$(grep '^ERR:' "$out" | sort | uniq -c | tr '\n' ' ')
+nt_check requests_all_succeed "$ok/$N succeeded (curl errors: $errs)" \
 	[ "$ok" -eq $N ]
 for t in $NT_TARGETS; do
 	n=$(nt_count "$out" "$t")

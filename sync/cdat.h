@@ -1,0 +1,286 @@
+/* cdat: the cluster destination address table and its distribution.
+ *
+ * The table holds every node by name with its addresses in order of
+ * preference; each address carries adapter information that is the same on
+ * every node (covered by the digest) and this node's own observations of it
+ * (status, misses, smoothed response time; not covered).
+ *
+ * Distribution (seed 001, steps 220-250) is a pure state machine: every
+ * node reports its own entry to the coordinator (the first node of the
+ * table, in configuration order, that is not down); the coordinator merges
+ * the reports and, when its table differs from the committed one, PROPOSEs
+ * it with version = max(versions seen) + 1; nodes ACK with the digest they
+ * computed; when every node not down has acked that digest the coordinator
+ * sends COMMIT and everyone installs the table.  The functions append what
+ * is to be sent to an outbox; the daemon sends it over the reliable channel.
+ *
+ * Pure: no sockets, no clock (now is a parameter, in ms), no globals.
+ * Tables are allocated (not a packet hot path); nothing else is. */
+#ifndef CLUSTERD_CDAT_H
+#define CLUSTERD_CDAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nfq/addr.h"
+#include "sync/wire.h"
+
+struct cfg;
+
+#define CDAT_MAX_ADDRS 8
+#define CDAT_MAX_NODES 256
+#define CDAT_NAME_MAX 64	/* with the NUL: names are 1..63 bytes */
+#define CDAT_TYPE_MAX 16	/* with the NUL: types are 0..15 bytes */
+#define CDAT_DIGEST_LEN 32
+#define CDAT_MAX_EVENTS 64
+/* A message body (TLVs) that fits one wire datagram with header and MAC. */
+#define CDAT_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN)
+
+/* TLVs (wire.h framing).  A node entry is flat: a CDAT_TLV_NODE followed by
+ * its CDAT_TLV_ADDR TLVs in order of preference; the next NODE starts the
+ * next entry.  Receivers skip TLV types they do not know.
+ *
+ *   CDAT_TLV_NODE     name, 1..63 bytes, printable, no NUL
+ *   CDAT_TLV_ADDR     exactly 40 bytes:
+ *                       0 family u8 (4 or 6)   1 prefix u8 (<= 32 / 128)
+ *                       2 mtu u16 (>= 68)      4 cos u8   5 retry u8 (>= 1)
+ *                       6 reserved u16, zero   8 ip 16 bytes (v4: 4, then zero)
+ *                      24 type, 16 bytes, NUL-padded, at most 15 used
+ *   CDAT_TLV_VERSION  u64 table version
+ *   CDAT_TLV_DIGEST   32 bytes
+ *   CDAT_TLV_PART     8 bytes: part u16, parts u16, first u16, n_nodes u16:
+ *                     this PROPOSE fragment holds entries first.. of a table
+ *                     of n_nodes entries sent in `parts` fragments */
+enum cdat_tlv {
+	CDAT_TLV_NODE = 0x200,
+	CDAT_TLV_ADDR = 0x201,
+	CDAT_TLV_VERSION = 0x202,
+	CDAT_TLV_DIGEST = 0x203,
+	CDAT_TLV_PART = 0x204,
+};
+
+#define CDAT_ADDR_LEN 40
+#define CDAT_PART_LEN 8
+
+/* Message types (the wire header's type).  Bodies:
+ *   REPORT   VERSION, DIGEST (the sender's committed table), its own entry
+ *   PROPOSE  VERSION, PART, entries (one fragment of the whole table)
+ *   ACK      VERSION, DIGEST: the digest computed from the proposal; or, to
+ *            refuse an older proposal, the receiver's committed ones
+ *   COMMIT   VERSION, DIGEST
+ * Heartbeats carry VERSION and DIGEST of the committed table
+ * (cdat_put_summary / cdat_get_summary). */
+enum cdat_msg {
+	CDAT_MSG_REPORT = 16,
+	CDAT_MSG_PROPOSE = 17,
+	CDAT_MSG_ACK = 18,
+	CDAT_MSG_COMMIT = 19,
+};
+
+enum cdat_err {
+	CDAT_OK = 0,
+	CDAT_ERR_NOMEM = -1,
+	CDAT_ERR_INVAL = -2,	/* bad argument or index */
+	CDAT_ERR_TLV = -3,	/* body does not split into TLVs exactly */
+	CDAT_ERR_FORMAT = -4,	/* a TLV has the wrong size, a bad value or is misplaced */
+	CDAT_ERR_LIMIT = -5,	/* too many nodes or addresses */
+	CDAT_ERR_DUP = -6,	/* a node name twice */
+	CDAT_ERR_SPACE = -7,	/* does not fit the message */
+	CDAT_ERR_UNKNOWN = -8,	/* sender or node not in the table */
+	CDAT_ERR_STALE = -9,	/* well-formed but stale or unexpected: ignored */
+};
+
+const char *cdat_err_name(int err);
+
+enum cdat_status { CDAT_REACHABLE = 0, CDAT_UNREACHABLE, CDAT_UNKNOWN };
+
+struct cdat_addr {
+	/* distributed, identical on every node (covered by the digest): */
+	struct ip_addr ip;
+	uint8_t prefix;
+	uint16_t mtu;
+	char type[CDAT_TYPE_MAX];	/* NUL-padded */
+	uint8_t cos;
+	uint8_t retry;			/* misses before UNREACHABLE */
+	/* local observations of THIS node about that address: */
+	uint8_t status;			/* enum cdat_status */
+	bool outstanding;		/* last heartbeat not answered nor counted yet */
+	uint32_t misses;
+	uint32_t rtt_us;		/* smoothed normal response time (SRTT) */
+	uint32_t rtt_var_us;		/* its mean deviation (RTTVAR) */
+	uint64_t last_ok_ms, last_sent_ms;
+};
+
+struct cdat_node {
+	char name[CDAT_NAME_MAX];
+	struct cdat_addr addrs[CDAT_MAX_ADDRS];
+	size_t n_addrs;
+	/* local: */
+	bool down;			/* every address unreachable */
+	uint64_t down_since_ms;
+	bool heard;			/* heartbeat summary below is valid */
+	uint64_t heard_version, heard_ms;
+	uint8_t heard_digest[CDAT_DIGEST_LEN];
+};
+
+struct cdat {
+	uint64_t version;
+	uint8_t digest[CDAT_DIGEST_LEN];	/* kept current by every function that edits */
+	struct cdat_node *nodes;		/* configuration order */
+	size_t n;
+};
+
+/* --- the table --- */
+
+/* Empty table (version 0). */
+void cdat_init(struct cdat *t);
+void cdat_free(struct cdat *t);
+/* Step 210: names and addresses from the file, the per-address keys as the
+ * first adapter information.  Version 0, every status UNKNOWN. */
+int cdat_from_cfg(struct cdat *t, const struct cfg *c);
+/* Deep copy into dst (freed first); local observations included. */
+int cdat_copy(struct cdat *dst, const struct cdat *src);
+/* What a node learned of its own interface; type may be NULL (unchanged). */
+int cdat_set_adapter(struct cdat *t, size_t node, size_t ai, uint8_t prefix, uint16_t mtu,
+		     const char *type);
+/* crypto_generichash (32 bytes) of the distributed fields, nodes in name
+ * order, addresses in preference order.  cdat_update_digest stores it. */
+void cdat_digest(const struct cdat *t, uint8_t out[CDAT_DIGEST_LEN]);
+void cdat_update_digest(struct cdat *t);
+long cdat_find_node(const struct cdat *t, const char *name);
+bool cdat_find_addr(const struct cdat *t, const struct ip_addr *ip, size_t *node, size_t *ai);
+
+/* Encoding with wire_put (errors set w->overflow). */
+void cdat_put_node(struct wire_writer *w, const struct cdat_node *n);
+/* VERSION, DIGEST and every entry: only for tables that fit one message
+ * (PROPOSE fragments larger ones). */
+void cdat_put_table(struct wire_writer *w, const struct cdat *t);
+void cdat_put_summary(struct wire_writer *w, uint64_t version, const uint8_t *digest);
+
+/* Decoding of a body (the TLVs after the wire header).  Strict: every
+ * length is checked, known TLVs must have their exact size and valid
+ * values, an ADDR must follow a NODE, every entry has 1..CDAT_MAX_ADDRS
+ * addresses, names are unique.  Unknown TLVs are skipped. */
+int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, size_t cap,
+		      size_t *n);
+/* Allocates t (cdat_free it); VERSION required, DIGEST if present must
+ * match the decoded entries. */
+int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t);
+/* VERSION and DIGEST of a heartbeat or other body; false if either is
+ * missing or malformed. */
+bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
+		      uint8_t digest[CDAT_DIGEST_LEN]);
+
+/* --- reachability (normal response time and retry threshold) --- */
+
+enum cdat_event_kind {
+	CDAT_EV_ADDR_DOWN = 1,
+	CDAT_EV_ADDR_UP = 2,
+	CDAT_EV_NODE_DOWN = 4,
+	CDAT_EV_NODE_UP = 8,
+};
+
+struct cdat_event {
+	unsigned kind;
+	size_t node, addr;	/* addr is meaningless for NODE events */
+};
+
+/* Filled by the functions below when not NULL; zero it before. */
+struct cdat_events {
+	struct cdat_event ev[CDAT_MAX_EVENTS];
+	size_t n;
+	bool overflow;
+};
+
+/* A heartbeat went to that address at now. */
+void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now);
+/* The answer to the heartbeat sent at sent_ms came at now: updates the
+ * response time (TCP SRTT/RTTVAR), misses = 0, REACHABLE.  Returns the
+ * event bits it caused. */
+unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms, uint64_t now,
+		       struct cdat_events *ev);
+/* How long an answer may take: max(heartbeat_ms, srtt + 4 * rttvar). */
+uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms);
+/* Counts a miss for each outstanding heartbeat older than its timeout;
+ * after `retry` misses the address is UNREACHABLE; a node whose addresses
+ * are all UNREACHABLE is down.  Returns the event bits. */
+unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
+/* The address to send to now: the first not UNREACHABLE in preference
+ * order, or -1 when every one is. */
+long cdat_current_addr(const struct cdat *t, size_t node);
+/* Whether to send a heartbeat to that address now: none outstanding, and
+ * the last one heartbeat_ms ago (unreachable: probe_every heartbeats ago). */
+bool cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
+		    unsigned heartbeat_ms, unsigned probe_every);
+
+/* --- distribution --- */
+
+struct cdat_out {
+	char to[CDAT_NAME_MAX];	/* node name */
+	uint8_t type;		/* enum cdat_msg */
+	uint16_t len;
+	uint8_t body[CDAT_BODY_MAX];
+};
+
+/* Caller-owned array; n is appended to; overflow when a message did not
+ * fit (the protocol retries on its timers). */
+struct cdat_outbox {
+	struct cdat_out *msg;
+	size_t cap, n;
+	bool overflow;
+};
+
+struct cdat_proto {
+	struct cdat cur;	/* committed table + local observations: use this one */
+	struct cdat work;	/* cur + reload + merged reports: what a coordinator proposes */
+	struct cdat_node own;	/* this node's entry as it knows it from its interfaces */
+	char self[CDAT_NAME_MAX];
+	bool has_self;		/* self is in the table */
+	uint64_t max_seen;	/* highest version seen anywhere */
+	uint64_t ack_timeout_ms, holdoff_ms, report_every_ms;
+	uint64_t changed_ms;	/* last change a coordinator should let settle */
+	uint64_t commit_ms;
+	/* reporting */
+	char reported_to[CDAT_NAME_MAX];
+	uint64_t report_ms;
+	/* coordinator */
+	bool proposing;
+	struct cdat prop;
+	bool *acked;		/* per prop node */
+	uint64_t prop_ms;
+	/* participant: fragments being assembled */
+	struct cdat pend;
+	char pend_from[CDAT_NAME_MAX];
+	bool *pend_have;	/* per pend node */
+	uint16_t pend_parts;
+	uint8_t pend_seen[CDAT_MAX_NODES / 8];
+	bool pend_complete;
+	/* counters */
+	uint64_t n_proposed, n_committed, n_refused, n_bad;
+};
+
+/* Defaults: ack_timeout 1000, holdoff 200, report_every 1000 ms. */
+int cdat_proto_init(struct cdat_proto *p, const struct cdat *table, const char *self,
+		    uint64_t now);
+int cdat_proto_init_cfg(struct cdat_proto *p, const struct cfg *c, uint64_t now);
+void cdat_proto_free(struct cdat_proto *p);
+/* A reload: the new file's nodes and addresses, with the adapter
+ * information learned so far; the coordinator proposes it. */
+int cdat_proto_reload(struct cdat_proto *p, const struct cdat *table, uint64_t now);
+/* This node learned its own adapter info; reported at the next tick. */
+int cdat_proto_set_own(struct cdat_proto *p, size_t ai, uint8_t prefix, uint16_t mtu,
+		       const char *type);
+/* Index in cur of the coordinator, or -1. */
+long cdat_proto_coordinator(const struct cdat_proto *p);
+bool cdat_proto_is_coordinator(const struct cdat_proto *p);
+/* A heartbeat summary from a peer. */
+void cdat_proto_heard(struct cdat_proto *p, const char *from, uint64_t version,
+		      const uint8_t digest[CDAT_DIGEST_LEN], uint64_t now);
+/* A REPORT, PROPOSE, ACK or COMMIT body from node `from`. */
+int cdat_proto_input(struct cdat_proto *p, const char *from, uint8_t type, const uint8_t *body,
+		     size_t len, uint64_t now, struct cdat_outbox *out);
+/* Timers: reports, proposals, resends, commits. */
+void cdat_proto_tick(struct cdat_proto *p, uint64_t now, struct cdat_outbox *out);
+
+#endif
