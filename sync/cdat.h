@@ -35,7 +35,9 @@ struct cfg;
 #define CDAT_DIGEST_LEN 32
 #define CDAT_MAX_EVENTS 64
 /* A message body (TLVs) that fits one wire datagram with header and MAC. */
-#define CDAT_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN)
+/* Leaves room for the reliable channel's sequence TLV (sync/reliable.h,
+ * REL_BODY_MAX) and the byte of message type it stores with the body. */
+#define CDAT_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN - 64)
 
 /* TLVs (wire.h framing).  A node entry is flat: a CDAT_TLV_NODE followed by
  * its CDAT_TLV_ADDR TLVs in order of preference; the next NODE starts the
@@ -164,8 +166,8 @@ void cdat_put_summary(struct wire_writer *w, uint64_t version, const uint8_t *di
  * addresses, names are unique.  Unknown TLVs are skipped. */
 int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, size_t cap,
 		      size_t *n);
-/* Allocates t (cdat_free it); VERSION required, DIGEST if present must
- * match the decoded entries. */
+/* Allocates t (cdat_free it); exactly one VERSION and one DIGEST, and the
+ * DIGEST must match the decoded entries (so a truncated table fails). */
 int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t);
 /* VERSION and DIGEST of a heartbeat or other body; false if either is
  * missing or malformed. */
@@ -260,7 +262,12 @@ struct cdat_proto {
 	uint64_t n_proposed, n_committed, n_refused, n_bad;
 };
 
-/* Defaults: ack_timeout 1000, holdoff 200, report_every 1000 ms. */
+/* Defaults: ack_timeout 1000, holdoff 1000, report_every 1000 ms.  A
+ * coordinator proposes only holdoff_ms after the last change it saw (a
+ * report, a peer's new summary, a commit), so that reports batch into one
+ * round; after a partition heals, holdoff should exceed the probe interval
+ * of unreachable addresses (probe_every * heartbeat_ms) so that both sides
+ * see each other and report before the merged coordinator proposes. */
 int cdat_proto_init(struct cdat_proto *p, const struct cdat *table, const char *self,
 		    uint64_t now);
 int cdat_proto_init_cfg(struct cdat_proto *p, const struct cfg *c, uint64_t now);

@@ -10,7 +10,7 @@
  * at 1 in every sender epoch (the wire header's epoch) and never go back.
  *
  * Sender: rel_tx_push queues a body and numbers it; rel_tx_poll emits what
- * is due (new messages, then go-back-N retransmissions after rto_ms);
+ * is due (go-back-N retransmissions after rto_ms, then new messages);
  * rel_tx_ack drops what the peer has; rel_tx_nack resends a range.  The
  * messages still queued are always the contiguous range [first, next).
  * When idle the sender announces that range with an ALIVE, so the receiver
@@ -19,14 +19,13 @@
  *
  * Receiver: rel_rx_input delivers in order, buffers out-of-order messages
  * within `window`, drops duplicates; rel_rx_poll says when an ACK (the
- * highest seq delivered in order) or a NACK (the first missing range) is
- * due.  ACK and NACK name the epoch of the sender they answer, so that a
+ * highest seq delivered in order) or NACKs (one range per hole) are due.  ACK and NACK name the epoch of the sender they answer, so that a
  * sender that restarted never takes an answer meant for its previous life.
  *
  * Bulk resync (the application sends its full state as new messages) is
  * needed when rel_tx_push refuses a message (queue full), when rel_tx_nack
- * returns REL_NACK_RESYNC (the peer wants what is no longer queued: it
- * restarted, or it was cut off for too long) and when rel_rx_input or
+ * returns REL_NACK_RESYNC (a restarted peer wants what its previous
+ * incarnation had acknowledged) and when rel_rx_input or
  * rel_rx_alive report REL_RX_RESTARTED (a new epoch of the peer: it lost
  * what we sent it).  The application starts it with rel_tx_resync, which
  * drops the queue and makes the receiver skip what was dropped, then pushes
@@ -91,7 +90,8 @@ struct rel_cfg {
 	uint32_t ack_ms;	/* receiver: ACK new deliveries at least this often */
 	uint32_t ack_every;	/* receiver: ... or after this many deliveries */
 	uint32_t nack_ms;	/* receiver: repeat a NACK for one gap at most this often */
-	uint32_t window;	/* receiver: reorder buffer, 1..REL_WINDOW_MAX messages */
+	uint32_t window;	/* reorder buffer, 1..REL_WINDOW_MAX messages; the
+				 * sender sends no further past its oldest unacked */
 };
 
 void rel_cfg_default(struct rel_cfg *c);
@@ -118,11 +118,11 @@ struct rel_stats {
 	uint64_t stale;		/* from an older epoch: dropped */
 	uint64_t restarts;	/* new sender epochs */
 	uint64_t acks_sent;
-	uint64_t nacks_sent;
+	uint64_t nacks_sent;	/* ranges */
 };
 
 /* Called for each message to (re)send or to deliver; body stays valid only
- * during the call. */
+ * during the call, which must not call back into the same rel_tx/rel_rx. */
 typedef void (*rel_msg_fn)(void *arg, uint64_t seq, const void *body, size_t len);
 
 /* ---- sender ---- */
@@ -140,8 +140,9 @@ void rel_tx_free(struct rel_tx *t);
 uint64_t rel_tx_push(struct rel_tx *t, const void *body, size_t len, uint64_t now_ms);
 
 /* Emits what is due, oldest first: retransmissions from the oldest unacked
- * message sent at least rto_ms ago (go-back-N, at most burst), then every
- * message not yet sent.  Returns the number emitted. */
+ * message sent at least rto_ms ago (go-back-N, at most burst), then the
+ * messages not yet sent, as far as window past the oldest unacked (the
+ * peer could not buffer more).  Returns the number emitted. */
 size_t rel_tx_poll(struct rel_tx *t, uint64_t now_ms, rel_msg_fn emit, void *arg);
 
 /* ACK and NACK name two epochs: peer_epoch is the wire header's (the
@@ -161,7 +162,10 @@ enum rel_nack_result {
 };
 
 /* A NACK from the peer: resends what is queued of [from, to] (at most
- * burst) through emit.  It also acknowledges everything below from.  When
+ * burst, skipping what was sent less than nack_ms ago: the peer repeats a
+ * NACK no sooner, and a NACK sent at once on a gap is often only
+ * reordering) through emit.  It acknowledges nothing: a receiver NACKs every
+ * hole, so only the first NACK's from is cumulative, and ACKs say that.  When
  * from is below the queue: from a newer peer_epoch than any that
  * acknowledged (the peer restarted and lost what it had), REL_NACK_RESYNC,
  * unless a resync is already under way; otherwise (a late NACK, or the
@@ -171,8 +175,9 @@ enum rel_nack_result rel_tx_nack(struct rel_tx *t, uint64_t peer_epoch, uint64_t
 				 uint64_t from, uint64_t to, uint64_t now_ms, rel_msg_fn emit,
 				 void *arg);
 
-/* True when an ALIVE is due (nothing sent for alive_ms, or a resync
- * began); fills the range to announce and counts it as sent. */
+/* True when an ALIVE is due (nothing sent for alive_ms, a resync began, or
+ * a NACK asked below the queue); fills the range to announce: [first, next)
+ * of what was sent.  Counts it as sent. */
 bool rel_tx_alive(struct rel_tx *t, uint64_t now_ms, uint64_t *first, uint64_t *next);
 
 /* Starts a bulk resync: drops every queued message (the full state the
@@ -214,19 +219,31 @@ unsigned rel_rx_input(struct rel_rx *r, uint64_t epoch, uint64_t seq, const void
 /* An ALIVE: the sender holds [first, next).  Seqs below first that are
  * still missing are given up (REL_RX_SKIPPED; buffered ones from first on
  * are delivered through deliver), seqs up to next - 1 that are missing make
- * a NACK due (REL_RX_GAP).  Returns REL_RX_* flags. */
+ * a NACK due (REL_RX_GAP); an ACK is due in any case.  Returns REL_RX_* flags. */
 unsigned rel_rx_alive(struct rel_rx *r, uint64_t epoch, uint64_t first, uint64_t next,
 		      uint64_t now_ms, rel_msg_fn deliver, void *arg);
 
-/* Control to send now to the sender of epoch. */
-struct rel_ctl {
-	uint64_t epoch;
-	bool ack, nack;
-	uint64_t ack_upto;
-	uint64_t nack_from, nack_to;
+/* Most NACK ranges in one rel_ctl: one per hole, lowest first. */
+#define REL_NACK_MAX 16
+
+struct rel_range {
+	uint64_t from, to;	/* inclusive */
 };
 
-/* True if an ACK and/or a NACK is due; fills ctl and counts them as sent. */
+/* Control to send now to the sender of epoch: one REL_TLV_ACK if ack, one
+ * REL_TLV_NACK per range (they fit one datagram together). */
+struct rel_ctl {
+	uint64_t epoch;
+	bool ack;
+	uint64_t ack_upto;
+	unsigned n_nack;
+	struct rel_range nack[REL_NACK_MAX];
+};
+
+/* True if an ACK and/or NACKs are due; fills ctl and counts them as sent.
+ * NACKs name every hole within the window (at most REL_NACK_MAX), as soon
+ * as a hole is seen and then at most once per nack_ms while the first hole
+ * stays the same. */
 bool rel_rx_poll(struct rel_rx *r, uint64_t now_ms, struct rel_ctl *ctl);
 
 /* Next seq expected in order (1 before any message); 0 before first contact. */

@@ -34,15 +34,22 @@
 #define WIRE_LISTEN_LEN 8
 #define WIRE_REPLAY_WINDOW 64
 
+/* Message types.  1..15: best effort; 16..127: reliable state messages,
+ * whose body starts with a REL_TLV_SEQ (sync/reliable.h): 16..31 are the
+ * CDAT's (sync/cdat.h), the connection table's come next. */
 enum wire_type {
-	WIRE_HEARTBEAT = 1,
-	WIRE_LISTEN = 2,
-	/* more come later */
+	WIRE_HEARTBEAT = 1,	/* NODE, LISTEN*, CDAT summary, ECHO, REL_ALIVE, REL_ACK/NACK */
+	WIRE_LISTEN = 2,	/* reserved */
+	WIRE_HEARTBEAT_ACK = 3,	/* NODE, ECHO: the answer that measures an address */
+	WIRE_REL_CTRL = 4,	/* REL_ACK / REL_NACK / REL_ALIVE when no heartbeat is due */
+	WIRE_STATE_MIN = 16,
+	WIRE_STATE_MAX = 127,
 };
 
 enum wire_tlv {
 	WIRE_TLV_NODE = 1,	/* sender's name, string without NUL */
 	WIRE_TLV_LISTEN = 2,	/* struct wire_listen */
+	WIRE_TLV_ECHO = 3,	/* 16 bytes: sent_ms u64, address index u8, 7 pad: echoed back */
 };
 
 /* A listener announcement.  family is AF_INET or AF_INET6 in memory, 4 or 6

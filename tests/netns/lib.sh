@@ -55,9 +55,33 @@ nt_check()
 	if "$@"; then nt_pass "$name"; else nt_fail "$name" "$why"; fi
 }
 
+# nt_sanitizer_check: stops the daemons (SIGTERM: a clean exit, so leaks get reported too) and
+# fails if any of their logs carries an AddressSanitizer/UBSan/LeakSanitizer report.
+nt_sanitizer_check()
+{
+	local f n bad=""
+	[ -d "$NT_WORK" ] || return 0
+	for f in "$NT_WORK"/clusterd-*.pid; do
+		[ -f "$f" ] || continue
+		n=$(basename "$f" .pid)
+		nt_stop "$n"
+	done
+	for f in "$NT_WORK"/clusterd-*.log; do
+		[ -f "$f" ] || continue
+		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" && bad="$bad $(basename "$f")"
+	done
+	if [ -n "$bad" ]; then
+		nt_fail sanitizer "reports in$bad"
+		for f in $bad; do
+			grep -m1 -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$NT_WORK/$f"
+		done
+	fi
+}
+
 # nt_finish: print the summary of this script and exit with its status.
 nt_finish()
 {
+	nt_sanitizer_check
 	echo "# $(basename "$0"): $NT_PASS checks passed, $NT_FAIL failed"
 	[ "$NT_FAIL" -eq 0 ] && [ "$NT_PASS" -gt 0 ]
 	exit $?
@@ -91,8 +115,6 @@ nt_wait_until()
 }
 
 # ---------------------------------------------------------------- namespaces
-
-nt_ns() { echo "$NT_ID-$1"; }
 
 # nt_x HOST CMD...: runs CMD inside HOST's namespace (c r lan d1 d2 t1 t2 t3).
 nt_x()
@@ -324,13 +346,6 @@ nt_servers_start()
 {
 	local h
 	for h in $NT_TARGETS; do nt_http_start "$h" || return 1; done
-}
-
-# nt_access_count HOST [PORT]: requests logged by HOST's HTTP server.
-nt_access_count()
-{
-	local f="$NT_WORK/access-$1-${2:-8080}.log"
-	[ -f "$f" ] && wc -l <"$f" || echo 0
 }
 
 # ---------------------------------------------------------------- configuration
@@ -600,16 +615,17 @@ nt_keepalive_stop()
 }
 
 # nt_time_listening HOST NODE PORT PROTO WANT TIMEOUT_S: polls `clusterctl targets --json` on
-# HOST every 20 ms (from one python process, so that the tool's start-up does not blur the
-# figure) until NODE's listening flag for PORT/PROTO on the IPv4 VIPA equals WANT (True or
-# False); prints the milliseconds it took, or -1 on timeout.
+# HOST every 20 ms from one python process (a python start per poll would make the steps
+# ~100 ms coarse) until NODE's listening flag for PORT/PROTO on the IPv4 VIPA equals WANT
+# (True or False); prints the milliseconds since the call, python's start-up included (the
+# figure errs long, never short), or -1 on timeout.
 nt_time_listening()
 {
 	nt_x "$1" "$PY" -c 'import json, subprocess, sys, time
-ctl, sock, node, port, proto, want, to, vipa = sys.argv[1:9]
+ctl, sock, node, port, proto, want, to, vipa, t0 = sys.argv[1:10]
 want = want == "True"
-t0 = time.monotonic()
-while time.monotonic() - t0 < float(to):
+t0 = int(t0) / 1000.0
+while time.time() - t0 < float(to):
 	r = subprocess.run([ctl, "-s", sock, "targets", "--json"], capture_output=True)
 	if r.returncode == 0:
 		j = json.loads(r.stdout)
@@ -617,8 +633,8 @@ while time.monotonic() - t0 < float(to):
 			and t.get("port") == int(port) and t.get("protocol") == proto
 			and t.get("vipa") == vipa)
 		if v == want:
-			print(int((time.monotonic() - t0) * 1000))
+			print(int((time.time() - t0) * 1000))
 			sys.exit(0)
 	time.sleep(0.02)
-print(-1)' "$CLUSTERCTL" "$(nt_sock "$1")" "$2" "$3" "$4" "$5" "$6" "$NT_VIP4"
+print(-1)' "$CLUSTERCTL" "$(nt_sock "$1")" "$2" "$3" "$4" "$5" "$6" "$NT_VIP4" "$(nt_now_ms)"
 }

@@ -1,0 +1,1118 @@
+/* Unit tests for sync/cdat: the table, its encoding, reachability and the
+ * distribution protocol (a simulated cluster exchanging outbox messages in
+ * random order, with dead nodes and a partition that heals).  The known
+ * digest and entry bytes were computed outside libsodium (Python hashlib
+ * blake2b over the canonical encoding described in cdat.c). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "daemon/config.h"
+#include "sync/cdat.h"
+#include "sync/wire.h"
+
+/* --- a table by hand: "b" (10.0.0.2), then "a" (10.0.0.1 ib, fd00::1) --- */
+
+static struct cfg_addr kat_a_addrs[2], kat_b_addrs[1];
+static struct cfg_node kat_nodes[2];
+static struct cfg kat_cfg;
+
+static void set_caddr(struct cfg_addr *a, const char *ip, int prefix, int mtu, const char *type,
+		      int cos, int retry)
+{
+	memset(a, 0, sizeof(*a));
+	assert_true(addr_parse(&a->ip, ip));
+	a->prefix = prefix;
+	a->mtu = mtu;
+	snprintf(a->type, sizeof(a->type), "%s", type);
+	a->cos = cos;
+	a->retry = retry;
+}
+
+static const struct cfg *kat_config(void)
+{
+	memset(&kat_cfg, 0, sizeof(kat_cfg));
+	memset(kat_nodes, 0, sizeof(kat_nodes));
+	set_caddr(&kat_a_addrs[0], "10.0.0.1", 24, 9000, "ib", 2, 5);
+	set_caddr(&kat_a_addrs[1], "fd00::1", 64, 1500, "ethernet", 0, 3);
+	set_caddr(&kat_b_addrs[0], "10.0.0.2", 24, 1500, "ethernet", 0, 3);
+	strcpy(kat_nodes[0].name, "b");
+	kat_nodes[0].addrs = kat_b_addrs;
+	kat_nodes[0].n_addrs = 1;
+	strcpy(kat_nodes[1].name, "a");
+	kat_nodes[1].addrs = kat_a_addrs;
+	kat_nodes[1].n_addrs = 2;
+	kat_cfg.nodes = kat_nodes;
+	kat_cfg.n_nodes = 2;
+	kat_cfg.retry_threshold = 3;
+	strcpy(kat_cfg.node_name, "a");
+	return &kat_cfg;
+}
+
+static const uint8_t kat_digest[CDAT_DIGEST_LEN] = {
+	0x7f, 0xc2, 0x10, 0xb7, 0xc5, 0xe8, 0x2e, 0x81, 0xb2, 0x9f, 0x8f, 0xb8, 0xd1, 0x92,
+	0x56, 0x8d, 0x1a, 0xe4, 0x79, 0x30, 0x7f, 0xb5, 0x73, 0x9d, 0x34, 0x2e, 0xbf, 0x30,
+	0x23, 0xbb, 0x29, 0x16,
+};
+
+/* The TLVs of node "a". */
+static const uint8_t kat_entry_a[96] = {
+	0x02, 0x00, 0x00, 0x01, 0x61, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x28, 0x04, 0x18,
+	0x23, 0x28, 0x02, 0x05, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x69, 0x62, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, 0x01, 0x00, 0x28,
+	0x06, 0x40, 0x05, 0xdc, 0x00, 0x03, 0x00, 0x00, 0xfd, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x65, 0x74, 0x68, 0x65,
+	0x72, 0x6e, 0x65, 0x74, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+
+static int setup(void **state)
+{
+	(void)state;
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+/* Body of a writer: the bytes after the wire header. */
+struct body {
+	struct wire_writer w;
+	uint8_t buf[WIRE_MAX];
+};
+
+static void body_begin(struct body *b)
+{
+	static const struct wire_hdr h;
+
+	wire_begin(&b->w, b->buf, sizeof(b->buf), &h);
+}
+
+static const uint8_t *body_of(const struct body *b, size_t *len)
+{
+	assert_false(b->w.overflow);
+	*len = b->w.len - WIRE_HDR_LEN;
+	return b->buf + WIRE_HDR_LEN;
+}
+
+/* --- the table --- */
+
+static void test_from_cfg(void **state)
+{
+	struct cdat t;
+	char s[ADDR_STRLEN];
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	assert_int_equal(t.n, 2);
+	assert_int_equal(t.version, 0);
+	assert_string_equal(t.nodes[0].name, "b");
+	assert_string_equal(t.nodes[1].name, "a");
+	assert_int_equal(t.nodes[1].n_addrs, 2);
+	assert_string_equal(addr_fmt(&t.nodes[1].addrs[1].ip, s, sizeof(s)), "fd00::1");
+	assert_int_equal(t.nodes[1].addrs[0].mtu, 9000);
+	assert_int_equal(t.nodes[1].addrs[0].cos, 2);
+	assert_int_equal(t.nodes[1].addrs[0].retry, 5);
+	assert_string_equal(t.nodes[1].addrs[0].type, "ib");
+	assert_int_equal(t.nodes[1].addrs[1].prefix, 64);
+	assert_int_equal(t.nodes[0].addrs[0].status, CDAT_UNKNOWN);
+	assert_memory_equal(t.digest, kat_digest, CDAT_DIGEST_LEN);
+	assert_int_equal(cdat_find_node(&t, "a"), 1);
+	assert_int_equal(cdat_find_node(&t, "c"), -1);
+	{
+		struct ip_addr ip;
+		size_t n = 9, ai = 9;
+
+		addr_parse(&ip, "fd00::1");
+		assert_true(cdat_find_addr(&t, &ip, &n, &ai));
+		assert_int_equal(n, 1);
+		assert_int_equal(ai, 1);
+		addr_parse(&ip, "10.0.0.3");
+		assert_false(cdat_find_addr(&t, &ip, &n, &ai));
+	}
+	cdat_free(&t);
+
+	/* Bad values and duplicates are refused. */
+	kat_config();
+	kat_a_addrs[0].retry = 0;
+	assert_int_equal(cdat_from_cfg(&t, &kat_cfg), CDAT_ERR_FORMAT);
+	kat_config();
+	kat_a_addrs[0].prefix = 33;
+	assert_int_equal(cdat_from_cfg(&t, &kat_cfg), CDAT_ERR_FORMAT);
+	kat_config();
+	strcpy(kat_nodes[0].name, "a");
+	assert_int_equal(cdat_from_cfg(&t, &kat_cfg), CDAT_ERR_DUP);
+	assert_null(t.nodes);
+}
+
+static void test_digest(void **state)
+{
+	struct cdat t, u;
+	uint8_t d0[CDAT_DIGEST_LEN], d[CDAT_DIGEST_LEN];
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	memcpy(d0, t.digest, sizeof(d0));
+	cdat_init(&u);
+	assert_int_equal(cdat_copy(&u, &t), CDAT_OK);
+
+	/* Local observations do not change it. */
+	u.nodes[0].addrs[0].status = CDAT_UNREACHABLE;
+	u.nodes[0].addrs[0].misses = 7;
+	u.nodes[0].addrs[0].rtt_us = 1234;
+	u.nodes[0].addrs[0].last_sent_ms = 99;
+	u.nodes[0].down = true;
+	u.nodes[1].heard = true;
+	u.version = 42;
+	cdat_digest(&u, d);
+	assert_memory_equal(d, d0, sizeof(d));
+
+	/* Neither does the table order (the digest walks names in order). */
+	{
+		struct cdat_node tmp = u.nodes[0];
+
+		u.nodes[0] = u.nodes[1];
+		u.nodes[1] = tmp;
+		cdat_digest(&u, d);
+		assert_memory_equal(d, d0, sizeof(d));
+	}
+
+	/* Every distributed field does. */
+#define CHANGES(stmt) do {						\
+		assert_int_equal(cdat_copy(&u, &t), CDAT_OK);		\
+		stmt;							\
+		cdat_digest(&u, d);					\
+		assert_memory_not_equal(d, d0, sizeof(d));		\
+	} while (0)
+	CHANGES(u.nodes[1].addrs[0].prefix = 25);
+	CHANGES(u.nodes[1].addrs[0].mtu = 9001);
+	CHANGES(u.nodes[1].addrs[0].type[0] = 'I');
+	CHANGES(u.nodes[1].addrs[0].cos = 3);
+	CHANGES(u.nodes[1].addrs[0].retry = 4);
+	CHANGES(u.nodes[1].addrs[0].ip.b[3] = 9);
+	CHANGES(u.nodes[1].name[0] = 'c');
+	CHANGES(u.nodes[1].n_addrs = 1);
+	CHANGES({
+		struct cdat_addr x = u.nodes[1].addrs[0];
+
+		u.nodes[1].addrs[0] = u.nodes[1].addrs[1];
+		u.nodes[1].addrs[1] = x;
+	});
+	CHANGES(u.n = 1);
+#undef CHANGES
+
+	/* set_adapter changes it and keeps t->digest current. */
+	assert_int_equal(cdat_copy(&u, &t), CDAT_OK);
+	assert_int_equal(cdat_set_adapter(&u, 0, 0, 24, 9000, "ethernet"), CDAT_OK);
+	assert_int_equal(u.nodes[0].addrs[0].mtu, 9000);
+	assert_memory_not_equal(u.digest, d0, sizeof(d0));
+	cdat_digest(&u, d);
+	assert_memory_equal(u.digest, d, sizeof(d));
+	assert_int_equal(cdat_set_adapter(&u, 0, 0, 24, 1500, NULL), CDAT_OK);
+	assert_memory_equal(u.digest, d0, sizeof(d0));
+	assert_int_equal(cdat_set_adapter(&u, 0, 1, 24, 1500, NULL), CDAT_ERR_INVAL);
+	assert_int_equal(cdat_set_adapter(&u, 2, 0, 24, 1500, NULL), CDAT_ERR_INVAL);
+	assert_int_equal(cdat_set_adapter(&u, 0, 0, 33, 1500, NULL), CDAT_ERR_INVAL);
+	assert_int_equal(cdat_set_adapter(&u, 0, 0, 24, 67, NULL), CDAT_ERR_INVAL);
+	assert_int_equal(cdat_set_adapter(&u, 0, 0, 24, 1500, "0123456789abcdef"),
+			 CDAT_ERR_INVAL);
+	assert_int_equal(cdat_set_adapter(&u, 1, 1, 128, 1280, "0123456789abcde"), CDAT_OK);
+	cdat_free(&u);
+	cdat_free(&t);
+}
+
+/* --- encoding and decoding --- */
+
+static void encode_kat_table(struct body *b, struct cdat *t)
+{
+	assert_int_equal(cdat_from_cfg(t, kat_config()), CDAT_OK);
+	t->version = 0x0102030405060708ull;
+	body_begin(b);
+	cdat_put_table(&b->w, t);
+}
+
+static void test_roundtrip(void **state)
+{
+	struct cdat t, u;
+	struct body b;
+	const uint8_t *body;
+	size_t len;
+
+	(void)state;
+	encode_kat_table(&b, &t);
+	body = body_of(&b, &len);
+	/* VERSION (12) + DIGEST (36) + "b" (8 + 44) + "a" (96). */
+	assert_int_equal(len, 12 + 36 + 52 + 96);
+	assert_memory_equal(body + 12 + 36 + 52, kat_entry_a, sizeof(kat_entry_a));
+	assert_memory_equal(body + 12 + 4, kat_digest, CDAT_DIGEST_LEN);
+
+	assert_int_equal(cdat_decode_table(body, len, &u), CDAT_OK);
+	assert_int_equal(u.version, 0x0102030405060708ull);
+	assert_int_equal(u.n, 2);
+	assert_memory_equal(u.digest, kat_digest, CDAT_DIGEST_LEN);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(u.nodes[i].name, t.nodes[i].name);
+		assert_int_equal(u.nodes[i].n_addrs, t.nodes[i].n_addrs);
+		for (size_t j = 0; j < t.nodes[i].n_addrs; j++) {
+			const struct cdat_addr *x = &t.nodes[i].addrs[j], *y = &u.nodes[i].addrs[j];
+
+			assert_true(addr_eq(&x->ip, &y->ip));
+			assert_int_equal(x->prefix, y->prefix);
+			assert_int_equal(x->mtu, y->mtu);
+			assert_memory_equal(x->type, y->type, CDAT_TYPE_MAX);
+			assert_int_equal(x->cos, y->cos);
+			assert_int_equal(x->retry, y->retry);
+			assert_int_equal(y->status, CDAT_UNKNOWN);
+		}
+	}
+
+	{
+		uint64_t v;
+		uint8_t d[CDAT_DIGEST_LEN];
+
+		assert_true(cdat_get_summary(body, len, &v, d));
+		assert_int_equal(v, 0x0102030405060708ull);
+		assert_memory_equal(d, kat_digest, sizeof(d));
+		assert_false(cdat_get_summary(body + 12, len - 12, &v, d));
+	}
+	{
+		struct cdat_node n[2];
+		size_t k = 9;
+
+		assert_int_equal(cdat_decode_nodes(body, len, n, 2, &k), CDAT_OK);
+		assert_int_equal(k, 2);
+		assert_int_equal(cdat_decode_nodes(body, len, n, 1, &k), CDAT_ERR_LIMIT);
+		assert_int_equal(k, 0);
+	}
+	cdat_free(&u);
+	cdat_free(&t);
+}
+
+static void test_truncation(void **state)
+{
+	struct cdat t, u;
+	struct body b;
+	const uint8_t *body;
+	uint8_t *copy;
+	size_t len;
+
+	(void)state;
+	encode_kat_table(&b, &t);
+	body = body_of(&b, &len);
+	/* Every shorter body, in a buffer of exactly that size (ASan sees any
+	 * read past it), is refused. */
+	for (size_t cut = 0; cut < len; cut++) {
+		copy = malloc(cut ? cut : 1);
+		assert_non_null(copy);
+		memcpy(copy, body, cut);
+		assert_true(cdat_decode_table(copy, cut, &u) < 0);
+		assert_null(u.nodes);
+		free(copy);
+	}
+	/* A TLV length that runs past the end. */
+	copy = malloc(len);
+	memcpy(copy, body, len);
+	copy[12 + 36 + 52 + 2] = 0x01;	/* name TLV of "a": len 0x0101 */
+	assert_int_equal(cdat_decode_table(copy, len, &u), CDAT_ERR_TLV);
+	free(copy);
+	cdat_free(&t);
+}
+
+/* One NODE "x" with one ADDR whose bytes the caller spoils. */
+static size_t one_entry(uint8_t *buf, const uint8_t addr[CDAT_ADDR_LEN], uint16_t alen)
+{
+	static const uint8_t node[] = { 0x02, 0x00, 0x00, 0x01, 'x', 0, 0, 0 };
+
+	memcpy(buf, node, sizeof(node));
+	buf[8] = 0x02;
+	buf[9] = 0x01;
+	buf[10] = (uint8_t)(alen >> 8);
+	buf[11] = (uint8_t)alen;
+	memset(buf + 12, 0, (alen + 3u) & ~3u);
+	memcpy(buf + 12, addr, alen < CDAT_ADDR_LEN ? alen : CDAT_ADDR_LEN);
+	return 12 + ((alen + 3u) & ~3u);
+}
+
+static void good_addr(uint8_t v[CDAT_ADDR_LEN])
+{
+	memcpy(v, kat_entry_a + 12, CDAT_ADDR_LEN);	/* 10.0.0.1/24 9000 ib 2 5 */
+}
+
+static void test_decode_rejects(void **state)
+{
+	struct cdat_node n[4];
+	uint8_t v[CDAT_ADDR_LEN], buf[1024];
+	size_t len, k;
+
+	(void)state;
+	good_addr(v);
+	len = one_entry(buf, v, CDAT_ADDR_LEN);
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_OK);
+	assert_int_equal(k, 1);
+	assert_int_equal(n[0].addrs[0].mtu, 9000);
+
+#define REJECT(stmt, alen, err) do {					\
+		good_addr(v);						\
+		stmt;							\
+		len = one_entry(buf, v, alen);				\
+		assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), err); \
+	} while (0)
+	REJECT((void)0, CDAT_ADDR_LEN - 1, CDAT_ERR_FORMAT);
+	REJECT((void)0, CDAT_ADDR_LEN + 1, CDAT_ERR_FORMAT);
+	REJECT(v[0] = 5, CDAT_ADDR_LEN, CDAT_ERR_FORMAT);
+	REJECT(v[1] = 33, CDAT_ADDR_LEN, CDAT_ERR_FORMAT);
+	REJECT((v[2] = 0, v[3] = 67), CDAT_ADDR_LEN, CDAT_ERR_FORMAT);
+	REJECT(v[5] = 0, CDAT_ADDR_LEN, CDAT_ERR_FORMAT);
+	REJECT(v[7] = 1, CDAT_ADDR_LEN, CDAT_ERR_FORMAT);
+	REJECT(v[12] = 1, CDAT_ADDR_LEN, CDAT_ERR_FORMAT);	/* v4 with bytes past 4 */
+	REJECT(memset(v + 24, 'a', 16), CDAT_ADDR_LEN, CDAT_ERR_FORMAT);	/* no NUL */
+	REJECT(v[30] = 'z', CDAT_ADDR_LEN, CDAT_ERR_FORMAT);	/* bytes after the NUL */
+#undef REJECT
+	/* v6 with prefix 128 is fine, 129 is not. */
+	good_addr(v);
+	v[0] = 6;
+	v[1] = 128;
+	len = one_entry(buf, v, CDAT_ADDR_LEN);
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_OK);
+	v[1] = 129;
+	len = one_entry(buf, v, CDAT_ADDR_LEN);
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_ERR_FORMAT);
+
+	/* ADDR before any NODE. */
+	good_addr(v);
+	len = one_entry(buf, v, CDAT_ADDR_LEN);
+	assert_int_equal(cdat_decode_nodes(buf + 8, len - 8, n, 4, &k), CDAT_ERR_FORMAT);
+	/* NODE without addresses, at the end and before another NODE. */
+	assert_int_equal(cdat_decode_nodes(buf, 8, n, 4, &k), CDAT_ERR_FORMAT);
+	memcpy(buf + len, buf, len);
+	assert_int_equal(cdat_decode_nodes(buf + 0, 8, n, 4, &k), CDAT_ERR_FORMAT);
+	/* The same name twice. */
+	assert_int_equal(cdat_decode_nodes(buf, 2 * len, n, 4, &k), CDAT_ERR_DUP);
+	/* The same address twice in one entry. */
+	memcpy(buf + len, buf + 8, len - 8);
+	assert_int_equal(cdat_decode_nodes(buf, 2 * len - 8, n, 4, &k), CDAT_ERR_DUP);
+	/* A control character or an empty name. */
+	len = one_entry(buf, v, CDAT_ADDR_LEN);
+	buf[4] = '\n';
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_ERR_FORMAT);
+	buf[4] = 'x';
+	buf[3] = 0;	/* empty name; "x\0\0\0" then reads as an unknown TLV */
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_ERR_FORMAT);
+	buf[3] = 5;	/* a length that does not frame the rest */
+	assert_int_equal(cdat_decode_nodes(buf, len, n, 4, &k), CDAT_ERR_TLV);
+	buf[3] = 0;
+	memmove(buf + 4, buf + 8, len - 8);
+	assert_int_equal(cdat_decode_nodes(buf, len - 4, n, 4, &k), CDAT_ERR_FORMAT);
+	/* A 64-byte name. */
+	{
+		struct body b;
+		const uint8_t *body;
+		char name[64];
+
+		memset(name, 'n', sizeof(name));
+		body_begin(&b);
+		wire_put(&b.w, CDAT_TLV_NODE, name, 64);
+		wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+		body = body_of(&b, &len);
+		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_FORMAT);
+		body_begin(&b);
+		wire_put(&b.w, CDAT_TLV_NODE, name, 63);
+		wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+		body = body_of(&b, &len);
+		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_OK);
+		assert_int_equal(strlen(n[0].name), 63);
+		/* Nine addresses. */
+		body_begin(&b);
+		wire_put(&b.w, CDAT_TLV_NODE, "x", 1);
+		for (int i = 0; i < 9; i++) {
+			v[11] = (uint8_t)(i + 1);
+			wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+		}
+		body = body_of(&b, &len);
+		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_LIMIT);
+		/* Eight are fine, and unknown TLVs are skipped. */
+		assert_int_equal(cdat_decode_nodes(body, len - 44, n, 4, &k), CDAT_OK);
+		assert_int_equal(n[0].n_addrs, 8);
+		wire_put(&b.w, 0x2ff, "zz", 2);
+		/* A known fixed-size TLV with the wrong size. */
+		body_begin(&b);
+		wire_put(&b.w, CDAT_TLV_VERSION, "1234567", 7);
+		body = body_of(&b, &len);
+		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_FORMAT);
+	}
+}
+
+/* Random corruption of a valid table never reads out of bounds, and a
+ * decoded result is always internally consistent. */
+static void test_decode_fuzz(void **state)
+{
+	struct cdat t, u;
+	struct body b;
+	const uint8_t *body;
+	uint8_t *copy;
+	size_t len;
+
+	(void)state;
+	srand(1);
+	encode_kat_table(&b, &t);
+	body = body_of(&b, &len);
+	for (int i = 0; i < 20000; i++) {
+		size_t l = len - (size_t)(rand() % 8 == 0 ? rand() % (int)len : 0);
+
+		copy = malloc(l ? l : 1);
+		memcpy(copy, body, l);
+		for (int j = rand() % 4; j >= 0 && l; j--)
+			copy[rand() % (int)l] = (uint8_t)rand();
+		if (cdat_decode_table(copy, l, &u) == CDAT_OK) {
+			uint8_t d[CDAT_DIGEST_LEN];
+
+			cdat_digest(&u, d);
+			assert_memory_equal(d, u.digest, sizeof(d));
+			cdat_free(&u);
+		}
+		free(copy);
+	}
+	cdat_free(&t);
+}
+
+/* --- reachability --- */
+
+static void test_rtt(void **state)
+{
+	struct cdat t;
+	struct cdat_addr *a;
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	a = &t.nodes[1].addrs[0];
+	cdat_sent(&t, 1, 0, 1000);
+	assert_true(a->outstanding);
+	assert_int_equal(cdat_answered(&t, 1, 0, 1000, 1010, NULL), 0);
+	assert_int_equal(a->rtt_us, 10000);
+	assert_int_equal(a->rtt_var_us, 5000);
+	assert_int_equal(a->status, CDAT_REACHABLE);
+	assert_false(a->outstanding);
+	cdat_sent(&t, 1, 0, 2000);
+	cdat_answered(&t, 1, 0, 2000, 2030, NULL);
+	/* RTTVAR = 3/4 * 5000 + 1/4 * |10000 - 30000|, SRTT = 7/8 * 10000 + 1/8 * 30000 */
+	assert_int_equal(a->rtt_var_us, 8750);
+	assert_int_equal(a->rtt_us, 12500);
+	assert_int_equal(cdat_timeout_ms(a, 100), 100);
+	assert_int_equal(cdat_timeout_ms(a, 10), 48);	/* 12.5 + 35 ms, rounded up */
+	/* An answer to a heartbeat never sent, or from the future, is ignored. */
+	assert_int_equal(cdat_answered(&t, 1, 0, 2500, 2600, NULL), 0);
+	assert_int_equal(a->rtt_us, 12500);
+	assert_int_equal(cdat_answered(&t, 1, 0, 2000, 1999, NULL), 0);
+	assert_int_equal(a->last_ok_ms, 2030);
+	/* A slow path: misses are counted only after srtt + 4 rttvar. */
+	a->rtt_us = 300000;
+	a->rtt_var_us = 50000;
+	cdat_sent(&t, 1, 0, 3000);
+	cdat_tick(&t, 3100, 100, NULL);
+	assert_true(a->outstanding);
+	cdat_tick(&t, 3499, 100, NULL);
+	assert_int_equal(a->misses, 0);
+	cdat_tick(&t, 3500, 100, NULL);
+	assert_int_equal(a->misses, 1);
+	assert_false(a->outstanding);
+	cdat_free(&t);
+}
+
+/* Node "a": primary 10.0.0.1 (retry 5 in the kat config: set to 3 here)
+ * and alternate fd00::1 (retry 3); heartbeats every 100 ms, unreachable
+ * addresses probed every 4th heartbeat. */
+static void test_failover(void **state)
+{
+	struct cdat t;
+	struct cdat_events ev;
+	bool up[2] = { true, true };
+	uint64_t now = 0;
+	unsigned bits;
+	int down_at = -1;
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	t.nodes[1].addrs[0].retry = 3;
+	assert_int_equal(cdat_current_addr(&t, 1), 0);	/* UNKNOWN counts as usable */
+
+	/* One step: tick, then send what is due, then the answers come. */
+#define STEP() do {							\
+		now += 100;						\
+		bits = cdat_tick(&t, now, 100, &ev);			\
+		for (size_t j = 0; j < 2; j++)				\
+			if (cdat_probe_due(&t, 1, j, now, 100, 4)) {	\
+				cdat_sent(&t, 1, j, now);		\
+				if (up[j])				\
+					bits |= cdat_answered(&t, 1, j, now, now + 1, &ev); \
+			}						\
+	} while (0)
+	memset(&ev, 0, sizeof(ev));
+	for (int i = 0; i < 3; i++)
+		STEP();
+	assert_int_equal(t.nodes[1].addrs[0].status, CDAT_REACHABLE);
+	assert_int_equal(ev.n, 0);
+
+	/* The primary stops answering: the first lost heartbeat is the one
+	 * sent at the step it failed; misses at the 3 following ticks. */
+	up[0] = false;
+	for (int i = 1; i <= 6; i++) {
+		memset(&ev, 0, sizeof(ev));
+		STEP();
+		if (bits & CDAT_EV_ADDR_DOWN) {
+			assert_int_equal(down_at, -1);
+			down_at = i;
+			assert_int_equal(ev.n, 1);
+			assert_int_equal(ev.ev[0].kind, CDAT_EV_ADDR_DOWN);
+			assert_int_equal(ev.ev[0].node, 1);
+			assert_int_equal(ev.ev[0].addr, 0);
+		}
+		if (i < 4)
+			assert_int_equal(cdat_current_addr(&t, 1), 0);
+		assert_false(bits & CDAT_EV_NODE_DOWN);
+	}
+	assert_int_equal(down_at, 4);	/* sent at 1, missed at 2, 3, 4 */
+	assert_int_equal(t.nodes[1].addrs[0].misses, 3);
+	assert_int_equal(t.nodes[1].addrs[0].status, CDAT_UNREACHABLE);
+	assert_int_equal(cdat_current_addr(&t, 1), 1);
+	assert_false(t.nodes[1].down);
+
+	/* Probed every 4th heartbeat only. */
+	{
+		uint64_t last = t.nodes[1].addrs[0].last_sent_ms;
+		int sent = 0;
+
+		for (int i = 0; i < 12; i++) {
+			STEP();
+			if (t.nodes[1].addrs[0].last_sent_ms != last) {
+				assert_true(t.nodes[1].addrs[0].last_sent_ms - last >= 400);
+				last = t.nodes[1].addrs[0].last_sent_ms;
+				sent++;
+			}
+		}
+		/* A probe is counted missed 100 ms after it went, the next one
+		 * goes 400 ms after it: 3 in 1200 ms. */
+		assert_int_equal(sent, 3);
+	}
+
+	/* The alternate fails too: the node is down. */
+	up[1] = false;
+	bits = 0;
+	memset(&ev, 0, sizeof(ev));
+	for (int i = 0; i < 5 && !(bits & CDAT_EV_NODE_DOWN); i++)
+		STEP();
+	assert_true(bits & CDAT_EV_NODE_DOWN);
+	assert_true(t.nodes[1].down);
+	assert_int_equal(t.nodes[1].down_since_ms, now);
+	assert_int_equal(cdat_current_addr(&t, 1), -1);
+
+	/* The primary answers a probe again: up, and traffic goes back to it. */
+	up[0] = true;
+	bits = 0;
+	memset(&ev, 0, sizeof(ev));
+	for (int i = 0; i < 6 && !(bits & CDAT_EV_ADDR_UP); i++)
+		STEP();
+	assert_true(bits & CDAT_EV_ADDR_UP);
+	assert_true(bits & CDAT_EV_NODE_UP);
+	assert_int_equal(ev.n, 2);
+	assert_false(t.nodes[1].down);
+	assert_int_equal(cdat_current_addr(&t, 1), 0);
+	assert_int_equal(t.nodes[1].addrs[0].misses, 0);
+#undef STEP
+	cdat_free(&t);
+}
+
+/* --- distribution: a simulated cluster --- */
+
+#define SIM_MAX 6
+#define SIM_Q 8192
+#define SIM_HB 100
+#define SIM_PROBE 5
+
+struct qmsg {
+	size_t from;
+	struct cdat_out m;
+};
+
+struct sim {
+	size_t n;
+	struct cdat_proto p[SIM_MAX];
+	bool alive[SIM_MAX];
+	int side[SIM_MAX];
+	uint64_t now;
+	struct qmsg *q;
+	size_t qn;
+	struct cdat_out *ob;
+	uint64_t proposed[64];	/* distinct PROPOSE versions seen on the wire */
+	size_t n_proposed;
+};
+
+static struct sim_addr_set {
+	struct cfg_addr a[2];
+} sim_addrs[SIM_MAX];
+static struct cfg_node sim_nodes[SIM_MAX];
+static struct cfg sim_cfg;
+
+static const struct cfg *sim_config(size_t n)
+{
+	char ip[64];
+
+	memset(&sim_cfg, 0, sizeof(sim_cfg));
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sim_nodes[i].name, CFG_NAME_MAX, "n%zu", i);
+		snprintf(ip, sizeof(ip), "10.0.0.%zu", i + 1);
+		set_caddr(&sim_addrs[i].a[0], ip, 24, 1500, "ethernet", 0, 3);
+		snprintf(ip, sizeof(ip), "fd00::%zu", i + 1);
+		set_caddr(&sim_addrs[i].a[1], ip, 64, 1500, "ethernet", 0, 3);
+		sim_nodes[i].addrs = sim_addrs[i].a;
+		sim_nodes[i].n_addrs = 2;
+	}
+	sim_cfg.nodes = sim_nodes;
+	sim_cfg.n_nodes = n;
+	sim_cfg.retry_threshold = 3;
+	return &sim_cfg;
+}
+
+static void sim_init(struct sim *s, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->q = calloc(SIM_Q, sizeof(*s->q));
+	s->ob = calloc(SIM_Q, sizeof(*s->ob));
+	assert_non_null(s->q);
+	assert_non_null(s->ob);
+	sim_config(n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(sim_cfg.node_name, CFG_NAME_MAX, "n%zu", i);
+		assert_int_equal(cdat_proto_init_cfg(&s->p[i], &sim_cfg, 0), CDAT_OK);
+		s->alive[i] = true;
+	}
+}
+
+static void sim_free(struct sim *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		cdat_proto_free(&s->p[i]);
+	free(s->q);
+	free(s->ob);
+}
+
+static bool sim_link(const struct sim *s, size_t a, size_t b)
+{
+	return s->alive[a] && s->alive[b] && s->side[a] == s->side[b];
+}
+
+static void sim_collect(struct sim *s, size_t from, struct cdat_outbox *ob)
+{
+	assert_false(ob->overflow);
+	for (size_t i = 0; i < ob->n; i++) {
+		assert_true(s->qn < SIM_Q);
+		s->q[s->qn].from = from;
+		s->q[s->qn++].m = ob->msg[i];
+		if (ob->msg[i].type == CDAT_MSG_PROPOSE) {
+			/* The first TLV of a PROPOSE is its VERSION. */
+			const uint8_t *b = ob->msg[i].body;
+			uint64_t v = 0;
+			size_t k;
+
+			assert_true(ob->msg[i].len >= 12);
+			assert_int_equal(b[0] << 8 | b[1], CDAT_TLV_VERSION);
+			for (k = 4; k < 12; k++)
+				v = v << 8 | b[k];
+			for (k = 0; k < s->n_proposed && s->proposed[k] != v; k++)
+				;
+			if (k == s->n_proposed && k < 64)
+				s->proposed[s->n_proposed++] = v;
+		}
+	}
+	ob->n = 0;
+}
+
+static long sim_index(const struct sim *s, const char *name)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->p[i].self, name) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void sim_step(struct sim *s)
+{
+	struct cdat_outbox ob = { .msg = s->ob, .cap = SIM_Q };
+
+	s->now += SIM_HB;
+	for (size_t i = 0; i < s->n; i++) {
+		struct cdat *c = &s->p[i].cur;
+
+		if (!s->alive[i])
+			continue;
+		cdat_tick(c, s->now, SIM_HB, NULL);
+		for (size_t j = 0; j < s->n; j++) {
+			long k = cdat_find_node(c, s->p[j].self);
+			size_t kk = (size_t)k;
+
+			if (j == i || k < 0)
+				continue;
+			for (size_t a = 0; a < c->nodes[k].n_addrs; a++)
+				if (cdat_probe_due(c, kk, a, s->now, SIM_HB, SIM_PROBE)) {
+					cdat_sent(c, kk, a, s->now);
+					if (sim_link(s, i, j))
+						cdat_answered(c, kk, a, s->now, s->now, NULL);
+				}
+			if (sim_link(s, i, j))
+				cdat_proto_heard(&s->p[i], s->p[j].self, s->p[j].cur.version,
+						 s->p[j].cur.digest, s->now);
+		}
+	}
+	for (size_t i = 0; i < s->n; i++) {
+		if (!s->alive[i])
+			continue;
+		cdat_proto_tick(&s->p[i], s->now, &ob);
+		sim_collect(s, i, &ob);
+	}
+	/* Deliver in random order until nothing is left (replies included). */
+	while (s->qn) {
+		size_t r = (size_t)rand() % s->qn;
+		struct qmsg m = s->q[r];
+		long to = sim_index(s, m.m.to);
+		int rc;
+
+		s->q[r] = s->q[--s->qn];
+		assert_true(to >= 0);
+		if (!sim_link(s, m.from, (size_t)to))
+			continue;
+		rc = cdat_proto_input(&s->p[to], s->p[m.from].self, m.m.type, m.m.body, m.m.len,
+				      s->now, &ob);
+		/* Well-formed messages are never refused as malformed. */
+		assert_true(rc == CDAT_OK || rc == CDAT_ERR_STALE || rc == CDAT_ERR_UNKNOWN);
+		sim_collect(s, (size_t)to, &ob);
+	}
+}
+
+/* Every live node of side `side` (or every live node when side < 0) has the
+ * same committed version and digest; returns that version. */
+static uint64_t sim_agree(const struct sim *s, int side)
+{
+	const struct cdat *ref = NULL;
+
+	for (size_t i = 0; i < s->n; i++) {
+		uint8_t d[CDAT_DIGEST_LEN];
+
+		if (!s->alive[i] || (side >= 0 && s->side[i] != side))
+			continue;
+		cdat_digest(&s->p[i].cur, d);
+		assert_memory_equal(d, s->p[i].cur.digest, sizeof(d));
+		if (!ref) {
+			ref = &s->p[i].cur;
+			continue;
+		}
+		assert_int_equal(s->p[i].cur.version, ref->version);
+		assert_memory_equal(s->p[i].cur.digest, ref->digest, CDAT_DIGEST_LEN);
+		assert_false(s->p[i].proposing);
+	}
+	assert_non_null(ref);
+	return ref->version;
+}
+
+static uint16_t sim_mtu(const struct sim *s, size_t at, size_t node)
+{
+	long k = cdat_find_node(&s->p[at].cur, s->p[node].self);
+
+	assert_true(k >= 0);
+	return s->p[at].cur.nodes[k].addrs[0].mtu;
+}
+
+static void test_sim_converge(void **state)
+{
+	static const int dead[] = { -1, 0, 2, 5 };
+
+	(void)state;
+	for (unsigned seed = 1; seed <= 12; seed++) {
+		struct sim s;
+		int d = dead[seed % 4];
+		uint64_t v;
+
+		srand(seed);
+		sim_init(&s, 6);
+		if (d >= 0)
+			s.alive[d] = false;
+		for (size_t i = 0; i < s.n; i++)
+			assert_int_equal(cdat_proto_set_own(&s.p[i], 0, 24,
+							    (uint16_t)(1500 + 100 * i), "eth"),
+					 CDAT_OK);
+		for (int i = 0; i < 40; i++)
+			sim_step(&s);
+		v = sim_agree(&s, -1);
+		assert_true(v >= 1);
+		for (size_t i = 0; i < s.n; i++) {
+			if (!s.alive[i])
+				continue;
+			assert_true(cdat_proto_is_coordinator(&s.p[i]) ==
+				    ((d == 0 && i == 1) || (d != 0 && i == 0)));
+			for (size_t j = 0; j < s.n; j++)
+				assert_int_equal(sim_mtu(&s, i, j),
+						 (int)j == d ? 1500 : 1500 + 100 * j);
+		}
+		/* Quiet once converged: no further proposals. */
+		s.n_proposed = 0;
+		for (int i = 0; i < 20; i++)
+			sim_step(&s);
+		assert_int_equal(s.n_proposed, 0);
+		assert_int_equal(sim_agree(&s, -1), v);
+
+		/* The dead node comes back: it gets the table. */
+		if (d >= 0) {
+			s.alive[d] = true;
+			for (int i = 0; i < 40; i++)
+				sim_step(&s);
+			v = sim_agree(&s, -1);
+			assert_int_equal(sim_mtu(&s, 3, (size_t)d), 1500 + 100 * d);
+		}
+		sim_free(&s);
+	}
+}
+
+static void test_sim_partition(void **state)
+{
+	(void)state;
+	for (unsigned seed = 1; seed <= 8; seed++) {
+		struct sim s;
+		uint64_t va, vb, v;
+		uint8_t da[CDAT_DIGEST_LEN];
+
+		srand(seed * 7919);
+		sim_init(&s, 6);
+		for (int i = 0; i < 30; i++)
+			sim_step(&s);
+		sim_agree(&s, -1);
+
+		/* Cut {n0 n1 n2} from {n3 n4 n5}; each half makes its change. */
+		s.side[3] = s.side[4] = s.side[5] = 1;
+		for (int i = 0; i < 10; i++)
+			sim_step(&s);
+		assert_true(cdat_proto_is_coordinator(&s.p[0]));
+		assert_true(cdat_proto_is_coordinator(&s.p[3]));
+		assert_int_equal(cdat_proto_set_own(&s.p[1], 0, 24, 9000, "ib"), CDAT_OK);
+		assert_int_equal(cdat_proto_set_own(&s.p[4], 1, 64, 8000, "ethernet"), CDAT_OK);
+		for (int i = 0; i < 30; i++)
+			sim_step(&s);
+		va = sim_agree(&s, 0);
+		vb = sim_agree(&s, 1);
+		memcpy(da, s.p[0].cur.digest, sizeof(da));
+		assert_memory_not_equal(da, s.p[3].cur.digest, sizeof(da));
+		assert_int_equal(sim_mtu(&s, 2, 1), 9000);
+		assert_int_equal(sim_mtu(&s, 2, 4), 1500);
+		assert_int_equal(s.p[5].cur.nodes[4].addrs[1].mtu, 8000);
+		assert_int_equal(s.p[5].cur.nodes[1].addrs[0].mtu, 1500);
+
+		/* Heal: one propose/ack/commit round gives one table. */
+		s.side[3] = s.side[4] = s.side[5] = 0;
+		s.n_proposed = 0;
+		for (int i = 0; i < 40; i++)
+			sim_step(&s);
+		v = sim_agree(&s, -1);
+		assert_int_equal(s.n_proposed, 1);
+		assert_int_equal(s.proposed[0], v);
+		assert_int_equal(v, (va > vb ? va : vb) + 1);
+		for (size_t i = 0; i < s.n; i++) {
+			assert_int_equal(sim_mtu(&s, i, 1), 9000);
+			assert_string_equal(s.p[i].cur.nodes[1].addrs[0].type, "ib");
+			assert_int_equal(s.p[i].cur.nodes[4].addrs[1].mtu, 8000);
+		}
+		sim_free(&s);
+	}
+}
+
+/* A table too large for one message goes in fragments, reassembled in any
+ * order; stale and malformed proposals are refused. */
+static void test_proto_fragments(void **state)
+{
+	static struct cfg_addr addrs[40][CDAT_MAX_ADDRS];
+	static struct cfg_node nodes[40];
+	struct cfg c;
+	struct cdat_proto p0, p1;
+	struct cdat_out *ob = calloc(256, sizeof(*ob));
+	struct cdat_outbox out = { .msg = ob, .cap = 256 };
+	struct cdat_out *frag;
+	size_t nfrag;
+	char ip[64];
+	uint64_t now = 0;
+	int rc;
+
+	(void)state;
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < 40; i++) {
+		snprintf(nodes[i].name, CFG_NAME_MAX, "node-with-a-longer-name-%02zu", i);
+		for (size_t j = 0; j < CDAT_MAX_ADDRS; j++) {
+			snprintf(ip, sizeof(ip), "10.%zu.0.%zu", j, i + 1);
+			set_caddr(&addrs[i][j], ip, 24, 1500, "ethernet", 0, 3);
+		}
+		nodes[i].addrs = addrs[i];
+		nodes[i].n_addrs = CDAT_MAX_ADDRS;
+	}
+	c.nodes = nodes;
+	c.n_nodes = 40;
+	strcpy(c.node_name, nodes[0].name);
+	assert_int_equal(cdat_proto_init_cfg(&p0, &c, 0), CDAT_OK);
+	strcpy(c.node_name, nodes[1].name);
+	assert_int_equal(cdat_proto_init_cfg(&p1, &c, 0), CDAT_OK);
+	/* Only n0 and n1 are up. */
+	for (size_t i = 2; i < 40; i++) {
+		p0.cur.nodes[i].down = p1.cur.nodes[i].down = true;
+		for (size_t j = 0; j < CDAT_MAX_ADDRS; j++)
+			p0.cur.nodes[i].addrs[j].status = p1.cur.nodes[i].addrs[j].status =
+				CDAT_UNREACHABLE;
+	}
+	p1.cur.nodes[0].addrs[0].rtt_us = 777;
+
+	assert_int_equal(cdat_proto_set_own(&p1, 3, 20, 9000, "ib"), CDAT_OK);
+	cdat_proto_tick(&p1, now, &out);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(ob[0].type, CDAT_MSG_REPORT);
+	assert_string_equal(ob[0].to, nodes[0].name);
+	assert_int_equal(cdat_proto_input(&p0, nodes[1].name, ob[0].type, ob[0].body, ob[0].len,
+					  now, NULL), CDAT_OK);
+	/* Not a report about itself: refused. */
+	assert_int_equal(cdat_proto_input(&p0, nodes[2].name, ob[0].type, ob[0].body, ob[0].len,
+					  now, NULL), CDAT_ERR_FORMAT);
+	out.n = 0;
+	cdat_proto_tick(&p0, now + 500, &out);
+	assert_int_equal(out.n, 0);	/* holdoff */
+	now += 1000;
+	cdat_proto_tick(&p0, now, &out);
+	assert_true(p0.proposing);
+	nfrag = out.n;
+	/* 40 entries of ~384 bytes: 3 per fragment. */
+	assert_int_equal(nfrag, 14);
+	frag = calloc(nfrag, sizeof(*frag));
+	memcpy(frag, ob, nfrag * sizeof(*frag));
+	out.n = 0;
+	/* Reverse order; the first fragment twice. */
+	for (size_t i = nfrag; i-- > 0;) {
+		assert_int_equal(frag[i].type, CDAT_MSG_PROPOSE);
+		assert_true(frag[i].len <= CDAT_BODY_MAX);
+		rc = cdat_proto_input(&p1, nodes[0].name, frag[i].type, frag[i].body, frag[i].len,
+				      now, &out);
+		assert_int_equal(rc, CDAT_OK);
+		assert_int_equal(out.n, i == 0 ? 1 : 0);
+	}
+	assert_int_equal(ob[0].type, CDAT_MSG_ACK);
+	assert_memory_equal(ob[0].body + 16, p0.prop.digest, CDAT_DIGEST_LEN);
+	rc = cdat_proto_input(&p1, nodes[0].name, frag[0].type, frag[0].body, frag[0].len, now,
+			      &out);
+	assert_int_equal(out.n, 2);	/* re-acked */
+	out.n = 1;
+	/* A truncated fragment is refused. */
+	out.n = 0;
+	assert_int_equal(cdat_proto_input(&p1, nodes[0].name, frag[0].type, frag[0].body,
+					  (size_t)frag[0].len - 1, now, &out), CDAT_ERR_TLV);
+	assert_int_equal(out.n, 0);
+	/* A fragment with an impossible PART (first past the end) too. */
+	{
+		struct cdat_out bad = frag[1];
+
+		bad.body[12 + 4 + 4] = 0x01;	/* first = 0x01xx > 40 */
+		assert_int_equal(cdat_proto_input(&p1, nodes[0].name, bad.type, bad.body, bad.len,
+						  now, &out), CDAT_ERR_FORMAT);
+	}
+	/* Neither touched the assembled proposal: a resend is acked once. */
+	for (size_t i = 0; i < nfrag; i++)
+		cdat_proto_input(&p1, nodes[0].name, frag[i].type, frag[i].body, frag[i].len, now,
+				 &out);
+	assert_int_equal(out.n, 1);
+
+	/* ACK -> COMMIT -> installed on both. */
+	{
+		struct cdat_out ack = ob[0];
+
+		out.n = 0;
+		assert_int_equal(cdat_proto_input(&p0, nodes[1].name, ack.type, ack.body, ack.len,
+						  now, &out), CDAT_OK);
+	}
+	assert_int_equal(out.n, 1);
+	assert_int_equal(ob[0].type, CDAT_MSG_COMMIT);
+	assert_false(p0.proposing);
+	assert_int_equal(p0.cur.version, 1);
+	assert_int_equal(cdat_proto_input(&p1, nodes[0].name, ob[0].type, ob[0].body, ob[0].len,
+					  now, NULL), CDAT_OK);
+	assert_int_equal(p1.cur.version, 1);
+	assert_memory_equal(p1.cur.digest, p0.cur.digest, CDAT_DIGEST_LEN);
+	assert_int_equal(p1.cur.nodes[1].addrs[3].mtu, 9000);
+	assert_int_equal(p1.cur.nodes[1].addrs[3].prefix, 20);
+	/* Local observations survived the install. */
+	assert_true(p1.cur.nodes[5].down);
+	assert_int_equal(p1.cur.nodes[5].addrs[7].status, CDAT_UNREACHABLE);
+	assert_int_equal(p1.cur.nodes[0].addrs[0].rtt_us, 777);
+	assert_int_equal(cdat_proto_coordinator(&p1), 0);
+
+	/* A proposal older than the committed table is refused with our version. */
+	out.n = 0;
+	frag[0].body[11] = 0;	/* version 1 -> 0 */
+	rc = cdat_proto_input(&p1, nodes[0].name, frag[0].type, frag[0].body, frag[0].len, now,
+			      &out);
+	assert_int_equal(rc, CDAT_ERR_STALE);
+	assert_int_equal(out.n, 1);
+	assert_int_equal(ob[0].type, CDAT_MSG_ACK);
+	{
+		uint64_t v;
+		uint8_t d[CDAT_DIGEST_LEN];
+
+		assert_true(cdat_get_summary(ob[0].body, ob[0].len, &v, d));
+		assert_int_equal(v, 1);
+		assert_memory_equal(d, p1.cur.digest, sizeof(d));
+	}
+	/* Garbage of every kind is refused without effect. */
+	{
+		static const uint8_t junk[] = { 0x02, 0x02, 0x00, 0x08, 1, 2, 3 };
+
+		assert_int_equal(cdat_proto_input(&p1, nodes[0].name, CDAT_MSG_PROPOSE, junk,
+						  sizeof(junk), now, NULL), CDAT_ERR_TLV);
+		assert_int_equal(cdat_proto_input(&p1, nodes[0].name, CDAT_MSG_COMMIT, junk, 0,
+						  now, NULL), CDAT_ERR_FORMAT);
+		assert_int_equal(cdat_proto_input(&p1, nodes[0].name, 99, junk, 0, now, NULL),
+				 CDAT_ERR_INVAL);
+		assert_int_equal(p1.cur.version, 1);
+	}
+	/* Corrupted messages of every type never read out of bounds. */
+	srand(3);
+	for (int i = 0; i < 5000; i++) {
+		struct cdat_out m = frag[(size_t)rand() % nfrag];
+		size_t l = m.len - (size_t)(rand() % 4 == 0 ? rand() % (int)m.len : 0);
+		uint8_t *copy = malloc(l ? l : 1);
+
+		memcpy(copy, m.body, l);
+		for (int j = rand() % 3; j >= 0 && l; j--)
+			copy[rand() % (int)l] = (uint8_t)rand();
+		out.n = 0;
+		cdat_proto_input(i % 2 ? &p1 : &p0, nodes[i % 3].name,
+				 (uint8_t)(CDAT_MSG_REPORT + rand() % 4), copy, l, now, &out);
+		free(copy);
+	}
+	free(frag);
+	free(ob);
+	cdat_proto_free(&p0);
+	cdat_proto_free(&p1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_from_cfg),
+		cmocka_unit_test(test_digest),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_decode_rejects),
+		cmocka_unit_test(test_decode_fuzz),
+		cmocka_unit_test(test_rtt),
+		cmocka_unit_test(test_failover),
+		cmocka_unit_test(test_proto_fragments),
+		cmocka_unit_test(test_sim_converge),
+		cmocka_unit_test(test_sim_partition),
+	};
+
+	return cmocka_run_group_tests(tests, setup, NULL);
+}
