@@ -74,7 +74,7 @@ static void queue_fill_params(struct nlmsghdr *nlh, void *arg)
 struct queue *queue_open(uint16_t num, uint32_t maxlen, int rcvbuf, char *err, size_t errlen)
 {
 	struct queue *q = calloc(1, sizeof(*q));
-	int one = 1;
+	int one = 1, sndbuf = 4 * QUEUE_VBUF;
 
 	if (!q) {
 		snprintf(err, errlen, "out of memory");
@@ -98,6 +98,12 @@ struct queue *queue_open(uint16_t num, uint32_t maxlen, int rcvbuf, char *err, s
 		       sizeof(rcvbuf)) < 0)
 		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 			   sizeof(rcvbuf));
+	/* A verdict batch is one sendmsg: the send buffer must hold it whole
+	 * (netlink refuses a message larger than sk_sndbuf). */
+	if (setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf,
+		       sizeof(sndbuf)) < 0)
+		setsockopt(mnl_socket_get_fd(q->nl), SOL_SOCKET, SO_SNDBUF, &sndbuf,
+			   sizeof(sndbuf));
 	setsockopt(mnl_socket_get_fd(q->nl), SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
 	if (queue_cfg_send(q, err, errlen, "bind", queue_fill_bind, NULL) < 0)
 		goto fail;
@@ -134,17 +140,26 @@ bool queue_wait(struct queue *q, int timeout_ms)
 
 static int queue_flush(struct queue *q, struct stats *st)
 {
-	ssize_t n;
+	const struct nlmsghdr *nlh;
+	int left = (int)q->vlen, ret = 0;
 
 	if (!q->vlen)
 		return 0;
-	n = mnl_socket_sendto(q->nl, q->vbuf, q->vlen);
-	q->vlen = 0;
-	if (n < 0) {
-		stats_inc(st, STAT_Q_VERDICT_ERR);
-		return -errno;
+	if (mnl_socket_sendto(q->nl, q->vbuf, q->vlen) >= 0) {
+		q->vlen = 0;
+		return 0;
 	}
-	return 0;
+	/* A packet without a verdict stays queued in the kernel for good:
+	 * never lose a batch, send its verdicts one by one. */
+	for (nlh = (const struct nlmsghdr *)q->vbuf; mnl_nlmsg_ok(nlh, left);
+	     nlh = mnl_nlmsg_next(nlh, &left)) {
+		if (mnl_socket_sendto(q->nl, nlh, nlh->nlmsg_len) < 0) {
+			stats_inc(st, STAT_Q_VERDICT_ERR);
+			ret = -errno;
+		}
+	}
+	q->vlen = 0;
+	return ret;
 }
 
 static void queue_verdict(struct queue *q, struct stats *st, uint32_t id, enum queue_verdict v,
