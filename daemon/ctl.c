@@ -14,6 +14,7 @@
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
+#include "daemon/sync.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
 
@@ -136,8 +137,7 @@ static json_t *ctl_status(struct daemon *d)
 		const struct member_node *mn = &d->member.nodes[n];
 
 		json_object_set_new(jn, "name", json_string(c->nodes[n].name));
-		json_object_set_new(jn, "alive", json_boolean(member_alive(&d->member, n, now,
-									     false)));
+		json_object_set_new(jn, "alive", json_boolean(dsync_node_alive(d, n)));
 		json_object_set_new(jn, "self", json_boolean((long)n == c->self));
 		json_object_set_new(jn, "drained", json_boolean(d->drained[n]));
 		if ((long)n != c->self && mn->heard)
@@ -333,8 +333,129 @@ static json_t *ctl_stats(struct daemon *d)
 		json_object_set_new(rej, wire_status_name((enum wire_status)k),
 				    json_integer((json_int_t)d->sync.rejected[k]));
 	json_object_set_new(sync, "rejected", rej);
+	{
+		struct {
+			const char *name;
+			uint64_t v;
+		} sv[] = {
+			{ "heartbeats_sent", d->sync.hb_tx }, { "heartbeat_answers_sent", d->sync.hb_ack_tx },
+			{ "heartbeat_answers_received", d->sync.hb_ack_rx },
+			{ "state_sent", d->sync.state_tx }, { "state_received", d->sync.state_rx },
+			{ "control_sent", d->sync.ctrl_tx },
+			{ "reliable_queue_full", d->sync.rel_overflow },
+			{ "outbox_overflow", d->sync.outbox_overflow },
+			{ "cdat_refused", d->sync.cdat_errors },
+		};
+		struct rel_stats tx = { 0 }, rx = { 0 };
+		json_t *jr = json_object();
+
+		for (size_t k = 0; k < sizeof(sv) / sizeof(sv[0]); k++)
+			json_object_set_new(sync, sv[k].name, json_integer((json_int_t)sv[k].v));
+		for (size_t n = 0; n < d->n_known; n++) {
+			const struct rel_stats *a, *b;
+
+			if (!d->peers[n].tx)
+				continue;
+			a = rel_tx_stats(d->peers[n].tx);
+			b = rel_rx_stats(d->peers[n].rx);
+			tx.pushed += a->pushed; tx.sent += a->sent; tx.resent += a->resent;
+			tx.acked += a->acked; tx.nacks_recv += a->nacks_recv;
+			tx.resyncs += a->resyncs; tx.overflow += a->overflow;
+			rx.delivered += b->delivered; rx.dups += b->dups;
+			rx.out_of_order += b->out_of_order; rx.restarts += b->restarts;
+			rx.nacks_sent += b->nacks_sent; rx.acks_sent += b->acks_sent;
+		}
+		json_object_set_new(jr, "queued", json_integer((json_int_t)tx.pushed));
+		json_object_set_new(jr, "sent", json_integer((json_int_t)tx.sent));
+		json_object_set_new(jr, "resent", json_integer((json_int_t)tx.resent));
+		json_object_set_new(jr, "acked", json_integer((json_int_t)tx.acked));
+		json_object_set_new(jr, "nacks_received", json_integer((json_int_t)tx.nacks_recv));
+		json_object_set_new(jr, "resyncs", json_integer((json_int_t)tx.resyncs));
+		json_object_set_new(jr, "delivered", json_integer((json_int_t)rx.delivered));
+		json_object_set_new(jr, "duplicates", json_integer((json_int_t)rx.dups));
+		json_object_set_new(jr, "out_of_order", json_integer((json_int_t)rx.out_of_order));
+		json_object_set_new(jr, "peer_restarts", json_integer((json_int_t)rx.restarts));
+		json_object_set_new(jr, "nacks_sent", json_integer((json_int_t)rx.nacks_sent));
+		json_object_set_new(jr, "acks_sent", json_integer((json_int_t)rx.acks_sent));
+		json_object_set_new(sync, "reliable", jr);
+	}
 	json_object_set_new(o, "sync", sync);
 	json_object_set_new(o, "workers", workers);
+	return o;
+}
+
+static void ctl_hex(char *out, const uint8_t *b, size_t n)
+{
+	static const char hx[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = hx[b[i] >> 4];
+		out[2 * i + 1] = hx[b[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static const char *ctl_addr_status(uint8_t s)
+{
+	return s == CDAT_REACHABLE ? "reachable" : s == CDAT_UNREACHABLE ? "unreachable"
+									  : "unknown";
+}
+
+/* The committed CDAT, with this node's observations of every address. */
+static json_t *ctl_cdat(struct daemon *d)
+{
+	const struct cdat *t = &d->cdat.cur;
+	json_t *o = json_object(), *nodes = json_array(), *cnt = json_object();
+	char hex[2 * CDAT_DIGEST_LEN + 1], ab[ADDR_STRLEN];
+	long coord = cdat_proto_coordinator(&d->cdat);
+	uint64_t now = daemon_now_ms();
+
+	ctl_hex(hex, t->digest, CDAT_DIGEST_LEN);
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "node", json_string(d->cfg->node_name));
+	json_object_set_new(o, "version", json_integer((json_int_t)t->version));
+	json_object_set_new(o, "digest", json_string(hex));
+	json_object_set_new(o, "coordinator", json_string(coord >= 0 ? t->nodes[coord].name : ""));
+	json_object_set_new(o, "proposing", json_boolean(d->cdat.proposing));
+	for (size_t i = 0; i < t->n; i++) {
+		const struct cdat_node *n = &t->nodes[i];
+		json_t *jn = json_object(), *addrs = json_array();
+		long cur = cdat_current_addr(t, i);
+		bool self = !strcmp(n->name, d->cfg->node_name);
+
+		json_object_set_new(jn, "name", json_string(n->name));
+		json_object_set_new(jn, "self", json_boolean(self));
+		json_object_set_new(jn, "status", json_string(self ? "self" : n->down ? "down" : "up"));
+		for (size_t k = 0; k < n->n_addrs; k++) {
+			const struct cdat_addr *a = &n->addrs[k];
+			json_t *ja = json_object();
+
+			json_object_set_new(ja, "ip", json_string(addr_fmt(&a->ip, ab, sizeof(ab))));
+			json_object_set_new(ja, "status", json_string(self ? "self"
+							     : ctl_addr_status(a->status)));
+			json_object_set_new(ja, "current", json_boolean(!self && (long)k == cur));
+			json_object_set_new(ja, "prefix", json_integer(a->prefix));
+			json_object_set_new(ja, "mtu", json_integer(a->mtu));
+			json_object_set_new(ja, "type", json_string(a->type));
+			json_object_set_new(ja, "cos", json_integer(a->cos));
+			json_object_set_new(ja, "retry", json_integer(a->retry));
+			json_object_set_new(ja, "misses", json_integer(a->misses));
+			json_object_set_new(ja, "rtt_ms", json_real(a->rtt_us / 1000.0));
+			json_object_set_new(ja, "rtt_var_ms", json_real(a->rtt_var_us / 1000.0));
+			if (a->last_ok_ms)
+				json_object_set_new(ja, "last_ok_ms_ago",
+						    json_integer((json_int_t)(now - a->last_ok_ms)));
+			json_array_append_new(addrs, ja);
+		}
+		json_object_set_new(jn, "addresses", addrs);
+		json_array_append_new(nodes, jn);
+	}
+	json_object_set_new(o, "nodes", nodes);
+	json_object_set_new(cnt, "proposed", json_integer((json_int_t)d->cdat.n_proposed));
+	json_object_set_new(cnt, "committed", json_integer((json_int_t)d->cdat.n_committed));
+	json_object_set_new(cnt, "refused", json_integer((json_int_t)d->cdat.n_refused));
+	json_object_set_new(cnt, "bad", json_integer((json_int_t)d->cdat.n_bad));
+	json_object_set_new(o, "counters", cnt);
 	return o;
 }
 
@@ -399,7 +520,9 @@ static json_t *ctl_dispatch(struct daemon *d, char *line)
 		json_object_set_new(o, "generation", json_integer((json_int_t)d->view->generation));
 		return o;
 	}
-	if (!strcmp(cmd, "cdat") || !strcmp(cmd, "failover"))
+	if (!strcmp(cmd, "cdat"))
+		return ctl_cdat(d);
+	if (!strcmp(cmd, "failover"))
 		return ctl_error("'%s' is not supported by this version yet", cmd);
 	return ctl_error("unknown command '%s'", cmd);
 }

@@ -16,7 +16,9 @@
 #include "nfq/engine.h"
 #include "nfq/queue.h"
 #include "nfq/stats.h"
+#include "sync/cdat.h"
 #include "sync/chan.h"
+#include "sync/reliable.h"
 #include "sync/wire.h"
 
 struct daemon;
@@ -43,6 +45,14 @@ struct worker {
 struct sync_stats {
 	uint64_t tx, rx, tx_errors, unknown_sender;
 	uint64_t rejected[WIRE__MAX];
+	uint64_t hb_tx, hb_ack_tx, hb_ack_rx, state_tx, state_rx, ctrl_tx;
+	uint64_t rel_overflow, outbox_overflow, cdat_errors;
+};
+
+/* Reliable channel to one peer (indexed like cfg->nodes). */
+struct dsync_peer {
+	struct rel_tx *tx;
+	struct rel_rx *rx;
 };
 
 struct vipa_state {
@@ -83,6 +93,9 @@ struct daemon {
 	uint32_t *node_ids;		/* wire_node_id of each node */
 	size_t n_known;			/* entries in replay / node_ids */
 	struct sync_stats sync;
+	struct dsync_peer *peers;	/* [n_known] */
+	struct cdat_proto cdat;		/* cdat.cur: the committed table + reachability */
+	bool cdat_ready;
 
 	time_t started;
 	uint64_t reloads;

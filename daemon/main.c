@@ -161,7 +161,6 @@ static bool daemon_scan(struct daemon *d)
 static int daemon_rebuild_view(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
-	uint64_t now = daemon_now_ms();
 	bool alive[c->n_nodes ? c->n_nodes : 1];
 	struct view *nv, *old;
 	struct view_input in = {
@@ -176,7 +175,7 @@ static int daemon_rebuild_view(struct daemon *d)
 	};
 
 	for (size_t n = 0; n < c->n_nodes; n++)
-		alive[n] = member_alive(&d->member, n, now, false);
+		alive[n] = dsync_node_alive(d, n);
 	nv = view_build(&in);
 	if (!nv) {
 		log_err("out of memory building the routing view");
@@ -216,7 +215,6 @@ static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 static void daemon_roles(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
-	uint64_t now = daemon_now_ms();
 
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
@@ -225,7 +223,7 @@ static void daemon_roles(struct daemon *d)
 		char err[256], ab[ADDR_STRLEN];
 
 		for (size_t k = 0; k < vp->n_dists && owner < 0; k++)
-			if (member_alive(&d->member, vp->dists[k].node, now, true))
+			if (dsync_node_alive(d, vp->dists[k].node))
 				owner = (long)vp->dists[k].node;
 		snprintf(vs->owner, sizeof(vs->owner), "%s",
 			 owner >= 0 ? c->nodes[owner].name : "");
@@ -283,7 +281,6 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	bool *ndrained;
 	struct vipa_state *nvs;
 	struct view *old;
-	uint64_t now = daemon_now_ms();
 
 	nc = cfg_load(d->conf_path, d->node_override, err, errlen);
 	if (!nc)
@@ -300,8 +297,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	ndrained = calloc(nc->n_nodes ? nc->n_nodes : 1, sizeof(*ndrained));
 	nvs = calloc(nc->n_vipas ? nc->n_vipas : 1, sizeof(*nvs));
 	if (!ndrained || !nvs ||
-	    member_init(&nm, nc->n_nodes, nc->self, d->member.start_ms,
-			(uint64_t)(nc->retry_threshold + 1) * nc->heartbeat_ms) < 0) {
+	    member_init(&nm, nc->n_nodes) < 0) {
 		free(ndrained);
 		free(nvs);
 		cfg_free(nc);
@@ -357,7 +353,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		struct view *nv;
 
 		for (size_t n = 0; n < nc->n_nodes; n++)
-			alive[n] = member_alive(&d->member, n, now, false);
+			alive[n] = dsync_node_alive(d, n);
 		in = (struct view_input){ .cfg = nc, .self = nc->self, .alive = alive,
 					  .drained = d->drained, .listening = daemon_listening_cb,
 					  .arg = d, .prev = NULL,
@@ -418,8 +414,7 @@ static int daemon_run(struct daemon *d)
 	d->vipas = calloc(c->n_vipas ? c->n_vipas : 1, sizeof(*d->vipas));
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->drained || !d->vipas || !d->workers ||
-	    member_init(&d->member, c->n_nodes, c->self, daemon_now_ms(),
-			(uint64_t)(c->retry_threshold + 1) * c->heartbeat_ms) < 0 ||
+	    member_init(&d->member, c->n_nodes) < 0 ||
 	    dsync_config(d) < 0) {
 		log_err("out of memory");
 		return 1;
@@ -490,8 +485,8 @@ static int daemon_run(struct daemon *d)
 	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
 		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
 	daemon_roles(d);
-	dsync_send_heartbeats(d);
-	d->last_hb_ms = d->last_scan_ms = daemon_now_ms();
+	dsync_tick(d, true);
+	d->last_scan_ms = daemon_now_ms();
 
 	for (bool running = true; running;) {
 		struct epoll_event evs[8];
@@ -530,16 +525,9 @@ static int daemon_run(struct daemon *d)
 				hb_now = true;	/* tell the distributors at once */
 			}
 		}
-		if (hb_now || now - d->last_hb_ms >= c->heartbeat_ms) {
-			d->last_hb_ms = now;
-			dsync_send_heartbeats(d);
-		}
 		/* Liveness changes by the passing of time, not only by messages. */
-		for (size_t k = 0; k < c->n_nodes && !d->view_dirty; k++)
-			if (member_alive(&d->member, k, now, false) != d->member.nodes[k].was_alive)
-				d->view_dirty = true;
-		for (size_t k = 0; k < c->n_nodes; k++)
-			d->member.nodes[k].was_alive = member_alive(&d->member, k, now, false);
+		if (dsync_tick(d, hb_now))
+			d->view_dirty = true;
 		if (d->view_dirty)
 			daemon_rebuild_view(d);
 		daemon_roles(d);

@@ -4,17 +4,13 @@
 
 #include "daemon/member.h"
 
-int member_init(struct member *m, size_t n_nodes, long self, uint64_t now_ms,
-		uint64_t dead_after_ms)
+int member_init(struct member *m, size_t n_nodes)
 {
 	memset(m, 0, sizeof(*m));
 	m->nodes = calloc(n_nodes ? n_nodes : 1, sizeof(*m->nodes));
 	if (!m->nodes)
 		return -1;
 	m->n = n_nodes;
-	m->self = self;
-	m->start_ms = now_ms;
-	m->dead_after_ms = dead_after_ms;
 	return 0;
 }
 
@@ -40,20 +36,6 @@ void member_heard(struct member *m, size_t n, uint64_t epoch, uint64_t now_ms,
 		nl = MEMBER_MAX_LISTEN;
 	memcpy(mn->listen, l, nl * sizeof(*l));
 	mn->n_listen = nl;
-}
-
-bool member_alive(const struct member *m, size_t n, uint64_t now_ms, bool presume)
-{
-	const struct member_node *mn;
-
-	if ((long)n == m->self)
-		return true;
-	if (n >= m->n)
-		return false;
-	mn = &m->nodes[n];
-	if (!mn->heard)
-		return presume && now_ms - m->start_ms < m->dead_after_ms;
-	return now_ms - mn->last_ms < m->dead_after_ms;
 }
 
 bool member_listening(const struct member *m, size_t n, uint8_t family, uint8_t proto,

@@ -2,10 +2,213 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/ifinfo.h"
 #include "daemon/log.h"
 #include "daemon/sync.h"
 
-static struct log_rl dsync_rl;
+/* Unreachable addresses are still probed, every PROBE_EVERY heartbeats, so
+ * that they come back when the path heals. */
+#define PROBE_EVERY 4
+#define OUTBOX_CAP 32
+#define ECHO_LEN 16
+#define NO_ADDR 0xff	/* ECHO address index of a node not in the CDAT yet */
+
+static struct log_rl dsync_rl, dsync_rl_cdat;
+
+/* --- helpers --------------------------------------------------------------- */
+
+static long dsync_cdat_index(const struct daemon *d, size_t n)
+{
+	if (!d->cdat_ready)
+		return -1;
+	return cdat_find_node(&d->cdat.cur, d->cfg->nodes[n].name);
+}
+
+bool dsync_node_alive(const struct daemon *d, size_t n)
+{
+	long ci;
+
+	if ((long)n == d->cfg->self)
+		return true;
+	ci = dsync_cdat_index(d, n);
+	return ci < 0 || !d->cdat.cur.nodes[ci].down;
+}
+
+/* Where state messages to node n go now: its first reachable address. */
+static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n)
+{
+	long ci = dsync_cdat_index(d, n), ai;
+
+	if (ci >= 0) {
+		ai = cdat_current_addr(&d->cdat.cur, (size_t)ci);
+		if (ai < 0)
+			return NULL;
+		return &d->cdat.cur.nodes[ci].addrs[ai].ip;
+	}
+	return &d->cfg->nodes[n].addrs[0].ip;
+}
+
+static void dsync_begin(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
+			uint8_t type)
+{
+	struct wire_hdr h = {
+		.type = type,
+		.sender = d->node_ids[d->cfg->self],
+		.epoch = d->epoch,
+		/* One sequence number per datagram keeps replay windows exact. */
+		.seq = ++d->seq,
+	};
+
+	wire_begin(w, buf, cap, &h);
+	wire_put(w, WIRE_TLV_NODE, d->cfg->node_name, (uint16_t)strlen(d->cfg->node_name));
+}
+
+static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_addr *to)
+{
+	size_t len = wire_finish(w, &d->keys);
+
+	if (!len || !to)
+		return;
+	if (chan_send(d->chan, to, d->cfg->sync_port, w->buf, len) < 0) {
+		d->sync.tx_errors++;
+		return;
+	}
+	d->sync.tx++;
+}
+
+/* Appends TLVs that are already encoded (a CDAT body). */
+static void dsync_put_raw(struct wire_writer *w, const uint8_t *p, size_t len)
+{
+	if (w->overflow || w->len + len > w->cap) {
+		w->overflow = true;
+		return;
+	}
+	memcpy(w->buf + w->len, p, len);
+	w->len += len;
+}
+
+/* --- the reliable channel ------------------------------------------------------ */
+
+struct dsync_emit {
+	struct daemon *d;
+	size_t node;
+};
+
+/* A queued state message is [type][body]: send it with its sequence number. */
+static void dsync_emit_state(void *arg, uint64_t seq, const void *blob, size_t len)
+{
+	struct dsync_emit *e = arg;
+	struct daemon *d = e->d;
+	const uint8_t *b = blob;
+	uint8_t buf[WIRE_MAX], sq[REL_SEQ_LEN];
+	struct wire_writer w;
+
+	if (len < 1)
+		return;
+	dsync_begin(d, &w, buf, sizeof(buf), b[0]);
+	rel_enc_seq(sq, seq);
+	wire_put(&w, REL_TLV_SEQ, sq, sizeof(sq));
+	dsync_put_raw(&w, b + 1, len - 1);
+	dsync_send(d, &w, dsync_current_addr(d, e->node));
+	d->sync.state_tx++;
+}
+
+static void dsync_push(struct daemon *d, size_t node, uint8_t type, const uint8_t *body,
+		       size_t len)
+{
+	uint8_t blob[REL_BODY_MAX];
+
+	if (node >= d->n_known || !d->peers[node].tx || len + 1 > sizeof(blob))
+		return;
+	blob[0] = type;
+	memcpy(blob + 1, body, len);
+	if (!rel_tx_push(d->peers[node].tx, blob, len + 1, daemon_now_ms()))
+		d->sync.rel_overflow++;
+}
+
+static void dsync_flush_outbox(struct daemon *d, struct cdat_outbox *ob)
+{
+	for (size_t i = 0; i < ob->n; i++) {
+		long n = cfg_node_index(d->cfg, ob->msg[i].to);
+
+		if (n >= 0 && n != d->cfg->self)
+			dsync_push(d, (size_t)n, ob->msg[i].type, ob->msg[i].body, ob->msg[i].len);
+	}
+	if (ob->overflow)
+		d->sync.outbox_overflow++;
+	ob->n = 0;
+	ob->overflow = false;
+}
+
+struct dsync_deliver {
+	struct daemon *d;
+	size_t node;
+	struct cdat_outbox *ob;
+};
+
+static void dsync_deliver_state(void *arg, uint64_t seq, const void *blob, size_t len)
+{
+	struct dsync_deliver *dl = arg;
+	struct daemon *d = dl->d;
+	const uint8_t *b = blob;
+	int r;
+
+	(void)seq;
+	if (len < 1)
+		return;
+	d->sync.state_rx++;
+	if (b[0] >= CDAT_MSG_REPORT && b[0] <= CDAT_MSG_COMMIT) {
+		uint64_t before = d->cdat.cur.version;
+
+		r = cdat_proto_input(&d->cdat, d->cfg->nodes[dl->node].name, b[0], b + 1, len - 1,
+				     daemon_now_ms(), dl->ob);
+		if (r < 0 && r != CDAT_ERR_STALE) {
+			d->sync.cdat_errors++;
+			log_rl(&dsync_rl_cdat, 5, LOG_WARNING, "CDAT message from %s refused: %s",
+			       d->cfg->nodes[dl->node].name, cdat_err_name(r));
+		}
+		if (d->cdat.cur.version != before)
+			log_info("CDAT version %llu committed (coordinator %s)",
+				 (unsigned long long)d->cdat.cur.version,
+				 cdat_proto_coordinator(&d->cdat) >= 0 ?
+				 d->cdat.cur.nodes[cdat_proto_coordinator(&d->cdat)].name : "?");
+	}
+}
+
+static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
+{
+	struct dsync_peer *p = &d->peers[n];
+	struct rel_ctl ctl;
+	uint64_t first, next;
+	uint8_t buf[WIRE_MAX], v[REL_NACK_LEN];
+	struct wire_writer w;
+	bool any = false;
+
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_REL_CTRL);
+	if (rel_rx_poll(p->rx, now, &ctl)) {
+		if (ctl.ack) {
+			rel_enc_ack(v, ctl.epoch, ctl.ack_upto);
+			wire_put(&w, REL_TLV_ACK, v, REL_ACK_LEN);
+			any = true;
+		}
+		for (unsigned i = 0; i < ctl.n_nack; i++) {
+			rel_enc_nack(v, ctl.epoch, ctl.nack[i].from, ctl.nack[i].to);
+			wire_put(&w, REL_TLV_NACK, v, REL_NACK_LEN);
+			any = true;
+		}
+	}
+	if (rel_tx_alive(p->tx, now, &first, &next)) {
+		rel_enc_alive(v, first, next);
+		wire_put(&w, REL_TLV_ALIVE, v, REL_ALIVE_LEN);
+		any = true;
+	}
+	if (!any)
+		return;
+	dsync_send(d, &w, dsync_current_addr(d, n));
+	d->sync.ctrl_tx++;
+}
+
+/* --- configuration -------------------------------------------------------------- */
 
 int dsync_open(struct daemon *d, char *err, size_t errlen)
 {
@@ -19,93 +222,397 @@ void dsync_close(struct daemon *d)
 {
 	chan_close(d->chan);
 	d->chan = NULL;
+	for (size_t i = 0; d->peers && i < d->n_known; i++) {
+		rel_tx_free(d->peers[i].tx);
+		rel_rx_free(d->peers[i].rx);
+	}
+	free(d->peers);
 	free(d->replay);
 	free(d->node_ids);
+	d->peers = NULL;
 	d->replay = NULL;
 	d->node_ids = NULL;
+	d->n_known = 0;
+	if (d->cdat_ready)
+		cdat_proto_free(&d->cdat);
+	d->cdat_ready = false;
+}
+
+static void dsync_rel_cfg(const struct cfg *c, struct rel_cfg *rc)
+{
+	rel_cfg_default(rc);
+	/* Resend after two heartbeats without an ACK; ALIVE every heartbeat
+	 * when idle, so that a lost tail is noticed at heartbeat speed. */
+	rc->rto_ms = 2 * c->heartbeat_ms;
+	rc->alive_ms = c->heartbeat_ms;
+	rc->ack_ms = c->heartbeat_ms / 2 ? c->heartbeat_ms / 2 : 1;
+	rc->nack_ms = c->heartbeat_ms;
+}
+
+/* Our own adapter information, as the kernel has it (seed 001). */
+static void dsync_own_adapters(struct daemon *d)
+{
+	const struct cfg_node *me = &d->cfg->nodes[d->cfg->self];
+
+	for (size_t ai = 0; ai < me->n_addrs; ai++) {
+		struct ifinfo inf;
+		char err[128], ab[ADDR_STRLEN];
+
+		if (ifinfo_lookup(&me->addrs[ai].ip, &inf, err, sizeof(err)) < 0) {
+			log_warn("address %s of this node: %s", addr_fmt(&me->addrs[ai].ip, ab,
+									   sizeof(ab)), err);
+			continue;
+		}
+		cdat_proto_set_own(&d->cdat, ai, inf.prefix,
+				   (uint16_t)(inf.mtu > 65535 ? 65535 : inf.mtu), inf.type);
+	}
 }
 
 int dsync_config(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
-	struct wire_replay *rp = calloc(c->n_nodes ? c->n_nodes : 1, sizeof(*rp));
-	uint32_t *ids = calloc(c->n_nodes ? c->n_nodes : 1, sizeof(*ids));
+	size_t n = c->n_nodes ? c->n_nodes : 1;
+	struct wire_replay *rp = calloc(n, sizeof(*rp));
+	uint32_t *ids = calloc(n, sizeof(*ids));
+	struct dsync_peer *peers = calloc(n, sizeof(*peers));
+	struct rel_cfg rc;
+	uint64_t now = daemon_now_ms();
 
-	if (!rp || !ids) {
-		free(rp);
-		free(ids);
-		return -1;
-	}
+	if (!rp || !ids || !peers)
+		goto nomem;
+	dsync_rel_cfg(c, &rc);
 	for (size_t i = 0; i < c->n_nodes; i++) {
 		ids[i] = wire_node_id(c->nodes[i].name);
-		/* Keep replay windows of nodes we already knew. */
-		for (size_t j = 0; d->node_ids && d->replay && j < d->n_known; j++)
-			if (d->node_ids[j] == ids[i])
-				rp[i] = d->replay[j];
+		/* Keep the replay window and the channel of nodes we knew. */
+		for (size_t j = 0; d->node_ids && j < d->n_known; j++) {
+			if (d->node_ids[j] != ids[i])
+				continue;
+			rp[i] = d->replay[j];
+			peers[i] = d->peers[j];
+			d->peers[j].tx = NULL;
+			d->peers[j].rx = NULL;
+		}
+		if ((long)i == c->self)
+			continue;
+		if (!peers[i].tx)
+			peers[i].tx = rel_tx_new(&rc, d->epoch);
+		if (!peers[i].rx)
+			peers[i].rx = rel_rx_new(&rc);
+		if (!peers[i].tx || !peers[i].rx)
+			goto nomem;
+	}
+	for (size_t j = 0; d->peers && j < d->n_known; j++) {
+		rel_tx_free(d->peers[j].tx);
+		rel_rx_free(d->peers[j].rx);
 	}
 	free(d->replay);
 	free(d->node_ids);
+	free(d->peers);
 	d->replay = rp;
 	d->node_ids = ids;
+	d->peers = peers;
 	d->n_known = c->n_nodes;
+
+	if (!d->cdat_ready) {
+		if (cdat_proto_init_cfg(&d->cdat, c, now) < 0)
+			return -1;
+		d->cdat_ready = true;
+	} else {
+		struct cdat t;
+
+		cdat_init(&t);
+		if (cdat_from_cfg(&t, c) < 0 || cdat_proto_reload(&d->cdat, &t, now) < 0) {
+			cdat_free(&t);
+			return -1;
+		}
+		cdat_free(&t);
+	}
+	dsync_own_adapters(d);
 	return 0;
+nomem:
+	if (peers)
+		for (size_t i = 0; i < n; i++) {
+			rel_tx_free(peers[i].tx);
+			rel_rx_free(peers[i].rx);
+		}
+	free(rp);
+	free(ids);
+	free(peers);
+	return -1;
 }
 
-void dsync_send_heartbeats(struct daemon *d)
-{
-	const struct cfg *c = d->cfg;
-	uint8_t buf[WIRE_MAX];
-	struct wire_writer w;
-	struct wire_hdr h = {
-		.type = WIRE_HEARTBEAT,
-		.sender = d->node_ids[d->cfg->self],
-		.epoch = d->epoch,
-	};
-	size_t len;
+/* --- heartbeats ---------------------------------------------------------------- */
 
-	for (size_t n = 0; n < c->n_nodes; n++) {
-		if ((long)n == c->self)
-			continue;
-		/* One sequence number per message, so replay windows stay exact. */
-		h.seq = ++d->seq;
-		wire_begin(&w, buf, sizeof(buf), &h);
-		wire_put(&w, WIRE_TLV_NODE, c->node_name, (uint16_t)strlen(c->node_name));
-		for (size_t i = 0; i < d->n_self_listen; i++) {
-			const struct member_listen *ml = &d->self_listen[i];
-			struct wire_listen wl = {
-				.family = ml->family,
-				.proto = ml->proto,
-				.port = ml->port,
-				.listening = ml->listening,
-			};
-			wire_put_listen(&w, &wl);
-		}
-		len = wire_finish(&w, &d->keys);
-		if (!len)
-			continue;
-		/* The primary address; failing over to alternates is the CDAT's. */
-		if (chan_send(d->chan, &c->nodes[n].addrs[0].ip, c->sync_port, buf, len) < 0) {
-			d->sync.tx_errors++;
-			continue;
-		}
-		d->sync.tx++;
+static void dsync_put_listen(struct daemon *d, struct wire_writer *w)
+{
+	for (size_t i = 0; i < d->n_self_listen; i++) {
+		const struct member_listen *ml = &d->self_listen[i];
+		struct wire_listen wl = {
+			.family = ml->family,
+			.proto = ml->proto,
+			.port = ml->port,
+			.listening = ml->listening,
+		};
+
+		wire_put_listen(w, &wl);
 	}
 }
 
-static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len)
+static void dsync_heartbeat(struct daemon *d, const struct ip_addr *to, uint8_t ai, uint64_t now)
+{
+	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
+	struct wire_writer w;
+
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT);
+	dsync_put_listen(d, &w);
+	if (d->cdat_ready)
+		cdat_put_summary(&w, d->cdat.cur.version, d->cdat.cur.digest);
+	for (int i = 0; i < 8; i++)
+		echo[i] = (uint8_t)(now >> (56 - 8 * i));
+	echo[8] = ai;
+	wire_put(&w, WIRE_TLV_ECHO, echo, sizeof(echo));
+	dsync_send(d, &w, to);
+	d->sync.hb_tx++;
+}
+
+static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, bool *changed)
+{
+	char ab[ADDR_STRLEN];
+
+	for (size_t i = 0; i < ev->n; i++) {
+		const struct cdat_event *e = &ev->ev[i];
+		const struct cdat_node *cn = &d->cdat.cur.nodes[e->node];
+
+		switch (e->kind) {
+		case CDAT_EV_ADDR_DOWN:
+			log_warn("node %s: address %s unreachable (%u unanswered heartbeats)",
+				 cn->name, addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)),
+				 cn->addrs[e->addr].retry);
+			break;
+		case CDAT_EV_ADDR_UP:
+			log_info("node %s: address %s reachable", cn->name,
+				 addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)));
+			break;
+		case CDAT_EV_NODE_DOWN:
+			log_warn("node %s is down: no address answers", cn->name);
+			*changed = true;
+			break;
+		case CDAT_EV_NODE_UP:
+			log_info("node %s is up", cn->name);
+			*changed = true;
+			break;
+		}
+	}
+}
+
+bool dsync_tick(struct daemon *d, bool force_hb)
 {
 	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms();
+	struct cdat_out msgs[OUTBOX_CAP];
+	struct cdat_outbox ob = { .msg = msgs, .cap = OUTBOX_CAP };
+	struct cdat_events ev;
+	bool changed = false, hb_round = force_hb || now - d->last_hb_ms >= c->heartbeat_ms;
+
+	if (hb_round)
+		d->last_hb_ms = now;
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		long ci;
+
+		if ((long)n == c->self)
+			continue;
+		ci = dsync_cdat_index(d, n);
+		if (ci < 0) {
+			/* Not in the committed table yet (added by a reload):
+			 * heartbeat its configured addresses without measuring. */
+			if (hb_round)
+				for (size_t ai = 0; ai < c->nodes[n].n_addrs; ai++)
+					dsync_heartbeat(d, &c->nodes[n].addrs[ai].ip, NO_ADDR, now);
+			continue;
+		}
+		for (size_t ai = 0; ai < d->cdat.cur.nodes[ci].n_addrs; ai++) {
+			if (!cdat_probe_due(&d->cdat.cur, (size_t)ci, ai, now, c->heartbeat_ms,
+					    PROBE_EVERY))
+				continue;
+			dsync_heartbeat(d, &d->cdat.cur.nodes[ci].addrs[ai].ip, (uint8_t)ai, now);
+			cdat_sent(&d->cdat.cur, (size_t)ci, ai, now);
+		}
+		/* A listener changed: tell the node at once, unmeasured. */
+		if (force_hb && dsync_current_addr(d, n))
+			dsync_heartbeat(d, dsync_current_addr(d, n), NO_ADDR, now);
+	}
+	memset(&ev, 0, sizeof(ev));
+	cdat_tick(&d->cdat.cur, now, c->heartbeat_ms, &ev);
+	dsync_log_events(d, &ev, &changed);
+
+	cdat_proto_tick(&d->cdat, now, &ob);
+	dsync_flush_outbox(d, &ob);
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		struct dsync_emit e = { .d = d, .node = n };
+
+		if ((long)n == c->self || !d->peers[n].tx)
+			continue;
+		/* A node that is down gets nothing; its queue waits for it (or is
+		 * replaced by a resync when it restarts). */
+		if (!dsync_node_alive(d, n))
+			continue;
+		rel_tx_poll(d->peers[n].tx, now, dsync_emit_state, &e);
+		dsync_send_ctrl(d, n, now);
+	}
+	return changed;
+}
+
+/* --- reception --------------------------------------------------------------------- */
+
+static void dsync_answer(struct daemon *d, const struct ip_addr *to, const uint8_t *echo)
+{
+	uint8_t buf[WIRE_MAX];
+	struct wire_writer w;
+
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT_ACK);
+	wire_put(&w, WIRE_TLV_ECHO, echo, ECHO_LEN);
+	dsync_send(d, &w, to);
+	d->sync.hb_ack_tx++;
+}
+
+static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg *m,
+			       const struct ip_addr *from)
+{
 	struct member_listen ls[MEMBER_MAX_LISTEN];
-	size_t nl = 0;
-	struct wire_msg m;
+	const struct member_node *mn = &d->member.nodes[n];
 	struct wire_tlv_iter it;
-	enum wire_status st;
+	const uint8_t *val, *echo = NULL;
 	uint16_t type, vlen;
-	const uint8_t *val;
-	long n = -1;
+	size_t nl = 0;
+	uint64_t version;
+	uint8_t digest[CDAT_DIGEST_LEN];
 	bool changed;
 
 	memset(ls, 0, sizeof(ls));	/* compared with memcmp below */
+	wire_tlv_begin(&it, m);
+	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+		struct wire_listen wl;
+
+		if (type == WIRE_TLV_ECHO && vlen == ECHO_LEN) {
+			echo = val;
+		} else if (type == WIRE_TLV_LISTEN && nl < MEMBER_MAX_LISTEN &&
+			   wire_get_listen(val, vlen, &wl)) {
+			ls[nl].family = wl.family;	/* AF_INET / AF_INET6 in memory */
+			ls[nl].proto = wl.proto;
+			ls[nl].port = wl.port;
+			ls[nl].listening = wl.listening;
+			nl++;
+		}
+	}
+	/* Answer from where it came: the answer measures that path. */
+	if (echo)
+		dsync_answer(d, from, echo);
+	if (d->cdat_ready && cdat_get_summary(m->body, m->body_len, &version, digest))
+		cdat_proto_heard(&d->cdat, d->cfg->nodes[n].name, version, digest,
+				 daemon_now_ms());
+	changed = !mn->heard || mn->n_listen != nl || memcmp(mn->listen, ls, nl * sizeof(*ls));
+	member_heard(&d->member, n, m->hdr.epoch, daemon_now_ms(), ls, nl);
+	return changed;
+}
+
+static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire_msg *m)
+{
+	struct wire_tlv_iter it;
+	const uint8_t *val;
+	uint16_t type, vlen;
+	struct cdat_events ev;
+	bool changed = false;
+	long ci = dsync_cdat_index(d, n);
+
+	d->sync.hb_ack_rx++;
+	if (ci < 0)
+		return false;
+	memset(&ev, 0, sizeof(ev));
+	wire_tlv_begin(&it, m);
+	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+		uint64_t sent = 0, now = daemon_now_ms();
+
+		if (type != WIRE_TLV_ECHO || vlen != ECHO_LEN || val[8] == NO_ADDR ||
+		    val[8] >= d->cdat.cur.nodes[ci].n_addrs)
+			continue;
+		for (int i = 0; i < 8; i++)
+			sent = sent << 8 | val[i];
+		/* An answer from the future or older than our start is forged or
+		 * stale: the MAC vouches for the sender, not for its echo. */
+		if (sent > now)
+			continue;
+		cdat_answered(&d->cdat.cur, (size_t)ci, val[8], sent, now, &ev);
+	}
+	dsync_log_events(d, &ev, &changed);
+	return changed;
+}
+
+static void dsync_on_ctrl(struct daemon *d, size_t n, const struct wire_msg *m,
+			  struct cdat_outbox *ob)
+{
+	struct dsync_peer *p = &d->peers[n];
+	struct dsync_emit e = { .d = d, .node = n };
+	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
+	struct wire_tlv_iter it;
+	const uint8_t *val;
+	uint16_t type, vlen;
+	uint64_t now = daemon_now_ms(), a, b, c;
+
+	wire_tlv_begin(&it, m);
+	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+		if (type == REL_TLV_ACK && rel_dec_ack(val, vlen, &a, &b)) {
+			rel_tx_ack(p->tx, m->hdr.epoch, a, b);
+		} else if (type == REL_TLV_NACK && rel_dec_nack(val, vlen, &a, &b, &c)) {
+			if (rel_tx_nack(p->tx, m->hdr.epoch, a, b, c, now, dsync_emit_state, &e) ==
+			    REL_NACK_RESYNC && !rel_tx_resyncing(p->tx)) {
+				/* The peer lost what we had queued (it restarted): our
+				 * state is the CDAT, which the coordinator re-proposes
+				 * when the peer's digest differs. */
+				rel_tx_resync(p->tx);
+			}
+		} else if (type == REL_TLV_ALIVE && rel_dec_alive(val, vlen, &a, &b)) {
+			rel_rx_alive(p->rx, m->hdr.epoch, a, b, now, dsync_deliver_state, &dl);
+		}
+	}
+}
+
+static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
+			   struct cdat_outbox *ob)
+{
+	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
+	struct wire_tlv_iter it;
+	const uint8_t *val;
+	uint16_t type, vlen;
+	uint8_t blob[REL_BODY_MAX + 1];
+	uint64_t seq;
+	size_t rest;
+
+	/* The first TLV is the reliable sequence number; the rest is the body. */
+	wire_tlv_begin(&it, m);
+	if (!wire_tlv_next(&it, &type, &val, &vlen) || type != REL_TLV_SEQ ||
+	    !rel_dec_seq(val, vlen, &seq)) {
+		d->sync.rejected[WIRE_ERR_TLV]++;
+		return;
+	}
+	rest = m->body_len - (size_t)(it.p - m->body);
+	if (rest + 1 > sizeof(blob)) {
+		d->sync.rejected[WIRE_ERR_TLV]++;
+		return;
+	}
+	blob[0] = m->hdr.type;
+	memcpy(blob + 1, it.p, rest);
+	rel_rx_input(d->peers[n].rx, m->hdr.epoch, seq, blob, rest + 1, daemon_now_ms(),
+		     dsync_deliver_state, &dl);
+}
+
+static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
+			 const struct ip_addr *from, struct cdat_outbox *ob)
+{
+	const struct cfg *c = d->cfg;
+	struct wire_msg m;
+	enum wire_status st;
+	long n = -1;
+
 	st = wire_decode(buf, len, &d->keys, &m);
 	if (st != WIRE_OK) {
 		d->sync.rejected[st]++;
@@ -123,39 +630,32 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len)
 	st = wire_replay_check(&d->replay[n], m.hdr.epoch, m.hdr.seq);
 	if (st != WIRE_OK) {
 		d->sync.rejected[st]++;
+		log_rl(&dsync_rl, 5, LOG_WARNING, "cluster message from %s rejected: %s",
+		       c->nodes[n].name, wire_status_name(st));
 		return false;
 	}
 	wire_replay_accept(&d->replay[n], m.hdr.epoch, m.hdr.seq);
 	d->sync.rx++;
-	if (m.hdr.type != WIRE_HEARTBEAT)
+	switch (m.hdr.type) {
+	case WIRE_HEARTBEAT:
+		return dsync_on_heartbeat(d, (size_t)n, &m, from);
+	case WIRE_HEARTBEAT_ACK:
+		return dsync_on_heartbeat_ack(d, (size_t)n, &m);
+	case WIRE_REL_CTRL:
+		dsync_on_ctrl(d, (size_t)n, &m, ob);
 		return false;
-	wire_tlv_begin(&it, &m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
-		struct wire_listen wl;
-
-		if (type != WIRE_TLV_LISTEN || nl >= MEMBER_MAX_LISTEN ||
-		    !wire_get_listen(val, vlen, &wl))
-			continue;
-		ls[nl].family = wl.family;	/* AF_INET / AF_INET6 in memory */
-		ls[nl].proto = wl.proto;
-		ls[nl].port = wl.port;
-		ls[nl].listening = wl.listening;
-		nl++;
+	default:
+		if (m.hdr.type >= WIRE_STATE_MIN && m.hdr.type <= WIRE_STATE_MAX)
+			dsync_on_state(d, (size_t)n, &m, ob);
+		return false;
 	}
-	changed = !member_alive(&d->member, (size_t)n, daemon_now_ms(), false);
-	{
-		const struct member_node *mn = &d->member.nodes[n];
-
-		changed = changed || mn->n_listen != nl ||
-			  memcmp(mn->listen, ls, nl * sizeof(*ls)) != 0;
-	}
-	member_heard(&d->member, (size_t)n, m.hdr.epoch, daemon_now_ms(), ls, nl);
-	return changed;
 }
 
 bool dsync_receive(struct daemon *d)
 {
 	uint8_t buf[WIRE_MAX + 64];
+	struct cdat_out msgs[OUTBOX_CAP];
+	struct cdat_outbox ob = { .msg = msgs, .cap = OUTBOX_CAP };
 	struct ip_addr from;
 	bool changed = false;
 
@@ -164,7 +664,10 @@ bool dsync_receive(struct daemon *d)
 
 		if (n <= 0)
 			break;
-		changed |= dsync_handle(d, buf, (size_t)n);
+		changed |= dsync_handle(d, buf, (size_t)n, &from, &ob);
+		if (ob.n > OUTBOX_CAP / 2)
+			dsync_flush_outbox(d, &ob);
 	}
+	dsync_flush_outbox(d, &ob);
 	return changed;
 }

@@ -1,6 +1,15 @@
-/* sync: the daemon side of cluster messaging: heartbeats that carry where
- * this node's applications listen, and their reception into the member
- * table.  Wire format and MAC in sync/wire, sockets in sync/chan. */
+/* sync: the daemon side of cluster messaging.
+ *
+ * - Heartbeats go to every address of every other node; the node answers
+ *   each one from where it came (HEARTBEAT_ACK), which measures that
+ *   address's response time and counts misses (sync/cdat: after `retry`
+ *   misses an address is unreachable, a node with every address unreachable
+ *   is down).  Heartbeats also carry where this node's applications listen
+ *   and the summary (version, digest) of its committed CDAT.
+ * - State messages (the CDAT's report / propose / ack / commit) go to a
+ *   node's current address (its first reachable one) over the reliable
+ *   channel (sync/reliable: per-peer sequence numbers, ACK, NACK, resend).
+ * Wire format and MAC in sync/wire, sockets in sync/chan. */
 #ifndef CLUSTERD_DSYNC_H
 #define CLUSTERD_DSYNC_H
 
@@ -8,10 +17,17 @@
 
 int dsync_open(struct daemon *d, char *err, size_t errlen);
 void dsync_close(struct daemon *d);
-/* (Re)build per-node tables after a configuration (re)load. */
+/* (Re)build the per-node state and the CDAT after a configuration (re)load. */
 int dsync_config(struct daemon *d);
-void dsync_send_heartbeats(struct daemon *d);
+/* Timers: heartbeats, misses, CDAT protocol, reliable resends and acks.
+ * force_hb sends heartbeats now (a listener changed).  Returns true when a
+ * node went down or came back. */
+bool dsync_tick(struct daemon *d, bool force_hb);
 /* Reads every pending message; true when something the view depends on changed. */
 bool dsync_receive(struct daemon *d);
+/* A node is alive unless the CDAT says every one of its addresses is
+ * unreachable.  A node not heard yet counts as alive until its heartbeats
+ * go unanswered `retry` times. */
+bool dsync_node_alive(const struct daemon *d, size_t node);
 
 #endif
