@@ -587,10 +587,14 @@ static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 	uint64_t seq;
 	size_t rest;
 
-	/* The first TLV is the reliable sequence number; the rest is the body. */
+	/* After the sender's NODE comes the reliable sequence number; the rest
+	 * is the body. */
 	wire_tlv_begin(&it, m);
-	if (!wire_tlv_next(&it, &type, &val, &vlen) || type != REL_TLV_SEQ ||
-	    !rel_dec_seq(val, vlen, &seq)) {
+	do {
+		if (!wire_tlv_next(&it, &type, &val, &vlen))
+			type = 0;
+	} while (type == WIRE_TLV_NODE);
+	if (type != REL_TLV_SEQ || !rel_dec_seq(val, vlen, &seq)) {
 		d->sync.rejected[WIRE_ERR_TLV]++;
 		return;
 	}
