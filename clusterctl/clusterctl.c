@@ -61,13 +61,14 @@ static void ctl_render_targets(const json_t *reply, FILE *out);
 static void ctl_render_conns(const json_t *reply, FILE *out);
 static void ctl_render_stats(const json_t *reply, FILE *out);
 static void ctl_render_generic(const json_t *reply, FILE *out);
+static void ctl_render_cdat(const json_t *reply, FILE *out);
 
 static const struct ctl_cmd ctl_cmds[] = {
 	{ "status",	0, ctl_render_status },
 	{ "targets",	0, ctl_render_targets },
 	{ "conns",	0, ctl_render_conns },
 	{ "stats",	0, ctl_render_stats },
-	{ "cdat",	0, ctl_render_generic },
+	{ "cdat",	0, ctl_render_cdat },
 	{ "drain",	1, ctl_render_generic },
 	{ "undrain",	1, ctl_render_generic },
 	{ "failover",	1, ctl_render_generic },
@@ -96,6 +97,14 @@ static const struct ctl_colspec ctl_vipa_cols[] = {
 static const struct ctl_colspec ctl_node_cols[] = {
 	{ "name", "NODE" }, { "alive", "ALIVE" }, { "self", "SELF" },
 	{ "last_heard_ms", "LAST_HEARD_MS" },
+};
+
+static const struct ctl_colspec ctl_cdat_cols[] = {
+	{ "node", "NODE" }, { "node_status", "NODE_STATUS" }, { "ip", "ADDRESS" },
+	{ "status", "STATUS" }, { "current", "CURRENT" }, { "prefix", "PREFIX" },
+	{ "mtu", "MTU" }, { "type", "TYPE" }, { "cos", "COS" }, { "retry", "RETRY" },
+	{ "misses", "MISSES" }, { "rtt_ms", "RTT_MS" }, { "rtt_var_ms", "RTT_VAR_MS" },
+	{ "last_ok_ms_ago", "LAST_OK_MS_AGO" },
 };
 
 #define CTL_NELEM(a)	(sizeof(a) / sizeof((a)[0]))
@@ -519,6 +528,49 @@ static void ctl_render_list(FILE *out, const json_t *reply, const char *key,
 		ctl_table(out, rows, cols, ncols);
 	else if (rows != NULL)
 		ctl_flatten(out, key, rows, true);
+}
+
+/* One row per address, the node's name and status repeated: a table an
+ * operator can grep, rather than nested JSON in a cell. */
+static void ctl_render_cdat(const json_t *reply, FILE *out)
+{
+	const json_t *nodes = json_object_get(reply, "nodes"), *n, *a, *v;
+	json_t *rows = json_array(), *counters, *av;
+	const char *k;
+	size_t i, j;
+
+	if (!rows)
+		ctl_oom();
+	for (i = 0; i < 4; i++) {
+		static const char *const head[] = { "node", "version", "digest", "coordinator" };
+		char *cell;
+
+		v = json_object_get(reply, head[i]);
+		if (!v)
+			continue;
+		cell = ctl_cell(v);
+		fprintf(out, "%s: %s\n", head[i], cell);
+		free(cell);
+	}
+	json_array_foreach(nodes, i, n) {
+		json_array_foreach(json_object_get(n, "addresses"), j, a) {
+			json_t *row = json_object();
+
+			if (!row)
+				ctl_oom();
+			json_object_set(row, "node", json_object_get(n, "name"));
+			json_object_set(row, "node_status", json_object_get(n, "status"));
+			json_object_foreach((json_t *)a, k, av)
+				json_object_set(row, k, av);
+			json_array_append_new(rows, row);
+		}
+	}
+	if (json_array_size(rows))
+		ctl_table(out, rows, ctl_cdat_cols, CTL_NELEM(ctl_cdat_cols));
+	json_decref(rows);
+	counters = json_object_get(reply, "counters");
+	if (counters)
+		ctl_flatten(out, "counters", counters, false);
 }
 
 static void ctl_render_targets(const json_t *reply, FILE *out)

@@ -6,7 +6,7 @@
 # renders, that a failed install changes nothing, that VIPA traffic with no
 # queue reader is dropped (not passed), and that remove leaves no table.
 #
-# Usage (root): tests/netns/rules_smoke.sh [path/to/rules_tool]
+# Usage (root): tests/netns/t_rules.sh [path/to/rules_tool]
 # Without an argument it builds tests/netns/rules_tool.c into a temp dir.
 set -eu
 

@@ -3,8 +3,8 @@
 # that answers canned JSON (tests/unit/data/ctl).  Checks the request line,
 # the human rendering, --json passthrough, exit codes and timeouts.
 #
-# usage: tests/netns/ctl_smoke.sh          (builds clusterctl with ASan+UBSan)
-#        CLUSTERCTL=./clusterctl tests/netns/ctl_smoke.sh
+# usage: tests/netns/t_ctl.sh          (builds clusterctl with ASan+UBSan)
+#        CLUSTERCTL=./clusterctl tests/netns/t_ctl.sh
 # Exit 0 pass, 1 fail, 77 skip (automake convention).
 
 set -u
@@ -348,11 +348,18 @@ run -s "$tmp/emptyconns.sock" conns
 expect "no connections" 0 "no connections" ""
 start_server cdat
 run -s "$tmp/cdat.sock" cdat
-expect "generic rendering" 0 "generation: 3
-nodes:
-NAME  STATUS       ADDRESSES
-d1    reachable    10.2.0.11,10.3.0.11
-t1    unreachable  10.2.0.21" ""
+expect "cdat table" 0 "node: d1
+version: 4
+digest: 44141c69bd67149e
+coordinator: d1
+NODE  NODE_STATUS  ADDRESS    STATUS       CURRENT  PREFIX   MTU  TYPE      COS  RETRY  MISSES  RTT_MS  RTT_VAR_MS  LAST_OK_MS_AGO
+d1    self         10.2.0.11  self         no           24  1500  ethernet    0      3       0       0           0               -
+t1    up           10.3.0.21  unreachable  no           24  1500  ethernet    0      3       3     1.5        0.25             900
+t1    up           10.5.0.21  reachable    yes          24  1400  ethernet    0      3       0    0.75         0.5              20
+counters.proposed: 0
+counters.committed: 4
+counters.refused: 0
+counters.bad: 0" ""
 start_server garbage
 run -s "$tmp/garbage.sock" status
 expect "garbage reply" 1 "" "*"

@@ -1,0 +1,61 @@
+#!/bin/bash
+# t_cdat_failover: t1's primary path is cut for cluster traffic only (UDP to and from the sync
+# port of 10.3.0.21, in t1's namespace).  Within (retry + 1) x heartbeat + 500 ms d1 marks
+# that address unreachable and makes the alternate current; t1 stays up on every node, no
+# role moves, and the VIPA keeps serving (t1 included: data still uses the primary).  Healed,
+# the primary is reachable and current again within 2 s.
+. "$(dirname "$0")/lib.sh"
+LIMIT_MS=$(( (NT2_RETRY + 1) * NT2_HB + 500 ))
+HEAL_MS=2000
+N=50
+nt_cluster2_up
+pri=${NT2_PRI[t1]} alt=${NT2_ALT[t1]}
+all_ok="all(a['status'] in ('self', 'reachable') for n in j['nodes'] for a in n['addresses'])"
+nt_wait_until 5 nt2_converged $NT_HOSTS
+for h in $NT_HOSTS; do
+	nt_check "ready_$h" "not every address reachable" \
+		[ "$(nt2_time "$h" 5 "$(nt_now_ms)" "$all_ok")" -ge 0 ]
+done
+
+out=$NT_WORK/failover.out
+nt_curl_loop $N "http://$NT_VIP4/" >"$out" &
+curls=$!
+t0=$(nt_now_ms)
+nt2_sync_drop t1 cutpri own "$pri"
+ms=$(nt2_time d1 5 "$t0" "addr(j, 't1', '$pri').get('status') == 'unreachable' and
+	addr(j, 't1', '$alt').get('current') is True and addr(j, 't1', '$pri').get('current') is False")
+echo "d1 shows t1's primary unreachable and its alternate current after $ms ms (limit $LIMIT_MS)"
+nt_check primary_failed_over "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s)" \
+	[ "$ms" -ge 0 -a "$ms" -le $LIMIT_MS ]
+# hold the cut a little past detection, with the requests still going
+nt_wait_until 10 nt_gone $curls
+wait $curls
+for h in d1 d2 t2; do
+	s=$(nt2_cdat "$h" "status(j, 't1')")
+	nt_check "t1_up_on_$h" "t1 is '$s' on $h" [ "$s" = up ]
+	a=$(nt2_cdat "$h" "addr(j, 't1', '$alt').get('status')")
+	nt_check "t1_alt_reachable_on_$h" "t1's alternate is '$a' on $h" [ "$a" = reachable ]
+done
+for h in $NT_HOSTS; do
+	nt_check "t1_never_down_$h" "$h logged t1 down" \
+		bash -c "! grep -q 'node t1 is down' '$NT_WORK/clusterd-$h.log'"
+done
+nt_check d1_distributor "d1's role: $(nt2_vipa_role d1)" [ "$(nt2_vipa_role d1)" = distributor ]
+nt_check d2_backup "d2's role: $(nt2_vipa_role d2)" [ "$(nt2_vipa_role d2)" = backup ]
+ok=$(grep -vc '^ERR:' "$out")
+nt_log "answers during the cut: $(nt_tally "$out" | tr '\n' ' ')"
+nt_check requests_all_succeed "$ok/$N succeeded" [ "$ok" -eq $N ]
+nt_check t1_served "t1 answered $(nt_count "$out" t1)" [ "$(nt_count "$out" t1)" -gt 0 ]
+# messages reached t1 over the alternate meanwhile: state and answers still flow
+rx0=$(nt_stat t1 "j['sync']['rx']")
+nt_wait_until 2 false
+rx1=$(nt_stat t1 "j['sync']['rx']")
+nt_check t1_still_hears "t1's sync.rx went $rx0 -> $rx1 in 2 s" [ "$rx1" -gt "$rx0" ]
+
+t0=$(nt_now_ms)
+nt2_sync_heal t1 cutpri
+ms=$(nt2_time d1 5 "$t0" "addr(j, 't1', '$pri').get('status') == 'reachable' and
+	addr(j, 't1', '$pri').get('current') is True")
+echo "healed: d1 shows t1's primary reachable and current after $ms ms (limit $HEAL_MS)"
+nt_check primary_back "took $ms ms (limit $HEAL_MS)" [ "$ms" -ge 0 -a "$ms" -le $HEAL_MS ]
+nt_finish
