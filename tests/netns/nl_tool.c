@@ -1,5 +1,5 @@
 /* nl_tool: a tiny driver for daemon/vipaddr.c and daemon/listen.c, used by
- * nl_smoke.sh inside a scratch network namespace.
+ * t_nl.sh inside a scratch network namespace.
  *
  *   nl_tool add|del|present|announce IFNAME ADDR
  *   nl_tool listen tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT ...

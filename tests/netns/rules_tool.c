@@ -1,4 +1,4 @@
-/* rules_tool: drives rules/ against the kernel for tests/netns/rules_smoke.sh.
+/* rules_tool: drives rules/ against the kernel for tests/netns/t_rules.sh.
  *
  *   rules_tool probe
  *   rules_tool print   NODE WORKERS QBASE
