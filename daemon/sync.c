@@ -6,9 +6,11 @@
 #include "daemon/log.h"
 #include "daemon/sync.h"
 
-/* Unreachable addresses are still probed, every PROBE_EVERY heartbeats, so
- * that they come back when the path heals. */
-#define PROBE_EVERY 4
+/* Unreachable addresses are probed as often as reachable ones: after a
+ * partition heals, the two sides must see each other within one heartbeat
+ * so that a VIPA never has two owners for longer (a few bytes per address
+ * and heartbeat are cheap). */
+#define PROBE_EVERY 1
 #define OUTBOX_CAP 32
 #define ECHO_LEN 16
 #define NO_ADDR 0xff	/* ECHO address index of a node not in the CDAT yet */

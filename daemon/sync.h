@@ -1,6 +1,9 @@
 /* sync: the daemon side of cluster messaging.
  *
- * - Heartbeats go to every address of every other node; the node answers
+ * - Heartbeats go to every address of every other node, every heartbeat_ms
+ *   (the seed sends to the primary and fails over on timeout; measuring all
+ *   addresses all the time finds a dead alternate before it is needed and a
+ *   healed primary at once); the node answers
  *   each one from where it came (HEARTBEAT_ACK), which measures that
  *   address's response time and counts misses (sync/cdat: after `retry`
  *   misses an address is unreachable, a node with every address unreachable
