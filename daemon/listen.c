@@ -104,8 +104,16 @@ static int scan_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
+/* One SOCK_DIAG_BY_FAMILY dump of (family, proto) sockets in `states`, each
+ * message handed to cb.  A non-zero sport adds an inet_diag bytecode filter
+ * so the kernel only returns sockets with that local port. */
+static int diag_dump(struct mnl_socket *nl, char *buf, uint8_t family, uint8_t proto,
+		     uint32_t states, uint16_t sport, mnl_cb_t cb, void *data)
 {
+	struct {
+		struct inet_diag_bc_op op;
+		struct inet_diag_bc_op port;
+	} bc;
 	struct inet_diag_req_v2 *req;
 	struct nlmsghdr *nlh;
 	unsigned int seq, portid = mnl_socket_get_portid(nl);
@@ -115,24 +123,40 @@ static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
 	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = SOCK_DIAG_BY_FAMILY;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = seq = (unsigned int)time(NULL) + c->family + c->proto;
+	nlh->nlmsg_seq = seq = (unsigned int)time(NULL) + family + proto;
 	req = mnl_nlmsg_put_extra_header(nlh, sizeof(*req));
-	req->sdiag_family = c->family;
-	req->sdiag_protocol = c->proto;
-	/* TCP: listeners only.  UDP: every state; scan_cb keeps the
-	 * unconnected ones (a connected UDP socket serves one peer). */
-	req->idiag_states = c->proto == IPPROTO_TCP ? 1U << TCP_LISTEN : ~0U;
+	req->sdiag_family = family;
+	req->sdiag_protocol = proto;
+	req->idiag_states = states;
+	if (sport) {
+		/* "sport == P": true jumps to the end (accept), false jumps
+		 * 4 bytes past it (reject); the port operand is host order. */
+		memset(&bc, 0, sizeof(bc));
+		bc.op.code = INET_DIAG_BC_S_EQ;
+		bc.op.yes = sizeof(bc);
+		bc.op.no = sizeof(bc) + 4;
+		bc.port.no = sport;
+		mnl_attr_put(nlh, INET_DIAG_REQ_BYTECODE, sizeof(bc), &bc);
+	}
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		return -errno;
 	do {
 		len = mnl_socket_recvfrom(nl, buf, LISTEN_DUMP_SIZE);
 		if (len < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, portid, scan_cb, c);
+		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb, data);
 	} while (ret > MNL_CB_STOP);
 	if (ret < 0)
 		return errno ? -errno : -EPROTO;
 	return 0;
+}
+
+static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
+{
+	/* TCP: listeners only.  UDP: every state; scan_cb keeps the
+	 * unconnected ones (a connected UDP socket serves one peer). */
+	return diag_dump(nl, buf, c->family, c->proto,
+			 c->proto == IPPROTO_TCP ? 1U << TCP_LISTEN : ~0U, 0, scan_cb, c);
 }
 
 int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err, size_t errlen)

@@ -57,12 +57,19 @@ static void engine_key(struct conn_key *k, uint8_t family, uint8_t proto,
 	k->vport = vport;
 }
 
+static void engine_event(struct engine *e, int kind, const struct conn *c)
+{
+	if (e->conn_event)
+		e->conn_event(e->conn_event_arg, kind, c);
+}
+
 void engine_conn_expired(const struct conn *c, void *arg)
 {
 	struct engine *e = arg;
 
 	stats_inc(e->stats, STAT_CONN_EXPIRED);
 	view_conn_dec(e->view, c->target);
+	engine_event(e, ENGINE_CONN_DELETE, c);
 }
 
 /* An ICMP error about a VIPA connection reached the distributor (the error
@@ -126,6 +133,8 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	struct conn *c;
 	bool is_syn = p->proto == IPPROTO_TCP &&
 		      (p->tcp_flags & (TCP_SYN | TCP_ACK | TCP_RST)) == TCP_SYN;
+	bool created = false;
+	uint8_t before;
 
 	if (p->icmp_error)
 		return engine_icmp_in(e, buf, len, p, full);
@@ -142,9 +151,28 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	if (c && is_syn && (c->state == CONN_CLOSED || c->state == CONN_FIN)) {
 		/* The client reuses its port for a new connection: schedule anew. */
 		view_conn_dec(e->view, c->target);
+		engine_event(e, ENGINE_CONN_DELETE, c);
 		conn_remove(e->conns, c);
 		stats_inc(e->stats, STAT_CONN_REUSED);
 		c = NULL;
+	}
+	if (!c && e->find_replica) {
+		struct conn r;
+
+		/* The previous distributor routed this flow (or its SYN just
+		 * before it died): keep its target, whatever the packet. */
+		if (e->find_replica(e->find_replica_arg, &k, &r)) {
+			c = conn_insert(e->conns, &k, e->now_ms);
+			if (!c)
+				return engine_drop(e, STAT_D_TABLE_FULL);
+			c->taddr = r.taddr;
+			c->tport = r.tport;
+			c->target = r.target;
+			c->state = r.state;
+			view_conn_inc(e->view, c->target);
+			stats_inc(e->stats, STAT_CONN_FROM_REPLICA);
+			engine_event(e, ENGINE_CONN_UPDATE, c);
+		}
 	}
 	if (!c) {
 		bool adopt = false;
@@ -173,9 +201,14 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 		c->state = p->proto == IPPROTO_TCP ? (adopt ? CONN_EST : CONN_SYN) : CONN_UDP;
 		view_conn_inc(e->view, t->node);
 		stats_inc(e->stats, adopt ? STAT_CONN_ADOPTED : STAT_CONN_NEW);
+		created = true;
 	}
+	before = c->state;
 	if (p->proto == IPPROTO_TCP)
 		conn_tcp_track(c, p->tcp_flags);
+	/* Replicate creations and state changes, not every packet. */
+	if (created || c->state != before)
+		engine_event(e, ENGINE_CONN_UPDATE, c);
 	c->last_ms = e->now_ms;
 	c->packets++;
 	c->bytes += p->ip_len;

@@ -37,7 +37,17 @@ struct engine {
 	bool (*find_other)(void *arg, const struct conn_key *k, struct ip_addr *taddr,
 			   uint16_t *tport);
 	void *find_other_arg;
+	/* Replication (NULL: none).  conn_event: an entry was created or
+	 * changed state (ENGINE_CONN_UPDATE) or went (ENGINE_CONN_DELETE).
+	 * find_replica: the entry the previous distributor of the VIPA had for
+	 * this flow, taken out of the replica (target, state filled in). */
+	void (*conn_event)(void *arg, int kind, const struct conn *c);
+	void *conn_event_arg;
+	bool (*find_replica)(void *arg, const struct conn_key *k, struct conn *out);
+	void *find_replica_arg;
 };
+
+enum { ENGINE_CONN_UPDATE = 1, ENGINE_CONN_DELETE = 2 };
 
 #define ENGINE_REPLY_MAX 1280
 

@@ -18,6 +18,7 @@
 	X(CONN_ADOPTED, "conns.adopted")         /* mid-flow, re-hashed by maglev */ \
 	X(CONN_EXPIRED, "conns.expired")                                       \
 	X(CONN_REUSED, "conns.reused")           /* new SYN on a closed entry */ \
+	X(CONN_FROM_REPLICA, "conns.from_replica") /* taken over from the replica */ \
 	X(D_MALFORMED, "drops.malformed")                                      \
 	X(D_FRAGMENT, "drops.fragment")                                        \
 	X(D_NO_CONN, "drops.no_conn")                                          \

@@ -841,7 +841,7 @@ nt2_cdat()
 	nt_ctl "$1" "${3:-cdat}" --json | "$PY" -c "import json, sys
 $NT2_PY
 j = json.load(sys.stdin)
-r = eval(sys.argv[1])
+r = eval('(' + sys.argv[1] + '\n)')
 print(json.dumps(r) if isinstance(r, (dict, list)) else r)" "$2"
 }
 
@@ -859,7 +859,7 @@ while True:
 	if r.returncode == 0:
 		try:
 			j = json.loads(r.stdout)
-			if eval(expr):
+			if eval('(' + expr + '\n)'):
 				print(int((time.time() - t0) * 1000))
 				sys.exit(0)
 		except (ValueError, KeyError, TypeError, IndexError, AttributeError):
@@ -953,3 +953,25 @@ nt2_vipa_role()
 {
 	nt2_cdat "$1" "[v['role'] for v in j['vipas'] if v['address'] == '$NT_VIP4'][0]" status
 }
+
+# nt2_settle [TIMEOUT_S]: waits until every node's CDAT has converged and, on every node, every
+# other address answers within its heartbeat (rtt + 4 x rtt_var < heartbeat_ms, the daemon's
+# per-heartbeat timeout): the first answers after a start measure the start-up, and the
+# inflated timeout they leave would stretch a detection time for a few seconds.  Prints how
+# long it took; non-zero if not settled.
+nt2_settle()
+{
+	local to=${1:-15} t0 h ok=0
+	t0=$(nt_now_ms)
+	nt_wait_until "$to" nt2_converged $NT_HOSTS || { nt_log "settle: CDATs differ"; return 1; }
+	for h in $NT_HOSTS; do
+		[ "$(nt2_time "$h" "$to" "$t0" "all(a['status'] == 'reachable' and
+			a['rtt_ms'] + 4 * a['rtt_var_ms'] < $NT2_HB for n in j['nodes'] if not n['self']
+			for a in n['addresses'])")" -ge 0 ] || ok=1
+	done
+	nt_log "settled after $(( $(nt_now_ms) - t0 )) ms (status $ok)"
+	return $ok
+}
+
+# nt_is_true CMD...: CMD prints True.
+nt_is_true() { [ "$("$@" 2>/dev/null)" = True ]; }

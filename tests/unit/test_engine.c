@@ -394,6 +394,96 @@ static void test_icmp_error_other_worker(void **state)
 	f->e.conns = f->conns;
 }
 
+/* --- replication hooks --- */
+
+struct ev_log {
+	int kind[16];
+	uint8_t state[16];
+	int n;
+};
+
+static void log_event(void *arg, int kind, const struct conn *c)
+{
+	struct ev_log *l = arg;
+
+	if (l->n < 16) {
+		l->kind[l->n] = kind;
+		l->state[l->n] = c->state;
+		l->n++;
+	}
+}
+
+/* Creations and state changes are reported, plain packets are not. */
+static void test_events_on_changes_only(void **state)
+{
+	struct fixture *f = *state;
+	struct ev_log l = { .n = 0 };
+	uint8_t b[128], r[ENGINE_REPLY_MAX];
+	static const uint8_t flags[] = { 0x02, 0x10, 0x18, 0x10, 0x11 };
+	size_t len;
+
+	f->e.conn_event = log_event;
+	f->e.conn_event_arg = &l;
+	for (size_t i = 0; i < sizeof(flags); i++) {
+		len = build(b, IPPROTO_TCP, "10.1.0.2", 45000, "10.2.0.100", 80, flags[i]);
+		assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	}
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.kind[0], ENGINE_CONN_UPDATE);
+	assert_int_equal(l.state[0], CONN_SYN);
+	assert_int_equal(l.state[1], CONN_EST);
+	assert_int_equal(l.state[2], CONN_FIN);
+	/* expiry is reported as a deletion */
+	f->e.now_ms += 3600 * 1000;
+	conn_expire(f->conns, f->e.now_ms, &f->e.timeouts, 1 << 20, engine_conn_expired, &f->e);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.kind[3], ENGINE_CONN_DELETE);
+}
+
+static bool replica_has_t3(void *arg, const struct conn_key *k, struct conn *out)
+{
+	int *calls = arg;
+
+	(*calls)++;
+	if (k->cport != 46000)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->key = *k;
+	addr_parse(&out->taddr, "10.2.0.23");
+	out->tport = 8080;
+	out->target = 3;
+	out->state = CONN_EST;
+	return true;
+}
+
+/* After a takeover the replica decides, for mid-flow packets and SYNs alike. */
+static void test_replica_keeps_target(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[128], r[ENGINE_REPLY_MAX];
+	int calls = 0;
+	size_t len;
+
+	f->e.find_replica = replica_has_t3;
+	f->e.find_replica_arg = &calls;
+	/* only t1 listens: without the replica the flow would go to t1 */
+	f->listening[2] = f->listening[3] = false;
+	fx_rebuild(f);
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 46000, "10.2.0.100", 80, 0x10);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(b[19], 23);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_FROM_REPLICA), 1);
+	/* the entry is ours now: the replica is not asked again */
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 46000, "10.2.0.100", 80, 0x10);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(b[19], 23);
+	assert_int_equal(calls, 1);
+	/* a flow the replica does not know is scheduled as usual */
+	len = build(b, IPPROTO_TCP, "10.1.0.2", 46001, "10.2.0.100", 80, 0x02);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(b[19], 21);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +502,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_ipv6_vipa, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_other_worker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_on_changes_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replica_keeps_target, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
