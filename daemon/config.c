@@ -836,7 +836,7 @@ static int parse_dist(struct ld *ld, const config_setting_t *g, struct cfg_vipa 
 static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 {
 	static const char *const keys[] = {
-		"address", "interface", "distributors", "services", NULL
+		"address", "interface", "preempt", "distributors", "services", NULL
 	};
 	struct cfg *c = ld->c;
 	struct cfg_vipa *vp = &c->vipas[idx];
@@ -864,6 +864,9 @@ static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 	if (check_keys(ld, g, keys, where) < 0)
 		return -1;
 	if (get_ifname(ld, g, "interface", true, where, vp->ifname) < 0)
+		return -1;
+	vp->preempt = true;
+	if (get_bool(ld, g, "preempt", where, &vp->preempt) < 0)
 		return -1;
 
 	if (member(ld, g, "distributors", CONFIG_TYPE_LIST, true, where, &s) < 0)

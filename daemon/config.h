@@ -73,6 +73,8 @@ struct cfg_distributor {
 struct cfg_vipa {
 	struct ip_addr addr;
 	char ifname[IF_NAMESIZE];
+	bool preempt;			/* default true: the VIPA moves back to a returning
+					 * earlier distributor; false: it stays */
 	struct cfg_distributor *dists;	/* in order of preference, >= 1 */
 	size_t n_dists;
 	struct cfg_service *svcs;

@@ -97,6 +97,14 @@ struct daemon {
 	struct cdat_proto cdat;		/* cdat.cur: the committed table + reachability */
 	bool cdat_ready;
 
+	/* Takeover (seed 002).  ready: this node holds the replicated tables
+	 * and may distribute; a starting node waits for the bulk of the node
+	 * that distributes its VIPAs, or for start_ms + grace when none does. */
+	bool ready, leaving;
+	uint64_t start_ms, leave_ms;
+	bool *bulk_pending;		/* [n_known]: send that node our whole table */
+	bool *bulk_from;		/* [n_known]: a complete bulk came from it */
+
 	time_t started;
 	uint64_t reloads;
 	uint64_t last_hb_ms, last_scan_ms;

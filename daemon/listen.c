@@ -1,5 +1,6 @@
 /* listen: listening sockets through NETLINK_SOCK_DIAG (see listen.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -228,6 +229,142 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 		seterr(err, errlen, "sock_diag dump (%s, %s): %s",
 		       c.family == AF_INET ? "ipv4" : "ipv6",
 		       c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
+out:
+	mnl_socket_close(nl);
+	return ret;
+}
+
+/* Not in the userspace headers: the state of request sockets, which the
+ * kernel only dumps when asked for it (it reports them as SYN_RECV). */
+#ifndef TCP_NEW_SYN_RECV
+#define TCP_NEW_SYN_RECV 12
+#endif
+
+#define CONN_TCP_STATES	((1U << TCP_ESTABLISHED) | (1U << TCP_SYN_RECV) |		\
+			 (1U << TCP_NEW_SYN_RECV) | (1U << TCP_FIN_WAIT1) |		\
+			 (1U << TCP_FIN_WAIT2) | (1U << TCP_CLOSE_WAIT) |		\
+			 (1U << TCP_LAST_ACK) | (1U << TCP_CLOSING))
+/* A connected UDP socket is in TCP_ESTABLISHED. */
+#define CONN_UDP_STATES	(1U << TCP_ESTABLISHED)
+
+struct conns_ctx {
+	uint8_t family;		/* asked for */
+	uint8_t proto;
+	uint8_t dump_family;	/* of the dump being read */
+	uint16_t port;
+	int (*cb)(const struct listen_conn *c, void *arg);
+	void *arg;
+	int count;
+	bool stopped;
+};
+
+static int conns_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct conns_ctx *x = data;
+	const struct inet_diag_msg *m;
+	struct listen_conn c;
+	struct in6_addr src, dst;
+	uint32_t states;
+
+	if (nlh->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*m))
+		return MNL_CB_OK;
+	m = mnl_nlmsg_get_payload(nlh);
+	/* The kernel filtered already; check again so that a kernel that
+	 * ignored the filter or the state mask cannot leak other sockets. */
+	states = x->proto == IPPROTO_TCP ? CONN_TCP_STATES : CONN_UDP_STATES;
+	if (m->idiag_family != x->dump_family || m->idiag_state >= 32 ||
+	    !(states & (1U << m->idiag_state)) || ntohs(m->id.idiag_sport) != x->port ||
+	    m->id.idiag_dport == 0)
+		return MNL_CB_OK;
+
+	memset(&c, 0, sizeof(c));
+	c.proto = x->proto;
+	c.lport = x->port;
+	c.rport = ntohs(m->id.idiag_dport);
+	c.tcp_state = m->idiag_state;
+	if (m->idiag_family == AF_INET) {
+		c.family = AF_INET;
+		addr_from_bytes(&c.local, AF_INET, m->id.idiag_src);
+		addr_from_bytes(&c.remote, AF_INET, m->id.idiag_dst);
+	} else {
+		memcpy(&src, m->id.idiag_src, 16);
+		memcpy(&dst, m->id.idiag_dst, 16);
+		if (IN6_IS_ADDR_V4MAPPED(&dst)) {
+			/* An IPv4 peer on a dual-stack socket: the local end
+			 * is mapped too, or unbound (UDP). */
+			if (!IN6_IS_ADDR_V4MAPPED(&src) && !IN6_IS_ADDR_UNSPECIFIED(&src))
+				return MNL_CB_OK;
+			c.family = AF_INET;
+			addr_from_bytes(&c.local, AF_INET, &src.s6_addr[12]);
+			addr_from_bytes(&c.remote, AF_INET, &dst.s6_addr[12]);
+		} else {
+			c.family = AF_INET6;
+			addr_from_bytes(&c.local, AF_INET6, &src);
+			addr_from_bytes(&c.remote, AF_INET6, &dst);
+		}
+	}
+	if (c.family != x->family)
+		return MNL_CB_OK;
+	if (x->count == INT_MAX)
+		return MNL_CB_OK;
+	x->count++;
+	if (x->cb && x->cb(&c, x->arg)) {
+		x->stopped = true;
+		return MNL_CB_STOP;
+	}
+	return MNL_CB_OK;
+}
+
+int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
+		 int (*cb)(const struct listen_conn *c, void *arg), void *arg,
+		 char *err, size_t errlen)
+{
+	char buf[LISTEN_DUMP_SIZE];
+	struct conns_ctx x = { .family = family, .proto = proto, .port = port,
+			       .cb = cb, .arg = arg };
+	struct mnl_socket *nl;
+	uint32_t states;
+	int ret;
+
+	if ((family != AF_INET && family != AF_INET6) ||
+	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) || port == 0) {
+		seterr(err, errlen, "listen_conns: family %u protocol %u port %u",
+		       family, proto, port);
+		return -EINVAL;
+	}
+	states = proto == IPPROTO_TCP ? CONN_TCP_STATES : CONN_UDP_STATES;
+
+	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+	if (!nl) {
+		ret = -errno;
+		seterr(err, errlen, "sock_diag socket: %s", strerror(-ret));
+		return ret;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		ret = -errno;
+		seterr(err, errlen, "sock_diag bind: %s", strerror(-ret));
+		goto out;
+	}
+	ret = 0;
+	if (family == AF_INET) {
+		x.dump_family = AF_INET;
+		ret = diag_dump(nl, buf, AF_INET, proto, states, port, conns_cb, &x);
+	}
+	/* IPv4 peers also sit on dual-stack IPv6 sockets. */
+	if (ret == 0 && !x.stopped) {
+		x.dump_family = AF_INET6;
+		ret = diag_dump(nl, buf, AF_INET6, proto, states, port, conns_cb, &x);
+		/* A kernel without IPv6 has no dual-stack sockets either. */
+		if (family == AF_INET && (ret == -ENOENT || ret == -EAFNOSUPPORT))
+			ret = 0;
+	}
+	if (ret < 0)
+		seterr(err, errlen, "sock_diag dump (%s, %s): %s",
+		       x.dump_family == AF_INET ? "ipv4" : "ipv6",
+		       proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
+	else
+		ret = x.count;
 out:
 	mnl_socket_close(nl);
 	return ret;

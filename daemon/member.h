@@ -8,7 +8,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "nfq/addr.h"
+
 #define MEMBER_MAX_LISTEN 64
+#define MEMBER_MAX_OWN 32
 
 struct member_listen {
 	uint8_t family, proto;	/* AF_INET / AF_INET6 */
@@ -22,6 +25,9 @@ struct member_node {
 	uint64_t epoch;
 	struct member_listen listen[MEMBER_MAX_LISTEN];
 	size_t n_listen;
+	uint32_t flags;			/* WIRE_F_* of its last heartbeat */
+	struct ip_addr owns[MEMBER_MAX_OWN];	/* VIPAs it says it distributes */
+	size_t n_owns;
 };
 
 struct member {

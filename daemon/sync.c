@@ -231,6 +231,9 @@ void dsync_close(struct daemon *d)
 	free(d->peers);
 	free(d->replay);
 	free(d->node_ids);
+	free(d->bulk_pending);
+	free(d->bulk_from);
+	d->bulk_pending = d->bulk_from = NULL;
 	d->peers = NULL;
 	d->replay = NULL;
 	d->node_ids = NULL;
@@ -277,10 +280,11 @@ int dsync_config(struct daemon *d)
 	struct wire_replay *rp = calloc(n, sizeof(*rp));
 	uint32_t *ids = calloc(n, sizeof(*ids));
 	struct dsync_peer *peers = calloc(n, sizeof(*peers));
+	bool *bp = calloc(n, sizeof(*bp)), *bf = calloc(n, sizeof(*bf));
 	struct rel_cfg rc;
 	uint64_t now = daemon_now_ms();
 
-	if (!rp || !ids || !peers)
+	if (!rp || !ids || !peers || !bp || !bf)
 		goto nomem;
 	dsync_rel_cfg(c, &rc);
 	for (size_t i = 0; i < c->n_nodes; i++) {
@@ -291,6 +295,8 @@ int dsync_config(struct daemon *d)
 				continue;
 			rp[i] = d->replay[j];
 			peers[i] = d->peers[j];
+			bp[i] = d->bulk_pending[j];
+			bf[i] = d->bulk_from[j];
 			d->peers[j].tx = NULL;
 			d->peers[j].rx = NULL;
 		}
@@ -310,9 +316,13 @@ int dsync_config(struct daemon *d)
 	free(d->replay);
 	free(d->node_ids);
 	free(d->peers);
+	free(d->bulk_pending);
+	free(d->bulk_from);
 	d->replay = rp;
 	d->node_ids = ids;
 	d->peers = peers;
+	d->bulk_pending = bp;
+	d->bulk_from = bf;
 	d->n_known = c->n_nodes;
 
 	if (!d->cdat_ready) {
@@ -340,6 +350,8 @@ nomem:
 	free(rp);
 	free(ids);
 	free(peers);
+	free(bp);
+	free(bf);
 	return -1;
 }
 
@@ -360,6 +372,47 @@ static void dsync_put_listen(struct daemon *d, struct wire_writer *w)
 	}
 }
 
+/* What the ownership rule of the other nodes needs from us: are we ready
+ * (holding the tables), are we leaving, which VIPAs do we distribute. */
+static void dsync_put_roles(struct daemon *d, struct wire_writer *w)
+{
+	uint32_t f = (d->ready && !d->leaving ? WIRE_F_READY : 0) |
+		     (d->leaving ? WIRE_F_LEAVING : 0);
+	uint8_t v[4] = { (uint8_t)(f >> 24), (uint8_t)(f >> 16), (uint8_t)(f >> 8), (uint8_t)f };
+
+	wire_put(w, WIRE_TLV_FLAGS, v, sizeof(v));
+	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++) {
+		const struct ip_addr *a = &d->cfg->vipas[i].addr;
+		uint8_t own[WIRE_OWN_LEN] = { 0 };
+
+		if (!d->vipas[i].owned)
+			continue;
+		own[0] = a->family == AF_INET ? 4 : 6;
+		memcpy(own + 4, a->b, 16);
+		wire_put(w, WIRE_TLV_OWN, own, sizeof(own));
+	}
+}
+
+/* A node said it is leaving: count it down now rather than after misses. */
+static void dsync_mark_down(struct daemon *d, size_t n)
+{
+	long ci = dsync_cdat_index(d, n);
+	struct cdat_node *cn;
+
+	if (ci < 0)
+		return;
+	cn = &d->cdat.cur.nodes[ci];
+	if (cn->down)
+		return;
+	for (size_t ai = 0; ai < cn->n_addrs; ai++) {
+		cn->addrs[ai].status = CDAT_UNREACHABLE;
+		cn->addrs[ai].outstanding = false;
+	}
+	cn->down = true;
+	cn->down_since_ms = daemon_now_ms();
+	log_info("node %s is leaving the cluster", cn->name);
+}
+
 static void dsync_heartbeat(struct daemon *d, const struct ip_addr *to, uint8_t ai, uint64_t now)
 {
 	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
@@ -367,6 +420,7 @@ static void dsync_heartbeat(struct daemon *d, const struct ip_addr *to, uint8_t 
 
 	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT);
 	dsync_put_listen(d, &w);
+	dsync_put_roles(d, &w);
 	if (d->cdat_ready)
 		cdat_put_summary(&w, d->cdat.cur.version, d->cdat.cur.digest);
 	for (int i = 0; i < 8; i++)
@@ -399,10 +453,16 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 			log_warn("node %s is down: no address answers", cn->name);
 			*changed = true;
 			break;
-		case CDAT_EV_NODE_UP:
+		case CDAT_EV_NODE_UP: {
+			long n = cfg_node_index(d->cfg, cn->name);
+
 			log_info("node %s is up", cn->name);
+			/* Whatever it had of our table may be stale: send it all. */
+			if (n >= 0 && (size_t)n < d->n_known)
+				d->bulk_pending[n] = true;
 			*changed = true;
 			break;
+		}
 		}
 	}
 }
@@ -490,6 +550,11 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	uint8_t digest[CDAT_DIGEST_LEN];
 	bool changed;
 
+	struct ip_addr owns[MEMBER_MAX_OWN];
+	size_t n_owns = 0;
+	uint32_t flags = 0;
+	bool restarted = mn->heard && mn->epoch != m->hdr.epoch;
+
 	memset(ls, 0, sizeof(ls));	/* compared with memcmp below */
 	wire_tlv_begin(&it, m);
 	while (wire_tlv_next(&it, &type, &val, &vlen)) {
@@ -497,6 +562,13 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 
 		if (type == WIRE_TLV_ECHO && vlen == ECHO_LEN) {
 			echo = val;
+		} else if (type == WIRE_TLV_FLAGS && vlen == 4) {
+			flags = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
+				(uint32_t)val[2] << 8 | val[3];
+		} else if (type == WIRE_TLV_OWN && vlen == WIRE_OWN_LEN &&
+			   (val[0] == 4 || val[0] == 6) && n_owns < MEMBER_MAX_OWN) {
+			addr_from_bytes(&owns[n_owns++], val[0] == 4 ? AF_INET : AF_INET6,
+					val + 4);
 		} else if (type == WIRE_TLV_LISTEN && nl < MEMBER_MAX_LISTEN &&
 			   wire_get_listen(val, vlen, &wl)) {
 			ls[nl].family = wl.family;	/* AF_INET / AF_INET6 in memory */
@@ -506,14 +578,32 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 			nl++;
 		}
 	}
+	/* A leaving node is not answered: it must stay down for us. */
+	if (flags & WIRE_F_LEAVING) {
+		dsync_mark_down(d, n);
+		echo = NULL;
+	} else if (d->leaving) {
+		echo = NULL;	/* nor do we answer while we leave */
+	}
 	/* Answer from where it came: the answer measures that path. */
 	if (echo)
 		dsync_answer(d, from, echo);
+	if (restarted) {
+		/* It lost its tables: it gets ours again. */
+		log_info("node %s restarted", d->cfg->nodes[n].name);
+		d->bulk_pending[n] = true;
+		d->bulk_from[n] = false;
+	}
 	if (d->cdat_ready && cdat_get_summary(m->body, m->body_len, &version, digest))
 		cdat_proto_heard(&d->cdat, d->cfg->nodes[n].name, version, digest,
 				 daemon_now_ms());
-	changed = !mn->heard || mn->n_listen != nl || memcmp(mn->listen, ls, nl * sizeof(*ls));
+	changed = !mn->heard || mn->n_listen != nl || memcmp(mn->listen, ls, nl * sizeof(*ls)) ||
+		  mn->flags != flags || mn->n_owns != n_owns ||
+		  memcmp(mn->owns, owns, n_owns * sizeof(*owns));
 	member_heard(&d->member, n, m->hdr.epoch, daemon_now_ms(), ls, nl);
+	d->member.nodes[n].flags = flags;
+	memcpy(d->member.nodes[n].owns, owns, n_owns * sizeof(*owns));
+	d->member.nodes[n].n_owns = n_owns;
 	return changed;
 }
 

@@ -28,6 +28,13 @@ struct conn {
 	uint8_t state;			/* enum conn_state */
 	uint64_t created_ms, last_ms;
 	uint64_t packets, bytes;
+	/* Replication (sync/repl.h): where a replica came from and the replica
+	 * store's bulk mark; all zero in a worker's own table. */
+	struct conn_repl {
+		uint32_t origin;	/* wire_node_id of the node that sent it */
+		uint8_t flags;		/* REPL_F_* of the record */
+		uint8_t stale;		/* not refreshed since its origin's bulk began */
+	} repl;
 
 	/* Internal to the table: bucket chain (hlist style) or free list. */
 	struct conn *hnext;

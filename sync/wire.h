@@ -50,7 +50,14 @@ enum wire_tlv {
 	WIRE_TLV_NODE = 1,	/* sender's name, string without NUL */
 	WIRE_TLV_LISTEN = 2,	/* struct wire_listen */
 	WIRE_TLV_ECHO = 3,	/* 16 bytes: sent_ms u64, address index u8, 7 pad: echoed back */
+	WIRE_TLV_FLAGS = 4,	/* u32: WIRE_F_* of the sender */
+	WIRE_TLV_OWN = 5,	/* 20 bytes: family u8 (4|6), 3 pad, address (16): a VIPA the
+				 * sender distributes now */
 };
+
+#define WIRE_F_READY 1u		/* holds the replicated tables: may distribute */
+#define WIRE_F_LEAVING 2u	/* stopping: count it down now, do not wait for misses */
+#define WIRE_OWN_LEN 20
 
 /* A listener announcement.  family is AF_INET or AF_INET6 in memory, 4 or 6
  * on the wire (8 bytes: family u8, proto u8, port u16, listening u8, 3 pad). */

@@ -134,6 +134,7 @@ static void test_design_example(void **state)
 
 	assert_int_equal(c->n_vipas, 1);
 	v = &c->vipas[0];
+	assert_true(v->preempt);	/* default */
 	assert_addr(&v->addr, "10.2.0.100");
 	assert_string_equal(v->ifname, "lan0");
 	assert_int_equal(v->line, 20);
@@ -239,6 +240,7 @@ static void test_full(void **state)
 
 	assert_int_equal(c->n_vipas, 2);
 	v = &c->vipas[0];
+	assert_true(v->preempt);
 	assert_addr(&v->addr, "2001:db8::100");
 	assert_int_equal(v->n_dists, 2);
 	assert_int_equal(v->dists[0].node, 1);
@@ -264,6 +266,7 @@ static void test_full(void **state)
 	/* Same node, proto and target_port as vipas[0] 443 but another family:
 	 * replies are told apart by family, so it is accepted. */
 	v = &c->vipas[1];
+	assert_false(v->preempt);
 	assert_addr(&v->addr, "192.168.1.100");
 	assert_int_equal(v->svcs[0].targets[0].node, 0);
 	assert_int_equal(v->svcs[0].targets[1].node, 2);
