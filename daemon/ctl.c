@@ -15,6 +15,7 @@
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/sync.h"
+#include "daemon/replicate.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
 
@@ -94,6 +95,8 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "queue_base", json_integer(d->queue_base));
 	json_object_set_new(o, "queue_kind", json_string(d->native_queue ? "native" : "xt"));
 	json_object_set_new(o, "rules", json_string(c->manage_rules ? "managed" : "external"));
+	json_object_set_new(o, "ready", json_boolean(d->ready));
+	json_object_set_new(o, "leaving", json_boolean(d->leaving));
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
 		const struct vipa_state *vs = &d->vipas[i];
@@ -380,6 +383,27 @@ static json_t *ctl_stats(struct daemon *d)
 		json_object_set_new(sync, "reliable", jr);
 	}
 	json_object_set_new(o, "sync", sync);
+	{
+		json_t *jr = json_object();
+
+		json_object_set_new(jr, "replicas", json_integer((json_int_t)drepl_replicas(d)));
+		json_object_set_new(jr, "records_sent", json_integer((json_int_t)d->repl.records_sent));
+		json_object_set_new(jr, "records_received",
+				    json_integer((json_int_t)d->repl.records_received));
+		json_object_set_new(jr, "bulks_sent", json_integer((json_int_t)d->repl.bulks_sent));
+		json_object_set_new(jr, "bulks_received",
+				    json_integer((json_int_t)d->repl.bulks_received));
+		json_object_set_new(jr, "bulks_incomplete",
+				    json_integer((json_int_t)d->repl.bulks_incomplete));
+		json_object_set_new(jr, "reports_sent", json_integer((json_int_t)d->repl.reports_sent));
+		json_object_set_new(jr, "reports_received",
+				    json_integer((json_int_t)d->repl.reports_received));
+		json_object_set_new(jr, "log_dropped", json_integer((json_int_t)d->repl.log_dropped));
+		json_object_set_new(jr, "store_full", json_integer((json_int_t)d->repl.store_full));
+		json_object_set_new(jr, "backlog_dropped",
+				    json_integer((json_int_t)d->repl.backlog_dropped));
+		json_object_set_new(sync, "repl", jr);
+	}
 	json_object_set_new(o, "workers", workers);
 	return o;
 }

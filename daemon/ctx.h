@@ -19,6 +19,8 @@
 #include "sync/cdat.h"
 #include "sync/chan.h"
 #include "sync/reliable.h"
+#include "sync/repl.h"
+#include "daemon/connlog.h"
 #include "sync/wire.h"
 
 struct daemon;
@@ -40,6 +42,7 @@ struct worker {
 	 * holds no view (blocked in poll), else the generation it read. */
 	uint64_t online_gen;
 	int raw4, raw6;		/* raw sockets for RST / ICMP replies */
+	struct connlog *log;	/* what the table did, for replication */
 };
 
 struct sync_stats {
@@ -104,6 +107,21 @@ struct daemon {
 	uint64_t start_ms, leave_ms;
 	bool *bulk_pending;		/* [n_known]: send that node our whole table */
 	bool *bulk_from;		/* [n_known]: a complete bulk came from it */
+
+	/* Replication (daemon/replicate).  The replica store is written by the
+	 * main thread and taken from by workers: under replica_lock. */
+	pthread_mutex_t replica_lock;
+	struct repl_store *replica;
+	size_t replica_count;		/* atomic: workers skip the lock when 0 */
+	struct drepl_backlog *backlog;	/* [backlog_n]: bodies waiting for the channel */
+	size_t backlog_n;
+	uint32_t bulk_id;
+	uint64_t last_repl_ms;
+	struct drepl_stats {
+		uint64_t records_sent, records_received, bulks_sent, bulks_received;
+		uint64_t bulks_incomplete, reports_sent, reports_received, log_dropped;
+		uint64_t store_full, backlog_dropped;
+	} repl;
 
 	time_t started;
 	uint64_t reloads;

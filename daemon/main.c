@@ -21,6 +21,7 @@
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/sync.h"
+#include "daemon/replicate.h"
 #include "daemon/vipaddr.h"
 #include "daemon/worker.h"
 #include "rules/nft.h"
@@ -209,22 +210,111 @@ static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 	vs->since = time(NULL);
 }
 
-/* The distributor of a VIPA is the first alive node of its list.  A node
- * never heard since we started counts as alive for one dead interval, so a
- * starting backup does not take a VIPA that its primary holds. */
-static void daemon_roles(struct daemon *d)
+/* --- roles (seeds 002 and 004) ------------------------------------------------
+ *
+ * The distributor of a VIPA is the first node of its list that is alive
+ * (some address answers its heartbeats) and ready (holds the replicated
+ * tables).  With preempt = false a node that already distributes the VIPA
+ * keeps it while alive.  Every node computes this from the same inputs
+ * (CDAT reachability, the READY/LEAVING flags and VIPA claims carried by
+ * heartbeats), so after a change every node agrees within a heartbeat.  A
+ * node not heard yet counts as alive until its heartbeats go unanswered
+ * `retry` times, but not as ready: a starting backup never grabs a VIPA its
+ * primary holds, and a restarted primary takes its VIPAs back only after
+ * the node that distributed them meanwhile sent it the table. */
+
+static bool daemon_node_ready(const struct daemon *d, size_t n)
+{
+	const struct member_node *mn;
+
+	if ((long)n == d->cfg->self)
+		return d->ready && !d->leaving;
+	mn = &d->member.nodes[n];
+	return mn->heard && (mn->flags & WIRE_F_READY) && !(mn->flags & WIRE_F_LEAVING);
+}
+
+static bool daemon_node_claims(const struct daemon *d, size_t n, size_t vipa)
+{
+	const struct member_node *mn;
+
+	if ((long)n == d->cfg->self)
+		return d->vipas[vipa].owned && !d->leaving;
+	mn = &d->member.nodes[n];
+	for (size_t k = 0; k < mn->n_owns; k++)
+		if (addr_eq(&mn->owns[k], &d->cfg->vipas[vipa].addr))
+			return true;
+	return false;
+}
+
+static long daemon_vipa_owner(const struct daemon *d, size_t vipa)
+{
+	const struct cfg_vipa *vp = &d->cfg->vipas[vipa];
+
+	if (!vp->preempt)
+		for (size_t k = 0; k < vp->n_dists; k++)
+			if (dsync_node_alive(d, vp->dists[k].node) &&
+			    daemon_node_claims(d, vp->dists[k].node, vipa))
+				return (long)vp->dists[k].node;
+	for (size_t k = 0; k < vp->n_dists; k++)
+		if (dsync_node_alive(d, vp->dists[k].node) &&
+		    daemon_node_ready(d, vp->dists[k].node))
+			return (long)vp->dists[k].node;
+	return -1;
+}
+
+/* A starting node is ready once every node that distributes one of its
+ * VIPAs has sent it a complete bulk, or after one dead interval when
+ * nobody does (or after READY_MAX_MS whatever happens: a peer that never
+ * sends its bulk must not keep a VIPA from its primary for ever). */
+#define READY_MAX_MS 10000
+
+static void daemon_update_ready(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms(), grace = (uint64_t)(c->retry_threshold + 1) * c->heartbeat_ms;
+	bool waiting = false, got = false;
+
+	if (d->ready || d->leaving)
+		return;
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		const struct cfg_vipa *vp = &c->vipas[i];
+		bool mine = false;
+
+		for (size_t k = 0; k < vp->n_dists; k++)
+			mine |= (long)vp->dists[k].node == c->self;
+		for (size_t k = 0; mine && k < vp->n_dists; k++) {
+			size_t n = vp->dists[k].node;
+
+			if ((long)n == c->self || !dsync_node_alive(d, n) ||
+			    !daemon_node_claims(d, n, i))
+				continue;
+			if (d->bulk_from[n])
+				got = true;
+			else
+				waiting = true;
+		}
+	}
+	if ((!waiting && (got || now - d->start_ms >= grace)) || now - d->start_ms >= READY_MAX_MS) {
+		if (waiting)
+			log_warn("no table from the distributor after %u ms: ready anyway",
+				 READY_MAX_MS);
+		d->ready = true;
+		log_info("ready to distribute (%s)", got ? "table received" : "no distributor to "
+			 "take a table from");
+	}
+}
+
+static bool daemon_roles(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	bool changed = false;
 
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
 		struct vipa_state *vs = &d->vipas[i];
-		long owner = -1;
+		long owner = daemon_vipa_owner(d, i);
 		char err[256], ab[ADDR_STRLEN];
 
-		for (size_t k = 0; k < vp->n_dists && owner < 0; k++)
-			if (dsync_node_alive(d, vp->dists[k].node))
-				owner = (long)vp->dists[k].node;
 		snprintf(vs->owner, sizeof(vs->owner), "%s",
 			 owner >= 0 ? c->nodes[owner].name : "");
 		if (owner == c->self && !vs->owned) {
@@ -240,10 +330,34 @@ static void daemon_roles(struct daemon *d)
 			vs->since = time(NULL);
 			log_info("now distributing VIPA %s on %s",
 				 addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname);
+			/* Tell the others at once, and rebuild what replication
+			 * may have missed from the targets (seed 002). */
+			drepl_request_reports(d, i);
+			changed = true;
 		} else if (owner != c->self && vs->owned) {
 			daemon_vipa_release(d, vp, vs);
+			changed = true;
 		}
 	}
+	return changed;
+}
+
+/* Leaving: done once every peer acknowledged what we replicated (the
+ * final sync) and the others had two heartbeats to see us leave; at most
+ * LEAVE_MS after the signal. */
+#define LEAVE_MS 2000
+
+static bool daemon_left(struct daemon *d, uint64_t now)
+{
+	if (now - d->leave_ms >= LEAVE_MS)
+		return true;
+	if (now - d->leave_ms < 2 * (uint64_t)d->cfg->heartbeat_ms)
+		return false;
+	for (size_t n = 0; n < d->n_known; n++)
+		if (d->peers[n].tx && dsync_node_alive(d, n) &&
+		    (rel_tx_queued(d->peers[n].tx) || drepl_backlog_len(d, n)))
+			return false;
+	return true;
 }
 
 /* --- rules ------------------------------------------------------------------ */
@@ -335,6 +449,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	d->cfg = nc;
 	d->reloads++;
 	dsync_config(d);
+	drepl_config(d);
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (d->rules_installed || nc->manage_rules) {
@@ -415,9 +530,22 @@ static int daemon_run(struct daemon *d)
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
 	if (!d->drained || !d->vipas || !d->workers ||
 	    member_init(&d->member, c->n_nodes) < 0 ||
-	    dsync_config(d) < 0) {
+	    dsync_config(d) < 0 || drepl_init(d) < 0) {
 		log_err("out of memory");
 		return 1;
+	}
+	d->start_ms = daemon_now_ms();
+	/* An address of ours left behind by a crash: we are not ready to
+	 * distribute yet, and another node may hold the VIPA by now. */
+	for (size_t i = 0; i < c->n_vipas; i++) {
+		char ab[ADDR_STRLEN];
+
+		if (!vipaddr_present(c->vipas[i].ifname, &c->vipas[i].addr))
+			continue;
+		log_warn("removing VIPA %s left on %s", addr_fmt(&c->vipas[i].addr, ab, sizeof(ab)),
+			 c->vipas[i].ifname);
+		d->vipas[i].owned = true;
+		daemon_vipa_release(d, &c->vipas[i], &d->vipas[i]);
 	}
 	if (dsync_open(d, err, sizeof(err)) < 0) {
 		log_err("sync channel: %s", err);
@@ -505,9 +633,18 @@ static int daemon_run(struct daemon *d)
 						if (daemon_reload(d, err, sizeof(err)) < 0)
 							log_err("reload refused, keeping the running "
 								"configuration: %s", err);
+					} else if (!d->leaving) {
+						/* Impending failure (seed 000/002): say
+						 * so, let the backup take over, keep
+						 * forwarding and syncing until it has
+						 * everything, then go. */
+						log_info("signal %u: leaving the cluster",
+							 si.ssi_signo);
+						d->leaving = true;
+						d->leave_ms = now;
+						hb_now = true;
 					} else {
-						log_info("signal %u: leaving", si.ssi_signo);
-						running = false;
+						running = false;	/* second signal */
 					}
 				}
 			} else if (fd == lfd) {
@@ -528,9 +665,14 @@ static int daemon_run(struct daemon *d)
 		/* Liveness changes by the passing of time, not only by messages. */
 		if (dsync_tick(d, hb_now))
 			d->view_dirty = true;
+		drepl_tick(d);
+		daemon_update_ready(d);
 		if (d->view_dirty)
 			daemon_rebuild_view(d);
-		daemon_roles(d);
+		if (daemon_roles(d))
+			dsync_tick(d, true);	/* our claims changed: say so now */
+		if (d->leaving && daemon_left(d, now))
+			running = false;
 	}
 	ret = 0;
 out:
@@ -550,6 +692,7 @@ out:
 		close(ep);
 	if (sfd >= 0)
 		close(sfd);
+	drepl_fini(d);
 	dsync_close(d);
 	view_free(d->view);
 	member_free(&d->member);

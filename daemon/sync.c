@@ -4,6 +4,7 @@
 
 #include "daemon/ifinfo.h"
 #include "daemon/log.h"
+#include "daemon/replicate.h"
 #include "daemon/sync.h"
 
 /* Unreachable addresses are probed as often as reachable ones: after a
@@ -115,17 +116,26 @@ static void dsync_emit_state(void *arg, uint64_t seq, const void *blob, size_t l
 	d->sync.state_tx++;
 }
 
-static void dsync_push(struct daemon *d, size_t node, uint8_t type, const uint8_t *body,
-		       size_t len)
+int dsync_send_state(struct daemon *d, size_t node, uint8_t type, const uint8_t *body,
+		     size_t len)
 {
 	uint8_t blob[REL_BODY_MAX];
 
 	if (node >= d->n_known || !d->peers[node].tx || len + 1 > sizeof(blob))
-		return;
+		return 0;	/* nowhere to send: not a failure to retry */
 	blob[0] = type;
 	memcpy(blob + 1, body, len);
-	if (!rel_tx_push(d->peers[node].tx, blob, len + 1, daemon_now_ms()))
+	if (!rel_tx_push(d->peers[node].tx, blob, len + 1, daemon_now_ms())) {
 		d->sync.rel_overflow++;
+		return -1;
+	}
+	return 0;
+}
+
+static void dsync_push(struct daemon *d, size_t node, uint8_t type, const uint8_t *body,
+		       size_t len)
+{
+	dsync_send_state(d, node, type, body, len);
 }
 
 static void dsync_flush_outbox(struct daemon *d, struct cdat_outbox *ob)
@@ -159,6 +169,10 @@ static void dsync_deliver_state(void *arg, uint64_t seq, const void *blob, size_
 	if (len < 1)
 		return;
 	d->sync.state_rx++;
+	if (b[0] >= REPL_MSG_UPDATE && b[0] <= REPL_MSG_REPORT_REQ) {
+		drepl_input(d, dl->node, b[0], b + 1, len - 1);
+		return;
+	}
 	if (b[0] >= CDAT_MSG_REPORT && b[0] <= CDAT_MSG_COMMIT) {
 		uint64_t before = d->cdat.cur.version;
 

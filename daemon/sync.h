@@ -32,5 +32,8 @@ bool dsync_receive(struct daemon *d);
  * unreachable.  A node not heard yet counts as alive until its heartbeats
  * go unanswered `retry` times. */
 bool dsync_node_alive(const struct daemon *d, size_t node);
+/* Queues a state message [type][body] on node n's reliable channel:
+ * 0, or -1 when the channel's queue is full (try again later). */
+int dsync_send_state(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);
 
 #endif

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/random.h>
@@ -8,6 +9,7 @@
 #include <linux/netfilter.h>
 
 #include "daemon/log.h"
+#include "daemon/replicate.h"
 #include "daemon/worker.h"
 
 #define WORKER_BUDGET 64	/* netlink messages per drain */
@@ -183,6 +185,15 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->eng.stats = &w->stats;
 	w->eng.find_other = worker_find_other;
 	w->eng.find_other_arg = w;
+	w->log = calloc(1, sizeof(*w->log));
+	if (!w->log) {
+		snprintf(err, errlen, "worker %u: out of memory", idx);
+		return -1;
+	}
+	w->eng.conn_event = drepl_conn_event;
+	w->eng.conn_event_arg = w;
+	w->eng.find_replica = drepl_find_replica;
+	w->eng.find_replica_arg = w;
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
 	if (!w->q)
 		return -1;
@@ -223,6 +234,8 @@ void worker_fini(struct worker *w)
 		close(w->raw6);
 	conn_table_free(w->conns);
 	w->conns = NULL;
+	free(w->log);
+	w->log = NULL;
 	pthread_mutex_destroy(&w->lock);
 }
 

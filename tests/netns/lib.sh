@@ -909,11 +909,11 @@ nt2_sync_loss()
 table ip ntloss {
 	chain in {
 		type filter hook input priority -10; policy accept;
-		udp dport $NT_SYNC_PORT numgen random mod 100 < $2 drop
+		udp dport $NT_SYNC_PORT numgen random mod 100 < $2 counter drop
 	}
 	chain out {
 		type filter hook output priority -10; policy accept;
-		udp dport $NT_SYNC_PORT numgen random mod 100 < $2 drop
+		udp dport $NT_SYNC_PORT numgen random mod 100 < $2 counter drop
 	}
 }
 NFT
@@ -975,3 +975,52 @@ nt2_settle()
 
 # nt_is_true CMD...: CMD prints True.
 nt_is_true() { [ "$("$@" 2>/dev/null)" = True ]; }
+
+# nt2_watch_start HOST: samples HOST's CDAT every 50 ms (one python process) until
+# $NT_WORK/watch.stop exists; then writes $NT_WORK/watch-HOST.out: "addr IP MS" for each
+# address with the longest time it stayed unreachable (ms), "node NAME MS" the same for down.
+nt2_watch_start()
+{
+	rm -f "$NT_WORK/watch.stop"
+	nt_bg "$1" "watch-$1" "$PY" -c 'import json, os, subprocess, sys, time
+ctl, sock, stop, out = sys.argv[1:5]
+since, worst = {}, {}
+while not os.path.exists(stop):
+	now = time.time()
+	r = subprocess.run([ctl, "-s", sock, "cdat", "--json"], capture_output=True)
+	if r.returncode == 0:
+		j = json.loads(r.stdout)
+		for n in j["nodes"]:
+			keys = [("node " + n["name"], n["status"] == "down")]
+			keys += [("addr " + a["ip"], a["status"] == "unreachable") for a in n["addresses"]]
+			for k, bad in keys:
+				if bad:
+					since.setdefault(k, now)
+				elif k in since:
+					worst[k] = max(worst.get(k, 0), now - since.pop(k))
+				worst.setdefault(k, 0)
+	time.sleep(0.05)
+for k, t in since.items():
+	worst[k] = max(worst.get(k, 0), time.time() - t)
+with open(out, "w") as f:
+	for k in sorted(worst):
+		f.write("%s %d\n" % (k, worst[k] * 1000))' "$CLUSTERCTL" "$(nt_sock "$1")" \
+		"$NT_WORK/watch.stop" "$NT_WORK/watch-$1.out"
+}
+
+# nt2_watch_stop HOST...: stops the watchers (their .out files are then complete).
+nt2_watch_stop()
+{
+	local h
+	touch "$NT_WORK/watch.stop"
+	for h in "$@"; do
+		nt_wait_until 5 test -s "$NT_WORK/watch-$h.out"
+		nt_stop "watch-$h"
+	done
+}
+
+# nt_quiet CMD...: CMD with its standard output discarded (for nt_check).
+nt_quiet() { "$@" >/dev/null; }
+
+# nt_load: the 1-minute load average and the CPU count, for timing failures ("load 3.2/2").
+nt_load() { echo "load $(cut -d' ' -f1 /proc/loadavg)/$(nproc)"; }

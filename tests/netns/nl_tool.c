@@ -3,9 +3,13 @@
  *
  *   nl_tool add|del|present|announce IFNAME ADDR
  *   nl_tool listen tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT ...
+ *   nl_tool conns tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT [MAX]
  *
  * present exits 0 when the address is there, 1 when not.  listen prints
- * "SPEC 0|1" per query, from one listen_scan() call. */
+ * "SPEC 0|1" per query, from one listen_scan() call.  conns prints one line
+ * "4|6 LOCAL LPORT REMOTE RPORT STATE" per connection listen_conns() reports,
+ * then "count N" (its return value); with MAX the callback stops the walk
+ * after MAX connections. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +22,8 @@
 static int usage(void)
 {
 	fprintf(stderr, "usage: nl_tool add|del|present|announce IFNAME ADDR\n"
-			"       nl_tool listen {tcp,udp}{4,6}:PORT ...\n");
+			"       nl_tool listen {tcp,udp}{4,6}:PORT ...\n"
+			"       nl_tool conns {tcp,udp}{4,6}:PORT [MAX]\n");
 	return 2;
 }
 
@@ -84,6 +89,51 @@ static int do_listen(int argc, char **argv)
 	return ret < 0;
 }
 
+struct conns_arg {
+	unsigned long seen, max;	/* max 0: no limit */
+};
+
+static int print_conn(const struct listen_conn *c, void *arg)
+{
+	struct conns_arg *a = arg;
+	char l[ADDR_STRLEN], r[ADDR_STRLEN];
+
+	printf("%c %s %u %s %u %u\n", c->family == AF_INET ? '4' : '6',
+	       addr_fmt(&c->local, l, sizeof(l)), c->lport,
+	       addr_fmt(&c->remote, r, sizeof(r)), c->rport, c->tcp_state);
+	a->seen++;
+	return a->max && a->seen >= a->max;
+}
+
+static int do_conns(int argc, char **argv)
+{
+	struct conns_arg a = { 0, 0 };
+	struct listen_query q;
+	char err[256] = "", *end;
+	int ret;
+
+	if (argc < 3 || argc > 4 || parse_spec(argv[2], &q) < 0)
+		return usage();
+	if (argc == 4) {
+		errno = 0;
+		a.max = strtoul(argv[3], &end, 10);
+		if (errno || *end || a.max == 0)
+			return usage();
+	}
+	ret = listen_conns(q.family, q.proto, q.port, print_conn, &a, err, sizeof(err));
+	if (ret < 0) {
+		fprintf(stderr, "nl_tool: %s (%d)\n", err, ret);
+		return 1;
+	}
+	if ((unsigned long)ret != a.seen) {
+		fprintf(stderr, "nl_tool: listen_conns returned %d, callback saw %lu\n",
+			ret, a.seen);
+		return 1;
+	}
+	printf("count %d\n", ret);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ip_addr a;
@@ -92,6 +142,8 @@ int main(int argc, char **argv)
 
 	if (argc >= 2 && !strcmp(argv[1], "listen"))
 		return do_listen(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "conns"))
+		return do_conns(argc, argv);
 	if (argc != 4)
 		return usage();
 	if (!addr_parse(&a, argv[3])) {

@@ -16,7 +16,7 @@ t0=$(nt_now_ms)
 nt2_sync_drop t1 cutall own "$pri" "$alt"
 while read -r h ms; do
 	echo "$h shows t1 down after $ms ms (limit $LIMIT_MS)"
-	nt_check "t1_down_on_$h" "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s)" \
+	nt_check "t1_down_on_$h" "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s; $(nt_load))" \
 		[ "$ms" -ge 0 -a "$ms" -le $LIMIT_MS ]
 done < <(nt2_time_each 5 "$t0" "status(j, 't1') == 'down'" $OTHERS)
 for h in $OTHERS; do

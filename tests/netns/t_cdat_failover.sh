@@ -25,7 +25,7 @@ nt2_sync_drop t1 cutpri own "$pri"
 ms=$(nt2_time d1 5 "$t0" "addr(j, 't1', '$pri').get('status') == 'unreachable' and
 	addr(j, 't1', '$alt').get('current') is True and addr(j, 't1', '$pri').get('current') is False")
 echo "d1 shows t1's primary unreachable and its alternate current after $ms ms (limit $LIMIT_MS)"
-nt_check primary_failed_over "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s)" \
+nt_check primary_failed_over "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s; $(nt_load))" \
 	[ "$ms" -ge 0 -a "$ms" -le $LIMIT_MS ]
 # hold the cut a little past detection, with the requests still going
 nt_wait_until 10 nt_gone $curls

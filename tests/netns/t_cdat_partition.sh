@@ -15,7 +15,7 @@ t0=$(nt_now_ms)
 for h in d1 t1; do nt2_sync_drop "$h" split peer $side2; done
 while read -r h ms; do
 	echo "$h sees the other side down after $ms ms"
-	nt_check "split_seen_$h" "took $ms ms (limit $DOWN_MS, -1 = not within 5 s)" \
+	nt_check "split_seen_$h" "took $ms ms (limit $DOWN_MS, -1 = not within 5 s; $(nt_load))" \
 		[ "$ms" -ge 0 -a "$ms" -le $DOWN_MS ]
 done < <(nt2_time_each 5 "$t0" "(status(j, 'd2') == 'down' and status(j, 't2') == 'down' and
 	status(j, 't1') in ('up', 'self')) if j['node'] in ('d1', 't1') else
@@ -36,7 +36,7 @@ one_owner="[(v['role'], v['owner']) for v in j['vipas'] if v['address'] == '$NT_
 ms2=$(nt2_time d2 5 "$t0" "$one_owner == [('backup', 'd1')]" status)
 ms1=$(nt2_time d1 5 "$t0" "$one_owner == [('distributor', 'd1')]" status)
 echo "healed: d2 backup after $ms2 ms, d1 distributor at $ms1 ms (limit $MERGE_MS)"
-nt_check d2_back_to_backup "took $ms2 ms (limit $MERGE_MS, -1 = not within 5 s)" \
+nt_check d2_back_to_backup "took $ms2 ms (limit $MERGE_MS, -1 = not within 5 s; $(nt_load))" \
 	[ "$ms2" -ge 0 -a "$ms2" -le $MERGE_MS ]
 nt_check d1_owner "d1: took $ms1 ms" [ "$ms1" -ge 0 -a "$ms1" -le $MERGE_MS ]
 for h in $NT_HOSTS; do

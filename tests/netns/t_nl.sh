@@ -249,5 +249,171 @@ check "udp [::]:5354 v6only: udp6 only; [::]:5355 dual: both; connected: none" \
 stop "$U2"; stop "$U3"; stop "$U4"
 check "all udp closed" scan_is "0 0 0 0 " udp6:5354 udp4:5354 udp6:5355 udp4:5355
 
+# --- listen_conns -----------------------------------------------------------
+cat >"$TMPD/conn.py" <<'PYEOF'
+import os, socket, sys, threading, time
+
+def hold(c):
+    # Close on EOF so that the server side does not linger in CLOSE_WAIT.
+    while c.recv(4096):
+        pass
+    c.close()
+
+def done(path, text):
+    with open(path + '.tmp', 'w') as f:
+        f.write(text)
+    os.rename(path + '.tmp', path)
+
+mode = sys.argv[1]
+if mode == 'srv':                       # srv ADDR PORT V6ONLY
+    addr, port, v6only = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+    fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if fam == socket.AF_INET6:
+        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+    s.bind((addr, port))
+    s.listen(64)
+    while True:
+        c, _ = s.accept()
+        threading.Thread(target=hold, args=(c,), daemon=True).start()
+elif mode == 'cli':                     # cli ADDR PORT N OUT: prints local ports
+    addr, port, n, out = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    socks = []
+    for _ in range(n):
+        c = socket.socket(fam, socket.SOCK_STREAM)
+        c.connect((addr, port))
+        socks.append(c)
+    done(out, ''.join('%d\n' % c.getsockname()[1] for c in socks))
+    time.sleep(60)
+elif mode == 'udp':                     # udp BIND PORT V6ONLY OUT [PEER PEERPORT]
+    addr, port, v6only, out = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    fam = socket.AF_INET6 if ':' in addr else socket.AF_INET
+    u = socket.socket(fam, socket.SOCK_DGRAM)
+    if fam == socket.AF_INET6:
+        u.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, v6only)
+    u.bind((addr, port))
+    if len(sys.argv) > 7:
+        u.connect((sys.argv[6], int(sys.argv[7])))
+    done(out, '')
+    time.sleep(60)
+PYEOF
+CONN="$TMPD/conn.py"
+waitfile() {
+	local i
+	for i in $(seq 50); do [ -e "$1" ] && return 0; sleep 0.1; done
+	echo "    $1 never appeared"
+	return 1
+}
+# expect_lines FAM LOCAL LPORT REMOTE STATE PORTFILE: the lines listen_conns
+# should print, one per client port in PORTFILE, sorted, then "count N".
+expect_lines() {
+	local p
+	while read -r p; do
+		echo "$1 $2 $3 $4 $p $5"
+	done <"$6" | sort
+	echo "count $(wc -l <"$6")"
+}
+# conns_are SPEC EXPECTED [MAX]: nl_tool conns output (lines sorted, count
+# last) compared exactly, retried while sockets settle.
+conns_are() {
+	local spec=$1 want=$2 got i
+	shift 2
+	for i in $(seq 50); do
+		got=$(tool conns "$spec" "$@") || got="(nl_tool failed)"
+		got=$(grep -v '^count' <<<"$got" | sort; grep '^count' <<<"$got")
+		[ "$got" = "$want" ] && return 0
+		sleep 0.1
+	done
+	echo "    conns $spec $*: want:"
+	sed 's/^/      /' <<<"$want"
+	echo "    got:"
+	sed 's/^/      /' <<<"$got"
+	return 1
+}
+N=5
+ESTAB=1
+
+check "conns: nothing on 9001 yet" conns_are tcp4:9001 "count 0"
+check "conns: port 0 is refused" bash -c "! ip netns exec '$NS' '$TOOL' conns tcp4:0 2>/dev/null"
+
+# IPv4 server, IPv4 clients.
+bg "$CONN" srv 10.9.0.1 9001 0
+S1=$LAST
+check "conns: v4 server listening" scan_is "1 " tcp4:9001
+bg "$CONN" cli 10.9.0.1 9001 $N "$TMPD/c1"
+C1=$LAST
+check "conns: $N v4 clients connected" waitfile "$TMPD/c1"
+check "conns: tcp4:9001 reports exactly the $N client ports" \
+	conns_are tcp4:9001 "$(expect_lines 4 10.9.0.1 9001 10.9.0.1 $ESTAB "$TMPD/c1")"
+check "conns: tcp6:9001 reports none" conns_are tcp6:9001 "count 0"
+check "conns: udp4:9001 reports none" conns_are udp4:9001 "count 0"
+check "conns: callback stop after 2 returns 2" \
+	bash -c "[ \"\$(ip netns exec '$NS' '$TOOL' conns tcp4:9001 2 | tail -n 1)\" = 'count 2' ]"
+# The filter is on the local port only: the client sockets (remote port
+# 9001) were not in the 9001 answer, and a client's own port gives just it.
+CP=$(head -n 1 "$TMPD/c1")
+check "conns: tcp4:$CP is the one client socket (local $CP, remote 9001)" \
+	conns_are tcp4:"$CP" "$(printf '4 10.9.0.1 %s 10.9.0.1 9001 %s\ncount 1' "$CP" $ESTAB)"
+
+# IPv6-only server, IPv6 clients.
+bg "$CONN" srv fd00::1 9002 1
+S2=$LAST
+check "conns: v6 server listening" scan_is "1 " tcp6:9002
+bg "$CONN" cli fd00::1 9002 $N "$TMPD/c2"
+C2=$LAST
+check "conns: $N v6 clients connected" waitfile "$TMPD/c2"
+check "conns: tcp6:9002 reports exactly the $N client ports" \
+	conns_are tcp6:9002 "$(expect_lines 6 fd00::1 9002 fd00::1 $ESTAB "$TMPD/c2")"
+check "conns: tcp4:9002 reports none" conns_are tcp4:9002 "count 0"
+
+# Dual-stack server on ::, IPv4 clients (v4-mapped) and IPv6 clients.
+bg "$CONN" srv :: 9003 0
+S3=$LAST
+check "conns: dual-stack server listening" scan_is "1 1 " tcp4:9003 tcp6:9003
+bg "$CONN" cli 10.9.0.1 9003 $N "$TMPD/c3"
+C3=$LAST
+bg "$CONN" cli fd00::1 9003 2 "$TMPD/c4"
+C4=$LAST
+check "conns: mapped and v6 clients connected" \
+	bash -c "$(declare -f waitfile); waitfile '$TMPD/c3' && waitfile '$TMPD/c4'"
+check "conns: tcp4:9003 reports the $N v4-mapped clients as plain v4" \
+	conns_are tcp4:9003 "$(expect_lines 4 10.9.0.1 9003 10.9.0.1 $ESTAB "$TMPD/c3")"
+check "conns: tcp6:9003 reports only the 2 v6 clients" \
+	conns_are tcp6:9003 "$(expect_lines 6 fd00::1 9003 fd00::1 $ESTAB "$TMPD/c4")"
+
+# Clients close: the servers close on EOF, nothing is left.
+stop "$C1"; stop "$C2"; stop "$C3"; stop "$C4"
+check "conns: tcp4:9001 back to 0 after close" conns_are tcp4:9001 "count 0"
+check "conns: tcp6:9002 back to 0 after close" conns_are tcp6:9002 "count 0"
+check "conns: tcp4:9003 back to 0 after close" conns_are tcp4:9003 "count 0"
+check "conns: tcp6:9003 back to 0 after close" conns_are tcp6:9003 "count 0"
+stop "$S1"; stop "$S2"; stop "$S3"
+
+# UDP: connected sockets count, a merely bound one does not.
+bg "$CONN" udp 10.9.0.1 9004 0 "$TMPD/u1" 10.9.0.1 40004
+U1=$LAST
+bg "$CONN" udp 0.0.0.0 9005 0 "$TMPD/u2"
+U2=$LAST
+bg "$CONN" udp :: 9006 0 "$TMPD/u3" ::ffff:10.9.0.1 40006
+U3=$LAST
+bg "$CONN" udp fd00::1 9007 1 "$TMPD/u4" fd00::1 40007
+U4=$LAST
+check "conns: udp sockets ready" bash -c "$(declare -f waitfile); waitfile '$TMPD/u1' &&
+	waitfile '$TMPD/u2' && waitfile '$TMPD/u3' && waitfile '$TMPD/u4'"
+check "conns: udp4:9004 connected socket reported" \
+	conns_are udp4:9004 "$(printf '4 10.9.0.1 9004 10.9.0.1 40004 %s\ncount 1' $ESTAB)"
+check "conns: udp4:9005 bound, unconnected: none" conns_are udp4:9005 "count 0"
+check "conns: udp4:9006 dual-stack connected to a mapped peer, reported as v4" \
+	conns_are udp4:9006 "$(printf '4 10.9.0.1 9006 10.9.0.1 40006 %s\ncount 1' $ESTAB)"
+check "conns: udp6:9006 none" conns_are udp6:9006 "count 0"
+check "conns: udp6:9007 connected socket reported" \
+	conns_are udp6:9007 "$(printf '6 fd00::1 9007 fd00::1 40007 %s\ncount 1' $ESTAB)"
+check "conns: tcp6:9007 none" conns_are tcp6:9007 "count 0"
+stop "$U1"; stop "$U2"; stop "$U3"; stop "$U4"
+check "conns: udp closed: udp4:9004 0" conns_are udp4:9004 "count 0"
+check "conns: udp closed: udp6:9007 0" conns_are udp6:9007 "count 0"
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -1,0 +1,564 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "daemon/listen.h"
+#include "daemon/log.h"
+#include "daemon/replicate.h"
+#include "daemon/sync.h"
+
+#define REPLICA_MAX (1u << 20)
+#define BACKLOG_MAX 65536	/* messages waiting per peer: a bulk of ~1M entries */
+
+struct drepl_body {
+	uint8_t type;
+	uint16_t len;
+	uint8_t b[REPL_BODY_MAX];
+};
+
+/* Messages waiting for room in a peer's reliable queue, oldest first. */
+struct drepl_backlog {
+	struct drepl_body *q;
+	size_t head, n, cap;
+};
+
+static struct log_rl drepl_rl;
+
+/* --- helpers ------------------------------------------------------------- */
+
+static long drepl_vipa_index(const struct cfg *c, const struct ip_addr *a)
+{
+	for (size_t i = 0; i < c->n_vipas; i++)
+		if (addr_eq(&c->vipas[i].addr, a))
+			return (long)i;
+	return -1;
+}
+
+static bool drepl_is_dist(const struct cfg_vipa *vp, long node)
+{
+	for (size_t k = 0; k < vp->n_dists; k++)
+		if ((long)vp->dists[k].node == node)
+			return true;
+	return false;
+}
+
+/* Does node n get our records about VIPA vaddr: we both distribute it. */
+static bool drepl_peer_wants(const struct daemon *d, size_t n, const struct ip_addr *vaddr)
+{
+	const struct cfg *c = d->cfg;
+	long v = drepl_vipa_index(c, vaddr);
+
+	return v >= 0 && (long)n != c->self && drepl_is_dist(&c->vipas[v], c->self) &&
+	       drepl_is_dist(&c->vipas[v], (long)n);
+}
+
+static bool drepl_peer_is_dist(const struct daemon *d, size_t n)
+{
+	for (size_t i = 0; i < d->cfg->n_vipas; i++)
+		if (drepl_is_dist(&d->cfg->vipas[i], d->cfg->self) &&
+		    drepl_is_dist(&d->cfg->vipas[i], (long)n))
+			return true;
+	return false;
+}
+
+static long drepl_node_by_id(const struct cfg *c, uint32_t id)
+{
+	for (size_t i = 0; i < c->n_nodes; i++)
+		if (wire_node_id(c->nodes[i].name) == id)
+			return (long)i;
+	return -1;
+}
+
+/* --- backlog and sending -------------------------------------------------- */
+
+static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t *b, size_t len)
+{
+	struct drepl_backlog *bl = &d->backlog[n];
+	struct drepl_body *e;
+
+	if (bl->n == bl->cap) {
+		size_t cap = bl->cap ? bl->cap * 2 : 16;
+		struct drepl_body *q;
+
+		if (cap > BACKLOG_MAX || !(q = malloc(cap * sizeof(*q)))) {
+			/* The peer will be out of date: it gets a bulk later. */
+			d->repl.backlog_dropped++;
+			d->bulk_pending[n] = true;
+			return;
+		}
+		for (size_t i = 0; i < bl->n; i++)
+			q[i] = bl->q[(bl->head + i) % bl->cap];
+		free(bl->q);
+		bl->q = q;
+		bl->head = 0;
+		bl->cap = cap;
+	}
+	e = &bl->q[(bl->head + bl->n) % bl->cap];
+	e->type = type;
+	e->len = (uint16_t)len;
+	memcpy(e->b, b, len);
+	bl->n++;
+}
+
+static void drepl_flush_backlog(struct daemon *d, size_t n)
+{
+	struct drepl_backlog *bl = &d->backlog[n];
+
+	while (bl->n) {
+		const struct drepl_body *e = &bl->q[bl->head];
+
+		if (dsync_send_state(d, n, e->type, e->b, e->len) < 0)
+			return;		/* queue full: later */
+		bl->head = (bl->head + 1) % bl->cap;
+		bl->n--;
+	}
+}
+
+/* One writer per peer while draining the logs or building a bulk. */
+struct drepl_out {
+	struct repl_writer w;
+	uint8_t buf[REPL_BODY_MAX];
+	bool used;
+};
+
+static void drepl_out_flush(struct daemon *d, size_t n, struct drepl_out *o, uint8_t type)
+{
+	if (o->w.len) {
+		drepl_queue(d, n, type, o->buf, o->w.len);
+		d->repl.records_sent += o->w.n;
+	}
+	repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+}
+
+static void drepl_out_conn(struct daemon *d, size_t n, struct drepl_out *o,
+			   const struct repl_conn *rc)
+{
+	if (!o->used) {
+		repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+		o->used = true;
+	}
+	if (!repl_put_conn(&o->w, rc)) {
+		if (o->w.err)
+			return;		/* invalid: never sent */
+		drepl_out_flush(d, n, o, REPL_MSG_UPDATE);
+		repl_put_conn(&o->w, rc);
+	}
+}
+
+static void drepl_out_del(struct daemon *d, size_t n, struct drepl_out *o,
+			  const struct conn_key *k)
+{
+	if (!o->used) {
+		repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+		o->used = true;
+	}
+	if (!repl_put_del(&o->w, k)) {
+		if (o->w.err)
+			return;
+		drepl_out_flush(d, n, o, REPL_MSG_UPDATE);
+		repl_put_del(&o->w, k);
+	}
+}
+
+/* --- set-up ------------------------------------------------------------------ */
+
+int drepl_init(struct daemon *d)
+{
+	uint64_t seed[2];
+
+	pthread_mutex_init(&d->replica_lock, NULL);
+	d->replica = repl_store_new(REPLICA_MAX);
+	if (!d->replica)
+		return -1;
+	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))
+		repl_store_set_seed(d->replica, seed[0], seed[1]);
+	return drepl_config(d);
+}
+
+static void drepl_free_backlogs(struct drepl_backlog *b, size_t n)
+{
+	for (size_t i = 0; b && i < n; i++)
+		free(b[i].q);
+	free(b);
+}
+
+void drepl_fini(struct daemon *d)
+{
+	drepl_free_backlogs(d->backlog, d->n_known);
+	d->backlog = NULL;
+	repl_store_free(d->replica);
+	d->replica = NULL;
+	pthread_mutex_destroy(&d->replica_lock);
+}
+
+int drepl_config(struct daemon *d)
+{
+	/* Called after dsync_config: n_known is the new node count.  Backlogs
+	 * of a reload are dropped; the peers get a bulk instead. */
+	struct drepl_backlog *b = calloc(d->n_known ? d->n_known : 1, sizeof(*b));
+
+	if (!b)
+		return -1;
+	if (d->backlog) {
+		for (size_t i = 0; i < d->n_known; i++)
+			if (d->bulk_pending)
+				d->bulk_pending[i] = true;
+		drepl_free_backlogs(d->backlog, d->backlog_n);
+	}
+	d->backlog = b;
+	d->backlog_n = d->n_known;
+	return 0;
+}
+
+size_t drepl_backlog_len(const struct daemon *d, size_t n)
+{
+	return d->backlog && n < d->backlog_n ? d->backlog[n].n : 0;
+}
+
+size_t drepl_replicas(struct daemon *d)
+{
+	size_t n;
+
+	pthread_mutex_lock(&d->replica_lock);
+	n = repl_store_count(d->replica);
+	pthread_mutex_unlock(&d->replica_lock);
+	return n;
+}
+
+/* --- worker side --------------------------------------------------------------- */
+
+void drepl_conn_event(void *arg, int kind, const struct conn *c)
+{
+	struct worker *w = arg;
+
+	connlog_push(w->log, kind == ENGINE_CONN_DELETE ? CONNLOG_DELETE : CONNLOG_UPDATE, c);
+}
+
+bool drepl_find_replica(void *arg, const struct conn_key *k, struct conn *out)
+{
+	struct worker *w = arg;
+	struct daemon *d = w->d;
+	struct repl_conn rc;
+	uint32_t origin;
+	long n;
+	bool found;
+
+	/* Cheap when empty: the usual case on a distributor that never took over. */
+	if (!__atomic_load_n(&d->replica_count, __ATOMIC_RELAXED))
+		return false;
+	pthread_mutex_lock(&d->replica_lock);
+	found = repl_store_take(d->replica, k, &rc, &origin);
+	__atomic_store_n(&d->replica_count, repl_store_count(d->replica), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&d->replica_lock);
+	if (!found)
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->key = *k;
+	out->taddr = rc.taddr;
+	out->tport = rc.tport;
+	out->state = rc.state;
+	/* The record names the target by its wire id; the view's
+	 * configuration (the one this worker reads) gives its index. */
+	n = drepl_node_by_id(w->eng.view->cfg, rc.target);
+	out->target = n >= 0 ? (uint32_t)n : UINT32_MAX;
+	return true;
+}
+
+/* --- main thread: logs ------------------------------------------------------------ */
+
+static bool drepl_wanted(const struct daemon *d, const struct connlog_ev *e)
+{
+	/* on-event: the handshake is not an event worth a message. */
+	return !(d->cfg->sync_mode == SYNC_ON_EVENT && e->kind == CONNLOG_UPDATE &&
+		 e->state == CONN_SYN);
+}
+
+static void drepl_drain_logs(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	struct drepl_out *outs = calloc(d->n_known ? d->n_known : 1, sizeof(*outs));
+
+	if (!outs)
+		return;
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct connlog *l = d->workers[i].log;
+		const struct connlog_ev *e;
+
+		uint64_t lost = __atomic_exchange_n(&l->dropped, 0, __ATOMIC_RELAXED);
+
+		if (lost) {
+			/* Events were lost: every peer gets the whole table again. */
+			d->repl.log_dropped += lost;
+			for (size_t n = 0; n < d->n_known; n++)
+				d->bulk_pending[n] = true;
+		}
+		while ((e = connlog_peek(l))) {
+			struct repl_conn rc;
+
+			memset(&rc, 0, sizeof(rc));
+			rc.key = e->key;
+			rc.taddr = e->taddr;
+			rc.tport = e->tport;
+			rc.state = e->state;
+			rc.target = e->target < c->n_nodes ? wire_node_id(c->nodes[e->target].name)
+							   : 0;
+			for (size_t n = 0; drepl_wanted(d, e) && n < d->n_known; n++) {
+				if (!drepl_peer_wants(d, n, &e->key.vaddr) ||
+				    !dsync_node_alive(d, n))
+					continue;
+				if (e->kind == CONNLOG_DELETE)
+					drepl_out_del(d, n, &outs[n], &e->key);
+				else
+					drepl_out_conn(d, n, &outs[n], &rc);
+			}
+			connlog_done(l);
+		}
+	}
+	for (size_t n = 0; n < d->n_known; n++)
+		if (outs[n].used)
+			drepl_out_flush(d, n, &outs[n], REPL_MSG_UPDATE);
+	free(outs);
+}
+
+/* --- main thread: bulks --------------------------------------------------------------- */
+
+struct drepl_bulk {
+	struct daemon *d;
+	size_t n;
+	struct drepl_out *o;
+	uint32_t count;
+};
+
+static int drepl_bulk_conn(const struct conn *e, void *arg)
+{
+	struct drepl_bulk *b = arg;
+	const struct cfg *c = b->d->cfg;
+	struct repl_conn rc;
+
+	if (!drepl_peer_wants(b->d, b->n, &e->key.vaddr))
+		return 0;
+	repl_conn_from(&rc, e);
+	rc.target = e->target < c->n_nodes ? wire_node_id(c->nodes[e->target].name) : 0;
+	drepl_out_conn(b->d, b->n, b->o, &rc);
+	b->count++;
+	return 0;
+}
+
+static int drepl_bulk_replica(const struct repl_conn *rc, uint32_t origin, void *arg)
+{
+	struct drepl_bulk *b = arg;
+
+	(void)origin;
+	if (!drepl_peer_wants(b->d, b->n, &rc->key.vaddr))
+		return 0;
+	drepl_out_conn(b->d, b->n, b->o, rc);
+	b->count++;
+	return 0;
+}
+
+/* Everything node n should hold of our VIPAs: the workers' entries and the
+ * replicas nobody adopted yet (after a takeover, the idle connections of the
+ * node that returns are among them). */
+static void drepl_send_bulk(struct daemon *d, size_t n)
+{
+	struct drepl_out o;
+	struct drepl_bulk b = { .d = d, .n = n, .o = &o };
+	uint32_t id = ++d->bulk_id;
+
+	memset(&o, 0, sizeof(o));
+	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
+	o.used = true;
+	repl_put_bulk_begin(&o.w, id);
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		struct worker *w = &d->workers[i];
+
+		pthread_mutex_lock(&w->lock);
+		conn_foreach(w->conns, drepl_bulk_conn, &b);
+		pthread_mutex_unlock(&w->lock);
+	}
+	pthread_mutex_lock(&d->replica_lock);
+	repl_store_foreach(d->replica, drepl_bulk_replica, &b);
+	pthread_mutex_unlock(&d->replica_lock);
+	if (!repl_put_bulk_end(&o.w, id, b.count)) {
+		drepl_out_flush(d, n, &o, REPL_MSG_UPDATE);
+		repl_put_bulk_end(&o.w, id, b.count);
+	}
+	drepl_out_flush(d, n, &o, REPL_MSG_UPDATE);
+	d->repl.bulks_sent++;
+	log_info("sent node %s our table: %u connections", d->cfg->nodes[n].name, b.count);
+}
+
+void drepl_tick(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms();
+
+	if (c->sync_mode != SYNC_PERIODIC || now - d->last_repl_ms >= c->sync_interval_ms) {
+		d->last_repl_ms = now;
+		drepl_drain_logs(d);
+	}
+	for (size_t n = 0; n < d->n_known; n++) {
+		if ((long)n == c->self)
+			continue;
+		if (d->bulk_pending[n] && dsync_node_alive(d, n) && d->member.nodes[n].heard) {
+			d->bulk_pending[n] = false;
+			if (drepl_peer_is_dist(d, n))
+				drepl_send_bulk(d, n);
+		}
+		if (dsync_node_alive(d, n))
+			drepl_flush_backlog(d, n);
+	}
+}
+
+/* --- reception ------------------------------------------------------------------------- */
+
+struct drepl_rx {
+	struct daemon *d;
+	size_t n;
+	uint32_t origin;
+	bool report;
+};
+
+static int drepl_rx_rec(const struct repl_rec *r, void *arg)
+{
+	struct drepl_rx *x = arg;
+	struct daemon *d = x->d;
+	size_t swept = 0;
+	int ret;
+
+	if (r->type == REPL_TLV_CONN) {
+		d->repl.records_received++;
+		/* A target's report only fills gaps: what the distributor
+		 * replicated is newer. */
+		if (x->report && repl_store_lookup(d->replica, &r->conn.key, NULL, NULL))
+			return 0;
+	}
+	ret = repl_store_apply(d->replica, x->origin, r);
+	if (r->type == REPL_TLV_BULK_END) {
+		d->repl.bulks_received++;
+		if (ret == REPL_ERR_INCOMPLETE) {
+			d->repl.bulks_incomplete++;
+			log_warn("bulk from %s incomplete", d->cfg->nodes[x->n].name);
+		}
+		(void)swept;
+		d->bulk_from[x->n] = true;
+	}
+	if (ret == REPL_ERR_FULL)
+		d->repl.store_full++;
+	return 0;
+}
+
+struct drepl_report {
+	struct daemon *d;
+	size_t to;
+	const struct cfg_vipa *vp;
+	const struct cfg_service *s;
+	struct drepl_out *o;
+	unsigned count;
+};
+
+static int drepl_report_conn(const struct listen_conn *lc, void *arg)
+{
+	struct drepl_report *r = arg;
+	const struct cfg *c = r->d->cfg;
+	const struct ip_addr *mine = cfg_node_addr(c, (size_t)c->self, r->vp->addr.family);
+	struct repl_conn rc;
+
+	if (!mine || lc->family != r->vp->addr.family || !addr_eq(&lc->local, mine))
+		return 0;
+	memset(&rc, 0, sizeof(rc));
+	conn_key_set(&rc.key, r->s->proto, &lc->remote, lc->rport, &r->vp->addr, r->s->port);
+	rc.taddr = *mine;
+	rc.tport = r->s->target_port;
+	rc.target = wire_node_id(c->node_name);
+	rc.state = r->s->proto == IPPROTO_TCP ? CONN_EST : CONN_UDP;
+	drepl_out_conn(r->d, r->to, r->o, &rc);
+	r->count++;
+	return 0;
+}
+
+/* Seed 002: the new distributor builds its table from the targets' reports. */
+static void drepl_send_report(struct daemon *d, size_t to, const struct ip_addr *vaddr)
+{
+	const struct cfg *c = d->cfg;
+	long v = drepl_vipa_index(c, vaddr);
+	struct drepl_out o;
+	struct drepl_report r = { .d = d, .to = to, .o = &o };
+	char err[128];
+
+	if (v < 0)
+		return;
+	memset(&o, 0, sizeof(o));
+	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
+	o.used = true;
+	r.vp = &c->vipas[v];
+	for (size_t i = 0; i < r.vp->n_svcs; i++) {
+		r.s = &r.vp->svcs[i];
+		if (listen_conns(r.vp->addr.family, r.s->proto, r.s->target_port, drepl_report_conn,
+				 &r, err, sizeof(err)) < 0)
+			log_rl(&drepl_rl, 2, LOG_WARNING, "connection report: %s", err);
+	}
+	drepl_out_flush(d, to, &o, REPL_MSG_REPORT);
+	d->repl.reports_sent++;
+	{
+		char ab[ADDR_STRLEN];
+
+		log_info("reported %u connections for VIPA %s to %s", r.count,
+			 addr_fmt(vaddr, ab, sizeof(ab)), c->nodes[to].name);
+	}
+}
+
+void drepl_request_reports(struct daemon *d, size_t vipa)
+{
+	const struct cfg *c = d->cfg;
+	const struct cfg_vipa *vp = &c->vipas[vipa];
+	uint8_t buf[REPL_BODY_MAX];
+	struct repl_writer w;
+	bool asked[c->n_nodes ? c->n_nodes : 1];
+
+	memset(asked, 0, sizeof(asked));
+	repl_writer_init(&w, buf, sizeof(buf));
+	repl_put_vipa(&w, &vp->addr);
+	for (size_t i = 0; i < vp->n_svcs; i++) {
+		for (size_t k = 0; k < vp->svcs[i].n_targets; k++) {
+			size_t n = vp->svcs[i].targets[k].node;
+
+			if ((long)n == c->self || asked[n] || !dsync_node_alive(d, n))
+				continue;
+			asked[n] = true;
+			drepl_queue(d, n, REPL_MSG_REPORT_REQ, buf, w.len);
+		}
+	}
+}
+
+static int drepl_req_vipa(const struct repl_rec *r, void *arg)
+{
+	if (r->type == REPL_TLV_VIPA)
+		*(struct ip_addr *)arg = r->vipa;
+	return 0;
+}
+
+void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len)
+{
+	struct drepl_rx x = { .d = d, .n = n, .origin = wire_node_id(d->cfg->nodes[n].name) };
+	int r;
+
+	if (type == REPL_MSG_REPORT_REQ) {
+		struct ip_addr vaddr = { 0 };
+
+		if (repl_decode(body, len, drepl_req_vipa, &vaddr) > 0 && vaddr.family)
+			drepl_send_report(d, n, &vaddr);
+		return;
+	}
+	x.report = type == REPL_MSG_REPORT;
+	if (x.report)
+		d->repl.reports_received++;
+	pthread_mutex_lock(&d->replica_lock);
+	r = repl_decode(body, len, drepl_rx_rec, &x);
+	__atomic_store_n(&d->replica_count, repl_store_count(d->replica), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&d->replica_lock);
+	if (r < 0)
+		log_rl(&drepl_rl, 5, LOG_WARNING, "replication message from %s refused: %s",
+		       d->cfg->nodes[n].name, repl_err_name(r));
+}

@@ -1,0 +1,40 @@
+/* replicate: the connection table travels to the other distributors of a
+ * VIPA, so that a backup can take the VIPA over without losing a connection
+ * (seed 002).
+ *
+ * - Workers log what their tables do (daemon/connlog); the main thread
+ *   drains the logs into UPDATE messages for every other distributor of
+ *   the VIPA concerned (mode every-update: every loop, ~20 ms batches;
+ *   periodic: every sync.interval_ms; on-event: only established, closing
+ *   and removed connections), over the reliable channel.
+ * - A node that comes up or restarts gets a bulk: the whole table (the
+ *   workers' entries and the replicas not adopted yet) between BULK_BEGIN
+ *   and BULK_END; the receiver sweeps what the dump did not repeat.  A
+ *   starting distributor is ready (may take its VIPAs back) once the
+ *   distributor of its VIPAs has sent it a complete bulk.
+ * - A new distributor asks the targets to report the connections they hold
+ *   for the VIPA (sock_diag): what replication missed is rebuilt from them.
+ * - Workers adopt a replica the first time a packet of its flow arrives. */
+#ifndef CLUSTERD_REPLICATE_H
+#define CLUSTERD_REPLICATE_H
+
+#include "daemon/ctx.h"
+
+int drepl_init(struct daemon *d);
+void drepl_fini(struct daemon *d);
+/* After a configuration (re)load: per-node state follows cfg->nodes. */
+int drepl_config(struct daemon *d);
+/* Drains the workers' logs, sends bulks and backlogs. */
+void drepl_tick(struct daemon *d);
+/* A replication message (UPDATE, REPORT, REPORT_REQ) from node n. */
+void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);
+/* This node now distributes VIPA i: ask its targets for their connections. */
+void drepl_request_reports(struct daemon *d, size_t vipa);
+/* Worker callbacks (engine hooks). */
+bool drepl_find_replica(void *worker, const struct conn_key *k, struct conn *out);
+void drepl_conn_event(void *worker, int kind, const struct conn *c);
+size_t drepl_replicas(struct daemon *d);
+/* Messages waiting for room in node n's reliable queue. */
+size_t drepl_backlog_len(const struct daemon *d, size_t n);
+
+#endif
