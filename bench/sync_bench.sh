@@ -61,7 +61,8 @@ for hb in $hbs; do
 		while read -r h ms; do
 			[ "$ms" -lt 0 ] && worst=-1 && break
 			[ "$ms" -gt "$worst" ] && worst=$ms
-		done < <(nt2_time_each 10 "$t0" "addr(j, 't1', '$alt').get('mtu') == $mtu" $NT_HOSTS)
+		done < <(nt2_time_each 10 "$t0" "addr(j, 't1', '$alt').get('mtu') == $mtu" \
+			$NT_HOSTS)
 		nt_wait_until 5 nt2_converged $NT_HOSTS || worst=-1
 
 		nt_log "hb $hb: MTU $mtu on every node after $worst ms"

@@ -73,6 +73,7 @@ struct daemon {
 	struct cfg *cfg;
 	struct view *view;	/* read by workers: atomic load/store */
 	uint64_t gen;		/* bumped after every view swap (atomic) */
+	struct worker_retired *retired;	/* old views waiting for the workers */
 	int stop;		/* workers poll it (atomic) */
 
 	struct worker *workers;

@@ -163,7 +163,7 @@ static int daemon_rebuild_view(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
 	bool alive[c->n_nodes ? c->n_nodes : 1];
-	struct view *nv, *old;
+	struct view *nv;
 	struct view_input in = {
 		.cfg = c,
 		.self = c->self,
@@ -186,8 +186,7 @@ static int daemon_rebuild_view(struct daemon *d)
 		d->view = nv;
 		return 0;
 	}
-	old = worker_swap_view(d, nv);
-	view_free(old);
+	worker_swap_view(d, nv, NULL);
 	d->view_dirty = false;
 	return 0;
 }
@@ -460,7 +459,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		rules_nft_remove(err, errlen);
 		d->rules_installed = false;
 	}
-	/* Swap the view; after it no worker can hold the old configuration. */
+	/* Swap the view; the old configuration goes with the old view, once no
+	 * worker can hold it. */
 	old = d->view;
 	{
 		struct view_input in;
@@ -478,11 +478,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			snprintf(err, errlen, "out of memory building the routing view");
 			return -1;
 		}
-		old = worker_swap_view(d, nv);
-	}
-	if (old) {
-		view_free(old);
-		cfg_free(oc);
+		worker_swap_view(d, nv, oc);
 	}
 	daemon_roles(d);
 	log_info("configuration reloaded from %s (generation %llu)", nc->path,
@@ -669,6 +665,7 @@ static int daemon_run(struct daemon *d)
 		daemon_update_ready(d);
 		if (d->view_dirty)
 			daemon_rebuild_view(d);
+		worker_reclaim(d);
 		if (daemon_roles(d))
 			dsync_tick(d, true);	/* our claims changed: say so now */
 		if (d->leaving && daemon_left(d, now))
@@ -692,6 +689,7 @@ out:
 		close(ep);
 	if (sfd >= 0)
 		close(sfd);
+	worker_reclaim(d);	/* workers joined: everything retired goes */
 	drepl_fini(d);
 	dsync_close(d);
 	view_free(d->view);

@@ -239,31 +239,57 @@ void worker_fini(struct worker *w)
 	pthread_mutex_destroy(&w->lock);
 }
 
-struct view *worker_swap_view(struct daemon *d, struct view *nv)
+/* Old views (and configurations) are freed once no worker can hold them:
+ * a worker holds at most the view of the generation it announced.  The
+ * main thread never waits for a worker: it retires the old view and frees
+ * it on a later tick (a worker slowed down by a loaded machine must not
+ * stall heartbeats). */
+struct worker_retired {
+	struct view *v;
+	struct cfg *cfg;	/* freed with the view: a configuration replaced by a reload */
+	uint64_t gen;
+	struct worker_retired *next;
+};
+
+void worker_swap_view(struct daemon *d, struct view *nv, struct cfg *old_cfg)
 {
 	struct view *old = __atomic_exchange_n(&d->view, nv, __ATOMIC_SEQ_CST);
 	uint64_t gen = __atomic_add_fetch(&d->gen, 1, __ATOMIC_SEQ_CST);
-	bool quiet = true;
+	struct worker_retired *r = calloc(1, sizeof(*r));
 
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		struct worker *w = &d->workers[i];
+	if (!r) {
+		/* Leaking beats a use after free. */
+		log_err("out of memory retiring a view: %zu bytes kept", sizeof(*old));
+		return;
+	}
+	r->v = old;
+	r->cfg = old_cfg;
+	r->gen = gen;
+	r->next = d->retired;
+	d->retired = r;
+	worker_reclaim(d);
+}
 
-		/* A worker is done with the old view once it is offline or has
-		 * read a newer generation.  Drains are short; bound the wait. */
-		for (int spin = 0; spin < 5000 && w->started; spin++) {
-			uint64_t g = __atomic_load_n(&w->online_gen, __ATOMIC_SEQ_CST);
+void worker_reclaim(struct daemon *d)
+{
+	struct worker_retired **pp = &d->retired;
 
-			if (g == 0 || g >= gen)
-				break;
-			usleep(200);
-			if (spin == 4999)
-				quiet = false;
+	while (*pp) {
+		struct worker_retired *r = *pp;
+		bool quiet = true;
+
+		for (unsigned i = 0; i < d->n_workers && quiet; i++) {
+			uint64_t g = __atomic_load_n(&d->workers[i].online_gen, __ATOMIC_SEQ_CST);
+
+			quiet = !d->workers[i].started || g == 0 || g >= r->gen;
 		}
+		if (!quiet) {
+			pp = &r->next;
+			continue;
+		}
+		*pp = r->next;
+		view_free(r->v);
+		cfg_free(r->cfg);
+		free(r);
 	}
-	if (!quiet) {
-		/* A worker is stuck holding it: leaking beats a use after free. */
-		log_err("a worker did not pass a quiescent point in 1 s; old view kept");
-		return NULL;
-	}
-	return old;
 }

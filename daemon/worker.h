@@ -9,8 +9,10 @@ int worker_start(struct worker *w);
 void worker_join(struct worker *w);
 void worker_fini(struct worker *w);
 
-/* Publishes a new view and waits until no worker can still hold the old
- * one; returns the old view for the caller to free. */
-struct view *worker_swap_view(struct daemon *d, struct view *nv);
+/* Publishes a new view; the old one (and old_cfg, if not NULL) is freed by
+ * worker_reclaim() once no worker can hold it. */
+void worker_swap_view(struct daemon *d, struct view *nv, struct cfg *old_cfg);
+/* Frees what no worker can hold any more; call it from the main loop. */
+void worker_reclaim(struct daemon *d);
 
 #endif

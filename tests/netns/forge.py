@@ -128,7 +128,7 @@ def main():
 		out = []
 		for _ in range(a.count):
 			d = os.urandom(a.len)
-			if d[:4] == MAGIC:	# one chance in 2^32, but then it would not be "random"
+			if d[:4] == MAGIC:	# one chance in 2^32: keep it a non-message
 				d = b"X" + d[1:]
 			out.append(d)
 		send(out, a.to, a.port)

@@ -935,13 +935,14 @@ nt2_converged()
 }
 
 # nt2_time_each TIMEOUT_S T0_MS PYEXPR HOST...: nt2_time on every HOST at once (so no
-# figure waits for another poller); prints "HOST MS" lines in the order given.
+# figure waits for another poller); prints "HOST MS" lines in the order given.  NT2_CMD
+# chooses the clusterctl command (default cdat).
 nt2_time_each()
 {
 	local to=$1 t0=$2 e=$3 h pids=""
 	shift 3
 	for h in "$@"; do
-		nt2_time "$h" "$to" "$t0" "$e" >"$NT_WORK/time.$h" &
+		nt2_time "$h" "$to" "$t0" "$e" "${NT2_CMD:-cdat}" >"$NT_WORK/time.$h" &
 		pids="$pids $!"
 	done
 	for h in $pids; do wait "$h"; done
@@ -961,13 +962,13 @@ nt2_vipa_role()
 # long it took; non-zero if not settled.
 nt2_settle()
 {
-	local to=${1:-15} t0 h ok=0
+	local to=${1:-15} t0 h e ok=0
 	t0=$(nt_now_ms)
 	nt_wait_until "$to" nt2_converged $NT_HOSTS || { nt_log "settle: CDATs differ"; return 1; }
+	e="all(a['status'] == 'reachable' and a['rtt_ms'] + 4 * a['rtt_var_ms'] < $NT2_HB
+		for n in j['nodes'] if not n['self'] for a in n['addresses'])"
 	for h in $NT_HOSTS; do
-		[ "$(nt2_time "$h" "$to" "$t0" "all(a['status'] == 'reachable' and
-			a['rtt_ms'] + 4 * a['rtt_var_ms'] < $NT2_HB for n in j['nodes'] if not n['self']
-			for a in n['addresses'])")" -ge 0 ] || ok=1
+		[ "$(nt2_time "$h" "$to" "$t0" "$e")" -ge 0 ] || ok=1
 	done
 	nt_log "settled after $(( $(nt_now_ms) - t0 )) ms (status $ok)"
 	return $ok
@@ -992,7 +993,8 @@ while not os.path.exists(stop):
 		j = json.loads(r.stdout)
 		for n in j["nodes"]:
 			keys = [("node " + n["name"], n["status"] == "down")]
-			keys += [("addr " + a["ip"], a["status"] == "unreachable") for a in n["addresses"]]
+			keys += [("addr " + a["ip"], a["status"] == "unreachable")
+				 for a in n["addresses"]]
 			for k, bad in keys:
 				if bad:
 					since.setdefault(k, now)

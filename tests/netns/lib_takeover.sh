@@ -8,9 +8,10 @@
 #   nto_link_*, nto_sync_loss_all   the events
 #   nto_begin / nto_end             the common frame of every test
 #
-# Environment: NTO_DURATION (seconds of load after READY, default 12), NTO_EVENT_S (when the
-# event comes, seconds after READY, default 3), NTO_CONNS (long-lived connections, 48),
-# NTO_MAX_STALL_MS / NTO_MAX_WINDOW_MS (limits, 1000 each).
+# Environment: NTO_DURATION (seconds of load after READY at least, default 12; the load ends 3 s
+# after a test's last step, 40 s after READY at most), NTO_EVENT_S (when the event comes,
+# seconds after READY, default 3), NTO_CONNS (long-lived connections, 48), NTO_MAX_STALL_MS /
+# NTO_MAX_WINDOW_MS (limits, 1000 each), NTO_SCHED / NTO_HB (see nto_cluster_up).
 
 NTO_DURATION=${NTO_DURATION:-12}
 NTO_EVENT_S=${NTO_EVENT_S:-3}
@@ -27,9 +28,10 @@ nto_lc_start()
 {
 	local name=$1
 	shift
-	rm -f "$NT_WORK/$name.json"
+	rm -f "$NT_WORK/$name.json" "$NT_WORK/$name.stop"
 	nt_bg c "$name" "$PY" -u "$NT_DIR/longconn.py" "$NT_VIP4" --conns "$NTO_CONNS" \
-		--duration "$NTO_DURATION" --out "$NT_WORK/$name.json" "$@"
+		--duration "${NTO_MAX_DURATION:-40}" --stop-file "$NT_WORK/$name.stop" \
+		--out "$NT_WORK/$name.json" "$@"
 	nt_wait_until 15 grep -q -e '^READY' -e '^DONE' "$NT_WORK/$name.log"
 	grep -q "^READY [0-9]* $NTO_CONNS\$" "$NT_WORK/$name.log"
 }
@@ -37,13 +39,19 @@ nto_lc_start()
 # nto_lc_ready_ms NAME: epoch ms at which the load was established.
 nto_lc_ready_ms() { awk '/^READY/ { print $2; exit }' "$NT_WORK/$1.log"; }
 
-# nto_lc_wait NAME: waits until longconn.py ends by itself (its duration + 20 s at most) and its
-# summary exists.
+# nto_lc_wait NAME: ends the load NTO_DURATION s after its READY, or 3 s from now if that is
+# later, waits until longconn.py has written its summary and exited; 0 if the summary exists.
 nto_lc_wait()
 {
-	local name=$1 pid
+	local name=$1 pid ready end
+	ready=$(nto_lc_ready_ms "$name")
+	end=$(($(nt_now_ms) + 3000))
+	[ -n "$ready" ] && [ $((ready + NTO_DURATION * 1000)) -gt "$end" ] &&
+		end=$((ready + NTO_DURATION * 1000))
+	nto_sleep_until "$end"
+	touch "$NT_WORK/$name.stop"
 	pid=$(cat "$NT_WORK/$name.pid" 2>/dev/null)
-	[ -n "$pid" ] && nt_wait_until $((NTO_DURATION + 20)) nt_gone "$pid"
+	[ -n "$pid" ] && nt_wait_until 60 nt_gone "$pid"
 	nt_stop "$name"
 	[ -s "$NT_WORK/$name.json" ]
 }
@@ -376,8 +384,10 @@ nto_takeback_figures()
 	NTO_BACK_ROLE_MS=$(nto_since "$t1" "$(nto_watch_first d1 ROLE "$t1" distributor)")
 	NTO_BACK_FWD_MS=$(nto_since "$t1" "$(nto_watch_first d1 FWD_START "$t1")")
 	NTO_D2_STOP_MS=$(nto_since "$t1" "$(nto_watch_first d2 FWD_STOP "$t1")")
+	NTO_BACK_CTL_MS=$(nto_since "$t1" "$(nto_watch_first d1 CTL "$t1" up)")
 	echo "takeback: d1 distributor after $NTO_BACK_ROLE_MS ms, forwarding after" \
-		"$NTO_BACK_FWD_MS ms; d2 stopped forwarding after $NTO_D2_STOP_MS ms (-1 = never)"
+		"$NTO_BACK_FWD_MS ms; d2 stopped forwarding after $NTO_D2_STOP_MS ms (-1 = never;" \
+		"a restarted d1 answered its control socket after $NTO_BACK_CTL_MS ms)"
 }
 
 # nto_check_takeover T0_MS: waits (3 s) for d2 to own the VIPA and forward, prints the figures,

@@ -9,7 +9,8 @@ replies.  Meanwhile it opens --rate (10) new connections a second, each one GET 
 successful new connection.  One thread, selectors, every socket non-blocking.
 
 Timeline: the long-lived connections are set up first (bounded by --setup-timeout); once every
-one has had a reply it prints "READY <epoch ms>" and runs for --duration seconds more, then
+one has had a reply it prints "READY <epoch ms> <count>" and runs for --duration seconds more
+(less if --stop-file appears), then
 writes the JSON summary to --out (and a one-line digest to stdout) and exits 0.  Exit 2 means
 the set-up failed (the summary is still written).  Times in the summary are epoch
 milliseconds, so tests can relate them to the moment they caused an event.
@@ -108,6 +109,7 @@ class Run:
         self.req_close = ("GET /new HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
                           % a.host).encode()
         self.ready_at = None
+        self.next_stop_check = 0.0
 
     # ---------------------------------------------------------------- sockets
 
@@ -288,6 +290,10 @@ class Run:
                     break
             if end is not None and t >= end:
                 break
+            if (end is not None and a.stop_file and t >= self.next_stop_check):
+                self.next_stop_check = t + 0.05
+                if os.path.exists(a.stop_file):
+                    break
             if next_new is not None and a.rate > 0:
                 while next_new <= t:
                     self.new_start(t)
@@ -379,6 +385,7 @@ def main():
     ap.add_argument("--setup-timeout", type=float, default=10.0)
     ap.add_argument("--req-timeout", type=float, default=5.0)
     ap.add_argument("--new-timeout", type=float, default=3.0)
+    ap.add_argument("--stop-file", help="end early (after READY) once this file exists")
     ap.add_argument("--out", required=True, help="JSON summary file")
     a = ap.parse_args()
     if a.conns < 0 or a.interval <= 0 or a.rate < 0 or a.duration <= 0:

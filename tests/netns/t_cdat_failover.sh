@@ -23,7 +23,8 @@ for h in $NT_HOSTS; do wc -l <"$NT_WORK/clusterd-$h.log" >"$NT_WORK/lines0.$h"; 
 t0=$(nt_now_ms)
 nt2_sync_drop t1 cutpri own "$pri"
 ms=$(nt2_time d1 5 "$t0" "addr(j, 't1', '$pri').get('status') == 'unreachable' and
-	addr(j, 't1', '$alt').get('current') is True and addr(j, 't1', '$pri').get('current') is False")
+	addr(j, 't1', '$alt').get('current') is True and
+	addr(j, 't1', '$pri').get('current') is False")
 echo "d1 shows t1's primary unreachable and its alternate current after $ms ms (limit $LIMIT_MS)"
 nt_check primary_failed_over "took $ms ms (limit $LIMIT_MS, -1 = not within 5 s; $(nt_load))" \
 	[ "$ms" -ge 0 -a "$ms" -le $LIMIT_MS ]

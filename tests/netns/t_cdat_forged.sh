@@ -36,7 +36,8 @@ snap()
 		+ ' %d %d' % (j['sync']['rx'], j['sync']['unknown_sender'])" stats
 }
 state() { nt2_cdat d1 "'%s %s %s %s' % (j['version'], j['digest'], j['counters'],
-	sorted((n['name'], n['status'], [a['status'] for a in n['addresses']]) for n in j['nodes']))"; }
+	sorted((n['name'], n['status'], [a['status'] for a in n['addresses']])
+	for n in j['nodes']))"; }
 
 state0=$(state)
 # kernel counter outside the daemon's (a0 before s0, s1 before a1): whatever the daemon counts

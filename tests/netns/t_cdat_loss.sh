@@ -48,18 +48,20 @@ nt_check versions_advanced "version $v0 -> $v1, want +3" [ "$v1" -eq $((v0 + 3))
 nt2_watch_stop $NT_HOSTS
 drops=0
 for h in $NT_HOSTS; do
-	drops=$((drops + $(nt_x "$h" nft list table ip ntloss | sed -n 's/.*packets \([0-9]*\).*/\1/p' |
-		awk '{ s += $1 } END { print s + 0 }')))
+	drops=$((drops + $(nt_x "$h" nft list table ip ntloss |
+		sed -n 's/.*packets \([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')))
 done
 r1=$(resent)
 echo "loss: $drops datagrams dropped by nft; reliable resent + nacks received: +$((r1 - r0))"
 nt_check loss_real "no drop counted" [ "$drops" -gt 0 ]
 nt_check resent "resent + nacks_received +$((r1 - r0))" [ "$((r1 - r0))" -gt 0 ]
 for h in $NT_HOSTS; do
-	worst=$(awk '$1 == "addr" { if ($3 > m) m = $3 } END { print m + 0 }' "$NT_WORK/watch-$h.out")
-	down=$(awk '$1 == "node" { if ($3 > m) m = $3 } END { print m + 0 }' "$NT_WORK/watch-$h.out")
+	w=$NT_WORK/watch-$h.out
+	worst=$(awk '$1 == "addr" { if ($3 > m) m = $3 } END { print m + 0 }' "$w")
+	down=$(awk '$1 == "node" { if ($3 > m) m = $3 } END { print m + 0 }' "$w")
 	echo "$h: longest unreachable $worst ms, longest node down $down ms"
-	nt_check "transient_$h" "an address unreachable for $worst ms" [ "$worst" -le $TRANSIENT_MS ]
+	nt_check "transient_$h" "an address unreachable for $worst ms" \
+		[ "$worst" -le $TRANSIENT_MS ]
 	nt_check "no_node_down_$h" "a node down for $down ms" [ "$down" -le $TRANSIENT_MS ]
 done
 nt_finish

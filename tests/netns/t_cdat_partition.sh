@@ -19,7 +19,8 @@ while read -r h ms; do
 		[ "$ms" -ge 0 -a "$ms" -le $DOWN_MS ]
 done < <(nt2_time_each 5 "$t0" "(status(j, 'd2') == 'down' and status(j, 't2') == 'down' and
 	status(j, 't1') in ('up', 'self')) if j['node'] in ('d1', 't1') else
-	(status(j, 'd1') == 'down' and status(j, 't1') == 'down' and status(j, 't2') in ('up', 'self'))" \
+	(status(j, 'd1') == 'down' and status(j, 't1') == 'down' and
+	 status(j, 't2') in ('up', 'self'))" \
 	$NT_HOSTS)
 ms=$(nt2_time d2 5 "$t0" "[v['role'] for v in j['vipas'] if v['address'] == '$NT_VIP4'] ==
 	['distributor']" status)
@@ -33,8 +34,8 @@ nt_wait_until 1 false
 t0=$(nt_now_ms)
 for h in d1 t1; do nt2_sync_heal "$h" split; done
 one_owner="[(v['role'], v['owner']) for v in j['vipas'] if v['address'] == '$NT_VIP4']"
-ms2=$(nt2_time d2 5 "$t0" "$one_owner == [('backup', 'd1')]" status)
-ms1=$(nt2_time d1 5 "$t0" "$one_owner == [('distributor', 'd1')]" status)
+read -r _ ms1 _ ms2 < <(NT2_CMD=status nt2_time_each 5 "$t0" "$one_owner == [('distributor' if
+	j['node'] == 'd1' else 'backup', 'd1')]" d1 d2 | tr '\n' ' ')
 echo "healed: d2 backup after $ms2 ms, d1 distributor at $ms1 ms (limit $MERGE_MS)"
 nt_check d2_back_to_backup "took $ms2 ms (limit $MERGE_MS, -1 = not within 5 s; $(nt_load))" \
 	[ "$ms2" -ge 0 -a "$ms2" -le $MERGE_MS ]
