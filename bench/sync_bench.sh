@@ -35,7 +35,7 @@ rows=""
 for hb in $hbs; do
 	NT2_HB=$hb
 	nt_write_config2
-	nt_cd_start_all || { echo "sync_bench: daemons did not start (hb $hb)" >&2; exit 1; }
+	nt2_cd_start_all || { echo "sync_bench: daemons did not start (hb $hb)" >&2; exit 1; }
 	nt2_settle 20 || nt_log "hb $hb: not settled, measuring anyway"
 
 	: >"$NT_WORK/detect"

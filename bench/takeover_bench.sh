@@ -34,6 +34,11 @@ if [ -n "$one" ]; then
 	NTO_DURATION=${NTO_DURATION:-7}
 	nt_need_daemon
 	nto_cluster_up >&2
+	# the daemons start together: measure only once d1 owns the VIPA and d2 backs it up
+	if ! nt_wait_until 10 eval 'nto_owns d1 && [ "$(nto_state d2)" = "backup d1" ]'; then
+		echo "RESULT $one - - - - - - (d1 did not own the VIPA)"
+		exit 0
+	fi
 	nto_watch_start d2 10
 	if ! nto_lc_start lc; then
 		echo "RESULT $one - - - - - - (load not established)"
@@ -61,7 +66,8 @@ out=$(mktemp /tmp/takeover_bench.XXXXXX)
 for hb in $hbs; do
 	for ((i = 1; i <= runs; i++)); do
 		echo "heartbeat $hb ms, run $i/$runs" >&2
-		bash "$0" -1 "$hb" 2>/dev/null | grep '^RESULT' >>"$out"
+		r=$(bash "$0" -1 "$hb" 2>/dev/null | grep '^RESULT')
+		echo "${r:-RESULT $hb - - - - - - (cluster did not start)}" >>"$out"
 	done
 done
 echo

@@ -62,6 +62,11 @@ struct vipa_state {
 	bool owned;		/* the address is on our interface */
 	char owner[CFG_NAME_MAX];
 	time_t since;
+	/* Gratuitous ARP / unsolicited NA: a few after taking the VIPA (one
+	 * can be lost), and again whenever another node claims it (after a
+	 * partition the router may have learnt the other node's MAC). */
+	unsigned announce_left;
+	uint64_t next_announce_ms;
 };
 
 struct daemon {

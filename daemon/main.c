@@ -303,6 +303,35 @@ static void daemon_update_ready(struct daemon *d)
 	}
 }
 
+#define ANNOUNCE_COUNT 3	/* announcements after taking a VIPA, a heartbeat apart */
+
+static void daemon_announce(struct daemon *d, size_t i)
+{
+	const struct cfg_vipa *vp = &d->cfg->vipas[i];
+	struct vipa_state *vs = &d->vipas[i];
+	uint64_t now = daemon_now_ms();
+	char err[256], ab[ADDR_STRLEN];
+	bool contested = false;
+
+	for (size_t n = 0; n < d->cfg->n_nodes; n++)
+		if ((long)n != d->cfg->self && dsync_node_alive(d, n) &&
+		    daemon_node_claims(d, n, i))
+			contested = true;
+	if (contested && !vs->announce_left) {
+		/* Someone else says it is ours too (a partition that healed):
+		 * the rule gives it to us, so make the network agree. */
+		log_info("VIPA %s also claimed by another node: announcing it again",
+			 addr_fmt(&vp->addr, ab, sizeof(ab)));
+		vs->announce_left = ANNOUNCE_COUNT;
+	}
+	if (!vs->announce_left || now < vs->next_announce_ms)
+		return;
+	if (vipaddr_announce(vp->ifname, &vp->addr, err, sizeof(err)) < 0)
+		log_warn("announcing VIPA %s: %s", addr_fmt(&vp->addr, ab, sizeof(ab)), err);
+	vs->announce_left--;
+	vs->next_announce_ms = now + d->cfg->heartbeat_ms;
+}
+
 static bool daemon_roles(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
@@ -322,9 +351,8 @@ static bool daemon_roles(struct daemon *d)
 					addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname, err);
 				continue;
 			}
-			if (vipaddr_announce(vp->ifname, &vp->addr, err, sizeof(err)) < 0)
-				log_warn("announcing VIPA %s: %s",
-					 addr_fmt(&vp->addr, ab, sizeof(ab)), err);
+			vs->announce_left = ANNOUNCE_COUNT;
+			vs->next_announce_ms = 0;
 			vs->owned = true;
 			vs->since = time(NULL);
 			log_info("now distributing VIPA %s on %s",
@@ -337,6 +365,8 @@ static bool daemon_roles(struct daemon *d)
 			daemon_vipa_release(d, vp, vs);
 			changed = true;
 		}
+		if (vs->owned)
+			daemon_announce(d, i);
 	}
 	return changed;
 }
@@ -614,7 +644,8 @@ static int daemon_run(struct daemon *d)
 
 	for (bool running = true; running;) {
 		struct epoll_event evs[8];
-		int n = epoll_wait(ep, evs, 8, 20);
+		/* 10 ms: the timers (heartbeats, misses) need that resolution. */
+		int n = epoll_wait(ep, evs, 8, 10);
 		uint64_t now = daemon_now_ms();
 		bool hb_now = false;
 

@@ -492,6 +492,12 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 
 	if (hb_round)
 		d->last_hb_ms = now;
+	/* Count the misses first: an address whose heartbeat just timed out
+	 * gets its next one in this same tick, so `retry` misses take `retry`
+	 * timeouts and no more. */
+	memset(&ev, 0, sizeof(ev));
+	cdat_tick(&d->cdat.cur, now, c->heartbeat_ms, &ev);
+	dsync_log_events(d, &ev, &changed);
 	for (size_t n = 0; n < c->n_nodes; n++) {
 		long ci;
 
@@ -517,10 +523,6 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 		if (force_hb && dsync_current_addr(d, n))
 			dsync_heartbeat(d, dsync_current_addr(d, n), NO_ADDR, now);
 	}
-	memset(&ev, 0, sizeof(ev));
-	cdat_tick(&d->cdat.cur, now, c->heartbeat_ms, &ev);
-	dsync_log_events(d, &ev, &changed);
-
 	cdat_proto_tick(&d->cdat, now, &ob);
 	dsync_flush_outbox(d, &ob);
 	for (size_t n = 0; n < c->n_nodes; n++) {

@@ -808,12 +808,27 @@ nt_cluster2_up()
 	nt_topo2_up || { nt_fail setup "two-subnet topology"; nt_finish; }
 	nt_write_config2
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
-	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
+	nt2_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
 	if ! nt_wait_listening d1 2 80 tcp 10 "$NT_VIP4"; then
 		nt_fail setup "d1 does not see 2 listening targets for $NT_VIP4:80 within 10 s"
 		nt_ctl d1 targets
 		nt_finish
 	fi
+}
+
+# nt2_cd_start_all: like nt_cd_start_all, but waits up to NT2_START_S (30) per daemon: a
+# sanitizer build on a loaded machine can take longer than 10 s to answer.
+nt2_cd_start_all()
+{
+	local h
+	for h in $NT_HOSTS; do nt_cd_launch "$h"; done
+	for h in $NT_HOSTS; do
+		if ! nt_wait_until "${NT2_START_S:-30}" nt_ctl "$h" status; then
+			nt_log "clusterd on $h does not answer within ${NT2_START_S:-30} s"
+			nt_dump_logs "clusterd-$h"
+			return 1
+		fi
+	done
 }
 
 # NT2_PY: python helpers over a CDAT, for the expressions of nt2_cdat and nt2_time:

@@ -9,7 +9,7 @@ nt_need_daemon
 nt_topo2_up || { nt_fail setup "two-subnet topology"; nt_finish; }
 nt_write_config2
 nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
-nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
+nt2_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
 t0=$(nt_now_ms)
 
 # converged: same version > 0 and digest everywhere, and the MTU report is in it

@@ -13,7 +13,8 @@ gen0=$(nt_ctl d1 status --json | nt_json "j['generation']")
 NT2_NODES="$OLD t3"
 nt_write_config2
 t0=$(nt_now_ms)
-nt_cd_start t3 || nt_fail t3_start "t3's daemon did not start"
+nt_cd_launch t3
+nt_check t3_started "t3's daemon does not answer within 30 s" nt_wait_until 30 nt_ctl t3 status
 for h in $OLD; do
 	nt_check "reload_$h" "clusterctl reload failed on $h" nt_quiet nt_ctl "$h" reload
 done
