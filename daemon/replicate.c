@@ -8,7 +8,6 @@
 #include "daemon/replicate.h"
 #include "daemon/sync.h"
 
-#define REPLICA_MAX (1u << 20)
 #define BACKLOG_MAX 65536	/* messages waiting per peer: a bulk of ~1M entries */
 
 struct drepl_body {
@@ -168,7 +167,10 @@ int drepl_init(struct daemon *d)
 	uint64_t seed[2];
 
 	pthread_mutex_init(&d->replica_lock, NULL);
-	d->replica = repl_store_new(REPLICA_MAX);
+	/* As large as all our workers' tables together: a peer with the same
+	 * configuration and CPU count holds at most that many; any excess is
+	 * counted (store_full).  Untouched entries cost no memory. */
+	d->replica = repl_store_new((size_t)d->cfg->conn_max * (d->n_workers ? d->n_workers : 1));
 	if (!d->replica)
 		return -1;
 	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))

@@ -8,7 +8,8 @@
 struct conn_table {
 	struct conn *pool;		/* max entries, allocated once */
 	struct conn **buckets;		/* mask + 1 chain heads */
-	struct conn *free;		/* free list through hnext */
+	struct conn *free;		/* free list through hnext: entries removed */
+	size_t fresh;			/* pool[fresh..max) never used yet */
 	size_t max, count;
 	size_t mask;
 	size_t cursor;			/* next bucket conn_expire() visits */
@@ -140,7 +141,7 @@ static inline struct conn **bucket_of(struct conn_table *t, const struct conn_ke
 struct conn_table *conn_table_new(size_t max_entries)
 {
 	struct conn_table *t;
-	size_t nb, i;
+	size_t nb;
 
 	if (max_entries == 0 || max_entries > CONN_TABLE_MAX)
 		return NULL;
@@ -157,11 +158,9 @@ struct conn_table *conn_table_new(size_t max_entries)
 	}
 	t->max = max_entries;
 	t->mask = nb - 1;
-	/* Free list in pool order, so the first inserts use the first entries. */
-	for (i = max_entries; i-- > 0;) {
-		t->pool[i].hnext = t->free;
-		t->free = &t->pool[i];
-	}
+	/* Entries are handed out in pool order and never touched before:
+	 * a large table costs address space, not memory, until it fills. */
+	t->fresh = 0;
 	return t;
 }
 
@@ -213,13 +212,17 @@ struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_
 	struct conn **head = bucket_of(t, k);
 	struct conn *c;
 
-	if (!t->free)
+	if (!t->free && t->fresh == t->max)
 		return NULL;
 	for (c = *head; c; c = c->hnext)
 		if (conn_key_eq(&c->key, k))
 			return NULL;
-	c = t->free;
-	t->free = c->hnext;
+	if (t->free) {
+		c = t->free;
+		t->free = c->hnext;
+	} else {
+		c = &t->pool[t->fresh++];
+	}
 	memset(c, 0, sizeof(*c));
 	key_copy(&c->key, k);
 	c->state = k->proto == IPPROTO_TCP ? CONN_SYN : CONN_UDP;
