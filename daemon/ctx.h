@@ -110,6 +110,7 @@ struct daemon {
 	 * and may distribute; a starting node waits for the bulk of the node
 	 * that distributes its VIPAs, or for start_ms + grace when none does. */
 	bool ready, leaving;
+	bool reannounce;		/* a node came back: announce what we hold */
 	uint64_t start_ms, leave_ms;
 	bool *bulk_pending;		/* [n_known]: send that node our whole table */
 	bool *bulk_from;		/* [n_known]: a complete bulk came from it */

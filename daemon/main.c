@@ -365,9 +365,12 @@ static bool daemon_roles(struct daemon *d)
 			daemon_vipa_release(d, vp, vs);
 			changed = true;
 		}
+		if (vs->owned && d->reannounce && !vs->announce_left)
+			vs->announce_left = ANNOUNCE_COUNT;
 		if (vs->owned)
 			daemon_announce(d, i);
 	}
+	d->reannounce = false;
 	return changed;
 }
 

@@ -474,6 +474,9 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 			/* Whatever it had of our table may be stale: send it all. */
 			if (n >= 0 && (size_t)n < d->n_known)
 				d->bulk_pending[n] = true;
+			/* It may have held our VIPAs while we were apart, and the
+			 * router may still send them there. */
+			d->reannounce = true;
 			*changed = true;
 			break;
 		}
