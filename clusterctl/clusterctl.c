@@ -91,7 +91,8 @@ static const struct ctl_colspec ctl_conn_cols[] = {
 
 static const struct ctl_colspec ctl_vipa_cols[] = {
 	{ "address", "VIPA" }, { "interface", "INTERFACE" }, { "role", "ROLE" },
-	{ "owner", "OWNER" }, { "since", "SINCE" }, { "services", "SERVICES" },
+	{ "owner", "OWNER" }, { "backup", "BACKUP" }, { "since", "SINCE" },
+	{ "services", "SERVICES" },
 };
 
 static const struct ctl_colspec ctl_node_cols[] = {

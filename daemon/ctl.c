@@ -113,6 +113,8 @@ static json_t *ctl_status(struct daemon *d)
 		json_object_set_new(jv, "interface", json_string(vp->ifname));
 		json_object_set_new(jv, "role", json_string(role));
 		json_object_set_new(jv, "owner", json_string(vs->owner));
+		json_object_set_new(jv, "backup", json_string(vs->backup));
+		json_object_set_new(jv, "yielded", json_boolean(vs->yield));
 		json_object_set_new(jv, "since", json_string(since));
 		for (size_t k = 0; k < vp->n_svcs; k++) {
 			const struct cfg_service *s = &vp->svcs[k];
@@ -546,8 +548,16 @@ static json_t *ctl_dispatch(struct daemon *d, char *line)
 	}
 	if (!strcmp(cmd, "cdat"))
 		return ctl_cdat(d);
-	if (!strcmp(cmd, "failover"))
-		return ctl_error("'%s' is not supported by this version yet", cmd);
+	if (!strcmp(cmd, "failover")) {
+		json_t *o;
+
+		if (daemon_failover(d, arg, err, sizeof(err)) < 0)
+			return ctl_error("%s", err);
+		o = json_object();
+		json_object_set_new(o, "ok", json_true());
+		json_object_set_new(o, "vipa", json_string(arg));
+		return o;
+	}
 	return ctl_error("unknown command '%s'", cmd);
 }
 

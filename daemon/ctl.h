@@ -12,5 +12,6 @@ void ctl_serve(struct daemon *d, int lfd);
 /* Provided by the daemon (main.c). */
 int daemon_reload(struct daemon *d, char *err, size_t errlen);
 void daemon_mark_dirty(struct daemon *d);
+int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen);
 
 #endif

@@ -67,6 +67,8 @@ struct vipa_state {
 	 * partition the router may have learnt the other node's MAC). */
 	unsigned announce_left;
 	uint64_t next_announce_ms;
+	bool yield;		/* clusterctl failover: we do not distribute it */
+	char backup[CFG_NAME_MAX];
 };
 
 struct daemon {

@@ -245,20 +245,80 @@ static bool daemon_node_claims(const struct daemon *d, size_t n, size_t vipa)
 	return false;
 }
 
-static long daemon_vipa_owner(const struct daemon *d, size_t vipa)
+/* clusterctl failover: a node gave the VIPA away and says so. */
+static bool daemon_node_yields(const struct daemon *d, size_t n, size_t vipa)
+{
+	const struct member_node *mn;
+
+	if ((long)n == d->cfg->self)
+		return d->vipas[vipa].yield;
+	mn = &d->member.nodes[n];
+	for (size_t k = 0; k < mn->n_yields; k++)
+		if (addr_eq(&mn->yields[k], &d->cfg->vipas[vipa].addr))
+			return true;
+	return false;
+}
+
+/* The owner of the VIPA, skipping `skip` (-1: none): skipping the owner
+ * gives the backup. */
+static long daemon_vipa_pick(const struct daemon *d, size_t vipa, long skip)
 {
 	const struct cfg_vipa *vp = &d->cfg->vipas[vipa];
 
 	if (!vp->preempt)
-		for (size_t k = 0; k < vp->n_dists; k++)
-			if (dsync_node_alive(d, vp->dists[k].node) &&
-			    daemon_node_claims(d, vp->dists[k].node, vipa))
-				return (long)vp->dists[k].node;
-	for (size_t k = 0; k < vp->n_dists; k++)
-		if (dsync_node_alive(d, vp->dists[k].node) &&
-		    daemon_node_ready(d, vp->dists[k].node))
-			return (long)vp->dists[k].node;
+		for (size_t k = 0; k < vp->n_dists; k++) {
+			size_t n = vp->dists[k].node;
+
+			if ((long)n != skip && dsync_node_alive(d, n) &&
+			    daemon_node_claims(d, n, vipa) && !daemon_node_yields(d, n, vipa))
+				return (long)n;
+		}
+	for (size_t k = 0; k < vp->n_dists; k++) {
+		size_t n = vp->dists[k].node;
+
+		if ((long)n != skip && dsync_node_alive(d, n) && daemon_node_ready(d, n) &&
+		    !daemon_node_yields(d, n, vipa))
+			return (long)n;
+	}
 	return -1;
+}
+
+static long daemon_vipa_owner(const struct daemon *d, size_t vipa)
+{
+	return daemon_vipa_pick(d, vipa, -1);
+}
+
+int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen)
+{
+	struct ip_addr a;
+	long i = -1, backup;
+
+	if (!vipa || !addr_parse(&a, vipa)) {
+		snprintf(err, errlen, "failover: give a VIPA address");
+		return -1;
+	}
+	for (size_t k = 0; k < d->cfg->n_vipas; k++)
+		if (addr_eq(&d->cfg->vipas[k].addr, &a))
+			i = (long)k;
+	if (i < 0) {
+		snprintf(err, errlen, "%s is not a VIPA of this cluster", vipa);
+		return -1;
+	}
+	if (!d->vipas[i].owned) {
+		snprintf(err, errlen, "this node does not distribute %s (%s does): run failover there",
+			 vipa, d->vipas[i].owner[0] ? d->vipas[i].owner : "nobody");
+		return -1;
+	}
+	backup = daemon_vipa_pick(d, (size_t)i, d->cfg->self);
+	if (backup < 0) {
+		snprintf(err, errlen, "no other distributor of %s is alive and ready", vipa);
+		return -1;
+	}
+	/* The replica is already there (replication); the backup takes over as
+	 * soon as our heartbeats say we yield, we keep forwarding stragglers. */
+	d->vipas[i].yield = true;
+	log_info("failover of VIPA %s to %s asked", vipa, d->cfg->nodes[backup].name);
+	return 0;
 }
 
 /* A starting node is ready once every node that distributes one of its
@@ -341,10 +401,13 @@ static bool daemon_roles(struct daemon *d)
 		const struct cfg_vipa *vp = &c->vipas[i];
 		struct vipa_state *vs = &d->vipas[i];
 		long owner = daemon_vipa_owner(d, i);
+		long backup = daemon_vipa_pick(d, i, owner);
 		char err[256], ab[ADDR_STRLEN];
 
 		snprintf(vs->owner, sizeof(vs->owner), "%s",
 			 owner >= 0 ? c->nodes[owner].name : "");
+		snprintf(vs->backup, sizeof(vs->backup), "%s",
+			 owner >= 0 && backup >= 0 ? c->nodes[backup].name : "");
 		if (owner == c->self && !vs->owned) {
 			if (vipaddr_add(vp->ifname, &vp->addr, err, sizeof(err)) < 0) {
 				log_err("adding VIPA %s to %s: %s",

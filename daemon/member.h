@@ -28,6 +28,8 @@ struct member_node {
 	uint32_t flags;			/* WIRE_F_* of its last heartbeat */
 	struct ip_addr owns[MEMBER_MAX_OWN];	/* VIPAs it says it distributes */
 	size_t n_owns;
+	struct ip_addr yields[MEMBER_MAX_OWN];	/* VIPAs it gave away */
+	size_t n_yields;
 };
 
 struct member {

@@ -399,11 +399,14 @@ static void dsync_put_roles(struct daemon *d, struct wire_writer *w)
 		const struct ip_addr *a = &d->cfg->vipas[i].addr;
 		uint8_t own[WIRE_OWN_LEN] = { 0 };
 
-		if (!d->vipas[i].owned)
+		if (!d->vipas[i].owned && !d->vipas[i].yield)
 			continue;
 		own[0] = a->family == AF_INET ? 4 : 6;
 		memcpy(own + 4, a->b, 16);
-		wire_put(w, WIRE_TLV_OWN, own, sizeof(own));
+		if (d->vipas[i].owned)
+			wire_put(w, WIRE_TLV_OWN, own, sizeof(own));
+		if (d->vipas[i].yield)
+			wire_put(w, WIRE_TLV_YIELD, own, sizeof(own));
 	}
 }
 
@@ -569,8 +572,8 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	uint8_t digest[CDAT_DIGEST_LEN];
 	bool changed;
 
-	struct ip_addr owns[MEMBER_MAX_OWN];
-	size_t n_owns = 0;
+	struct ip_addr owns[MEMBER_MAX_OWN], yields[MEMBER_MAX_OWN];
+	size_t n_owns = 0, n_yields = 0;
 	uint32_t flags = 0;
 	bool restarted = mn->heard && mn->epoch != m->hdr.epoch;
 
@@ -587,6 +590,10 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 		} else if (type == WIRE_TLV_OWN && vlen == WIRE_OWN_LEN &&
 			   (val[0] == 4 || val[0] == 6) && n_owns < MEMBER_MAX_OWN) {
 			addr_from_bytes(&owns[n_owns++], val[0] == 4 ? AF_INET : AF_INET6,
+					val + 4);
+		} else if (type == WIRE_TLV_YIELD && vlen == WIRE_OWN_LEN &&
+			   (val[0] == 4 || val[0] == 6) && n_yields < MEMBER_MAX_OWN) {
+			addr_from_bytes(&yields[n_yields++], val[0] == 4 ? AF_INET : AF_INET6,
 					val + 4);
 		} else if (type == WIRE_TLV_LISTEN && nl < MEMBER_MAX_LISTEN &&
 			   wire_get_listen(val, vlen, &wl)) {
@@ -612,17 +619,24 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 		log_info("node %s restarted", d->cfg->nodes[n].name);
 		d->bulk_pending[n] = true;
 		d->bulk_from[n] = false;
+	} else if (!mn->heard) {
+		/* First word from it since we started: it may be starting too,
+		 * and waits for our table before it may distribute. */
+		d->bulk_pending[n] = true;
 	}
 	if (d->cdat_ready && cdat_get_summary(m->body, m->body_len, &version, digest))
 		cdat_proto_heard(&d->cdat, d->cfg->nodes[n].name, version, digest,
 				 daemon_now_ms());
 	changed = !mn->heard || mn->n_listen != nl || memcmp(mn->listen, ls, nl * sizeof(*ls)) ||
 		  mn->flags != flags || mn->n_owns != n_owns ||
-		  memcmp(mn->owns, owns, n_owns * sizeof(*owns));
+		  memcmp(mn->owns, owns, n_owns * sizeof(*owns)) || mn->n_yields != n_yields ||
+		  memcmp(mn->yields, yields, n_yields * sizeof(*yields));
 	member_heard(&d->member, n, m->hdr.epoch, daemon_now_ms(), ls, nl);
 	d->member.nodes[n].flags = flags;
 	memcpy(d->member.nodes[n].owns, owns, n_owns * sizeof(*owns));
 	d->member.nodes[n].n_owns = n_owns;
+	memcpy(d->member.nodes[n].yields, yields, n_yields * sizeof(*yields));
+	d->member.nodes[n].n_yields = n_yields;
 	return changed;
 }
 

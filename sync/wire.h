@@ -53,6 +53,8 @@ enum wire_tlv {
 	WIRE_TLV_FLAGS = 4,	/* u32: WIRE_F_* of the sender */
 	WIRE_TLV_OWN = 5,	/* 20 bytes: family u8 (4|6), 3 pad, address (16): a VIPA the
 				 * sender distributes now */
+	WIRE_TLV_YIELD = 6,	/* 20 bytes, same layout: a VIPA the sender gave away
+				 * (clusterctl failover) and will not distribute */
 };
 
 #define WIRE_F_READY 1u		/* holds the replicated tables: may distribute */

@@ -44,7 +44,10 @@ for mtu in 1300 1450 1500; do
 		"$(nt2_digests d1 | cut -c1-24)"
 done
 v1=$(nt2_cdat d1 "j['version']")
-nt_check versions_advanced "version $v0 -> $v1, want +3" [ "$v1" -eq $((v0 + 3)) ]
+# a proposal whose acknowledgement or commit is lost may be superseded by a new version with
+# the same table (same digest): at least one version per change, then
+nt_log "version $v0 -> $v1; d1's counters: $(nt2_cdat d1 "j['counters']")"
+nt_check versions_advanced "version $v0 -> $v1, want at least +3" [ "$v1" -ge $((v0 + 3)) ]
 nt2_watch_stop $NT_HOSTS
 drops=0
 for h in $NT_HOSTS; do
