@@ -564,7 +564,11 @@ static json_t *ctl_dispatch(struct daemon *d, char *line)
 void ctl_serve(struct daemon *d, int lfd)
 {
 	for (;;) {
-		struct timeval tv = { .tv_sec = 1 };
+		/* The main loop serves heartbeats too: a client gets 50 ms to
+		 * send its line and its reply must fit the send buffer (clusterctl
+		 * sends at once and reads to the end). */
+		struct timeval tv = { .tv_usec = 50000 };
+		int sndbuf = 8 << 20;
 		char line[512];
 		size_t got = 0;
 		json_t *reply;
@@ -573,10 +577,10 @@ void ctl_serve(struct daemon *d, int lfd)
 
 		if (fd < 0)
 			return;
-		/* A client that does not send its line within a second is dropped:
-		 * the main loop must not stall on it. */
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		while (got < sizeof(line) - 1) {
 			ssize_t n = read(fd, line + got, sizeof(line) - 1 - got);
 

@@ -125,6 +125,7 @@ struct daemon {
 	struct drepl_backlog *backlog;	/* [backlog_n]: bodies waiting for the channel */
 	size_t backlog_n;
 	uint32_t bulk_id;
+	bool in_bulk;
 	uint64_t last_repl_ms;
 	struct drepl_stats {
 		uint64_t records_sent, records_received, bulks_sent, bulks_received;
@@ -134,7 +135,7 @@ struct daemon {
 
 	time_t started;
 	uint64_t reloads;
-	uint64_t last_hb_ms, last_scan_ms;
+	uint64_t last_hb_ms, last_scan_ms, last_adapters_ms;
 	bool view_dirty;
 };
 

@@ -4,6 +4,7 @@
  * addresses, the ruleset and the control socket; worker threads own one
  * NFQUEUE each and only read the current view. */
 #include <errno.h>
+#include <limits.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -815,7 +816,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	const char *path = DEFAULT_CONF, *node = NULL, *sock = NULL;
 	bool check = false, print = false, debug = false, fg = false;
-	char err[CFG_ERR_MAX];
+	char err[CFG_ERR_MAX], abspath[PATH_MAX];
 	struct cfg *c;
 	int o, ret;
 
@@ -882,6 +883,9 @@ int main(int argc, char **argv)
 	}
 
 	memset(&d, 0, sizeof(d));
+	/* daemon() changes to /: a relative -f would break SIGHUP. */
+	if (realpath(path, abspath))
+		path = abspath;
 	d.conf_path = path;
 	d.node_override = node;
 	d.foreground = fg;

@@ -81,9 +81,12 @@ static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 		struct drepl_body *q;
 
 		if (cap > BACKLOG_MAX || !(q = malloc(cap * sizeof(*q)))) {
-			/* The peer will be out of date: it gets a bulk later. */
+			/* The peer will be out of date: it gets a bulk later
+			 * (unless this is the bulk: then it stays incomplete and
+			 * the peer's sweep keeps what it had). */
 			d->repl.backlog_dropped++;
-			d->bulk_pending[n] = true;
+			if (!d->in_bulk)
+				d->bulk_pending[n] = true;
 			return;
 		}
 		for (size_t i = 0; i < bl->n; i++)
@@ -119,12 +122,13 @@ struct drepl_out {
 	struct repl_writer w;
 	uint8_t buf[REPL_BODY_MAX];
 	bool used;
+	uint8_t type;		/* REPL_MSG_UPDATE or REPL_MSG_REPORT */
 };
 
-static void drepl_out_flush(struct daemon *d, size_t n, struct drepl_out *o, uint8_t type)
+static void drepl_out_flush(struct daemon *d, size_t n, struct drepl_out *o)
 {
 	if (o->w.len) {
-		drepl_queue(d, n, type, o->buf, o->w.len);
+		drepl_queue(d, n, o->type ? o->type : REPL_MSG_UPDATE, o->buf, o->w.len);
 		d->repl.records_sent += o->w.n;
 	}
 	repl_writer_init(&o->w, o->buf, sizeof(o->buf));
@@ -140,7 +144,7 @@ static void drepl_out_conn(struct daemon *d, size_t n, struct drepl_out *o,
 	if (!repl_put_conn(&o->w, rc)) {
 		if (o->w.err)
 			return;		/* invalid: never sent */
-		drepl_out_flush(d, n, o, REPL_MSG_UPDATE);
+		drepl_out_flush(d, n, o);
 		repl_put_conn(&o->w, rc);
 	}
 }
@@ -155,7 +159,7 @@ static void drepl_out_del(struct daemon *d, size_t n, struct drepl_out *o,
 	if (!repl_put_del(&o->w, k)) {
 		if (o->w.err)
 			return;
-		drepl_out_flush(d, n, o, REPL_MSG_UPDATE);
+		drepl_out_flush(d, n, o);
 		repl_put_del(&o->w, k);
 	}
 }
@@ -319,7 +323,7 @@ static void drepl_drain_logs(struct daemon *d)
 	}
 	for (size_t n = 0; n < d->n_known; n++)
 		if (outs[n].used)
-			drepl_out_flush(d, n, &outs[n], REPL_MSG_UPDATE);
+			drepl_out_flush(d, n, &outs[n]);
 	free(outs);
 }
 
@@ -368,6 +372,10 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	struct drepl_bulk b = { .d = d, .n = n, .o = &o };
 	uint32_t id = ++d->bulk_id;
 
+	/* The bulk replaces whatever was waiting for that peer; a bulk that
+	 * does not fit either must not schedule another one at once. */
+	d->backlog[n].head = d->backlog[n].n = 0;
+	d->in_bulk = true;
 	memset(&o, 0, sizeof(o));
 	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
 	o.used = true;
@@ -383,10 +391,11 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	repl_store_foreach(d->replica, drepl_bulk_replica, &b);
 	pthread_mutex_unlock(&d->replica_lock);
 	if (!repl_put_bulk_end(&o.w, id, b.count)) {
-		drepl_out_flush(d, n, &o, REPL_MSG_UPDATE);
+		drepl_out_flush(d, n, &o);
 		repl_put_bulk_end(&o.w, id, b.count);
 	}
-	drepl_out_flush(d, n, &o, REPL_MSG_UPDATE);
+	drepl_out_flush(d, n, &o);
+	d->in_bulk = false;
 	d->repl.bulks_sent++;
 	log_info("sent node %s our table: %u connections", d->cfg->nodes[n].name, b.count);
 }
@@ -494,6 +503,7 @@ static void drepl_send_report(struct daemon *d, size_t to, const struct ip_addr 
 	memset(&o, 0, sizeof(o));
 	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
 	o.used = true;
+	o.type = REPL_MSG_REPORT;	/* every chunk of it, not only the last */
 	r.vp = &c->vipas[v];
 	for (size_t i = 0; i < r.vp->n_svcs; i++) {
 		r.s = &r.vp->svcs[i];
@@ -501,7 +511,7 @@ static void drepl_send_report(struct daemon *d, size_t to, const struct ip_addr 
 				 &r, err, sizeof(err)) < 0)
 			log_rl(&drepl_rl, 2, LOG_WARNING, "connection report: %s", err);
 	}
-	drepl_out_flush(d, to, &o, REPL_MSG_REPORT);
+	drepl_out_flush(d, to, &o);
 	d->repl.reports_sent++;
 	{
 		char ab[ADDR_STRLEN];
@@ -522,16 +532,15 @@ void drepl_request_reports(struct daemon *d, size_t vipa)
 	memset(asked, 0, sizeof(asked));
 	repl_writer_init(&w, buf, sizeof(buf));
 	repl_put_vipa(&w, &vp->addr);
-	for (size_t i = 0; i < vp->n_svcs; i++) {
-		for (size_t k = 0; k < vp->svcs[i].n_targets; k++) {
-			size_t n = vp->svcs[i].targets[k].node;
-
-			if ((long)n == c->self || asked[n] || !dsync_node_alive(d, n))
-				continue;
-			asked[n] = true;
+	for (size_t i = 0; i < vp->n_svcs; i++)
+		for (size_t k = 0; k < vp->svcs[i].n_targets; k++)
+			asked[vp->svcs[i].targets[k].node] = true;
+	for (size_t i = 0; i < vp->n_dists; i++)
+		for (size_t k = 0; k < vp->dists[i].n_targets; k++)
+			asked[vp->dists[i].targets[k].node] = true;
+	for (size_t n = 0; n < c->n_nodes; n++)
+		if (asked[n] && (long)n != c->self && dsync_node_alive(d, n))
 			drepl_queue(d, n, REPL_MSG_REPORT_REQ, buf, w.len);
-		}
-	}
 }
 
 static int drepl_req_vipa(const struct repl_rec *r, void *arg)

@@ -38,6 +38,15 @@ bool dsync_node_alive(const struct daemon *d, size_t n)
 }
 
 /* Where state messages to node n go now: its first reachable address. */
+static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n);
+
+/* A node that announced it is leaving is down for the rules, but still
+ * waits for our acknowledgements of its final sync: its primary address. */
+static bool dsync_leaving(const struct daemon *d, size_t n)
+{
+	return d->member.nodes[n].heard && (d->member.nodes[n].flags & WIRE_F_LEAVING);
+}
+
 static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n)
 {
 	long ci = dsync_cdat_index(d, n), ai;
@@ -45,14 +54,14 @@ static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n
 	if (ci >= 0) {
 		ai = cdat_current_addr(&d->cdat.cur, (size_t)ci);
 		if (ai < 0)
-			return NULL;
+			return dsync_leaving(d, n) ? &d->cfg->nodes[n].addrs[0].ip : NULL;
 		return &d->cdat.cur.nodes[ci].addrs[ai].ip;
 	}
 	return &d->cfg->nodes[n].addrs[0].ip;
 }
 
-static void dsync_begin(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
-			uint8_t type)
+static void dsync_begin_bare(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
+			     uint8_t type)
 {
 	struct wire_hdr h = {
 		.type = type,
@@ -63,6 +72,15 @@ static void dsync_begin(struct daemon *d, struct wire_writer *w, uint8_t *buf, s
 	};
 
 	wire_begin(w, buf, cap, &h);
+}
+
+/* Best-effort messages name their sender for the logs of tools like tcpdump;
+ * state messages do not (the header's sender id says it), so that a full
+ * body (REL_BODY_MAX) always fits one datagram. */
+static void dsync_begin(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
+			uint8_t type)
+{
+	dsync_begin_bare(d, w, buf, cap, type);
 	wire_put(w, WIRE_TLV_NODE, d->cfg->node_name, (uint16_t)strlen(d->cfg->node_name));
 }
 
@@ -70,7 +88,11 @@ static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_
 {
 	size_t len = wire_finish(w, &d->keys);
 
-	if (!len || !to)
+	if (!len) {
+		d->sync.tx_errors++;	/* did not fit: a bug, but never silent */
+		return;
+	}
+	if (!to)
 		return;
 	if (chan_send(d->chan, to, d->cfg->sync_port, w->buf, len) < 0) {
 		d->sync.tx_errors++;
@@ -108,7 +130,7 @@ static void dsync_emit_state(void *arg, uint64_t seq, const void *blob, size_t l
 
 	if (len < 1)
 		return;
-	dsync_begin(d, &w, buf, sizeof(buf), b[0]);
+	dsync_begin_bare(d, &w, buf, sizeof(buf), b[0]);
 	rel_enc_seq(sq, seq);
 	wire_put(&w, REL_TLV_SEQ, sq, sizeof(sq));
 	dsync_put_raw(&w, b + 1, len - 1);
@@ -498,6 +520,12 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 
 	if (hb_round)
 		d->last_hb_ms = now;
+	/* An MTU or prefix changed under us: the CDAT follows within a second
+	 * (the protocol reports only what differs). */
+	if (now - d->last_adapters_ms >= 1000) {
+		d->last_adapters_ms = now;
+		dsync_own_adapters(d);
+	}
 	/* Count the misses first: an address whose heartbeat just timed out
 	 * gets its next one in this same tick, so `retry` misses take `retry`
 	 * timeouts and no more. */
@@ -538,10 +566,10 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 			continue;
 		/* A node that is down gets nothing; its queue waits for it (or is
 		 * replaced by a resync when it restarts). */
-		if (!dsync_node_alive(d, n))
-			continue;
-		rel_tx_poll(d->peers[n].tx, now, dsync_emit_state, &e);
-		dsync_send_ctrl(d, n, now);
+		if (dsync_node_alive(d, n))
+			rel_tx_poll(d->peers[n].tx, now, dsync_emit_state, &e);
+		if (dsync_node_alive(d, n) || dsync_leaving(d, n))
+			dsync_send_ctrl(d, n, now);
 	}
 	return changed;
 }
@@ -694,6 +722,7 @@ static void dsync_on_ctrl(struct daemon *d, size_t n, const struct wire_msg *m,
 				 * state is the CDAT, which the coordinator re-proposes
 				 * when the peer's digest differs. */
 				rel_tx_resync(p->tx);
+				d->bulk_pending[n] = true;	/* and our table again */
 			}
 		} else if (type == REL_TLV_ALIVE && rel_dec_alive(val, vlen, &a, &b)) {
 			rel_rx_alive(p->rx, m->hdr.epoch, a, b, now, dsync_deliver_state, &dl);

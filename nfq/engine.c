@@ -161,7 +161,10 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 
 		/* The previous distributor routed this flow (or its SYN just
 		 * before it died): keep its target, whatever the packet. */
-		if (e->find_replica(e->find_replica_arg, &k, &r)) {
+		/* A new SYN does not follow a replica of a closing connection:
+		 * it is a new connection, scheduled anew. */
+		if (e->find_replica(e->find_replica_arg, &k, &r) &&
+		    !(is_syn && (r.state == CONN_FIN || r.state == CONN_CLOSED))) {
 			c = conn_insert(e->conns, &k, e->now_ms);
 			if (!c)
 				return engine_drop(e, STAT_D_TABLE_FULL);
@@ -192,15 +195,22 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 				return engine_drop(e, STAT_D_NO_CONN);
 			return engine_no_target(e, buf, p, reply, reply_len, reply_to);
 		}
+		if (adopt) {
+			/* Forwarded without an entry: Maglev gives the same answer
+			 * for every packet of the flow, and spoofed mid-flow
+			 * packets must not fill the table (nor the replicas). */
+			stats_inc(e->stats, STAT_CONN_ADOPTED);
+			return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+		}
 		c = conn_insert(e->conns, &k, e->now_ms);
 		if (!c)
 			return engine_drop(e, STAT_D_TABLE_FULL);
 		c->taddr = t->addr;
 		c->tport = s->tport;
 		c->target = (uint32_t)t->node;
-		c->state = p->proto == IPPROTO_TCP ? (adopt ? CONN_EST : CONN_SYN) : CONN_UDP;
+		c->state = p->proto == IPPROTO_TCP ? CONN_SYN : CONN_UDP;
 		view_conn_inc(e->view, t->node);
-		stats_inc(e->stats, adopt ? STAT_CONN_ADOPTED : STAT_CONN_NEW);
+		stats_inc(e->stats, STAT_CONN_NEW);
 		created = true;
 	}
 	before = c->state;

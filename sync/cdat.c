@@ -615,6 +615,12 @@ uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms)
 {
 	uint64_t t = ((uint64_t)a->rtt_us + 4 * (uint64_t)a->rtt_var_us + 999) / 1000;
 
+	/* At most two heartbeats: samples taken while the cluster starts (or a
+	 * burst of load) inflate the estimate, and failure detection must stay
+	 * near retry heartbeats.  Paths slower than that need a longer
+	 * heartbeat_ms. */
+	if (t > 2 * (uint64_t)heartbeat_ms)
+		t = 2 * (uint64_t)heartbeat_ms;
 	return t > heartbeat_ms ? t : heartbeat_ms;
 }
 

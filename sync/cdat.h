@@ -202,7 +202,8 @@ void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now);
  * event bits it caused. */
 unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms, uint64_t now,
 		       struct cdat_events *ev);
-/* How long an answer may take: max(heartbeat_ms, srtt + 4 * rttvar). */
+/* How long an answer may take: srtt + 4 * rttvar, within [heartbeat_ms,
+ * 2 * heartbeat_ms]. */
 uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms);
 /* Counts a miss for each outstanding heartbeat older than its timeout;
  * after `retry` misses the address is UNREACHABLE; a node whose addresses

@@ -503,23 +503,33 @@ static void test_rtt(void **state)
 	assert_int_equal(a->rtt_var_us, 8750);
 	assert_int_equal(a->rtt_us, 12500);
 	assert_int_equal(cdat_timeout_ms(a, 100), 100);
-	assert_int_equal(cdat_timeout_ms(a, 10), 48);	/* 12.5 + 35 ms, rounded up */
+	assert_int_equal(cdat_timeout_ms(a, 30), 48);	/* 12.5 + 35 ms, rounded up */
+	assert_int_equal(cdat_timeout_ms(a, 10), 20);	/* capped at two heartbeats */
 	/* An answer to a heartbeat never sent, or from the future, is ignored. */
 	assert_int_equal(cdat_answered(&t, 1, 0, 2500, 2600, NULL), 0);
 	assert_int_equal(a->rtt_us, 12500);
 	assert_int_equal(cdat_answered(&t, 1, 0, 2000, 1999, NULL), 0);
 	assert_int_equal(a->last_ok_ms, 2030);
-	/* A slow path: misses are counted only after srtt + 4 rttvar. */
-	a->rtt_us = 300000;
-	a->rtt_var_us = 50000;
+	/* A slow path: misses are counted only after srtt + 4 rttvar (here
+	 * 150 ms with heartbeats of 100 ms)... */
+	a->rtt_us = 90000;
+	a->rtt_var_us = 15000;
 	cdat_sent(&t, 1, 0, 3000);
 	cdat_tick(&t, 3100, 100, NULL);
 	assert_true(a->outstanding);
-	cdat_tick(&t, 3499, 100, NULL);
+	cdat_tick(&t, 3149, 100, NULL);
 	assert_int_equal(a->misses, 0);
-	cdat_tick(&t, 3500, 100, NULL);
+	cdat_tick(&t, 3150, 100, NULL);
 	assert_int_equal(a->misses, 1);
 	assert_false(a->outstanding);
+	/* ...but never later than two heartbeats, however slow it looked. */
+	a->rtt_us = 300000;
+	a->rtt_var_us = 50000;
+	cdat_sent(&t, 1, 0, 4000);
+	cdat_tick(&t, 4199, 100, NULL);
+	assert_int_equal(a->misses, 1);
+	cdat_tick(&t, 4200, 100, NULL);
+	assert_int_equal(a->misses, 2);
 	cdat_free(&t);
 }
 
