@@ -640,10 +640,19 @@ unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct c
 				a->outstanding = false;
 				if (a->misses < UINT32_MAX)
 					a->misses++;
-				if (a->misses >= a->retry && a->status != CDAT_UNREACHABLE) {
-					a->status = CDAT_UNREACHABLE;
-					bits |= event(ev, CDAT_EV_ADDR_DOWN, i, j);
-				}
+			}
+			/* `retry` heartbeats without an answer, counted either way:
+			 * misses, or the silence since the last answer.  The second
+			 * does not depend on where in a heartbeat period the path
+			 * failed: detection takes retry heartbeats plus half of
+			 * one, not up to one more. */
+			if (a->status == CDAT_REACHABLE && a->last_ok_ms && now >= a->last_ok_ms &&
+			    now - a->last_ok_ms > (uint64_t)a->retry * heartbeat_ms + heartbeat_ms / 2 &&
+			    a->misses < a->retry)
+				a->misses = a->retry;
+			if (a->misses >= a->retry && a->status != CDAT_UNREACHABLE) {
+				a->status = CDAT_UNREACHABLE;
+				bits |= event(ev, CDAT_EV_ADDR_DOWN, i, j);
 			}
 			unreach += a->status == CDAT_UNREACHABLE;
 		}

@@ -514,6 +514,7 @@ static void test_rtt(void **state)
 	 * 150 ms with heartbeats of 100 ms)... */
 	a->rtt_us = 90000;
 	a->rtt_var_us = 15000;
+	a->last_ok_ms = 2990;	/* just answered: the silence rule stays out of it */
 	cdat_sent(&t, 1, 0, 3000);
 	cdat_tick(&t, 3100, 100, NULL);
 	assert_true(a->outstanding);
@@ -525,11 +526,49 @@ static void test_rtt(void **state)
 	/* ...but never later than two heartbeats, however slow it looked. */
 	a->rtt_us = 300000;
 	a->rtt_var_us = 50000;
+	a->last_ok_ms = 3990;
 	cdat_sent(&t, 1, 0, 4000);
 	cdat_tick(&t, 4199, 100, NULL);
 	assert_int_equal(a->misses, 1);
 	cdat_tick(&t, 4200, 100, NULL);
 	assert_int_equal(a->misses, 2);
+	cdat_free(&t);
+}
+
+/* Silence: an address whose last answer is older than retry heartbeats and
+ * a half is unreachable, however the misses fell in the periods. */
+static void test_silence(void **state)
+{
+	struct cdat t;
+	struct cdat_addr *a;
+	struct cdat_events ev;
+	uint64_t now;
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	a = &t.nodes[1].addrs[0];
+	a->retry = 3;
+	cdat_sent(&t, 1, 0, 1000);
+	cdat_answered(&t, 1, 0, 1000, 1001, NULL);
+	/* The path fails just after that answer; heartbeats go on. */
+	for (now = 1100; now <= 1350; now += 10) {
+		memset(&ev, 0, sizeof(ev));
+		cdat_tick(&t, now, 100, &ev);
+		if (cdat_probe_due(&t, 1, 0, now, 100, 1))
+			cdat_sent(&t, 1, 0, now);
+		assert_int_equal(a->status, CDAT_REACHABLE);
+	}
+	memset(&ev, 0, sizeof(ev));
+	cdat_tick(&t, 1352, 100, &ev);		/* 1001 + 300 + 50 < 1352 */
+	assert_int_equal(a->status, CDAT_UNREACHABLE);
+	assert_int_equal(a->misses, 3);
+	assert_true(ev.n >= 1);
+	assert_int_equal(ev.ev[0].kind, CDAT_EV_ADDR_DOWN);
+	/* an answer brings it back */
+	cdat_sent(&t, 1, 0, 1400);
+	cdat_answered(&t, 1, 0, 1400, 1401, NULL);
+	assert_int_equal(a->status, CDAT_REACHABLE);
+	assert_int_equal(a->misses, 0);
 	cdat_free(&t);
 }
 
@@ -1118,6 +1157,7 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_fuzz),
 		cmocka_unit_test(test_rtt),
+		cmocka_unit_test(test_silence),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_proto_fragments),
 		cmocka_unit_test(test_sim_converge),
