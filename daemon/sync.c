@@ -642,6 +642,23 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	/* Answer from where it came: the answer measures that path. */
 	if (echo)
 		dsync_answer(d, from, echo);
+	/* And its heartbeat is itself news that the path from that address
+	 * works (unless it is leaving: then it stays down). */
+	if (!(flags & WIRE_F_LEAVING) && d->cdat_ready) {
+		long ci = dsync_cdat_index(d, n);
+		size_t cn, ai;
+
+		if (ci >= 0 && cdat_find_addr(&d->cdat.cur, from, &cn, &ai) && (long)cn == ci) {
+			struct cdat_events ev;
+			bool up = false;
+
+			memset(&ev, 0, sizeof(ev));
+			cdat_heard(&d->cdat.cur, cn, ai, daemon_now_ms(), &ev);
+			dsync_log_events(d, &ev, &up);
+			if (up)
+				d->view_dirty = true;
+		}
+	}
 	if (restarted) {
 		/* It lost its tables: it gets ours again. */
 		log_info("node %s restarted", d->cfg->nodes[n].name);

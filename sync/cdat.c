@@ -611,6 +611,30 @@ unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms,
 	return bits;
 }
 
+unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct cdat_events *ev)
+{
+	struct cdat_addr *a = get_addr(t, node, ai);
+	struct cdat_node *n;
+	unsigned bits = 0;
+
+	if (!a)
+		return 0;
+	n = &t->nodes[node];
+	/* The outstanding heartbeat stays outstanding: its answer (or its
+	 * timeout) still measures the round trip. */
+	a->misses = 0;
+	a->last_ok_ms = now;
+	if (a->status == CDAT_UNREACHABLE)
+		bits |= event(ev, CDAT_EV_ADDR_UP, node, ai);
+	a->status = CDAT_REACHABLE;
+	if (n->down) {
+		n->down = false;
+		n->down_since_ms = 0;
+		bits |= event(ev, CDAT_EV_NODE_UP, node, 0);
+	}
+	return bits;
+}
+
 uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms)
 {
 	uint64_t t = ((uint64_t)a->rtt_us + 4 * (uint64_t)a->rtt_var_us + 999) / 1000;

@@ -202,6 +202,12 @@ void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now);
  * event bits it caused. */
 unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms, uint64_t now,
 		       struct cdat_events *ev);
+/* A message from that address arrived (the node's own heartbeat): the
+ * path works, whatever became of our last heartbeat.  Resets the misses and
+ * marks it REACHABLE without touching the response time.  With loss on the
+ * link, the node's heartbeats and the answers to ours are two chances per
+ * period instead of one. */
+unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct cdat_events *ev);
 /* How long an answer may take: srtt + 4 * rttvar, within [heartbeat_ms,
  * 2 * heartbeat_ms]. */
 uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms);

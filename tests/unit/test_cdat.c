@@ -569,6 +569,22 @@ static void test_silence(void **state)
 	cdat_answered(&t, 1, 0, 1400, 1401, NULL);
 	assert_int_equal(a->status, CDAT_REACHABLE);
 	assert_int_equal(a->misses, 0);
+	/* so does the node's own heartbeat from that address, and it keeps
+	 * the silence from counting while our heartbeats are lost */
+	cdat_sent(&t, 1, 0, 1500);
+	memset(&ev, 0, sizeof(ev));
+	cdat_tick(&t, 1600, 100, &ev);
+	assert_int_equal(a->misses, 1);
+	assert_int_equal(cdat_heard(&t, 1, 0, 1610, NULL), 0);
+	assert_int_equal(a->misses, 0);
+	assert_int_equal(a->last_ok_ms, 1610);
+	assert_int_equal(a->rtt_us, 1000);	/* untouched: one sample of 1 ms */
+	a->status = CDAT_UNREACHABLE;
+	t.nodes[1].down = false;
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(cdat_heard(&t, 1, 0, 1620, &ev), CDAT_EV_ADDR_UP);
+	assert_int_equal(a->status, CDAT_REACHABLE);
+	assert_int_equal(cdat_heard(&t, 1, 9, 1620, NULL), 0);	/* no such address */
 	cdat_free(&t);
 }
 
