@@ -544,8 +544,9 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	d->vipas = nvs;
 	d->cfg = nc;
 	d->reloads++;
-	dsync_config(d);
-	drepl_config(d);
+	if (dsync_config(d) < 0 || drepl_config(d) < 0)
+		log_err("reload: out of memory rebuilding the cluster state; "
+			"restart clusterd");
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (d->rules_installed || nc->manage_rules) {

@@ -15,7 +15,8 @@
 #define WORKER_BUDGET 64	/* netlink messages per drain */
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
 
-static struct log_rl worker_rl_reply;
+/* Per thread: the rate limiter's counters are plain fields. */
+static __thread struct log_rl worker_rl_reply;
 
 static void worker_send_reply(struct worker *w, const uint8_t *pkt, size_t len,
 			      const struct ip_addr *to)

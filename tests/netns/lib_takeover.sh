@@ -322,6 +322,10 @@ nto_cluster_up()
 	nt_write_config
 	sed -i -e "s/scheduler = \"maglev\"/scheduler = \"$NTO_SCHED\"/" \
 		-e "s/heartbeat_ms = [0-9]*;/heartbeat_ms = $NTO_HB;/" "$NT_WORK/clusterd.conf"
+	# NTO_PREEMPT=false: the VIPAs stay where they are when d1 returns.
+	[ "${NTO_PREEMPT:-true}" = false ] && sed -i \
+		-e 's/\(address = "[^"]*"; interface = "lan0";\)/\1 preempt = false;/' \
+		"$NT_WORK/clusterd.conf"
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
 	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
 	if ! nt_wait_listening d1 3 80 tcp 10 "$NT_VIP4"; then
