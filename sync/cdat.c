@@ -573,14 +573,11 @@ unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms,
 		       struct cdat_events *ev)
 {
 	struct cdat_addr *a = get_addr(t, node, ai);
-	struct cdat_node *n;
 	uint64_t r, srtt, var, dev;
-	unsigned bits = 0;
 
 	/* An answer to something we never sent proves nothing. */
 	if (!a || sent_ms > now || sent_ms > a->last_sent_ms)
 		return 0;
-	n = &t->nodes[node];
 	r = (now - sent_ms) * 1000;
 	if (r > UINT32_MAX / 2)
 		r = UINT32_MAX / 2;
@@ -598,17 +595,8 @@ unsigned cdat_answered(struct cdat *t, size_t node, size_t ai, uint64_t sent_ms,
 	a->rtt_var_us = (uint32_t)var;
 	if (sent_ms == a->last_sent_ms)
 		a->outstanding = false;
-	a->misses = 0;
-	a->last_ok_ms = now;
-	if (a->status == CDAT_UNREACHABLE)
-		bits |= event(ev, CDAT_EV_ADDR_UP, node, ai);
-	a->status = CDAT_REACHABLE;
-	if (n->down) {
-		n->down = false;
-		n->down_since_ms = 0;
-		bits |= event(ev, CDAT_EV_NODE_UP, node, 0);
-	}
-	return bits;
+	/* Then as for any sign of life from that address. */
+	return cdat_heard(t, node, ai, now, ev);
 }
 
 unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct cdat_events *ev)
