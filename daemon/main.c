@@ -364,7 +364,8 @@ static void daemon_update_ready(struct daemon *d)
 	}
 }
 
-#define ANNOUNCE_COUNT 3	/* announcements after taking a VIPA, a heartbeat apart */
+#define ANNOUNCE_COUNT 5	/* announcements after taking a VIPA, a heartbeat apart: a
+				 * link that just came up may lose the first ones */
 
 static void daemon_announce(struct daemon *d, size_t i)
 {
