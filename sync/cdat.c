@@ -358,23 +358,6 @@ void cdat_put_table(struct wire_writer *w, const struct cdat *t)
 		cdat_put_node(w, &t->nodes[i]);
 }
 
-/* Every TLV header and padded value inside the body, nothing left over. */
-static bool framing_ok(const uint8_t *p, size_t len)
-{
-	while (len) {
-		size_t need;
-
-		if (len < WIRE_TLV_HDR_LEN)
-			return false;
-		need = WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
-		if (need > len)
-			return false;
-		p += need;
-		len -= need;
-	}
-	return true;
-}
-
 static void iter_begin(struct wire_tlv_iter *it, const uint8_t *body, size_t len)
 {
 	it->p = body;
@@ -415,7 +398,7 @@ int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, si
 	*n = 0;
 	if ((!body && len) || (!out && cap))
 		return CDAT_ERR_INVAL;
-	if (!body || !framing_ok(body, len))
+	if (!body || !wire_tlv_framing_ok(body, len))
 		return body ? CDAT_ERR_TLV : CDAT_OK;
 	iter_begin(&it, body, len);
 	while (wire_tlv_next(&it, &type, &v, &vlen)) {
@@ -477,7 +460,7 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 	const uint8_t *v, *d;
 	uint16_t vl;
 
-	if (!body || !framing_ok(body, len))
+	if (!body || !wire_tlv_framing_ok(body, len))
 		return false;
 	v = find_tlv(body, len, CDAT_TLV_VERSION, &vl);
 	d = find_tlv(body, len, CDAT_TLV_DIGEST, &vl);
@@ -509,7 +492,7 @@ int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	if (!body || !framing_ok(body, len))
+	if (!body || !wire_tlv_framing_ok(body, len))
 		return body ? CDAT_ERR_TLV : CDAT_ERR_INVAL;
 	k = count_tlv(body, len, CDAT_TLV_NODE);
 	r = table_alloc(t, k);
@@ -1406,7 +1389,7 @@ int cdat_proto_input(struct cdat_proto *p, const char *from, uint8_t type, const
 
 	if (!from || !body || len > CDAT_BODY_MAX || strnlen(from, CDAT_NAME_MAX) >= CDAT_NAME_MAX)
 		return CDAT_ERR_INVAL;
-	if (!framing_ok(body, len)) {
+	if (!wire_tlv_framing_ok(body, len)) {
 		p->n_bad++;
 		return CDAT_ERR_TLV;
 	}

@@ -284,24 +284,6 @@ static int dec_tlv(uint16_t type, const uint8_t *v, uint16_t len, struct repl_re
 	}
 }
 
-/* Framing: every TLV header and padded value inside the body, nothing left
- * over.  Afterwards wire_tlv_next cannot fail early. */
-static bool framing_ok(const uint8_t *p, size_t len)
-{
-	while (len) {
-		size_t need;
-
-		if (len < WIRE_TLV_HDR_LEN)
-			return false;
-		need = WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
-		if (need > len)
-			return false;
-		p += need;
-		len -= need;
-	}
-	return true;
-}
-
 /* One pass over a framed body: counts records, calls fn if given. */
 static int walk(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
 {
@@ -334,7 +316,7 @@ int repl_decode(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
 	 * count below cannot overflow an int. */
 	if (len > WIRE_MAX)
 		return REPL_ERR_INVAL;
-	if (!framing_ok(body, len))
+	if (!wire_tlv_framing_ok(body, len))
 		return REPL_ERR_TLV;
 	/* Validate everything before delivering anything. */
 	n = walk(body, len, NULL, NULL);

@@ -164,16 +164,18 @@ size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys)
 
 /* Walks the body once: every TLV header and padded value inside it, and
  * nothing left over. */
-static bool tlv_framing_ok(const uint8_t *p, const uint8_t *end)
+bool wire_tlv_framing_ok(const uint8_t *p, size_t len)
 {
-	while (p < end) {
-		size_t room = (size_t)(end - p);
+	while (len) {
+		size_t need;
 
-		if (room < WIRE_TLV_HDR_LEN)
+		if (len < WIRE_TLV_HDR_LEN)
 			return false;
-		if (WIRE_TLV_HDR_LEN + pad4(get16(p + 2)) > room)
+		need = WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
+		if (need > len)
 			return false;
-		p += WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
+		p += need;
+		len -= need;
 	}
 	return true;
 }
@@ -202,7 +204,7 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 		ok |= crypto_auth_verify(buf + body_end, buf, body_end, keys->key[i].k) == 0;
 	if (!ok)
 		return WIRE_ERR_MAC;
-	if (!tlv_framing_ok(buf + WIRE_HDR_LEN, buf + body_end))
+	if (!wire_tlv_framing_ok(buf + WIRE_HDR_LEN, body_end - WIRE_HDR_LEN))
 		return WIRE_ERR_TLV;
 
 	m->hdr.type = buf[5];

@@ -136,6 +136,11 @@ struct wire_msg {
 enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_keys *keys,
 			     struct wire_msg *m);
 
+/* Every TLV header and padded value of a body lies inside it, nothing left
+ * over: after this, walking the TLVs cannot stop early.  Shared by every
+ * decoder of bodies (wire, cdat, repl). */
+bool wire_tlv_framing_ok(const uint8_t *p, size_t len);
+
 struct wire_tlv_iter {
 	const uint8_t *p, *end;
 };
