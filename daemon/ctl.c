@@ -97,6 +97,20 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "rules", json_string(c->manage_rules ? "managed" : "external"));
 	json_object_set_new(o, "ready", json_boolean(d->ready));
 	json_object_set_new(o, "leaving", json_boolean(d->leaving));
+	if (d->takeover.at_ms) {
+		json_t *t = json_object();
+		uint64_t f = __atomic_load_n(&d->takeover.first_fwd_ms, __ATOMIC_SEQ_CST);
+
+		/* The last VIPA taken: when (wall clock ms), and the first
+		 * packet forwarded for it (0: none yet). */
+		json_object_set_new(t, "vipa", json_string(d->takeover.vipa));
+		json_object_set_new(t, "at_ms", json_integer((json_int_t)d->takeover.at_ms));
+		json_object_set_new(t, "first_forward_ms", json_integer((json_int_t)f));
+		json_object_set_new(t, "first_forward_after_ms",
+				    f >= d->takeover.at_ms ? json_integer((json_int_t)(f -
+						d->takeover.at_ms)) : json_null());
+		json_object_set_new(o, "last_takeover", t);
+	}
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
 		const struct vipa_state *vs = &d->vipas[i];
@@ -404,6 +418,10 @@ static json_t *ctl_stats(struct daemon *d)
 		json_object_set_new(jr, "store_full", json_integer((json_int_t)d->repl.store_full));
 		json_object_set_new(jr, "backlog_dropped",
 				    json_integer((json_int_t)d->repl.backlog_dropped));
+		json_object_set_new(jr, "bulk_requests",
+				    json_integer((json_int_t)d->repl.bulk_requests));
+		json_object_set_new(jr, "replicas_expired",
+				    json_integer((json_int_t)d->repl.replicas_expired));
 		json_object_set_new(sync, "repl", jr);
 	}
 	json_object_set_new(o, "workers", workers);

@@ -113,6 +113,15 @@ struct daemon {
 	 * that distributes its VIPAs, or for start_ms + grace when none does. */
 	bool ready, leaving;
 	bool reannounce;		/* a node came back: announce what we hold */
+	/* The last VIPA this node took (index + 1 in cfg->vipas while armed,
+	 * atomic) and when, wall clock ms; the first worker to forward a
+	 * packet for it stamps first_fwd_ms (atomic): how long a takeover took
+	 * to carry traffic, shown by clusterctl status. */
+	struct {
+		char vipa[64];
+		uint64_t at_ms, first_fwd_ms;
+		unsigned armed;
+	} takeover;
 	uint64_t start_ms, leave_ms;
 	bool *bulk_pending;		/* [n_known]: send that node our whole table */
 	bool *bulk_from;		/* [n_known]: a complete bulk came from it */
@@ -126,11 +135,11 @@ struct daemon {
 	size_t backlog_n;
 	uint32_t bulk_id;
 	bool in_bulk;
-	uint64_t last_repl_ms;
+	uint64_t last_repl_ms, last_expire_ms;
 	struct drepl_stats {
 		uint64_t records_sent, records_received, bulks_sent, bulks_received;
 		uint64_t bulks_incomplete, reports_sent, reports_received, log_dropped;
-		uint64_t store_full, backlog_dropped;
+		uint64_t store_full, backlog_dropped, bulk_requests, replicas_expired;
 	} repl;
 
 	time_t started;
@@ -140,5 +149,7 @@ struct daemon {
 };
 
 uint64_t daemon_now_ms(void);
+/* CLOCK_REALTIME in ms: for stamps an operator compares with other clocks. */
+uint64_t daemon_wall_ms(void);
 
 #endif

@@ -40,6 +40,14 @@ uint64_t daemon_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+uint64_t daemon_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 void daemon_mark_dirty(struct daemon *d)
 {
 	d->view_dirty = true;
@@ -420,6 +428,13 @@ static bool daemon_roles(struct daemon *d)
 			vs->next_announce_ms = 0;
 			vs->owned = true;
 			vs->since = time(NULL);
+			/* Time the takeover: disarm, describe, arm (workers read
+			 * only `armed` and the stamp). */
+			__atomic_store_n(&d->takeover.armed, 0, __ATOMIC_SEQ_CST);
+			addr_fmt(&vp->addr, d->takeover.vipa, sizeof(d->takeover.vipa));
+			d->takeover.at_ms = daemon_wall_ms();
+			__atomic_store_n(&d->takeover.first_fwd_ms, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&d->takeover.armed, (unsigned)i + 1, __ATOMIC_SEQ_CST);
 			log_info("now distributing VIPA %s on %s",
 				 addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname);
 			/* Tell the others at once, and rebuild what replication

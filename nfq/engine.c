@@ -200,6 +200,7 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 			 * for every packet of the flow, and spoofed mid-flow
 			 * packets must not fill the table (nor the replicas). */
 			stats_inc(e->stats, STAT_CONN_ADOPTED);
+			e->hit_vipa = s->vipa;
 			return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
 		}
 		c = conn_insert(e->conns, &k, e->now_ms);
@@ -222,6 +223,7 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	c->last_ms = e->now_ms;
 	c->packets++;
 	c->bytes += p->ip_len;
+	e->hit_vipa = s->vipa;
 	return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
 }
 
@@ -260,6 +262,7 @@ enum engine_verdict engine_packet(struct engine *e, enum engine_hook hook, uint8
 	struct pkt p;
 	enum pkt_status st;
 
+	e->hit_vipa = NULL;
 	stats_inc(e->stats, STAT_RX);
 	st = pkt_parse(buf, len, &p);
 	if (st != PKT_OK)

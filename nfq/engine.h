@@ -45,6 +45,9 @@ struct engine {
 	void *conn_event_arg;
 	bool (*find_replica)(void *arg, const struct conn_key *k, struct conn *out);
 	void *find_replica_arg;
+	/* Out: the VIPA the last packet was forwarded for (ENGINE_MANGLED at
+	 * ENGINE_PRE), else NULL.  The caller times takeovers with it. */
+	const struct cfg_vipa *hit_vipa;
 };
 
 enum { ENGINE_CONN_UPDATE = 1, ENGINE_CONN_DELETE = 2 };

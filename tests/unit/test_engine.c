@@ -155,6 +155,9 @@ static void test_syn_rewritten_to_target(void **state)
 	check_csums(b, len);
 	assert_int_equal(conn_count(f->conns), 1);
 	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 1);
+	/* the VIPA it was forwarded for, as the worker times takeovers */
+	assert_non_null(f->e.hit_vipa);
+	assert_int_equal(memcmp(&f->e.hit_vipa->addr.v4, "\x0a\x02\x00\x64", 4), 0);
 }
 
 static void test_flow_sticks_and_spreads(void **state)
@@ -203,6 +206,7 @@ static void test_no_target_gets_rst(void **state)
 	check_csums(r, rlen);
 	assert_int_equal(stats_get(&f->stats, STAT_D_NO_TARGET), 1);
 	assert_int_equal(conn_count(f->conns), 0);
+	assert_null(f->e.hit_vipa);	/* answered, not forwarded */
 }
 
 static void test_udp_no_target_gets_port_unreachable(void **state)
@@ -237,6 +241,7 @@ static void test_midflow_adopted_by_maglev(void **state)
 	assert_int_equal(run(f, ENGINE_PRE, b2, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b2[19], b[19]);
 	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 1);
+	assert_non_null(f->e.hit_vipa);
 }
 
 static void test_midflow_dropped_without_maglev(void **state)
@@ -247,6 +252,7 @@ static void test_midflow_dropped_without_maglev(void **state)
 
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	assert_int_equal(stats_get(&f->stats, STAT_D_NO_CONN), 1);
+	assert_null(f->e.hit_vipa);
 }
 
 static void test_malformed_and_fragments_dropped(void **state)
