@@ -37,6 +37,16 @@ bool dsync_node_alive(const struct daemon *d, size_t n)
 	return ci < 0 || !d->cdat.cur.nodes[ci].down;
 }
 
+uint64_t dsync_node_down_since(const struct daemon *d, size_t n)
+{
+	long ci;
+
+	if ((long)n == d->cfg->self)
+		return 0;
+	ci = dsync_cdat_index(d, n);
+	return ci < 0 || !d->cdat.cur.nodes[ci].down ? 0 : d->cdat.cur.nodes[ci].down_since_ms;
+}
+
 /* Where state messages to node n go now: its first reachable address. */
 static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n);
 
@@ -191,7 +201,7 @@ static void dsync_deliver_state(void *arg, uint64_t seq, const void *blob, size_
 	if (len < 1)
 		return;
 	d->sync.state_rx++;
-	if (b[0] >= REPL_MSG_UPDATE && b[0] <= REPL_MSG_REPORT_REQ) {
+	if (b[0] >= REPL_MSG_UPDATE && b[0] <= REPL_MSG_BULK_REQ) {
 		drepl_input(d, dl->node, b[0], b + 1, len - 1);
 		return;
 	}
@@ -480,9 +490,10 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 
 		switch (e->kind) {
 		case CDAT_EV_ADDR_DOWN:
-			log_warn("node %s: address %s unreachable (%u unanswered heartbeats)",
+			log_warn("node %s: address %s unreachable (silent for %llu ms)",
 				 cn->name, addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)),
-				 cn->addrs[e->addr].retry);
+				 (unsigned long long)(daemon_now_ms() -
+						      cn->addrs[e->addr].last_ok_ms));
 			break;
 		case CDAT_EV_ADDR_UP:
 			log_info("node %s: address %s reachable", cn->name,
@@ -547,11 +558,13 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 			continue;
 		}
 		for (size_t ai = 0; ai < d->cdat.cur.nodes[ci].n_addrs; ai++) {
-			if (!cdat_probe_due(&d->cdat.cur, (size_t)ci, ai, now, c->heartbeat_ms,
-					    PROBE_EVERY))
+			uint64_t slot = cdat_probe_due(&d->cdat.cur, (size_t)ci, ai, now,
+						       c->heartbeat_ms, PROBE_EVERY);
+
+			if (!slot)
 				continue;
 			dsync_heartbeat(d, &d->cdat.cur.nodes[ci].addrs[ai].ip, (uint8_t)ai, now);
-			cdat_sent(&d->cdat.cur, (size_t)ci, ai, now);
+			cdat_sent(&d->cdat.cur, (size_t)ci, ai, now, slot);
 		}
 		/* A listener changed: tell the node at once, unmeasured. */
 		if (force_hb && dsync_current_addr(d, n))

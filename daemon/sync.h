@@ -32,6 +32,8 @@ bool dsync_receive(struct daemon *d);
  * unreachable.  A node not heard yet counts as alive until its heartbeats
  * go unanswered `retry` times. */
 bool dsync_node_alive(const struct daemon *d, size_t node);
+/* When node went down (daemon_now_ms clock); 0 while it is alive. */
+uint64_t dsync_node_down_since(const struct daemon *d, size_t node);
 /* Queues a state message [type][body] on node n's reliable channel:
  * 0, or -1 when the channel's queue is full (try again later). */
 int dsync_send_state(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);

@@ -542,13 +542,14 @@ static struct cdat_addr *get_addr(struct cdat *t, size_t node, size_t ai)
 	return &t->nodes[node].addrs[ai];
 }
 
-void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now)
+void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now, uint64_t slot)
 {
 	struct cdat_addr *a = get_addr(t, node, ai);
 
 	if (!a)
 		return;
 	a->last_sent_ms = now;
+	a->slot_ms = slot && slot <= now ? slot : now;
 	a->outstanding = true;
 }
 
@@ -606,6 +607,17 @@ unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct
 	return bits;
 }
 
+uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms)
+{
+	/* The margin covers the jitter of two senders that wake every 10 ms
+	 * and of the path: with heartbeats on a grid, `retry - 1` losses in a
+	 * row leave a silence of retry heartbeats plus that jitter, which
+	 * must not count as `retry` losses. */
+	uint64_t margin = heartbeat_ms / 4 > 20 ? heartbeat_ms / 4 : 20;
+
+	return (uint64_t)retry * heartbeat_ms + margin;
+}
+
 uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms)
 {
 	uint64_t t = ((uint64_t)a->rtt_us + 4 * (uint64_t)a->rtt_var_us + 999) / 1000;
@@ -637,12 +649,11 @@ unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct c
 					a->misses++;
 			}
 			/* `retry` heartbeats without an answer, counted either way:
-			 * misses, or the silence since the last answer.  The second
-			 * does not depend on where in a heartbeat period the path
-			 * failed: detection takes retry heartbeats plus half of
-			 * one, not up to one more. */
+			 * misses, or the silence since the last sign of life.  The
+			 * second does not depend on where in a heartbeat period the
+			 * path failed, as VRRP's master-down timer. */
 			if (a->status == CDAT_REACHABLE && a->last_ok_ms && now >= a->last_ok_ms &&
-			    now - a->last_ok_ms > (uint64_t)a->retry * heartbeat_ms + heartbeat_ms / 2 &&
+			    now - a->last_ok_ms > cdat_silence_ms(a->retry, heartbeat_ms) &&
 			    a->misses < a->retry)
 				a->misses = a->retry;
 			if (a->misses >= a->retry && a->status != CDAT_UNREACHABLE) {
@@ -670,25 +681,29 @@ long cdat_current_addr(const struct cdat *t, size_t node)
 	return -1;
 }
 
-bool cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
-		    unsigned heartbeat_ms, unsigned probe_every)
+uint64_t cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
+			unsigned heartbeat_ms, unsigned probe_every)
 {
 	const struct cdat_addr *a;
-	uint64_t iv = heartbeat_ms;
+	uint64_t iv = heartbeat_ms ? heartbeat_ms : 1, slot;
 
-	if (node >= t->n || ai >= t->nodes[node].n_addrs)
-		return false;
+	if (node >= t->n || ai >= t->nodes[node].n_addrs || !now)
+		return 0;
 	a = &t->nodes[node].addrs[ai];
 	/* One heartbeat in flight per address: cdat_tick resolves it first. */
 	if (a->outstanding)
-		return false;
+		return 0;
 	if (a->status == CDAT_UNREACHABLE)
 		iv *= probe_every ? probe_every : 1;
-	if (a->last_sent_ms == 0)
-		return true;
-	return now >= a->last_sent_ms && now - a->last_sent_ms >= iv;
+	if (a->slot_ms == 0)
+		return now;
+	slot = a->slot_ms + iv;
+	if (now < slot)
+		return 0;
+	/* More than a period late (a stall, a slow answer): a new grid from
+	 * now rather than a burst of catch-up heartbeats. */
+	return now - slot >= iv ? now : slot;
 }
-
 /* --- distribution --- */
 
 /* Copies adapter information (prefix, mtu, type) of the addresses of src
@@ -763,6 +778,7 @@ static void carry_local(struct cdat *t, const struct cdat *old)
 				a->rtt_var_us = b->rtt_var_us;
 				a->last_ok_ms = b->last_ok_ms;
 				a->last_sent_ms = b->last_sent_ms;
+				a->slot_ms = b->slot_ms;
 				break;
 			}
 			unreach += a->status == CDAT_UNREACHABLE;

@@ -112,6 +112,7 @@ struct cdat_addr {
 	uint32_t rtt_us;		/* smoothed normal response time (SRTT) */
 	uint32_t rtt_var_us;		/* its mean deviation (RTTVAR) */
 	uint64_t last_ok_ms, last_sent_ms;
+	uint64_t slot_ms;		/* the schedule slot of the last heartbeat */
 };
 
 struct cdat_node {
@@ -195,8 +196,9 @@ struct cdat_events {
 	bool overflow;
 };
 
-/* A heartbeat went to that address at now. */
-void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now);
+/* A heartbeat went to that address at now, for the slot cdat_probe_due
+ * returned (0: now). */
+void cdat_sent(struct cdat *t, size_t node, size_t ai, uint64_t now, uint64_t slot);
 /* The answer to the heartbeat sent at sent_ms came at now: updates the
  * response time (TCP SRTT/RTTVAR), misses = 0, REACHABLE.  Returns the
  * event bits it caused. */
@@ -211,17 +213,25 @@ unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct
 /* How long an answer may take: srtt + 4 * rttvar, within [heartbeat_ms,
  * 2 * heartbeat_ms]. */
 uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms);
+/* The silence after which an address counts as `retry` heartbeats lost:
+ * retry * heartbeat_ms plus a jitter margin (a quarter heartbeat, at least
+ * 20 ms). */
+uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms);
 /* Counts a miss for each outstanding heartbeat older than its timeout;
- * after `retry` misses the address is UNREACHABLE; a node whose addresses
- * are all UNREACHABLE is down.  Returns the event bits. */
+ * after `retry` misses, or cdat_silence_ms() without any sign of life, the
+ * address is UNREACHABLE; a node whose addresses are all UNREACHABLE is
+ * down.  Returns the event bits. */
 unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
 /* The address to send to now: the first not UNREACHABLE in preference
  * order, or -1 when every one is. */
 long cdat_current_addr(const struct cdat *t, size_t node);
 /* Whether to send a heartbeat to that address now: none outstanding, and
- * the last one heartbeat_ms ago (unreachable: probe_every heartbeats ago). */
-bool cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
-		    unsigned heartbeat_ms, unsigned probe_every);
+ * its slot reached.  Slots are heartbeat_ms apart (unreachable: probe_every
+ * heartbeats), on a fixed grid: a sender that wakes late does not push the
+ * next heartbeat later, so `retry` periods of silence mean `retry` lost
+ * heartbeats.  Returns the slot (pass it to cdat_sent), 0 if not due. */
+uint64_t cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
+			unsigned heartbeat_ms, unsigned probe_every);
 
 /* --- distribution --- */
 

@@ -490,14 +490,14 @@ static void test_rtt(void **state)
 	(void)state;
 	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
 	a = &t.nodes[1].addrs[0];
-	cdat_sent(&t, 1, 0, 1000);
+	cdat_sent(&t, 1, 0, 1000, 1000);
 	assert_true(a->outstanding);
 	assert_int_equal(cdat_answered(&t, 1, 0, 1000, 1010, NULL), 0);
 	assert_int_equal(a->rtt_us, 10000);
 	assert_int_equal(a->rtt_var_us, 5000);
 	assert_int_equal(a->status, CDAT_REACHABLE);
 	assert_false(a->outstanding);
-	cdat_sent(&t, 1, 0, 2000);
+	cdat_sent(&t, 1, 0, 2000, 2000);
 	cdat_answered(&t, 1, 0, 2000, 2030, NULL);
 	/* RTTVAR = 3/4 * 5000 + 1/4 * |10000 - 30000|, SRTT = 7/8 * 10000 + 1/8 * 30000 */
 	assert_int_equal(a->rtt_var_us, 8750);
@@ -515,7 +515,7 @@ static void test_rtt(void **state)
 	a->rtt_us = 90000;
 	a->rtt_var_us = 15000;
 	a->last_ok_ms = 2990;	/* just answered: the silence rule stays out of it */
-	cdat_sent(&t, 1, 0, 3000);
+	cdat_sent(&t, 1, 0, 3000, 3000);
 	cdat_tick(&t, 3100, 100, NULL);
 	assert_true(a->outstanding);
 	cdat_tick(&t, 3149, 100, NULL);
@@ -527,7 +527,7 @@ static void test_rtt(void **state)
 	a->rtt_us = 300000;
 	a->rtt_var_us = 50000;
 	a->last_ok_ms = 3990;
-	cdat_sent(&t, 1, 0, 4000);
+	cdat_sent(&t, 1, 0, 4000, 4000);
 	cdat_tick(&t, 4199, 100, NULL);
 	assert_int_equal(a->misses, 1);
 	cdat_tick(&t, 4200, 100, NULL);
@@ -535,43 +535,81 @@ static void test_rtt(void **state)
 	cdat_free(&t);
 }
 
+/* Heartbeats keep to a grid: a sender that wakes late does not delay the
+ * next one; one over a period late starts a new grid. */
+static void test_probe_grid(void **state)
+{
+	struct cdat t;
+	uint64_t now = 1000, slot;
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, now, 100, 4), now);	/* never sent */
+	cdat_sent(&t, 1, 0, now, now);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 1005, 100, 4), 0);	/* outstanding */
+	for (int i = 1; i <= 20; i++) {
+		cdat_answered(&t, 1, 0, now, now + 1, NULL);
+		assert_int_equal(cdat_probe_due(&t, 1, 0, 1000 + 100 * i - 1, 100, 4), 0);
+		now = 1000 + 100 * (uint64_t)i + 9;		/* every wake-up 9 ms late */
+		slot = cdat_probe_due(&t, 1, 0, now, 100, 4);
+		assert_int_equal(slot, 1000 + 100 * (uint64_t)i);
+		cdat_sent(&t, 1, 0, now, slot);
+	}
+	/* 20 heartbeats 9 ms late each: the 21st is due at 3100, not 3280 */
+	cdat_answered(&t, 1, 0, now, now + 1, NULL);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3100, 100, 4), 3100);
+	/* a stall of two periods: a new grid from now, no burst */
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3250, 100, 4), 3250);
+	cdat_sent(&t, 1, 0, 3250, 3250);
+	cdat_answered(&t, 1, 0, 3250, 3251, NULL);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3349, 100, 4), 0);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3350, 100, 4), 3350);
+	/* unreachable: every probe_every heartbeats */
+	t.nodes[1].addrs[0].status = CDAT_UNREACHABLE;
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3500, 100, 4), 0);
+	assert_int_equal(cdat_probe_due(&t, 1, 0, 3650, 100, 4), 3650);
+	cdat_free(&t);
+}
+
 /* Silence: an address whose last answer is older than retry heartbeats and
- * a half is unreachable, however the misses fell in the periods. */
+ * a quarter is unreachable, however the misses fell in the periods. */
 static void test_silence(void **state)
 {
 	struct cdat t;
 	struct cdat_addr *a;
 	struct cdat_events ev;
-	uint64_t now;
+	uint64_t now, slot;
 
 	(void)state;
 	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
 	a = &t.nodes[1].addrs[0];
 	a->retry = 3;
-	cdat_sent(&t, 1, 0, 1000);
+	cdat_sent(&t, 1, 0, 1000, 1000);
 	cdat_answered(&t, 1, 0, 1000, 1001, NULL);
 	/* The path fails just after that answer; heartbeats go on. */
-	for (now = 1100; now <= 1350; now += 10) {
+	for (now = 1100; now <= 1320; now += 10) {
 		memset(&ev, 0, sizeof(ev));
 		cdat_tick(&t, now, 100, &ev);
-		if (cdat_probe_due(&t, 1, 0, now, 100, 1))
-			cdat_sent(&t, 1, 0, now);
+		slot = cdat_probe_due(&t, 1, 0, now, 100, 1);
+		if (slot)
+			cdat_sent(&t, 1, 0, now, slot);
 		assert_int_equal(a->status, CDAT_REACHABLE);
 	}
 	memset(&ev, 0, sizeof(ev));
-	cdat_tick(&t, 1352, 100, &ev);		/* 1001 + 300 + 50 < 1352 */
+	assert_int_equal(cdat_silence_ms(3, 100), 325);
+	cdat_tick(&t, 1327, 100, &ev);		/* 1001 + 325 < 1327 */
 	assert_int_equal(a->status, CDAT_UNREACHABLE);
 	assert_int_equal(a->misses, 3);
 	assert_true(ev.n >= 1);
 	assert_int_equal(ev.ev[0].kind, CDAT_EV_ADDR_DOWN);
 	/* an answer brings it back */
-	cdat_sent(&t, 1, 0, 1400);
+	cdat_sent(&t, 1, 0, 1400, 1400);
 	cdat_answered(&t, 1, 0, 1400, 1401, NULL);
 	assert_int_equal(a->status, CDAT_REACHABLE);
 	assert_int_equal(a->misses, 0);
 	/* so does the node's own heartbeat from that address, and it keeps
 	 * the silence from counting while our heartbeats are lost */
-	cdat_sent(&t, 1, 0, 1500);
+	cdat_sent(&t, 1, 0, 1500, 1500);
 	memset(&ev, 0, sizeof(ev));
 	cdat_tick(&t, 1600, 100, &ev);
 	assert_int_equal(a->misses, 1);
@@ -611,7 +649,7 @@ static void test_failover(void **state)
 		bits = cdat_tick(&t, now, 100, &ev);			\
 		for (size_t j = 0; j < 2; j++)				\
 			if (cdat_probe_due(&t, 1, j, now, 100, 4)) {	\
-				cdat_sent(&t, 1, j, now);		\
+				cdat_sent(&t, 1, j, now, 0);		\
 				if (up[j])				\
 					bits |= cdat_answered(&t, 1, j, now, now + 1, &ev); \
 			}						\
@@ -824,7 +862,7 @@ static void sim_step(struct sim *s)
 				continue;
 			for (size_t a = 0; a < c->nodes[k].n_addrs; a++)
 				if (cdat_probe_due(c, kk, a, s->now, SIM_HB, SIM_PROBE)) {
-					cdat_sent(c, kk, a, s->now);
+					cdat_sent(c, kk, a, s->now, 0);
 					if (sim_link(s, i, j))
 						cdat_answered(c, kk, a, s->now, s->now, NULL);
 				}
@@ -1173,6 +1211,7 @@ int main(void)
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_fuzz),
 		cmocka_unit_test(test_rtt),
+		cmocka_unit_test(test_probe_grid),
 		cmocka_unit_test(test_silence),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_proto_fragments),
