@@ -20,7 +20,13 @@ struct drepl_body {
 struct drepl_backlog {
 	struct drepl_body *q;
 	size_t head, n, cap;
+	unsigned bulk_asks;	/* incomplete bulks from that node asked again */
 };
+
+/* An incomplete bulk (records dropped by a full store or backlog) is asked
+ * for again this many times; then what came is used, and the targets'
+ * reports fill the gaps when this node distributes. */
+#define DREPL_BULK_ASKS 3
 
 static struct log_rl drepl_rl;
 
@@ -400,10 +406,52 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	log_info("sent node %s our table: %u connections", d->cfg->nodes[n].name, b.count);
 }
 
+/* When origin stopped speaking for its replicas (repl_store_expire): never
+ * while it is a live distributor that replicates to us (its DELs and bulks
+ * keep them true); a down node since it went down; a target's report, or an
+ * origin no longer configured, from the start (the record's own time). */
+static uint64_t drepl_origin_stopped(uint32_t origin, void *arg)
+{
+	struct daemon *d = arg;
+	long n = drepl_node_by_id(d->cfg, origin);
+	uint64_t since;
+
+	if (n < 0 || (size_t)n >= d->n_known || !drepl_peer_is_dist(d, (size_t)n))
+		return 1;
+	if (dsync_node_alive(d, (size_t)n))
+		return 0;
+	since = dsync_node_down_since(d, (size_t)n);
+	return since ? since : 1;
+}
+
+#define DREPL_EXPIRE_MS 100	/* replica expiry step */
+#define DREPL_EXPIRE_BUDGET 4096	/* buckets per step */
+
+static void drepl_expire(struct daemon *d, uint64_t now)
+{
+	const struct cfg *c = d->cfg;
+	struct conn_timeouts to = {
+		.syn_s = c->tcp_syn_timeout, .est_s = c->tcp_est_timeout,
+		.fin_s = c->tcp_fin_timeout, .closed_s = 10, .udp_s = c->udp_timeout,
+	};
+	size_t n;
+
+	if (now - d->last_expire_ms < DREPL_EXPIRE_MS || !d->replica_count)
+		return;
+	d->last_expire_ms = now;
+	pthread_mutex_lock(&d->replica_lock);
+	n = repl_store_expire(d->replica, now, &to, DREPL_EXPIRE_BUDGET, drepl_origin_stopped, d);
+	__atomic_store_n(&d->replica_count, repl_store_count(d->replica), __ATOMIC_RELAXED);
+	pthread_mutex_unlock(&d->replica_lock);
+	d->repl.replicas_expired += n;
+}
+
 void drepl_tick(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
 	uint64_t now = daemon_now_ms();
+
+	drepl_expire(d, now);
 
 	if (c->sync_mode != SYNC_PERIODIC || now - d->last_repl_ms >= c->sync_interval_ms) {
 		d->last_repl_ms = now;
@@ -435,7 +483,6 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 {
 	struct drepl_rx *x = arg;
 	struct daemon *d = x->d;
-	size_t swept = 0;
 	int ret;
 
 	if (r->type == REPL_TLV_CONN) {
@@ -445,14 +492,29 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 		if (x->report && repl_store_lookup(d->replica, &r->conn.key, NULL, NULL))
 			return 0;
 	}
-	ret = repl_store_apply(d->replica, x->origin, r);
+	ret = repl_store_apply(d->replica, x->origin, r, daemon_now_ms());
 	if (r->type == REPL_TLV_BULK_END) {
+		struct drepl_backlog *bl = &d->backlog[x->n];
+
 		d->repl.bulks_received++;
 		if (ret == REPL_ERR_INCOMPLETE) {
+			static const uint8_t none[1];
+
 			d->repl.bulks_incomplete++;
-			log_warn("bulk from %s incomplete", d->cfg->nodes[x->n].name);
+			if (bl->bulk_asks < DREPL_BULK_ASKS) {
+				/* Not ready on an incomplete table: ask again. */
+				bl->bulk_asks++;
+				log_warn("bulk from %s incomplete: asking for another (%u/%u)",
+					 d->cfg->nodes[x->n].name, bl->bulk_asks,
+					 DREPL_BULK_ASKS);
+				drepl_queue(d, x->n, REPL_MSG_BULK_REQ, none, 0);
+				return 0;
+			}
+			log_warn("bulk from %s incomplete %u times: using what came (the "
+				 "targets' reports fill the gaps)", d->cfg->nodes[x->n].name,
+				 DREPL_BULK_ASKS + 1);
 		}
-		(void)swept;
+		bl->bulk_asks = 0;
 		d->bulk_from[x->n] = true;
 	}
 	if (ret == REPL_ERR_FULL)
@@ -555,6 +617,14 @@ void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, 
 	struct drepl_rx x = { .d = d, .n = n, .origin = wire_node_id(d->cfg->nodes[n].name) };
 	int r;
 
+	if (type == REPL_MSG_BULK_REQ) {
+		/* It found our last bulk incomplete. */
+		if (drepl_peer_is_dist(d, n)) {
+			d->bulk_pending[n] = true;
+			d->repl.bulk_requests++;
+		}
+		return;
+	}
 	if (type == REPL_MSG_REPORT_REQ) {
 		struct ip_addr vaddr = { 0 };
 

@@ -298,8 +298,8 @@ static int conn_expired(const struct conn *c, uint64_t now_ms, const struct conn
 	       now_ms - c->last_ms > (uint64_t)conn_timeout_s(c, to) * 1000;
 }
 
-size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
-		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg)
+size_t conn_sweep(struct conn_table *t, size_t budget,
+		  bool (*dead)(const struct conn *c, void *arg), void *arg)
 {
 	size_t removed = 0, nb = t->mask + 1;
 	struct conn *c, *next;
@@ -309,16 +309,40 @@ size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_time
 	while (budget--) {
 		for (c = t->buckets[t->cursor]; c; c = next) {
 			next = c->hnext;
-			if (!conn_expired(c, now_ms, to))
+			if (!dead(c, arg))
 				continue;
-			if (cb)
-				cb(c, arg);
 			conn_remove(t, c);
 			removed++;
 		}
 		t->cursor = (t->cursor + 1) & t->mask;
 	}
 	return removed;
+}
+
+struct expire_ctx {
+	uint64_t now_ms;
+	const struct conn_timeouts *to;
+	void (*cb)(const struct conn *c, void *arg);
+	void *arg;
+};
+
+static bool expire_dead(const struct conn *c, void *arg)
+{
+	const struct expire_ctx *x = arg;
+
+	if (!conn_expired(c, x->now_ms, x->to))
+		return false;
+	if (x->cb)
+		x->cb(c, x->arg);
+	return true;
+}
+
+size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
+		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg)
+{
+	struct expire_ctx x = { .now_ms = now_ms, .to = to, .cb = cb, .arg = arg };
+
+	return conn_sweep(t, budget, expire_dead, &x);
 }
 
 int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg)

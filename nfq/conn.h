@@ -5,6 +5,7 @@
 #ifndef CLUSTERD_CONN_H
 #define CLUSTERD_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -100,6 +101,10 @@ uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to);
  * removed entry before it is freed.  Returns the number removed. */
 size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
 		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg);
+/* The same walk with the caller's rule: removes the entries for which
+ * dead(c, arg) is true. */
+size_t conn_sweep(struct conn_table *t, size_t budget,
+		  bool (*dead)(const struct conn *c, void *arg), void *arg);
 size_t conn_buckets(const struct conn_table *t);
 
 /* Visits every entry (read only); stops when cb returns non-zero, and

@@ -378,7 +378,8 @@ static struct bulk_slot *bulk_find(struct repl_store *s, uint32_t origin)
 	return NULL;
 }
 
-int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct repl_conn *c)
+int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct repl_conn *c,
+			  uint64_t now_ms)
 {
 	struct bulk_slot *b;
 	struct conn *e;
@@ -395,6 +396,7 @@ int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct re
 	e->repl.origin = origin;
 	e->repl.flags = c->flags;
 	e->repl.stale = 0;
+	e->last_ms = now_ms;
 	b = bulk_find(s, origin);
 	if (b && b->received < UINT32_MAX)
 		b->received++;
@@ -499,11 +501,12 @@ int repl_store_bulk_end(struct repl_store *s, uint32_t origin, uint32_t bulk_id,
 	return REPL_OK;
 }
 
-int repl_store_apply(struct repl_store *s, uint32_t origin, const struct repl_rec *r)
+int repl_store_apply(struct repl_store *s, uint32_t origin, const struct repl_rec *r,
+		     uint64_t now_ms)
 {
 	switch (r->type) {
 	case REPL_TLV_CONN:
-		return repl_store_apply_conn(s, origin, &r->conn);
+		return repl_store_apply_conn(s, origin, &r->conn, now_ms);
 	case REPL_TLV_DEL:
 		return repl_store_apply_del(s, &r->key);
 	case REPL_TLV_BULK_BEGIN:
@@ -585,4 +588,30 @@ size_t repl_store_expire_origin(struct repl_store *s, uint32_t origin)
 	if (b)
 		b->active = false;
 	return sweep(s, origin, false);
+}
+
+struct expire_ctx {
+	uint64_t now_ms;
+	const struct conn_timeouts *to;
+	uint64_t (*stopped)(uint32_t origin, void *arg);
+	void *arg;
+};
+
+static bool replica_dead(const struct conn *c, void *arg)
+{
+	const struct expire_ctx *x = arg;
+	uint64_t since = x->stopped(c->repl.origin, x->arg), from;
+
+	if (!since)
+		return false;
+	from = c->last_ms > since ? c->last_ms : since;
+	return x->now_ms > from && x->now_ms - from > (uint64_t)conn_timeout_s(c, x->to) * 1000;
+}
+
+size_t repl_store_expire(struct repl_store *s, uint64_t now_ms, const struct conn_timeouts *to,
+			 size_t budget, uint64_t (*stopped)(uint32_t origin, void *arg), void *arg)
+{
+	struct expire_ctx x = { .now_ms = now_ms, .to = to, .stopped = stopped, .arg = arg };
+
+	return conn_sweep(s->t, budget, replica_dead, &x);
 }

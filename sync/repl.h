@@ -58,11 +58,14 @@ enum repl_tlv {
 /* Message types (the wire header's type; reliable state messages).
  *   UPDATE      any mix of CONN, DEL, BULK_BEGIN and BULK_END, in order
  *   REPORT      a target's connections for a VIPA: CONN records
- *   REPORT_REQ  a new distributor asks targets to report: one VIPA */
+ *   REPORT_REQ  a new distributor asks targets to report: one VIPA
+ *   BULK_REQ    the receiver of an incomplete bulk asks for another: no
+ *               records */
 enum repl_msg {
 	REPL_MSG_UPDATE = 32,
 	REPL_MSG_REPORT = 33,
 	REPL_MSG_REPORT_REQ = 34,
+	REPL_MSG_BULK_REQ = 35,
 };
 
 /* Largest body: the reliable channel stores the message type in one byte
@@ -160,10 +163,11 @@ void repl_store_free(struct repl_store *s);
 int repl_store_set_seed(struct repl_store *s, uint64_t seed0, uint64_t seed1);
 size_t repl_store_count(const struct repl_store *s);
 
-/* A CONN from origin: inserts or updates (the origin becomes the sender's,
- * the stale mark goes).  REPL_ERR_INVAL for an invalid record,
- * REPL_ERR_FULL when a new entry finds no room. */
-int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct repl_conn *c);
+/* A CONN from origin at now_ms: inserts or updates (the origin becomes the
+ * sender's, the stale mark goes, the idle clock restarts).  REPL_ERR_INVAL
+ * for an invalid record, REPL_ERR_FULL when a new entry finds no room. */
+int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct repl_conn *c,
+			  uint64_t now_ms);
 /* A DEL: removes the replica whatever its origin (the last writer owns it).
  * REPL_ERR_NOTFOUND if there was none. */
 int repl_store_apply_del(struct repl_store *s, const struct conn_key *k);
@@ -179,7 +183,8 @@ int repl_store_bulk_begin(struct repl_store *s, uint32_t origin, uint32_t bulk_i
 int repl_store_bulk_end(struct repl_store *s, uint32_t origin, uint32_t bulk_id, uint32_t count,
 			size_t *swept);
 /* One decoded record from origin (a VIPA record is ignored: REPL_OK). */
-int repl_store_apply(struct repl_store *s, uint32_t origin, const struct repl_rec *r);
+int repl_store_apply(struct repl_store *s, uint32_t origin, const struct repl_rec *r,
+		     uint64_t now_ms);
 
 /* Copies the replica out (out may be NULL); false if none. */
 bool repl_store_lookup(struct repl_store *s, const struct conn_key *k, struct repl_conn *out,
@@ -196,5 +201,15 @@ int repl_store_foreach(struct repl_store *s,
 /* Removes every replica of origin (a node gone for good) and any bulk of
  * it in progress; returns the number removed. */
 size_t repl_store_expire_origin(struct repl_store *s, uint32_t origin);
+/* Replicas nobody will remove: while its origin is up, the origin's DELs
+ * and bulks keep a replica true; once it is down, only a worker adopting
+ * the flow takes it.  stopped(origin, arg) returns 0 while the origin is up,
+ * else when it stopped (ms, the clock of now_ms).  A replica of a stopped
+ * origin idle, since its last record or the stop whichever is later, longer
+ * than conn_timeout_s() of its state goes: its flow would have expired at
+ * the origin too.  Visits at most budget buckets from a cursor (as
+ * conn_expire); returns the number removed. */
+size_t repl_store_expire(struct repl_store *s, uint64_t now_ms, const struct conn_timeouts *to,
+			 size_t budget, uint64_t (*stopped)(uint32_t origin, void *arg), void *arg);
 
 #endif

@@ -585,7 +585,7 @@ static void test_store_basic(void **state)
 	assert_non_null(s);
 	assert_null(repl_store_new(0));
 	mk_conn(&c, AF_INET, IPPROTO_TCP, 1);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c, 1000), REPL_OK);
 	assert_int_equal(repl_store_count(s), 1);
 	assert_true(repl_store_lookup(s, &c.key, &out, &origin));
 	assert_conn_equal(&out, &c);
@@ -598,7 +598,7 @@ static void test_store_basic(void **state)
 	d.target = 77;
 	d.state = CONN_FIN;
 	d.flags = REPL_F_HANDOFF;
-	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &d), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &d, 1000), REPL_OK);
 	assert_int_equal(repl_store_count(s), 1);
 	assert_true(repl_store_lookup(s, &c.key, &out, &origin));
 	assert_conn_equal(&out, &d);
@@ -606,15 +606,15 @@ static void test_store_basic(void **state)
 
 	/* Invalid record. */
 	d.state = 9;
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d), REPL_ERR_INVAL);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d, 1000), REPL_ERR_INVAL);
 
 	/* Full. */
 	for (uint32_t i = 2; i <= 4; i++) {
 		mk_conn(&d, AF_INET6, IPPROTO_UDP, i);
-		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d), REPL_OK);
+		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d, 1000), REPL_OK);
 	}
 	mk_conn(&d, AF_INET6, IPPROTO_UDP, 5);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d), REPL_ERR_FULL);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d, 1000), REPL_ERR_FULL);
 	assert_int_equal(repl_store_count(s), 4);
 
 	/* Delete, whatever the origin; twice is NOTFOUND. */
@@ -623,7 +623,7 @@ static void test_store_basic(void **state)
 	assert_false(repl_store_lookup(s, &c.key, NULL, NULL));
 	assert_int_equal(repl_store_count(s), 3);
 	/* Room again. */
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &d, 1000), REPL_OK);
 
 	/* Take = lookup + remove. */
 	memset(&out, 0, sizeof(out));
@@ -650,14 +650,14 @@ static void test_store_bulk(void **state)
 	/* A owns 0..9, B owns 10..19. */
 	for (uint32_t i = 0; i < 20; i++) {
 		mk_conn(&c[i], i % 2 ? AF_INET6 : AF_INET, IPPROTO_TCP, i);
-		assert_int_equal(repl_store_apply_conn(s, i < 10 ? ORIG_A : ORIG_B, &c[i]),
+		assert_int_equal(repl_store_apply_conn(s, i < 10 ? ORIG_A : ORIG_B, &c[i], 1000),
 				 REPL_OK);
 	}
 
 	/* A bulk from B holding 10..14: A's entries survive, B's 15..19 go. */
 	assert_int_equal(repl_store_bulk_begin(s, ORIG_B, 1), REPL_OK);
 	for (int i = 10; i < 15; i++)
-		assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[i]), REPL_OK);
+		assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[i], 1000), REPL_OK);
 	assert_int_equal(repl_store_bulk_end(s, ORIG_B, 1, 5, &swept), REPL_OK);
 	assert_int_equal(swept, 5);
 	counts(s, &all, &a, &b);
@@ -674,13 +674,13 @@ static void test_store_bulk(void **state)
 	for (int i = 0; i < 10; i++) {
 		if (i == 3)
 			continue;
-		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[i]), REPL_OK);
+		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[i], 1000), REPL_OK);
 		if (i == 4) {
-			assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[15]), REPL_OK);
+			assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[15], 1000), REPL_OK);
 			c[0].state = CONN_FIN;
-			assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[0]), REPL_OK);
+			assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[0], 1000), REPL_OK);
 			assert_int_equal(repl_store_apply_del(s, &c[1].key), REPL_OK);
-			assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[12]), REPL_OK);
+			assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[12], 1000), REPL_OK);
 		}
 	}
 	/* A BULK_END of another bulk id changes nothing. */
@@ -706,16 +706,16 @@ static void test_store_bulk(void **state)
 
 	/* An incomplete bulk sweeps nothing. */
 	assert_int_equal(repl_store_bulk_begin(s, ORIG_B, 3), REPL_OK);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[10]), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[10], 1000), REPL_OK);
 	assert_int_equal(repl_store_bulk_end(s, ORIG_B, 3, 5, &swept), REPL_ERR_INCOMPLETE);
 	assert_int_equal(swept, 0);
 	assert_int_equal(repl_store_count(s), 14);
 
 	/* A restarted bulk: the second BEGIN of B counts afresh. */
 	assert_int_equal(repl_store_bulk_begin(s, ORIG_B, 4), REPL_OK);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[10]), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[10], 1000), REPL_OK);
 	assert_int_equal(repl_store_bulk_begin(s, ORIG_B, 5), REPL_OK);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[11]), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[11], 1000), REPL_OK);
 	assert_int_equal(repl_store_bulk_end(s, ORIG_B, 4, 1, NULL), REPL_ERR_STALE);
 	assert_int_equal(repl_store_bulk_end(s, ORIG_B, 5, 1, &swept), REPL_OK);
 	assert_int_equal(swept, 4);	/* 10, 12, 13, 14 */
@@ -760,7 +760,7 @@ static int apply_cb(const struct repl_rec *r, void *arg)
 {
 	struct apply_ctx *a = arg;
 
-	return repl_store_apply(a->s, a->origin, r);
+	return repl_store_apply(a->s, a->origin, r, 1000);
 }
 
 static void test_decode_into_store(void **state)
@@ -775,7 +775,7 @@ static void test_decode_into_store(void **state)
 	for (uint32_t i = 0; i < 8; i++)
 		mk_conn(&c[i], AF_INET, IPPROTO_UDP, i);
 	/* Stale entry 7 from A, then a dump of 0..5, a DEL of 2 and an END. */
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[7]), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[7], 1000), REPL_OK);
 	repl_writer_init(&w, buf, sizeof(buf));
 	assert_true(repl_put_bulk_begin(&w, 42));
 	for (int i = 0; i < 6; i++)
@@ -810,11 +810,11 @@ static void test_store_100k(void **state)
 			 0);
 	for (uint32_t i = 0; i < BIG; i++) {
 		mk_conn(&c, i % 3 ? AF_INET : AF_INET6, i % 5 ? IPPROTO_TCP : IPPROTO_UDP, i);
-		assert_int_equal(repl_store_apply_conn(s, i % 2 ? ORIG_B : ORIG_A, &c), REPL_OK);
+		assert_int_equal(repl_store_apply_conn(s, i % 2 ? ORIG_B : ORIG_A, &c, 1000), REPL_OK);
 	}
 	assert_int_equal(repl_store_set_seed(s, 1, 2), -EBUSY);
 	mk_conn(&c, AF_INET, IPPROTO_TCP, BIG);
-	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c), REPL_ERR_FULL);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c, 1000), REPL_ERR_FULL);
 	assert_int_equal(repl_store_count(s), BIG);
 	counts(s, &all, &a, &b);
 	assert_int_equal(all, BIG);
@@ -831,7 +831,7 @@ static void test_store_100k(void **state)
 	assert_int_equal(repl_store_bulk_begin(s, ORIG_A, 1), REPL_OK);
 	for (uint32_t i = 0; i < BIG; i += 4) {
 		mk_conn(&c, i % 3 ? AF_INET : AF_INET6, i % 5 ? IPPROTO_TCP : IPPROTO_UDP, i);
-		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c), REPL_OK);
+		assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c, 1000), REPL_OK);
 	}
 	assert_int_equal(repl_store_bulk_end(s, ORIG_A, 1, BIG / 4, &swept), REPL_OK);
 	assert_int_equal(swept, BIG / 4);
@@ -854,6 +854,56 @@ static void test_store_100k(void **state)
 	repl_store_free(s);
 }
 
+/* stopped() for test_store_expire: A stopped at 5000 ms, B is up. */
+static uint64_t a_stopped(uint32_t origin, void *arg)
+{
+	(void)arg;
+	return origin == ORIG_A ? 5000 : 0;
+}
+
+static void test_store_expire(void **state)
+{
+	struct conn_timeouts to = { .syn_s = 2, .est_s = 10, .fin_s = 3, .closed_s = 1,
+				    .udp_s = 4 };
+	struct repl_store *s = repl_store_new(64);
+	struct repl_conn c[4];
+	size_t all, a, b;
+
+	(void)state;
+	assert_non_null(s);
+	for (int i = 0; i < 4; i++)
+		mk_conn(&c[i], AF_INET, IPPROTO_TCP, (unsigned)i + 1);
+	c[0].state = CONN_EST;		/* A, last record at 1000 */
+	c[1].state = CONN_SYN;		/* A, last record at 6000 (after the stop) */
+	c[2].state = CONN_EST;		/* B, up: never expires */
+	c[3].state = CONN_SYN;		/* B */
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[0], 1000), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[1], 6000), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[2], 1000), REPL_OK);
+	assert_int_equal(repl_store_apply_conn(s, ORIG_B, &c[3], 1000), REPL_OK);
+	/* c[1]: SYN, 2 s from its record at 6000 */
+	assert_int_equal(repl_store_expire(s, 8000, &to, 1u << 20, a_stopped, NULL), 0);
+	assert_int_equal(repl_store_expire(s, 8001, &to, 1u << 20, a_stopped, NULL), 1);
+	assert_false(repl_store_lookup(s, &c[1].key, NULL, NULL));
+	/* c[0]: idle from the stop (5000), not from its record: 15000 is the edge */
+	assert_int_equal(repl_store_expire(s, 15000, &to, 1u << 20, a_stopped, NULL), 0);
+	assert_int_equal(repl_store_expire(s, 15001, &to, 1u << 20, a_stopped, NULL), 1);
+	assert_false(repl_store_lookup(s, &c[0].key, NULL, NULL));
+	/* B's replicas stay however old: B's DELs govern them */
+	assert_int_equal(repl_store_expire(s, 1000000, &to, 1u << 20, a_stopped, NULL), 0);
+	counts(s, &all, &a, &b);
+	assert_int_equal(all, 2);
+	assert_int_equal(a, 0);
+	assert_int_equal(b, 2);
+	/* a record restarts the clock: B's c[2] now from A at 20000 */
+	assert_int_equal(repl_store_apply_conn(s, ORIG_A, &c[2], 20000), REPL_OK);
+	assert_int_equal(repl_store_expire(s, 30000, &to, 1u << 20, a_stopped, NULL), 0);
+	assert_int_equal(repl_store_expire(s, 30001, &to, 1u << 20, a_stopped, NULL), 1);
+	assert_int_equal(repl_store_count(s), 1);
+	assert_true(repl_store_lookup(s, &c[3].key, NULL, NULL));
+	repl_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -872,6 +922,7 @@ int main(void)
 		cmocka_unit_test(test_store_bulk_slots),
 		cmocka_unit_test(test_decode_into_store),
 		cmocka_unit_test(test_store_100k),
+		cmocka_unit_test(test_store_expire),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
