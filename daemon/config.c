@@ -1193,6 +1193,15 @@ const struct ip_addr *cfg_node_addr(const struct cfg *c, size_t n, int family)
 	return NULL;
 }
 
+long cfg_node_by_addr(const struct cfg *c, const struct ip_addr *a)
+{
+	for (size_t n = 0; n < c->n_nodes; n++)
+		for (size_t i = 0; i < c->nodes[n].n_addrs; i++)
+			if (addr_eq(&c->nodes[n].addrs[i].ip, a))
+				return (long)n;
+	return -1;
+}
+
 const char *cfg_proto_name(uint8_t proto)
 {
 	switch (proto) {

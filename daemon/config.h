@@ -126,6 +126,8 @@ long cfg_node_index(const struct cfg *c, const char *name);
 
 /* First address of node n in the given family, or NULL. */
 const struct ip_addr *cfg_node_addr(const struct cfg *c, size_t n, int family);
+/* The node one of whose addresses is a; -1 if none. */
+long cfg_node_by_addr(const struct cfg *c, const struct ip_addr *a);
 
 const char *cfg_proto_name(uint8_t proto);
 const char *cfg_sched_name(enum cfg_sched s);

@@ -136,6 +136,25 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 	}
 }
 
+static void worker_renumber_one(struct conn *e, void *arg)
+{
+	const struct view *v = arg;
+	long n = cfg_node_by_addr(v->cfg, &e->taddr);
+
+	e->target = n >= 0 ? (uint32_t)n : UINT32_MAX;
+	view_conn_inc(v, e->target);
+}
+
+/* A reload may renumber the nodes: each entry finds its target's node
+ * again by address, and is counted in the new view (whose counts start at
+ * zero), before any packet is handled with it. */
+static void worker_renumber(struct worker *w, const struct view *v)
+{
+	if (w->table_cfg && w->table_cfg != v->cfg)
+		conn_walk(w->conns, worker_renumber_one, (void *)v);
+	w->table_cfg = v->cfg;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -155,6 +174,8 @@ static void *worker_main(void *arg)
 		v = __atomic_load_n(&d->view, __ATOMIC_SEQ_CST);
 		c = v->cfg;
 		pthread_mutex_lock(&w->lock);
+		if (v->cfg != w->table_cfg)
+			worker_renumber(w, v);
 		w->eng.view = v;
 		w->eng.now_ms = daemon_now_ms();
 		w->eng.timeouts = (struct conn_timeouts){

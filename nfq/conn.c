@@ -345,6 +345,13 @@ size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_time
 	return conn_sweep(t, budget, expire_dead, &x);
 }
 
+void conn_walk(struct conn_table *t, void (*cb)(struct conn *c, void *arg), void *arg)
+{
+	for (size_t i = 0; i <= t->mask; i++)
+		for (struct conn *c = t->buckets[i]; c; c = c->hnext)
+			cb(c, arg);
+}
+
 int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg)
 {
 	const struct conn *c;

@@ -107,6 +107,8 @@ size_t conn_sweep(struct conn_table *t, size_t budget,
 		  bool (*dead)(const struct conn *c, void *arg), void *arg);
 size_t conn_buckets(const struct conn_table *t);
 
+/* Visits every entry, writable: for fields outside the key only. */
+void conn_walk(struct conn_table *t, void (*cb)(struct conn *c, void *arg), void *arg);
 /* Visits every entry (read only); stops when cb returns non-zero, and
  * returns that value (0 when all were visited). */
 int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg);

@@ -278,6 +278,15 @@ static void test_full(void **state)
 	assert_null(cfg_node_addr(c, 3, AF_INET));
 	assert_int_equal(cfg_node_index(c, "c"), 2);
 	assert_int_equal(cfg_node_index(c, "x"), -1);
+	assert_int_equal(cfg_node_by_addr(c, cfg_node_addr(c, 0, AF_INET6)), 0);
+	{
+		struct ip_addr ip;
+
+		assert_true(addr_parse(&ip, "192.168.1.1"));
+		assert_int_equal(cfg_node_by_addr(c, &ip), 0);
+		assert_true(addr_parse(&ip, "192.168.1.99"));
+		assert_int_equal(cfg_node_by_addr(c, &ip), -1);
+	}
 	cfg_free(c);
 }
 

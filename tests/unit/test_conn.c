@@ -404,6 +404,12 @@ static int count_cb(const struct conn *c, void *arg)
 	return *n == 7 ? 42 : 0;
 }
 
+static void bump_target_cb(struct conn *c, void *arg)
+{
+	c->target++;
+	(*(size_t *)arg)++;
+}
+
 static void test_foreach_and_seed(void **state)
 {
 	struct conn_table *t = conn_table_new(64);
@@ -428,6 +434,15 @@ static void test_foreach_and_seed(void **state)
 	n = 100;
 	assert_int_equal(conn_foreach(t, count_cb, &n), 0);
 	assert_int_equal(n, 150);
+	/* conn_walk writes, every entry once per walk */
+	n = 0;
+	conn_walk(t, bump_target_cb, &n);
+	conn_walk(t, bump_target_cb, &n);
+	assert_int_equal(n, 100);
+	for (i = 0; i < 50; i++) {
+		nkey(&k, i);
+		assert_int_equal(conn_lookup(t, &k)->target, 2);
+	}
 	conn_table_free(t);
 }
 
