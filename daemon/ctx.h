@@ -36,6 +36,9 @@ struct worker {
 	 * recounted on reload, both under lock. */
 	pthread_mutex_t lock;
 	struct conn_table *conns;
+	/* The configuration whose node indexes the entries' targets are;
+	 * compared only, never read (it may be freed). */
+	const struct cfg *table_cfg;
 	struct stats stats;
 	struct engine eng;
 	/* Quiescent-state marker for view/config swaps: 0 while the worker
@@ -74,6 +77,7 @@ struct vipa_state {
 struct daemon {
 	const char *conf_path;
 	const char *node_override;
+	const char *state_dir;		/* the boot epoch's file lives there */
 	char sock_path[108];
 	bool foreground;
 

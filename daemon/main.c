@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 
 #include "daemon/ctl.h"
 #include "daemon/ctx.h"
+#include "daemon/epoch.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/sync.h"
@@ -56,16 +58,18 @@ void daemon_mark_dirty(struct daemon *d)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: clusterd [-f FILE] [-n NODE] [-s SOCKET] [--foreground] [-d]\n"
+		"usage: clusterd [-f FILE] [-n NODE] [-s SOCKET] [--state-dir DIR] [--foreground]\n"
+		"                [-d]\n"
 		"       clusterd --check-config [-f FILE] [-n NODE]\n"
 		"       clusterd --print-rules [-f FILE] [-n NODE]\n"
 		"       clusterd -V | -h\n"
 		"  -f, --config FILE    configuration file (default %s)\n"
 		"  -n, --node NODE      this node's name (default: `node` in FILE, else host name)\n"
 		"  -s, --socket PATH    control socket (default: daemon.control_socket)\n"
+		"      --state-dir DIR  where the boot epoch is kept (default %s)\n"
 		"      --foreground     stay in the foreground, log to stderr\n"
 		"  -d, --debug          log debug messages\n",
-		DEFAULT_CONF);
+		DEFAULT_CONF, STATEDIR);
 }
 
 /* --- listeners ------------------------------------------------------------ */
@@ -631,9 +635,22 @@ static int daemon_run(struct daemon *d)
 	d->queue_base = c->queue_base;
 	d->started = time(NULL);
 	clock_gettime(CLOCK_REALTIME, &ts);
-	/* A boot epoch that grows across restarts: peers reset their replay
-	 * window for us when it does. */
-	d->epoch = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	/* A boot epoch that grows across restarts, whatever the clock does:
+	 * peers reset their replay window for us when it grows, and refuse
+	 * every message of ours while it is lower than the last they saw. */
+	{
+		uint64_t now_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+		char epath[PATH_MAX];
+
+		if (mkdir(d->state_dir, 0755) < 0 && errno != EEXIST)
+			log_warn("creating %s: %s", d->state_dir, strerror(errno));
+		snprintf(epath, sizeof(epath), "%s/epoch", d->state_dir);
+		if (epoch_next(epath, now_ns, &d->epoch, err, sizeof(err)) < 0) {
+			log_warn("%s: boot epoch taken from the clock, which peers refuse if it "
+				 "went back since the last start", err);
+			d->epoch = now_ns;
+		}
+	}
 
 	d->drained = calloc(c->n_nodes, sizeof(*d->drained));
 	d->vipas = calloc(c->n_vipas ? c->n_vipas : 1, sizeof(*d->vipas));
@@ -822,6 +839,7 @@ int main(int argc, char **argv)
 		{ "config", required_argument, NULL, 'f' },
 		{ "node", required_argument, NULL, 'n' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "state-dir", required_argument, NULL, 'S' },
 		{ "foreground", no_argument, NULL, 'F' },
 		{ "check-config", no_argument, NULL, 'C' },
 		{ "print-rules", no_argument, NULL, 'P' },
@@ -831,7 +849,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d;
-	const char *path = DEFAULT_CONF, *node = NULL, *sock = NULL;
+	const char *path = DEFAULT_CONF, *node = NULL, *sock = NULL, *state_dir = STATEDIR;
 	bool check = false, print = false, debug = false, fg = false;
 	char err[CFG_ERR_MAX], abspath[PATH_MAX];
 	struct cfg *c;
@@ -842,6 +860,7 @@ int main(int argc, char **argv)
 		case 'f': path = optarg; break;
 		case 'n': node = optarg; break;
 		case 's': sock = optarg; break;
+		case 'S': state_dir = optarg; break;
 		case 'F': fg = true; break;
 		case 'C': check = true; break;
 		case 'P': print = true; break;
@@ -905,6 +924,7 @@ int main(int argc, char **argv)
 		path = abspath;
 	d.conf_path = path;
 	d.node_override = node;
+	d.state_dir = state_dir;
 	d.foreground = fg;
 	d.cfg = c;
 	if (sock)

@@ -425,7 +425,7 @@ nt_cd_launch()
 	local h=$1
 	rm -f "$(nt_sock "$h")"
 	nt_bg "$h" "clusterd-$h" "$CLUSTERD" -f "$NT_WORK/clusterd.conf" -n "$h" \
-		-s "$(nt_sock "$h")" --foreground
+		-s "$(nt_sock "$h")" --state-dir "$NT_WORK/state-$h" --foreground
 }
 
 # nt_cd_ready HOST: waits (10 s) until HOST's control socket answers.
