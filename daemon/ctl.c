@@ -217,6 +217,7 @@ static int ctl_conn_row(const struct conn *c, void *arg)
 	const struct cfg *cfg = a->d->cfg;
 	json_t *jc;
 	char b[ADDR_STRLEN + 16];
+	long n;
 
 	if (++a->total > CTL_CONNS_MAX)
 		return 0;	/* keep counting, stop listing */
@@ -226,8 +227,10 @@ static int ctl_conn_row(const struct conn *c, void *arg)
 			    json_string(ctl_fmt_ep(&c->key.caddr, c->key.cport, b, sizeof(b))));
 	json_object_set_new(jc, "vipa",
 			    json_string(ctl_fmt_ep(&c->key.vaddr, c->key.vport, b, sizeof(b))));
-	json_object_set_new(jc, "target", json_string(c->target < cfg->n_nodes ?
-						       cfg->nodes[c->target].name : "?"));
+	/* By address: right even before a worker renumbered its table after a
+	 * reload. */
+	n = cfg_node_by_addr(cfg, &c->taddr);
+	json_object_set_new(jc, "target", json_string(n >= 0 ? cfg->nodes[n].name : "?"));
 	json_object_set_new(jc, "target_address",
 			    json_string(ctl_fmt_ep(&c->taddr, c->tport, b, sizeof(b))));
 	json_object_set_new(jc, "state", json_string(ctl_state_name(c->state)));

@@ -9,7 +9,9 @@ nt_keepalive_start ka "$NT_VIP4" t3 ||
 nt_wait_until 3 eval '[ $(nt_keepalive_oks ka) -ge 3 ]'
 k0=$(nt_keepalive_oks ka)
 
-NT_TARGETS80='"t1", "t2"' nt_write_config
+# The new file also lists the nodes in the reverse order: every node index changes.
+NT_HOSTS=$(echo $NT_HOSTS | tr ' ' '\n' | tac | tr '\n' ' ') NT_TARGETS80='"t1", "t2"' \
+	nt_write_config
 pid=$(cat "$NT_WORK/clusterd-d1.pid")
 kill -HUP "$pid"
 # the reload is visible in d1's target list: t3 is no longer a target of VIPA:80
@@ -19,6 +21,23 @@ NT_EXPECT=0 nt_wait_until 5 nt_is t_t3_listed
 nt_check daemon_alive_after_hup "clusterd on d1 died on SIGHUP" nt_alive clusterd-d1
 nt_check reloaded "t3 still listed as a target of $NT_VIP4:80 5 s after SIGHUP" \
 	[ "$(t_t3_listed)" = 0 ]
+# The table's entries follow their nodes to the new indexes: the long-lived connection is still
+# t3's, in conns and in the per-node counts (which a reload starts from zero).
+sleep 0.5
+ka_target=$(nt_ctl d1 conns --json | nt_json "sorted(set(c['target'] for c in j['conns']
+	if c['target_address'] == '${NT_IP4[t3]}:8080'))")
+nt_check conns_names_after_reorder "connections to ${NT_IP4[t3]}:8080 named: $ka_target" \
+	[ "$ka_target" = '["t3"]' ]
+counts=$(nt_ctl d1 targets --json | nt_json "sorted(set((t['node'], t['conns'])
+	for t in j['targets']))")
+active=$(nt_ctl d1 stats --json | nt_json "j['conns']['active']")
+nt_log "per-node counts after the reload: $counts; entries: $active"
+nt_check counts_after_reorder "t3 counts no connection: $counts" \
+	"$PY" -c 'import sys; c = dict(eval(sys.argv[1])); sys.exit(0 if c.get("t3", 0) >= 1 else 1)' \
+	"$counts"
+nt_check counts_sum_after_reorder "per-node counts $counts do not add up to $active entries" \
+	"$PY" -c 'import sys; c = dict(eval(sys.argv[1]))
+sys.exit(0 if sum(c.values()) == int(sys.argv[2]) else 1)' "$counts" "$active"
 out=$NT_WORK/reloaded.out
 nt_curl_loop 100 "http://$NT_VIP4/" >"$out"
 ok=$(grep -vc '^ERR:' "$out")
