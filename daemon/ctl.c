@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,37 +20,96 @@
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
 
-int ctl_open(const char *path, char *err, size_t errlen)
+/* Clients are served without blocking, beside the heartbeats: each one may
+ * take up to CTL_CLIENT_MS to send its line and read its answer. */
+#define CTL_CLIENTS_MAX 32
+#define CTL_CLIENT_MS 5000
+#define CTL_LINE_MAX 512
+
+struct ctl_client {
+	int fd;			/* -1: free slot */
+	uint64_t since_ms;
+	char in[CTL_LINE_MAX];
+	size_t got;
+	char *out;		/* the answer, once the line is in */
+	size_t off, len;
+};
+
+struct ctl_server {
+	int ep;			/* epoll: the listener and the clients */
+	int lfd;
+	char path[108];
+	struct ctl_client c[CTL_CLIENTS_MAX];
+	uint64_t dropped;	/* clients closed for being slow or too many */
+};
+
+struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CTL_CLIENTS_MAX };
+	struct ctl_server *s;
 
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path too long: %s", path);
-		return -1;
+		return NULL;
 	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "control socket: out of memory");
+		return NULL;
+	}
+	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
+		s->c[i].fd = -1;
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	strcpy(sun.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
+	s->ep = epoll_create1(EPOLL_CLOEXEC);
+	s->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (s->ep < 0 || s->lfd < 0) {
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
-		return -1;
+		goto fail;
 	}
 	unlink(path);	/* a stale socket left by a crash */
-	if (bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0) {
+	if (bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(s->lfd, 16) < 0 ||
+	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
 		snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-		close(fd);
-		return -1;
+		goto fail;
 	}
 	chmod(path, 0600);
-	return fd;
+	return s;
+fail:
+	if (s->lfd >= 0)
+		close(s->lfd);
+	if (s->ep >= 0)
+		close(s->ep);
+	free(s);
+	return NULL;
 }
 
-void ctl_close(int fd, const char *path)
+int ctl_fd(const struct ctl_server *s)
 {
-	if (fd >= 0) {
-		close(fd);
-		unlink(path);
-	}
+	return s->ep;
+}
+
+static void ctl_drop(struct ctl_server *s, struct ctl_client *c)
+{
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c->out);
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+}
+
+void ctl_close(struct ctl_server *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (s->c[i].fd >= 0)
+			ctl_drop(s, &s->c[i]);
+	close(s->lfd);
+	close(s->ep);
+	unlink(s->path);
+	free(s);
 }
 
 static const char *ctl_fmt_ep(const struct ip_addr *a, uint16_t port, char *buf, size_t len)
@@ -344,6 +404,8 @@ static json_t *ctl_stats(struct daemon *d)
 		ctl_put_counter(o, stats_name((enum stats_id)k), tot[k]);
 	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
 	ctl_put_counter(o, "conns.active", conns);
+	if (d->ctl)
+		ctl_put_counter(o, "ctl.clients_dropped", d->ctl->dropped);
 	sync = json_object();
 	rej = json_object();
 	json_object_set_new(sync, "tx", json_integer((json_int_t)d->sync.tx));
@@ -582,54 +644,118 @@ static json_t *ctl_dispatch(struct daemon *d, char *line)
 	return ctl_error("unknown command '%s'", cmd);
 }
 
-void ctl_serve(struct daemon *d, int lfd)
+static void ctl_accept(struct ctl_server *s, uint64_t now)
 {
 	for (;;) {
-		/* The main loop serves heartbeats too: a client gets 50 ms to
-		 * send its line and its reply must fit the send buffer (clusterctl
-		 * sends at once and reads to the end). */
-		struct timeval tv = { .tv_usec = 50000 };
+		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		int sndbuf = 8 << 20;
-		char line[512];
-		size_t got = 0;
-		json_t *reply;
-		char *out;
-		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		struct epoll_event ev = { .events = EPOLLIN };
+		size_t i;
 
 		if (fd < 0)
 			return;
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		for (i = 0; i < CTL_CLIENTS_MAX && s->c[i].fd >= 0; i++)
+			;
+		if (i == CTL_CLIENTS_MAX) {
+			/* Full of clients that say nothing: the oldest goes, so
+			 * an operator still gets an answer. */
+			i = 0;
+			for (size_t k = 1; k < CTL_CLIENTS_MAX; k++)
+				if (s->c[k].since_ms < s->c[i].since_ms)
+					i = k;
+			s->dropped++;
+			ctl_drop(s, &s->c[i]);
+		}
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(s->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			close(fd);
+			continue;
+		}
+		/* Big answers (conns) go out in one write when they can. */
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
-		while (got < sizeof(line) - 1) {
-			ssize_t n = read(fd, line + got, sizeof(line) - 1 - got);
-
-			if (n <= 0)
-				break;
-			got += (size_t)n;
-			if (memchr(line, '\n', got))
-				break;
-		}
-		line[got] = 0;
-		reply = ctl_dispatch(d, line);
-		out = json_dumps(reply, JSON_COMPACT);
-		json_decref(reply);
-		if (out) {
-			size_t len = strlen(out), off = 0;
-
-			out[len] = 0;
-			while (off < len) {
-				ssize_t n = write(fd, out + off, len - off);
-
-				if (n <= 0)
-					break;
-				off += (size_t)n;
-			}
-			if (write(fd, "\n", 1) < 0)
-				log_debug("control client went away");
-			free(out);
-		}
-		close(fd);
+		s->c[i].fd = fd;
+		s->c[i].since_ms = now;
 	}
+}
+
+/* Writes what the socket takes; true when the client is done with. */
+static bool ctl_flush(struct ctl_server *s, struct ctl_client *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = write(c->fd, c->out + c->off, c->len - c->off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			struct epoll_event ev = { .events = EPOLLOUT,
+						  .data.u32 = (uint32_t)(c - s->c) };
+
+			epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+			return false;
+		}
+		if (n <= 0)
+			return true;	/* gone: nothing more to do */
+		c->off += (size_t)n;
+	}
+	return true;
+}
+
+static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
+{
+	json_t *reply;
+	char *out;
+
+	if (c->out)
+		return ctl_flush(s, c);
+	for (;;) {
+		ssize_t n = read(c->fd, c->in + c->got, sizeof(c->in) - 1 - c->got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;	/* the rest of the line later */
+		if (n < 0)
+			return true;
+		c->got += (size_t)n;
+		/* A line, the end of the stream, or a full buffer: answer. */
+		if (n == 0 || memchr(c->in, '\n', c->got) || c->got == sizeof(c->in) - 1)
+			break;
+	}
+	c->in[c->got] = 0;
+	reply = ctl_dispatch(d, c->in);
+	out = json_dumps(reply, JSON_COMPACT);
+	json_decref(reply);
+	if (!out)
+		return true;
+	c->len = strlen(out);
+	c->out = realloc(out, c->len + 1);
+	if (!c->out) {
+		free(out);
+		return true;
+	}
+	c->out[c->len++] = '\n';
+	return ctl_flush(s, c);
+}
+
+void ctl_serve(struct daemon *d, struct ctl_server *s)
+{
+	struct epoll_event evs[CTL_CLIENTS_MAX + 1];
+	uint64_t now = daemon_now_ms();
+	int n = epoll_wait(s->ep, evs, CTL_CLIENTS_MAX + 1, 0);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t k = evs[i].data.u32;
+
+		if (k == CTL_CLIENTS_MAX)
+			ctl_accept(s, now);
+		else if (k < CTL_CLIENTS_MAX && s->c[k].fd >= 0 && ctl_input(d, s, &s->c[k]))
+			ctl_drop(s, &s->c[k]);
+	}
+	/* A client that neither sends its line nor reads its answer goes. */
+	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (s->c[i].fd >= 0 && now - s->c[i].since_ms > CTL_CLIENT_MS) {
+			s->dropped++;
+			ctl_drop(s, &s->c[i]);
+		}
 }

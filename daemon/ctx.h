@@ -78,6 +78,7 @@ struct daemon {
 	const char *conf_path;
 	const char *node_override;
 	const char *state_dir;		/* the boot epoch's file lives there */
+	struct ctl_server *ctl;		/* the control socket (daemon/ctl) */
 	char sock_path[108];
 	bool foreground;
 

@@ -618,6 +618,7 @@ static int daemon_run(struct daemon *d)
 	struct cfg *c = d->cfg;
 	char err[CFG_ERR_MAX];
 	int ret = 1, sfd = -1, lfd = -1, ep = -1;
+	struct ctl_server *ctl = NULL;
 	sigset_t mask;
 	struct epoll_event ev;
 	struct timespec ts;
@@ -720,8 +721,9 @@ static int daemon_run(struct daemon *d)
 			 d->native_queue ? "native" : "xtables", d->queue_base,
 			 d->queue_base + d->n_workers - 1);
 	}
-	lfd = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket, err, sizeof(err));
-	if (lfd < 0) {
+	d->ctl = ctl = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket, err,
+				sizeof(err));
+	if (!ctl) {
 		log_err("%s", err);
 		goto out;
 	}
@@ -732,7 +734,7 @@ static int daemon_run(struct daemon *d)
 	ev.events = EPOLLIN;
 	ev.data.fd = sfd;
 	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
-	ev.data.fd = lfd;
+	ev.data.fd = lfd = ctl_fd(ctl);
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.fd = chan_fd(d->chan);
 	epoll_ctl(ep, EPOLL_CTL_ADD, chan_fd(d->chan), &ev);
@@ -776,12 +778,13 @@ static int daemon_run(struct daemon *d)
 					}
 				}
 			} else if (fd == lfd) {
-				ctl_serve(d, lfd);
+				/* served below, with the clients' timeouts */
 			} else if (fd == chan_fd(d->chan)) {
 				if (dsync_receive(d))
 					d->view_dirty = true;
 			}
 		}
+		ctl_serve(d, ctl);
 		c = d->cfg;
 		if (now - d->last_scan_ms >= SCAN_MS) {
 			d->last_scan_ms = now;
@@ -816,7 +819,8 @@ out:
 	for (unsigned i = 0; i < d->n_workers; i++)
 		if (d->workers[i].conns)
 			worker_fini(&d->workers[i]);
-	ctl_close(lfd, d->sock_path);
+	ctl_close(ctl);
+	d->ctl = NULL;
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)
