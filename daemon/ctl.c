@@ -264,24 +264,29 @@ static json_t *ctl_targets(struct daemon *d)
 	return o;
 }
 
+/* Rows are copied out under the worker's lock and formatted after it: the
+ * worker waits for a copy, not for JSON. */
 struct ctl_conns_arg {
-	struct daemon *d;
-	json_t *arr;
-	size_t total;
-	uint64_t now;
+	struct conn *rows;
+	size_t n, cap;
 };
 
-static int ctl_conn_row(const struct conn *c, void *arg)
+static int ctl_conn_copy(const struct conn *c, void *arg)
 {
 	struct ctl_conns_arg *a = arg;
-	const struct cfg *cfg = a->d->cfg;
-	json_t *jc;
+
+	if (a->n == a->cap)
+		return 1;
+	a->rows[a->n++] = *c;
+	return 0;
+}
+
+static json_t *ctl_conn_row(const struct cfg *cfg, const struct conn *c, uint64_t now)
+{
+	json_t *jc = json_object();
 	char b[ADDR_STRLEN + 16];
 	long n;
 
-	if (++a->total > CTL_CONNS_MAX)
-		return 0;	/* keep counting, stop listing */
-	jc = json_object();
 	json_object_set_new(jc, "protocol", json_string(cfg_proto_name(c->key.proto)));
 	json_object_set_new(jc, "client",
 			    json_string(ctl_fmt_ep(&c->key.caddr, c->key.cport, b, sizeof(b))));
@@ -294,30 +299,46 @@ static int ctl_conn_row(const struct conn *c, void *arg)
 	json_object_set_new(jc, "target_address",
 			    json_string(ctl_fmt_ep(&c->taddr, c->tport, b, sizeof(b))));
 	json_object_set_new(jc, "state", json_string(ctl_state_name(c->state)));
-	json_object_set_new(jc, "age_s", json_integer((json_int_t)((a->now - c->created_ms) / 1000)));
-	json_object_set_new(jc, "idle_s", json_integer((json_int_t)((a->now - c->last_ms) / 1000)));
+	json_object_set_new(jc, "age_s", json_integer((json_int_t)((now - c->created_ms) / 1000)));
+	json_object_set_new(jc, "idle_s", json_integer((json_int_t)((now - c->last_ms) / 1000)));
 	json_object_set_new(jc, "packets", json_integer((json_int_t)c->packets));
 	json_object_set_new(jc, "bytes", json_integer((json_int_t)c->bytes));
-	json_array_append_new(a->arr, jc);
-	return 0;
+	return jc;
 }
 
 static json_t *ctl_conns(struct daemon *d)
 {
-	struct ctl_conns_arg a = { .d = d, .arr = json_array(), .now = daemon_now_ms() };
-	json_t *o = json_object();
+	struct ctl_conns_arg a = { .n = 0 };
+	json_t *o = json_object(), *arr = json_array();
+	uint64_t now = daemon_now_ms();
+	size_t total = 0;
 
+	/* A size hint; the copy below stops at cap whatever came since. */
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		pthread_mutex_lock(&d->workers[i].lock);
+		total += conn_count(d->workers[i].conns);
+		pthread_mutex_unlock(&d->workers[i].lock);
+	}
+	a.cap = total < CTL_CONNS_MAX ? total : CTL_CONNS_MAX;
+	a.rows = malloc((a.cap ? a.cap : 1) * sizeof(*a.rows));
+	if (!a.rows)
+		a.cap = 0;
+	total = 0;
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 
 		pthread_mutex_lock(&w->lock);
-		conn_foreach(w->conns, ctl_conn_row, &a);
+		total += conn_count(w->conns);
+		conn_foreach(w->conns, ctl_conn_copy, &a);
 		pthread_mutex_unlock(&w->lock);
 	}
+	for (size_t i = 0; i < a.n; i++)
+		json_array_append_new(arr, ctl_conn_row(d->cfg, &a.rows[i], now));
+	free(a.rows);
 	json_object_set_new(o, "ok", json_true());
-	json_object_set_new(o, "total", json_integer((json_int_t)a.total));
-	json_object_set_new(o, "truncated", json_boolean(a.total > CTL_CONNS_MAX));
-	json_object_set_new(o, "conns", a.arr);
+	json_object_set_new(o, "total", json_integer((json_int_t)total));
+	json_object_set_new(o, "truncated", json_boolean(a.n < total));
+	json_object_set_new(o, "conns", arr);
 	return o;
 }
 

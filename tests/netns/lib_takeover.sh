@@ -315,13 +315,18 @@ nto_sleep_until()
 # report, and the tests would show nothing about them.
 NTO_SCHED=${NTO_SCHED:-round-robin}
 NTO_HB=${NTO_HB:-100}
+# NTO_SYNC_MODE / NTO_SYNC_INTERVAL: cluster.sync's replication mode and interval_ms.
+NTO_SYNC_MODE=${NTO_SYNC_MODE:-every-update}
+NTO_SYNC_INTERVAL=${NTO_SYNC_INTERVAL:-200}
 nto_cluster_up()
 {
 	nt_need_daemon
 	nt_topo_up || { nt_fail setup "topology"; nt_finish; }
 	nt_write_config
 	sed -i -e "s/scheduler = \"maglev\"/scheduler = \"$NTO_SCHED\"/" \
-		-e "s/heartbeat_ms = [0-9]*;/heartbeat_ms = $NTO_HB;/" "$NT_WORK/clusterd.conf"
+		-e "s/heartbeat_ms = [0-9]*;/heartbeat_ms = $NTO_HB;/" \
+		-e "s/mode = \"[a-z-]*\"; interval_ms = [0-9]*;/mode = \"$NTO_SYNC_MODE\"; \
+interval_ms = $NTO_SYNC_INTERVAL;/" "$NT_WORK/clusterd.conf"
 	# NTO_PREEMPT=false: the VIPAs stay where they are when d1 returns.
 	[ "${NTO_PREEMPT:-true}" = false ] && sed -i \
 		-e 's/\(address = "[^"]*"; interface = "lan0";\)/\1 preempt = false;/' \
