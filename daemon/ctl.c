@@ -508,6 +508,8 @@ static json_t *ctl_stats(struct daemon *d)
 				    json_integer((json_int_t)d->repl.bulk_requests));
 		json_object_set_new(jr, "replicas_expired",
 				    json_integer((json_int_t)d->repl.replicas_expired));
+		json_object_set_new(jr, "report_conns_added",
+				    json_integer((json_int_t)d->repl.report_conns_added));
 		json_object_set_new(sync, "repl", jr);
 	}
 	json_object_set_new(o, "workers", workers);

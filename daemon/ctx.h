@@ -145,6 +145,7 @@ struct daemon {
 		uint64_t records_sent, records_received, bulks_sent, bulks_received;
 		uint64_t bulks_incomplete, reports_sent, reports_received, log_dropped;
 		uint64_t store_full, backlog_dropped, bulk_requests, replicas_expired;
+		uint64_t report_conns_added;
 	} repl;
 
 	time_t started;

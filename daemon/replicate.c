@@ -479,6 +479,31 @@ struct drepl_rx {
 	bool report;
 };
 
+/* Whether a worker's table holds k.  Called under replica_lock, which
+ * workers take under their own lock: only trylock here, and a worker too
+ * busy to tell counts as not holding it (the replica is then one more, and
+ * expires). */
+static bool drepl_routed(struct daemon *d, const struct conn_key *k)
+{
+	bool found = false;
+
+	for (unsigned i = 0; i < d->n_workers && !found; i++) {
+		struct worker *w = &d->workers[i];
+		int tries = 0;
+
+		if (!w->conns)
+			continue;
+		while (pthread_mutex_trylock(&w->lock) != 0)
+			if (++tries > 100)
+				break;
+		if (tries > 100)
+			continue;
+		found = conn_lookup(w->conns, k) != NULL;
+		pthread_mutex_unlock(&w->lock);
+	}
+	return found;
+}
+
 static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 {
 	struct drepl_rx *x = arg;
@@ -488,11 +513,15 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 	if (r->type == REPL_TLV_CONN) {
 		d->repl.records_received++;
 		/* A target's report only fills gaps: what the distributor
-		 * replicated is newer. */
-		if (x->report && repl_store_lookup(d->replica, &r->conn.key, NULL, NULL))
+		 * replicated is newer, and a flow a worker already routes
+		 * needs nothing. */
+		if (x->report && (repl_store_lookup(d->replica, &r->conn.key, NULL, NULL) ||
+				  drepl_routed(d, &r->conn.key)))
 			return 0;
 	}
 	ret = repl_store_apply(d->replica, x->origin, r, daemon_now_ms());
+	if (x->report && r->type == REPL_TLV_CONN && ret == REPL_OK)
+		d->repl.report_conns_added++;
 	if (r->type == REPL_TLV_BULK_END) {
 		struct drepl_backlog *bl = &d->backlog[x->n];
 
