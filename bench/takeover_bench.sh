@@ -53,13 +53,13 @@ if [ -n "$one" ]; then
 	nt_wait_until 3 eval '[ -n "$(nto_watch_first d2 FWD_START '"$t0"')" ]'
 	nto_lc_wait lc
 	nto_watch_stop d2
-	# d2's own stamps (wall clock ms, as t0): when it took the VIPA and when a worker forwarded
-	# the first packet for it; the watcher's polls (late by up to a poll) only when missing.
+	# d2's own stamps (wall clock ms, as t0): when it took the VIPAs and when a worker forwarded
+	# the first packet for one of them (0: never: reported as -1).
 	read -r at ff <<<"$(nt_ctl d2 status --json 2>/dev/null | nt_json \
 		"'%d %d' % (j['last_takeover']['at_ms'], j['last_takeover']['first_forward_ms'])" \
 		2>/dev/null)"
-	[ -n "${at:-}" ] && [ "$at" -gt 0 ] || at=$(nto_watch_first d2 ROLE "$t0" distributor)
-	[ -n "${ff:-}" ] && [ "$ff" -gt 0 ] || ff=$(nto_watch_first d2 FWD_START "$t0")
+	[ "${at:-0}" -gt 0 ] || at=
+	[ "${ff:-0}" -gt 0 ] || ff=
 	tk=$(nto_since "$t0" "$ff")
 	rl=$(nto_since "$t0" "$at")
 	if [ -s "$NT_WORK/lc.json" ]; then

@@ -158,14 +158,25 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "ready", json_boolean(d->ready));
 	json_object_set_new(o, "leaving", json_boolean(d->leaving));
 	if (d->takeover.at_ms) {
-		json_t *t = json_object();
+		json_t *t = json_object(), *vs = json_array();
 		uint64_t f = __atomic_load_n(&d->takeover.first_fwd_ms, __ATOMIC_SEQ_CST);
+		unsigned fv = __atomic_load_n(&d->takeover.fwd_vipa, __ATOMIC_SEQ_CST);
+		char ab[ADDR_STRLEN];
 
-		/* The last VIPA taken: when (wall clock ms), and the first
-		 * packet forwarded for it (0: none yet). */
-		json_object_set_new(t, "vipa", json_string(d->takeover.vipa));
+		/* The VIPAs taken in the last takeover, when (wall clock ms),
+		 * and the first packet forwarded for one of them (0: none yet;
+		 * indexes of the running configuration). */
+		for (size_t i = 0; i < c->n_vipas && i < 64; i++)
+			if (d->takeover.mask & (1ull << i))
+				json_array_append_new(vs, json_string(addr_fmt(&c->vipas[i].addr,
+									 ab, sizeof(ab))));
+		json_object_set_new(t, "vipas", vs);
 		json_object_set_new(t, "at_ms", json_integer((json_int_t)d->takeover.at_ms));
 		json_object_set_new(t, "first_forward_ms", json_integer((json_int_t)f));
+		json_object_set_new(t, "first_forward_vipa",
+				    f && fv < c->n_vipas ?
+				    json_string(addr_fmt(&c->vipas[fv].addr, ab, sizeof(ab))) :
+				    json_null());
 		json_object_set_new(t, "first_forward_after_ms",
 				    f >= d->takeover.at_ms ? json_integer((json_int_t)(f -
 						d->takeover.at_ms)) : json_null());

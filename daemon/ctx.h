@@ -118,14 +118,15 @@ struct daemon {
 	 * that distributes its VIPAs, or for start_ms + grace when none does. */
 	bool ready, leaving;
 	bool reannounce;		/* a node came back: announce what we hold */
-	/* The last VIPA this node took (index + 1 in cfg->vipas while armed,
-	 * atomic) and when, wall clock ms; the first worker to forward a
-	 * packet for it stamps first_fwd_ms (atomic): how long a takeover took
-	 * to carry traffic, shown by clusterctl status. */
+	/* The last takeover: the VIPAs this node took in one step (bit i:
+	 * cfg->vipas[i], the first 64), when (wall clock ms), and the first
+	 * packet a worker forwarded for one of them (a worker stamps it and
+	 * clears `armed`): how long a takeover took to carry traffic, shown by
+	 * clusterctl status. */
 	struct {
-		char vipa[64];
-		uint64_t at_ms, first_fwd_ms;
-		unsigned armed;
+		uint64_t mask, at_ms;
+		uint64_t armed, first_fwd_ms;	/* atomic */
+		unsigned fwd_vipa;		/* atomic: the index it was for */
 	} takeover;
 	uint64_t start_ms, leave_ms;
 	bool *bulk_pending;		/* [n_known]: send that node our whole table */

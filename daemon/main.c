@@ -410,6 +410,7 @@ static bool daemon_roles(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
 	bool changed = false;
+	uint64_t taken = 0;
 
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
@@ -432,13 +433,8 @@ static bool daemon_roles(struct daemon *d)
 			vs->next_announce_ms = 0;
 			vs->owned = true;
 			vs->since = time(NULL);
-			/* Time the takeover: disarm, describe, arm (workers read
-			 * only `armed` and the stamp). */
-			__atomic_store_n(&d->takeover.armed, 0, __ATOMIC_SEQ_CST);
-			addr_fmt(&vp->addr, d->takeover.vipa, sizeof(d->takeover.vipa));
-			d->takeover.at_ms = daemon_wall_ms();
-			__atomic_store_n(&d->takeover.first_fwd_ms, 0, __ATOMIC_SEQ_CST);
-			__atomic_store_n(&d->takeover.armed, (unsigned)i + 1, __ATOMIC_SEQ_CST);
+			if (i < 64)
+				taken |= 1ull << i;
 			log_info("now distributing VIPA %s on %s",
 				 addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname);
 			/* Tell the others at once, and rebuild what replication
@@ -455,6 +451,15 @@ static bool daemon_roles(struct daemon *d)
 			daemon_announce(d, i);
 	}
 	d->reannounce = false;
+	if (taken) {
+		/* Time the takeover: disarm, describe, arm (workers read only
+		 * `armed` and write the stamps). */
+		__atomic_store_n(&d->takeover.armed, 0, __ATOMIC_SEQ_CST);
+		d->takeover.mask = taken;
+		d->takeover.at_ms = daemon_wall_ms();
+		__atomic_store_n(&d->takeover.first_fwd_ms, 0, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&d->takeover.armed, taken, __ATOMIC_SEQ_CST);
+	}
 	return changed;
 }
 

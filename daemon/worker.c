@@ -85,19 +85,21 @@ static bool worker_find_other(void *arg, const struct conn_key *k, struct ip_add
 	return false;
 }
 
-/* The first packet forwarded for the VIPA this node just took: one
- * relaxed load per packet otherwise. */
+/* The first packet forwarded for a VIPA this node just took: one relaxed
+ * load per packet otherwise. */
 static void worker_takeover_stamp(struct worker *w)
 {
 	struct daemon *d = w->d;
-	unsigned armed = __atomic_load_n(&d->takeover.armed, __ATOMIC_RELAXED);
+	uint64_t armed = __atomic_load_n(&d->takeover.armed, __ATOMIC_RELAXED);
 	size_t i = (size_t)(w->eng.hit_vipa - w->eng.view->cfg->vipas);
 
-	if (!armed || armed != i + 1)
+	if (!armed || i >= 64 || !(armed & (1ull << i)))
 		return;
 	if (__atomic_compare_exchange_n(&d->takeover.armed, &armed, 0, false, __ATOMIC_SEQ_CST,
-					__ATOMIC_RELAXED))
+					__ATOMIC_RELAXED)) {
+		__atomic_store_n(&d->takeover.fwd_vipa, (unsigned)i, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&d->takeover.first_fwd_ms, daemon_wall_ms(), __ATOMIC_SEQ_CST);
+	}
 }
 
 static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
