@@ -46,10 +46,9 @@ if [ -n "$one" ]; then
 		exit 0
 	fi
 	nto_sleep_until $(($(nto_lc_ready_ms lc) + NTO_EVENT_S * 1000))
-	# the preparation of nto_link_down first, so that t0 is stamped right before the link goes
-	nt_sysctl d1 net.ipv6.conf.lan0.keep_addr_on_down=1
+	nto_link_prepare d1
 	t0=$(nt_now_ms)
-	nt_x d1 ip link set lan0 down
+	nto_link_down d1
 	nt_wait_until 3 eval '[ -n "$(nto_watch_first d2 FWD_START '"$t0"')" ]'
 	nto_lc_wait lc
 	nto_watch_stop d2

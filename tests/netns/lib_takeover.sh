@@ -238,13 +238,13 @@ nto_replica_figures()
 
 # ---------------------------------------------------------------- events
 
-# nto_link_down HOST: all of HOST's links down.  IPv6 addresses are kept over the down (a
-# server's network configuration would restore them; the kernel default flushes them).
-nto_link_down()
-{
-	nt_sysctl "$1" net.ipv6.conf.lan0.keep_addr_on_down=1
-	nt_x "$1" ip link set lan0 down
-}
+# nto_link_down HOST: all of HOST's links down (call nto_link_prepare first).
+nto_link_down() { nt_x "$1" ip link set lan0 down; }
+
+# nto_link_prepare HOST: IPv6 addresses are to be kept over the down (a server's network
+# configuration would restore them; the kernel default flushes them).  Done before the moment
+# of the failure is stamped: one process less between the stamp and the failure.
+nto_link_prepare() { nt_sysctl "$1" net.ipv6.conf.lan0.keep_addr_on_down=1; }
 
 # nto_link_up HOST: links up again, with the default routes that the down removed.
 nto_link_up()
@@ -375,13 +375,27 @@ $(nto_state d2)"
 	nto_sleep_until $((NTO_READY_MS + NTO_EVENT_S * 1000))
 }
 
+# nto_stamps HOST: "AT_MS FIRST_FORWARD_MS" of HOST's last takeover (wall clock; 0 0 if none).
+nto_stamps()
+{
+	nt_ctl "$1" status --json 2>/dev/null | nt_json "'%d %d' % (
+		j.get('last_takeover', {}).get('at_ms', 0),
+		j.get('last_takeover', {}).get('first_forward_ms', 0))" 2>/dev/null || echo "0 0"
+}
+
 # nto_takeover_figures T0_MS: prints and returns (in NTO_TAKEOVER_MS, NTO_ROLE_MS) how long d2
 # took, after the event at T0_MS, to call itself distributor and to forward its first packet.
 nto_takeover_figures()
 {
 	local t0=$1
-	NTO_ROLE_MS=$(nto_since "$t0" "$(nto_watch_first d2 ROLE "$t0" distributor)")
-	NTO_TAKEOVER_MS=$(nto_since "$t0" "$(nto_watch_first d2 FWD_START "$t0")")
+	local at ff
+	# d2's own stamps (clusterctl status: last_takeover), exact to the ms; the watcher's
+	# polls, late by up to a poll, when d2 has none after t0.
+	read -r at ff < <(nto_stamps d2)
+	[ "${at:-0}" -ge "$t0" ] || at=$(nto_watch_first d2 ROLE "$t0" distributor)
+	[ "${ff:-0}" -ge "$t0" ] || ff=$(nto_watch_first d2 FWD_START "$t0")
+	NTO_ROLE_MS=$(nto_since "$t0" "$at")
+	NTO_TAKEOVER_MS=$(nto_since "$t0" "$ff")
 	echo "takeover: d2 distributor after $NTO_ROLE_MS ms, first packet forwarded by d2 after" \
 		"$NTO_TAKEOVER_MS ms (target 3 heartbeats + 100 ms = 400 ms; -1 = never)"
 }
@@ -390,8 +404,12 @@ nto_takeover_figures()
 nto_takeback_figures()
 {
 	local t1=$1
-	NTO_BACK_ROLE_MS=$(nto_since "$t1" "$(nto_watch_first d1 ROLE "$t1" distributor)")
-	NTO_BACK_FWD_MS=$(nto_since "$t1" "$(nto_watch_first d1 FWD_START "$t1")")
+	local at ff
+	read -r at ff < <(nto_stamps d1)
+	[ "${at:-0}" -ge "$t1" ] || at=$(nto_watch_first d1 ROLE "$t1" distributor)
+	[ "${ff:-0}" -ge "$t1" ] || ff=$(nto_watch_first d1 FWD_START "$t1")
+	NTO_BACK_ROLE_MS=$(nto_since "$t1" "$at")
+	NTO_BACK_FWD_MS=$(nto_since "$t1" "$ff")
 	NTO_D2_STOP_MS=$(nto_since "$t1" "$(nto_watch_first d2 FWD_STOP "$t1")")
 	NTO_BACK_CTL_MS=$(nto_since "$t1" "$(nto_watch_first d1 CTL "$t1" up)")
 	echo "takeback: d1 distributor after $NTO_BACK_ROLE_MS ms, forwarding after" \

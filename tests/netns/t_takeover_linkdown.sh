@@ -9,6 +9,7 @@
 DOWN_MS=${DOWN_MS:-3500}
 
 nto_begin
+nto_link_prepare d1
 t0=$(nt_now_ms)
 nto_link_down d1
 nt_log "d1's link is down"

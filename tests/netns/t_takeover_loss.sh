@@ -9,6 +9,7 @@ LOSS=${LOSS:-10}
 
 NTO_PRELOAD='nto_sync_loss_all $LOSS || { nt_fail loss_rules "nft refused"; nt_finish; }'
 nto_begin
+nto_link_prepare d1
 t0=$(nt_now_ms)
 nto_link_down d1
 nt_log "d1's link is down ($LOSS % loss on the sync port everywhere)"
