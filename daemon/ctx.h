@@ -83,6 +83,9 @@ struct daemon {
 	bool foreground;
 
 	struct cfg *cfg;
+	/* The configuration the current view uses, when a reload could not
+	 * build its own view: freed with that view. */
+	struct cfg *cfg_retired;
 	struct view *view;	/* read by workers: atomic load/store */
 	uint64_t gen;		/* bumped after every view swap (atomic) */
 	struct worker_retired *retired;	/* old views waiting for the workers */

@@ -199,7 +199,10 @@ static int daemon_rebuild_view(struct daemon *d)
 		d->view = nv;
 		return 0;
 	}
-	worker_swap_view(d, nv, NULL);
+	/* A reload whose view could not be built left its predecessor's
+	 * configuration to go with the view that used it. */
+	worker_swap_view(d, nv, d->cfg_retired);
+	d->cfg_retired = NULL;
 	d->view_dirty = false;
 	return 0;
 }
@@ -598,10 +601,22 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 					  .generation = old->generation + 1 };
 		nv = view_build(&in);
 		if (!nv) {
-			snprintf(err, errlen, "out of memory building the routing view");
+			/* The workers keep the old view (and its configuration)
+			 * until the main loop builds the new one: no half state. */
+			if (d->cfg_retired)
+				cfg_free(oc);	/* no view ever used it */
+			else
+				d->cfg_retired = oc;
+			d->view_dirty = true;
+			snprintf(err, errlen, "out of memory building the routing view; the "
+				 "previous one routes until it can be built");
 			return -1;
 		}
-		worker_swap_view(d, nv, oc);
+		worker_swap_view(d, nv, d->cfg_retired ? d->cfg_retired : oc);
+		if (d->cfg_retired) {
+			cfg_free(oc);	/* between two views: no worker saw it */
+			d->cfg_retired = NULL;
+		}
 	}
 	daemon_roles(d);
 	log_info("configuration reloaded from %s (generation %llu)", nc->path,
@@ -947,5 +962,6 @@ int main(int argc, char **argv)
 		log_open("clusterd", false, debug ? LOG_DEBUG : LOG_INFO);
 	ret = daemon_run(&d);
 	cfg_free(d.cfg);
+	cfg_free(d.cfg_retired);
 	return ret;
 }
