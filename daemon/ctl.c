@@ -201,6 +201,7 @@ static json_t *ctl_status(struct daemon *d)
 		json_object_set_new(jv, "backup", json_string(vs->backup));
 		json_object_set_new(jv, "yielded", json_boolean(vs->yield));
 		json_object_set_new(jv, "since", json_string(since));
+		json_object_set_new(jv, "changed_ms", json_integer((json_int_t)vs->changed_ms));
 		for (size_t k = 0; k < vp->n_svcs; k++) {
 			const struct cfg_service *s = &vp->svcs[k];
 			const struct view_service *vsv =

@@ -65,6 +65,7 @@ struct vipa_state {
 	bool owned;		/* the address is on our interface */
 	char owner[CFG_NAME_MAX];
 	time_t since;
+	uint64_t changed_ms;	/* wall clock ms of the last take or release */
 	/* Gratuitous ARP / unsolicited NA: a few after taking the VIPA (one
 	 * can be lost), and again whenever another node claims it (after a
 	 * partition the router may have learnt the other node's MAC). */

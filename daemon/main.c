@@ -223,6 +223,7 @@ static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 			 vp->ifname);
 	vs->owned = false;
 	vs->since = time(NULL);
+	vs->changed_ms = daemon_wall_ms();
 }
 
 /* --- roles (seeds 002 and 004) ------------------------------------------------
@@ -436,6 +437,7 @@ static bool daemon_roles(struct daemon *d)
 			vs->next_announce_ms = 0;
 			vs->owned = true;
 			vs->since = time(NULL);
+			vs->changed_ms = daemon_wall_ms();
 			if (i < 64)
 				taken |= 1ull << i;
 			log_info("now distributing VIPA %s on %s",

@@ -40,6 +40,13 @@ echo "healed: d2 backup after $ms2 ms, d1 distributor at $ms1 ms (limit $MERGE_M
 nt_check d2_back_to_backup "took $ms2 ms (limit $MERGE_MS, -1 = not within 5 s; $(nt_load))" \
 	[ "$ms2" -ge 0 -a "$ms2" -le $MERGE_MS ]
 nt_check d1_owner "d1: took $ms1 ms" [ "$ms1" -ge 0 -a "$ms1" -le $MERGE_MS ]
+# d2's own stamp of the release (the polls above are late by up to a poll): two nodes answer for
+# the VIPA at most one heartbeat (and the 10 ms main-loop tick and the path) after the heal.
+rel=$(nt_ctl d2 status --json | nt_json "[v['changed_ms'] for v in j['vipas']
+	if v['address'] == '$NT_VIP4'][0]")
+echo "d2 released $NT_VIP4 $((rel - t0)) ms after the heal (heartbeat $NT2_HB ms)"
+nt_check d2_release_within_heartbeat "d2 released $((rel - t0)) ms after the heal" \
+	[ $((rel - t0)) -ge 0 -a $((rel - t0)) -le $((NT2_HB + 30)) ]
 for h in $NT_HOSTS; do
 	o=$(nt2_cdat "$h" "[v['owner'] for v in j['vipas'] if v['address'] == '$NT_VIP4']" status)
 	nt_check "owner_d1_on_$h" "$h says owner $o" [ "$o" = '["d1"]' ]
