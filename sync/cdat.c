@@ -642,8 +642,11 @@ unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct c
 		for (size_t j = 0; j < n->n_addrs; j++) {
 			struct cdat_addr *a = &n->addrs[j];
 
-			if (a->outstanding && now >= a->last_sent_ms &&
-			    now - a->last_sent_ms >= cdat_timeout_ms(a, heartbeat_ms)) {
+			/* Timed from the heartbeat's slot, not from when a late
+			 * loop sent it: a miss then leaves the next slot where the
+			 * grid has it, and losses do not push heartbeats later. */
+			if (a->outstanding && now >= a->slot_ms &&
+			    now - a->slot_ms >= cdat_timeout_ms(a, heartbeat_ms)) {
 				a->outstanding = false;
 				if (a->misses < UINT32_MAX)
 					a->misses++;

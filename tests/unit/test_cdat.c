@@ -571,6 +571,59 @@ static void test_probe_grid(void **state)
 	cdat_free(&t);
 }
 
+
+/* One run of a loop that wakes every 10 to 10 + jitter ms (a pseudo-random
+ * sequence from seed), sends what is due and gets an answer 1 ms later,
+ * except for `lost` heartbeats in a row from the 20th: whether the address
+ * was marked unreachable, and after how long a silence. */
+static bool lossy_run(unsigned seed, unsigned jitter, unsigned lost, uint64_t *silence)
+{
+	struct cdat t;
+	uint64_t now = 1000, last_ok = 0;
+	unsigned sent = 0, x = seed * 2654435761u + 1;
+	bool down = false;
+
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	t.nodes[1].addrs[0].retry = 3;
+	while (now < 1000 + 40 * 100 && !down) {
+		uint64_t slot;
+
+		x = x * 1103515245u + 12345u;
+		now += 10 + (x >> 16) % (jitter + 1);
+		cdat_tick(&t, now, 100, NULL);
+		down = t.nodes[1].addrs[0].status == CDAT_UNREACHABLE;
+		slot = cdat_probe_due(&t, 1, 0, now, 100, 1);
+		if (down || !slot)
+			continue;
+		cdat_sent(&t, 1, 0, now, slot);
+		if (++sent >= 20 && sent < 20 + lost)
+			continue;
+		cdat_answered(&t, 1, 0, now, now + 1, NULL);
+		last_ok = now + 1;
+	}
+	*silence = now - last_ok;
+	cdat_free(&t);
+	return down;
+}
+
+/* Two heartbeats lost in a row are not three, however late the loop wakes
+ * (up to 20 ms): each heartbeat keeps its slot, and a miss is timed from it.
+ * Three are, within the silence limit plus a wake-up. */
+static void test_loss_late_loop(void **state)
+{
+	uint64_t silence, worst = 0;
+
+	(void)state;
+	for (unsigned seed = 0; seed < 2000; seed++) {
+		assert_false(lossy_run(seed, 10, 2, &silence));
+		assert_true(lossy_run(seed, 10, 3, &silence));
+		assert_true(silence <= cdat_silence_ms(3, 100) + 20);
+		if (silence > worst)
+			worst = silence;
+	}
+	assert_true(worst > cdat_silence_ms(3, 100));
+}
+
 /* Silence: an address whose last answer is older than retry heartbeats and
  * a quarter is unreachable, however the misses fell in the periods. */
 static void test_silence(void **state)
@@ -1212,6 +1265,7 @@ int main(void)
 		cmocka_unit_test(test_decode_fuzz),
 		cmocka_unit_test(test_rtt),
 		cmocka_unit_test(test_probe_grid),
+		cmocka_unit_test(test_loss_late_loop),
 		cmocka_unit_test(test_silence),
 		cmocka_unit_test(test_failover),
 		cmocka_unit_test(test_proto_fragments),
