@@ -36,9 +36,9 @@ struct worker {
 	 * recounted on reload, both under lock. */
 	pthread_mutex_t lock;
 	struct conn_table *conns;
-	/* The configuration whose node indexes the entries' targets are;
-	 * compared only, never read (it may be freed). */
-	const struct cfg *table_cfg;
+	/* view->cfg_gen of the configuration whose node indexes the entries'
+	 * targets are. */
+	uint64_t table_cfg_gen;
 	struct stats stats;
 	struct engine eng;
 	/* Quiescent-state marker for view/config swaps: 0 while the worker
@@ -87,6 +87,8 @@ struct daemon {
 	/* The configuration the current view uses, when a reload could not
 	 * build its own view: freed with that view. */
 	struct cfg *cfg_retired;
+	uint64_t cfg_gen;	/* bumped by every reload (view.h) */
+	uint64_t cfg_loaded_ms;	/* daemon_now_ms() of the last (re)load */
 	struct view *view;	/* read by workers: atomic load/store */
 	uint64_t gen;		/* bumped after every view swap (atomic) */
 	struct worker_retired *retired;	/* old views waiting for the workers */

@@ -20,14 +20,15 @@
 
 /* Reads the last epoch from path (a missing file is a first start), stores
  * max(now_ns, last + 1) back into path durably and only then into *out.
- * Returns 0 with err set to "", or -1 with "file: what is wrong" in err (err
- * may be NULL) and *out untouched.  A temporary this call created is removed
- * on every error; path is left as it was unless only the final directory
- * fsync failed (it then holds the new value, which only makes the next epoch
- * larger).  Errors: path unreadable or not a regular file, contents corrupt
- * (empty, not a plain decimal number, overflow, missing newline, trailing
- * junk, longer than 21 bytes), last == UINT64_MAX (cannot grow), any open,
- * write, fsync or rename failure, path empty, ending in '/' or too long.
+ * Returns 0 with err set to "" (or to a warning when only the final fsync
+ * of the directory failed: the file holds the new value, so it is used), or
+ * -1 with "file: what is wrong" in err (err may be NULL) and *out untouched;
+ * path is then left as it was, and a temporary this call created is removed.
+ * Errors: path unreadable or not a regular file, contents corrupt (empty,
+ * not a plain decimal number, overflow, missing newline, trailing junk,
+ * longer than 21 bytes), last == UINT64_MAX (cannot grow), any open, write,
+ * fsync or rename failure before the rename, path empty, ending in '/' or
+ * too long.
  *
  * Contract with the caller: nothing is silently ignored here; the daemon
  * logs err and falls back to now_ns for this boot.  A corrupt file is left

@@ -186,6 +186,7 @@ static int daemon_rebuild_view(struct daemon *d)
 		.arg = d,
 		.prev = d->view,
 		.generation = d->view ? d->view->generation + 1 : 1,
+		.cfg_gen = d->cfg_gen,
 	};
 
 	for (size_t n = 0; n < c->n_nodes; n++)
@@ -573,6 +574,8 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	free(d->vipas);
 	d->vipas = nvs;
 	d->cfg = nc;
+	d->cfg_gen++;
+	d->cfg_loaded_ms = daemon_now_ms();
 	d->reloads++;
 	if (dsync_config(d) < 0 || drepl_config(d) < 0)
 		log_err("reload: out of memory rebuilding the cluster state; "
@@ -600,24 +603,26 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 		in = (struct view_input){ .cfg = nc, .self = nc->self, .alive = alive,
 					  .drained = d->drained, .listening = daemon_listening_cb,
 					  .arg = d, .prev = NULL,
-					  .generation = old->generation + 1 };
+					  .generation = old->generation + 1,
+					  .cfg_gen = d->cfg_gen };
 		nv = view_build(&in);
 		if (!nv) {
-			/* The workers keep the old view (and its configuration)
-			 * until the main loop builds the new one: no half state. */
+			/* The configuration is in effect; the workers keep the
+			 * old view (and its configuration) until the main loop
+			 * builds the new one: no half state. */
 			if (d->cfg_retired)
 				cfg_free(oc);	/* no view ever used it */
 			else
 				d->cfg_retired = oc;
 			d->view_dirty = true;
-			snprintf(err, errlen, "out of memory building the routing view; the "
-				 "previous one routes until it can be built");
-			return -1;
-		}
-		worker_swap_view(d, nv, d->cfg_retired ? d->cfg_retired : oc);
-		if (d->cfg_retired) {
-			cfg_free(oc);	/* between two views: no worker saw it */
-			d->cfg_retired = NULL;
+			log_err("reload: out of memory building the routing view; the previous "
+				"one routes until it can be built");
+		} else {
+			worker_swap_view(d, nv, d->cfg_retired ? d->cfg_retired : oc);
+			if (d->cfg_retired) {
+				cfg_free(oc);	/* between two views: no worker saw it */
+				d->cfg_retired = NULL;
+			}
 		}
 	}
 	daemon_roles(d);
@@ -672,6 +677,8 @@ static int daemon_run(struct daemon *d)
 			log_warn("%s: boot epoch taken from the clock, which peers refuse if it "
 				 "went back since the last start", err);
 			d->epoch = now_ns;
+		} else if (err[0]) {
+			log_warn("%s (the epoch file was written)", err);
 		}
 	}
 
@@ -684,7 +691,7 @@ static int daemon_run(struct daemon *d)
 		log_err("out of memory");
 		return 1;
 	}
-	d->start_ms = daemon_now_ms();
+	d->start_ms = d->cfg_loaded_ms = daemon_now_ms();
 	/* An address of ours left behind by a crash: we are not ready to
 	 * distribute yet, and another node may hold the VIPA by now. */
 	for (size_t i = 0; i < c->n_vipas; i++) {
@@ -951,6 +958,7 @@ int main(int argc, char **argv)
 	d.conf_path = path;
 	d.node_override = node;
 	d.state_dir = state_dir;
+	d.cfg_gen = 1;
 	d.foreground = fg;
 	d.cfg = c;
 	if (sock)

@@ -75,6 +75,16 @@ static long drepl_node_by_id(const struct cfg *c, uint32_t id)
 	return -1;
 }
 
+/* The wire id of the node a flow goes to, by its address: an entry's node
+ * index belongs to the configuration of the view its worker last used,
+ * which after a reload may not be c yet.  0 when no node has the address. */
+static uint32_t drepl_target_id(const struct cfg *c, const struct ip_addr *taddr)
+{
+	long n = cfg_node_by_addr(c, taddr);
+
+	return n >= 0 ? wire_node_id(c->nodes[n].name) : 0;
+}
+
 /* --- backlog and sending -------------------------------------------------- */
 
 static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t *b, size_t len)
@@ -107,6 +117,19 @@ static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 	e->len = (uint16_t)len;
 	memcpy(e->b, b, len);
 	bl->n++;
+}
+
+static void drepl_backlog_drop_updates(struct drepl_backlog *bl)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < bl->n; i++) {
+		const struct drepl_body *e = &bl->q[(bl->head + i) % bl->cap];
+
+		if (e->type != REPL_MSG_UPDATE)
+			bl->q[(bl->head + kept++) % bl->cap] = *e;
+	}
+	bl->n = kept;
 }
 
 static void drepl_flush_backlog(struct daemon *d, size_t n)
@@ -313,8 +336,7 @@ static void drepl_drain_logs(struct daemon *d)
 			rc.taddr = e->taddr;
 			rc.tport = e->tport;
 			rc.state = e->state;
-			rc.target = e->target < c->n_nodes ? wire_node_id(c->nodes[e->target].name)
-							   : 0;
+			rc.target = drepl_target_id(c, &e->taddr);
 			for (size_t n = 0; drepl_wanted(d, e) && n < d->n_known; n++) {
 				if (!drepl_peer_wants(d, n, &e->key.vaddr) ||
 				    !dsync_node_alive(d, n))
@@ -351,7 +373,7 @@ static int drepl_bulk_conn(const struct conn *e, void *arg)
 	if (!drepl_peer_wants(b->d, b->n, &e->key.vaddr))
 		return 0;
 	repl_conn_from(&rc, e);
-	rc.target = e->target < c->n_nodes ? wire_node_id(c->nodes[e->target].name) : 0;
+	rc.target = drepl_target_id(c, &e->taddr);
 	drepl_out_conn(b->d, b->n, b->o, &rc);
 	b->count++;
 	return 0;
@@ -378,9 +400,10 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	struct drepl_bulk b = { .d = d, .n = n, .o = &o };
 	uint32_t id = ++d->bulk_id;
 
-	/* The bulk replaces whatever was waiting for that peer; a bulk that
-	 * does not fit either must not schedule another one at once. */
-	d->backlog[n].head = d->backlog[n].n = 0;
+	/* The bulk replaces the updates waiting for that peer (requests and
+	 * reports stay); a bulk that does not fit either must not schedule
+	 * another one at once. */
+	drepl_backlog_drop_updates(&d->backlog[n]);
 	d->in_bulk = true;
 	memset(&o, 0, sizeof(o));
 	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
@@ -416,12 +439,15 @@ static uint64_t drepl_origin_stopped(uint32_t origin, void *arg)
 	long n = drepl_node_by_id(d->cfg, origin);
 	uint64_t since;
 
+	/* Not (or no longer) a distributor beside us: its replicas are
+	 * reports, or it stopped being one at the last (re)load at the
+	 * latest. */
 	if (n < 0 || (size_t)n >= d->n_known || !drepl_peer_is_dist(d, (size_t)n))
-		return 1;
+		return d->cfg_loaded_ms;
 	if (dsync_node_alive(d, (size_t)n))
 		return 0;
 	since = dsync_node_down_since(d, (size_t)n);
-	return since ? since : 1;
+	return since ? since : d->cfg_loaded_ms;
 }
 
 #define DREPL_EXPIRE_MS 100	/* replica expiry step */
@@ -436,7 +462,8 @@ static void drepl_expire(struct daemon *d, uint64_t now)
 	};
 	size_t n;
 
-	if (now - d->last_expire_ms < DREPL_EXPIRE_MS || !d->replica_count)
+	if (now - d->last_expire_ms < DREPL_EXPIRE_MS ||
+	    !__atomic_load_n(&d->replica_count, __ATOMIC_RELAXED))
 		return;
 	d->last_expire_ms = now;
 	pthread_mutex_lock(&d->replica_lock);
@@ -514,10 +541,18 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 		d->repl.records_received++;
 		/* A target's report only fills gaps: what the distributor
 		 * replicated is newer, and a flow a worker already routes
-		 * needs nothing. */
-		if (x->report && (repl_store_lookup(d->replica, &r->conn.key, NULL, NULL) ||
-				  drepl_routed(d, &r->conn.key)))
-			return 0;
+		 * needs nothing.  Except a replica still in SYN (periodic
+		 * replication missed the handshake's end): the target knows
+		 * better, and a SYN replica would expire with the SYN timeout. */
+		if (x->report) {
+			struct repl_conn cur;
+
+			if (drepl_routed(d, &r->conn.key))
+				return 0;
+			if (repl_store_lookup(d->replica, &r->conn.key, &cur, NULL) &&
+			    !(cur.state == CONN_SYN && r->conn.state != CONN_SYN))
+				return 0;
+		}
 	}
 	ret = repl_store_apply(d->replica, x->origin, r, daemon_now_ms());
 	if (x->report && r->type == REPL_TLV_CONN && ret == REPL_OK)

@@ -490,10 +490,14 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 
 		switch (e->kind) {
 		case CDAT_EV_ADDR_DOWN:
-			log_warn("node %s: address %s unreachable (silent for %llu ms)",
-				 cn->name, addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)),
-				 (unsigned long long)(daemon_now_ms() -
-						      cn->addrs[e->addr].last_ok_ms));
+			if (cn->addrs[e->addr].last_ok_ms)
+				log_warn("node %s: address %s unreachable (silent for %llu ms)",
+					 cn->name, addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)),
+					 (unsigned long long)(daemon_now_ms() -
+							      cn->addrs[e->addr].last_ok_ms));
+			else
+				log_warn("node %s: address %s unreachable (never answered)",
+					 cn->name, addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)));
 			break;
 		case CDAT_EV_ADDR_UP:
 			log_info("node %s: address %s reachable", cn->name,

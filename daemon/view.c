@@ -86,6 +86,7 @@ struct view *view_build(const struct view_input *in)
 		return NULL;
 	v->cfg = c;
 	v->generation = in->generation;
+	v->cfg_gen = in->cfg_gen;
 	v->n_nodes = c->n_nodes;
 	v->node_conns = calloc(c->n_nodes ? c->n_nodes : 1, sizeof(*v->node_conns));
 	for (size_t i = 0; i < c->n_vipas; i++)

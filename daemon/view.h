@@ -50,6 +50,9 @@ struct view_rev {
 struct view {
 	const struct cfg *cfg;
 	uint64_t generation;
+	/* Bumped by every reload: tells configurations apart where a pointer
+	 * cannot (a freed one's address comes back). */
+	uint64_t cfg_gen;
 	struct view_service *svcs;
 	size_t n_svcs;
 	struct view_rev *revs;
@@ -68,6 +71,7 @@ struct view_input {
 	void *arg;
 	const struct view *prev;	/* connection counts carry over when the cfg is the same */
 	uint64_t generation;
+	uint64_t cfg_gen;		/* which configuration cfg is, never reused */
 };
 
 struct view *view_build(const struct view_input *in);

@@ -152,9 +152,9 @@ static void worker_renumber_one(struct conn *e, void *arg)
  * zero), before any packet is handled with it. */
 static void worker_renumber(struct worker *w, const struct view *v)
 {
-	if (w->table_cfg && w->table_cfg != v->cfg)
+	if (w->table_cfg_gen && w->table_cfg_gen != v->cfg_gen)
 		conn_walk(w->conns, worker_renumber_one, (void *)v);
-	w->table_cfg = v->cfg;
+	w->table_cfg_gen = v->cfg_gen;
 }
 
 static void *worker_main(void *arg)
@@ -176,7 +176,7 @@ static void *worker_main(void *arg)
 		v = __atomic_load_n(&d->view, __ATOMIC_SEQ_CST);
 		c = v->cfg;
 		pthread_mutex_lock(&w->lock);
-		if (v->cfg != w->table_cfg)
+		if (v->cfg_gen != w->table_cfg_gen)
 			worker_renumber(w, v);
 		w->eng.view = v;
 		w->eng.now_ms = daemon_now_ms();
