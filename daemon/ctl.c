@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #define CTL_CLIENTS_MAX 32
 #define CTL_CLIENT_MS 5000
 #define CTL_LINE_MAX 512
+#define CTL_JOBS_MAX 2		/* conns answers formatted at once */
 
 struct ctl_client {
 	int fd;			/* -1: free slot */
@@ -41,6 +43,7 @@ struct ctl_server {
 	char path[108];
 	struct ctl_client c[CTL_CLIENTS_MAX];
 	uint64_t dropped;	/* clients closed for being slow or too many */
+	unsigned busy;		/* conns answers being written by threads (atomic) */
 };
 
 struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
@@ -102,6 +105,12 @@ static void ctl_drop(struct ctl_server *s, struct ctl_client *c)
 void ctl_close(struct ctl_server *s)
 {
 	if (!s)
+		return;
+	/* A conns thread writes for 5 s at most: wait for it, or leave the
+	 * server to it rather than free what it uses. */
+	for (int i = 0; i < 700 && __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST))
 		return;
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
 		if (s->c[i].fd >= 0)
@@ -276,38 +285,47 @@ static json_t *ctl_targets(struct daemon *d)
 	return o;
 }
 
-/* Rows are copied out under the worker's lock and formatted after it: the
- * worker waits for a copy, not for JSON. */
-struct ctl_conns_arg {
-	struct conn *rows;
-	size_t n, cap;
+static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* conns: the main thread copies the rows (under each worker's lock, briefly)
+ * and resolves the target names; a thread of its own formats them and writes
+ * them to the client, so that neither a worker nor the heartbeats wait for
+ * 100000 rows of JSON. */
+struct ctl_row {
+	struct conn c;
+	char target[CFG_NAME_MAX];
+};
+
+struct ctl_conns_job {
+	struct ctl_row *rows;
+	size_t n, cap, total;
+	uint64_t now;
+	int fd;				/* the client, blocking, 5 s send timeout */
+	unsigned *busy;			/* the server's count of jobs (atomic) */
 };
 
 static int ctl_conn_copy(const struct conn *c, void *arg)
 {
-	struct ctl_conns_arg *a = arg;
+	struct ctl_conns_job *j = arg;
 
-	if (a->n == a->cap)
+	if (j->n == j->cap)
 		return 1;
-	a->rows[a->n++] = *c;
+	j->rows[j->n++].c = *c;
 	return 0;
 }
 
-static json_t *ctl_conn_row(const struct cfg *cfg, const struct conn *c, uint64_t now)
+static json_t *ctl_conn_row(const struct ctl_row *r, uint64_t now)
 {
+	const struct conn *c = &r->c;
 	json_t *jc = json_object();
 	char b[ADDR_STRLEN + 16];
-	long n;
 
 	json_object_set_new(jc, "protocol", json_string(cfg_proto_name(c->key.proto)));
 	json_object_set_new(jc, "client",
 			    json_string(ctl_fmt_ep(&c->key.caddr, c->key.cport, b, sizeof(b))));
 	json_object_set_new(jc, "vipa",
 			    json_string(ctl_fmt_ep(&c->key.vaddr, c->key.vport, b, sizeof(b))));
-	/* By address: right even before a worker renumbered its table after a
-	 * reload. */
-	n = cfg_node_by_addr(cfg, &c->taddr);
-	json_object_set_new(jc, "target", json_string(n >= 0 ? cfg->nodes[n].name : "?"));
+	json_object_set_new(jc, "target", json_string(r->target));
 	json_object_set_new(jc, "target_address",
 			    json_string(ctl_fmt_ep(&c->taddr, c->tport, b, sizeof(b))));
 	json_object_set_new(jc, "state", json_string(ctl_state_name(c->state)));
@@ -318,11 +336,10 @@ static json_t *ctl_conn_row(const struct cfg *cfg, const struct conn *c, uint64_
 	return jc;
 }
 
-static json_t *ctl_conns(struct daemon *d)
+/* The rows of every worker's table, names resolved: false when out of
+ * memory. */
+static bool ctl_conns_collect(struct daemon *d, struct ctl_conns_job *j)
 {
-	struct ctl_conns_arg a = { .n = 0 };
-	json_t *o = json_object(), *arr = json_array();
-	uint64_t now = daemon_now_ms();
 	size_t total = 0;
 
 	/* A size hint; the copy below stops at cap whatever came since. */
@@ -331,27 +348,85 @@ static json_t *ctl_conns(struct daemon *d)
 		total += conn_count(d->workers[i].conns);
 		pthread_mutex_unlock(&d->workers[i].lock);
 	}
-	a.cap = total < CTL_CONNS_MAX ? total : CTL_CONNS_MAX;
-	a.rows = malloc((a.cap ? a.cap : 1) * sizeof(*a.rows));
-	if (!a.rows)
-		a.cap = 0;
-	total = 0;
+	j->cap = total < CTL_CONNS_MAX ? total : CTL_CONNS_MAX;
+	j->rows = malloc((j->cap ? j->cap : 1) * sizeof(*j->rows));
+	if (!j->rows)
+		return false;
+	j->n = j->total = 0;
+	j->now = daemon_now_ms();
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 
 		pthread_mutex_lock(&w->lock);
-		total += conn_count(w->conns);
-		conn_foreach(w->conns, ctl_conn_copy, &a);
+		j->total += conn_count(w->conns);
+		conn_foreach(w->conns, ctl_conn_copy, j);
 		pthread_mutex_unlock(&w->lock);
 	}
-	for (size_t i = 0; i < a.n; i++)
-		json_array_append_new(arr, ctl_conn_row(d->cfg, &a.rows[i], now));
-	free(a.rows);
+	for (size_t i = 0; i < j->n; i++) {
+		/* By address: right even before a worker renumbered its table
+		 * after a reload. */
+		long n = cfg_node_by_addr(d->cfg, &j->rows[i].c.taddr);
+
+		snprintf(j->rows[i].target, sizeof(j->rows[i].target), "%s",
+			 n >= 0 ? d->cfg->nodes[n].name : "?");
+	}
+	return true;
+}
+
+static json_t *ctl_conns_format(const struct ctl_conns_job *j)
+{
+	json_t *o = json_object(), *arr = json_array();
+
+	for (size_t i = 0; i < j->n; i++)
+		json_array_append_new(arr, ctl_conn_row(&j->rows[i], j->now));
 	json_object_set_new(o, "ok", json_true());
-	json_object_set_new(o, "total", json_integer((json_int_t)total));
-	json_object_set_new(o, "truncated", json_boolean(a.n < total));
+	json_object_set_new(o, "total", json_integer((json_int_t)j->total));
+	json_object_set_new(o, "truncated", json_boolean(j->n < j->total));
 	json_object_set_new(o, "conns", arr);
 	return o;
+}
+
+/* Inline, when no thread can be had. */
+static json_t *ctl_conns(struct daemon *d)
+{
+	struct ctl_conns_job j = { .fd = -1 };
+	json_t *o;
+
+	if (!ctl_conns_collect(d, &j))
+		return ctl_error("out of memory");
+	o = ctl_conns_format(&j);
+	free(j.rows);
+	return o;
+}
+
+static void *ctl_conns_thread(void *arg)
+{
+	struct ctl_conns_job *j = arg;
+	json_t *o = ctl_conns_format(j);
+	char *out = json_dumps(o, JSON_COMPACT);
+	size_t len, off = 0;
+
+	json_decref(o);
+	free(j->rows);
+	if (out) {
+		len = strlen(out);
+		while (off < len) {
+			ssize_t n = write(j->fd, out + off, len - off);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				break;	/* gone, or 5 s without reading */
+			off += (size_t)n;
+		}
+		if (off == len && write(j->fd, "\n", 1) < 0)
+			off = 0;
+		free(out);
+	}
+	close(j->fd);
+	__atomic_fetch_sub(j->busy, 1, __ATOMIC_SEQ_CST);
+	free(j);
+	return NULL;
 }
 
 /* "section.key" counter names become nested objects. */
@@ -603,7 +678,6 @@ static json_t *ctl_cdat(struct daemon *d)
 	return o;
 }
 
-static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *ctl_error(const char *fmt, ...)
 {
 	json_t *o = json_object();
@@ -736,6 +810,51 @@ static bool ctl_flush(struct ctl_server *s, struct ctl_client *c)
 	return true;
 }
 
+/* A conns request goes to a thread: true when it took the client (its slot
+ * is free again), false to answer inline. */
+static bool ctl_conns_async(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
+{
+	struct timeval tv = { .tv_sec = CTL_CLIENT_MS / 1000 };
+	struct ctl_conns_job *j;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(c - s->c) };
+	pthread_attr_t attr;
+	pthread_t t;
+	char cmd[8];
+	int fl, rc;
+
+	if (sscanf(c->in, "%7s", cmd) != 1 || strcmp(cmd, "conns") ||
+	    __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST) >= CTL_JOBS_MAX)
+		return false;
+	j = calloc(1, sizeof(*j));
+	if (!j || !ctl_conns_collect(d, j)) {
+		free(j);
+		return false;
+	}
+	j->fd = c->fd;
+	j->busy = &s->busy;
+	/* The thread writes blocking, for 5 s at most. */
+	fl = fcntl(c->fd, F_GETFL);
+	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	__atomic_fetch_add(&s->busy, 1, __ATOMIC_SEQ_CST);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, ctl_conns_thread, j);
+	pthread_attr_destroy(&attr);
+	if (rc != 0) {
+		__atomic_fetch_sub(&s->busy, 1, __ATOMIC_SEQ_CST);
+		fcntl(c->fd, F_SETFL, fl);
+		epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev);
+		free(j->rows);
+		free(j);
+		return false;
+	}
+	memset(c, 0, sizeof(*c));
+	c->fd = -1;
+	return true;
+}
+
 static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
 {
 	json_t *reply;
@@ -758,6 +877,8 @@ static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client 
 			break;
 	}
 	c->in[c->got] = 0;
+	if (ctl_conns_async(d, s, c))
+		return false;	/* a thread has the client now */
 	reply = ctl_dispatch(d, c->in);
 	out = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
