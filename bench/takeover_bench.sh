@@ -45,7 +45,10 @@ if [ -n "$one" ]; then
 		echo "RESULT $one - - - - - - (load not established)"
 		exit 0
 	fi
-	nto_sleep_until $(($(nto_lc_ready_ms lc) + NTO_EVENT_S * 1000))
+	# The load's new connections keep a 100 ms rhythm from READY: a failure at a fixed offset
+	# from it would always find the next one at the same distance.  Failures come at any
+	# moment: a random offset within that period.
+	nto_sleep_until $(($(nto_lc_ready_ms lc) + NTO_EVENT_S * 1000 + RANDOM % 100))
 	nto_link_prepare d1
 	t0=$(nt_now_ms)
 	nto_link_down d1
