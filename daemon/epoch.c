@@ -9,25 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "daemon/errbuf.h"
 #include "daemon/epoch.h"
 
 /* "18446744073709551615\n" is 21 bytes; anything longer is not ours. */
 #define EPOCH_TEXT_MAX	21
 #define EPOCH_TMP_SUFFIX ".tmp"
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* Strict parse: digits, then exactly one newline, then the end.  No sign, no
  * blanks, no base prefix: strtoull would accept all of those. */
@@ -38,29 +25,29 @@ static int parse(const char *path, const char *text, size_t len, uint64_t *v,
 	size_t i;
 
 	if (len == 0) {
-		seterr(err, errlen, "%s: empty file, expected a decimal epoch", path);
+		errbuf_set(err, errlen, "%s: empty file, expected a decimal epoch", path);
 		return -1;
 	}
 	for (i = 0; i < len && text[i] >= '0' && text[i] <= '9'; i++) {
 		unsigned d = (unsigned)(text[i] - '0');
 
 		if (n > (UINT64_MAX - d) / 10) {
-			seterr(err, errlen, "%s: epoch does not fit in 64 bits", path);
+			errbuf_set(err, errlen, "%s: epoch does not fit in 64 bits", path);
 			return -1;
 		}
 		n = n * 10 + d;
 	}
 	if (i == 0) {
-		seterr(err, errlen, "%s: not a decimal epoch (byte 0x%02x at offset 0)", path,
+		errbuf_set(err, errlen, "%s: not a decimal epoch (byte 0x%02x at offset 0)", path,
 		       (unsigned char)text[0]);
 		return -1;
 	}
 	if (i == len) {
-		seterr(err, errlen, "%s: epoch is not terminated by a newline", path);
+		errbuf_set(err, errlen, "%s: epoch is not terminated by a newline", path);
 		return -1;
 	}
 	if (text[i] != '\n' || i + 1 != len) {
-		seterr(err, errlen, "%s: trailing junk after the epoch at offset %zu", path, i);
+		errbuf_set(err, errlen, "%s: trailing junk after the epoch at offset %zu", path, i);
 		return -1;
 	}
 	*v = n;
@@ -80,16 +67,16 @@ static int read_last(const char *path, uint64_t *last, char *err, size_t errlen)
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot open %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) < 0) {
-		seterr(err, errlen, "cannot stat %s: %s", path, strerror(errno));
+		errbuf_set(err, errlen, "cannot stat %s: %s", path, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		errbuf_set(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
@@ -99,7 +86,7 @@ static int read_last(const char *path, uint64_t *last, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			seterr(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			errbuf_set(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			close(fd);
 			return -1;
 		}
@@ -109,7 +96,7 @@ static int read_last(const char *path, uint64_t *last, char *err, size_t errlen)
 	}
 	close(fd);
 	if (len > EPOCH_TEXT_MAX) {
-		seterr(err, errlen, "%s: longer than %d bytes, not an epoch", path,
+		errbuf_set(err, errlen, "%s: longer than %d bytes, not an epoch", path,
 		       EPOCH_TEXT_MAX);
 		return -1;
 	}
@@ -158,37 +145,37 @@ static int store(const char *path, const char *tmp, uint64_t v, char *err, size_
 
 	len = snprintf(text, sizeof(text), "%llu\n", (unsigned long long)v);
 	if (len < 0 || (size_t)len >= sizeof(text)) {
-		seterr(err, errlen, "%s: cannot format epoch", path);
+		errbuf_set(err, errlen, "%s: cannot format epoch", path);
 		return -1;
 	}
 	/* O_TRUNC, not O_EXCL: a temporary left by a crash must not block
 	 * every later start.  O_NOFOLLOW: never write through a link. */
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0644);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		return -1;
 	}
 	/* The umask must not decide the mode. */
 	if (fchmod(fd, 0644) < 0) {
-		seterr(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot chmod %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (write_all(fd, text, (size_t)len) < 0) {
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (fsync(fd) < 0) {
-		seterr(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot fsync %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	if (close(fd) < 0) {
 		fd = -1;
-		seterr(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		errbuf_set(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		goto fail;
 	}
 	fd = -1;
 	if (rename(tmp, path) < 0) {
-		seterr(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+		errbuf_set(err, errlen, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
 		goto fail;
 	}
 	return 0;
@@ -206,11 +193,11 @@ static int sync_dir(const char *dir, char *err, size_t errlen)
 
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		seterr(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot open directory %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	if (fsync(fd) < 0) {
-		seterr(err, errlen, "cannot fsync directory %s: %s", dir, strerror(errno));
+		errbuf_set(err, errlen, "cannot fsync directory %s: %s", dir, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -227,20 +214,20 @@ int epoch_next(const char *path, uint64_t now_ns, uint64_t *out, char *err, size
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path || !path[0] || path[strlen(path) - 1] == '/') {
-		seterr(err, errlen, "epoch file path '%s' is not a file name",
+		errbuf_set(err, errlen, "epoch file path '%s' is not a file name",
 		       path ? path : "(null)");
 		return -1;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%s%s", path, EPOCH_TMP_SUFFIX);
 	if (n < 0 || (size_t)n >= sizeof(tmp) || dir_of(path, dir, sizeof(dir)) < 0) {
-		seterr(err, errlen, "epoch file path too long: %.64s...", path);
+		errbuf_set(err, errlen, "epoch file path too long: %.64s...", path);
 		return -1;
 	}
 	have = read_last(path, &last, err, errlen);
 	if (have < 0)
 		return -1;
 	if (have && last == UINT64_MAX) {
-		seterr(err, errlen, "%s: epoch is %llu, it cannot grow any more", path,
+		errbuf_set(err, errlen, "%s: epoch is %llu, it cannot grow any more", path,
 		       (unsigned long long)last);
 		return -1;
 	}

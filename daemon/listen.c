@@ -15,6 +15,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "daemon/errbuf.h"
 #include "daemon/listen.h"
 
 /* The kernel fills dump messages up to 32 KiB; a bigger buffer is wasted. */
@@ -27,20 +28,6 @@ struct scan_ctx {
 	uint8_t family;		/* of the dump */
 	uint8_t proto;
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void mark(struct scan_ctx *c, uint8_t family, uint16_t port)
 {
@@ -173,13 +160,13 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 	if (n == 0)
 		return 0;
 	if (!q || !result) {
-		seterr(err, errlen, "listen_scan: no query or result array");
+		errbuf_set(err, errlen, "listen_scan: no query or result array");
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
 		if ((q[i].family != AF_INET && q[i].family != AF_INET6) ||
 		    (q[i].proto != IPPROTO_TCP && q[i].proto != IPPROTO_UDP)) {
-			seterr(err, errlen, "listen_scan: query %zu: family %u protocol %u",
+			errbuf_set(err, errlen, "listen_scan: query %zu: family %u protocol %u",
 			       i, q[i].family, q[i].proto);
 			return -EINVAL;
 		}
@@ -189,12 +176,12 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	if (!nl) {
 		ret = -errno;
-		seterr(err, errlen, "sock_diag socket: %s", strerror(-ret));
+		errbuf_set(err, errlen, "sock_diag socket: %s", strerror(-ret));
 		return ret;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "sock_diag bind: %s", strerror(-ret));
+		errbuf_set(err, errlen, "sock_diag bind: %s", strerror(-ret));
 		goto out;
 	}
 	for (p = 0; p < sizeof(protos); p++) {
@@ -226,7 +213,7 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 		}
 	}
 	if (ret < 0)
-		seterr(err, errlen, "sock_diag dump (%s, %s): %s",
+		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
 		       c.family == AF_INET ? "ipv4" : "ipv6",
 		       c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
 out:
@@ -329,7 +316,7 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 
 	if ((family != AF_INET && family != AF_INET6) ||
 	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) || port == 0) {
-		seterr(err, errlen, "listen_conns: family %u protocol %u port %u",
+		errbuf_set(err, errlen, "listen_conns: family %u protocol %u port %u",
 		       family, proto, port);
 		return -EINVAL;
 	}
@@ -338,12 +325,12 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
 	if (!nl) {
 		ret = -errno;
-		seterr(err, errlen, "sock_diag socket: %s", strerror(-ret));
+		errbuf_set(err, errlen, "sock_diag socket: %s", strerror(-ret));
 		return ret;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "sock_diag bind: %s", strerror(-ret));
+		errbuf_set(err, errlen, "sock_diag bind: %s", strerror(-ret));
 		goto out;
 	}
 	ret = 0;
@@ -360,7 +347,7 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 			ret = 0;
 	}
 	if (ret < 0)
-		seterr(err, errlen, "sock_diag dump (%s, %s): %s",
+		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
 		       x.dump_family == AF_INET ? "ipv4" : "ipv6",
 		       proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
 	else

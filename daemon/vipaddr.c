@@ -19,6 +19,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "daemon/errbuf.h"
 #include "daemon/vipaddr.h"
 
 #define ARP_HDR_LEN	28
@@ -26,20 +27,6 @@
 #define NA_FLAG_OVERRIDE 0x20	/* first byte of the flags word */
 /* The kernel fills dump messages up to 32 KiB (libmnl 1.0.4 lacks MNL_SOCKET_DUMP_SIZE). */
 #define NL_DUMP_SIZE	32768
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static void put16(uint8_t *p, uint16_t v)
 {
@@ -185,7 +172,7 @@ int vipaddr_add(const char *ifname, const struct ip_addr *addr, char *err, size_
 	if (ret == -EEXIST)
 		return 0;
 	if (ret < 0)
-		seterr(err, errlen, "add %s/%zu to %s: %s", addr_fmt(addr, s, sizeof(s)),
+		errbuf_set(err, errlen, "add %s/%zu to %s: %s", addr_fmt(addr, s, sizeof(s)),
 		       addr_len(addr) * 8, ifname, strerror(-ret));
 	return ret;
 }
@@ -199,7 +186,7 @@ int vipaddr_del(const char *ifname, const struct ip_addr *addr, char *err, size_
 	if (ret == -EADDRNOTAVAIL)
 		return 0;
 	if (ret < 0)
-		seterr(err, errlen, "delete %s from %s: %s", addr_fmt(addr, s, sizeof(s)),
+		errbuf_set(err, errlen, "delete %s from %s: %s", addr_fmt(addr, s, sizeof(s)),
 		       ifname, strerror(-ret));
 	return ret;
 }
@@ -296,17 +283,17 @@ static int announce4(const char *ifname, unsigned int idx, const struct ip_addr 
 	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "packet socket: %s", strerror(-ret));
+		errbuf_set(err, errlen, "packet socket: %s", strerror(-ret));
 		return ret;
 	}
 	ret = if_hwaddr(fd, ifname, mac, &hwtype);
 	if (ret < 0) {
-		seterr(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
+		errbuf_set(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
 		goto out;
 	}
 	if (hwtype != ARPHRD_ETHER) {
 		ret = -EOPNOTSUPP;
-		seterr(err, errlen, "%s: gratuitous ARP needs an Ethernet link", ifname);
+		errbuf_set(err, errlen, "%s: gratuitous ARP needs an Ethernet link", ifname);
 		goto out;
 	}
 	memset(&sll, 0, sizeof(sll));
@@ -323,7 +310,7 @@ static int announce4(const char *ifname, unsigned int idx, const struct ip_addr 
 		}
 		if (sendto(fd, frame, (size_t)len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 			ret = -errno;
-			seterr(err, errlen, "%s: send gratuitous ARP: %s", ifname, strerror(-ret));
+			errbuf_set(err, errlen, "%s: send gratuitous ARP: %s", ifname, strerror(-ret));
 			goto out;
 		}
 	}
@@ -346,12 +333,12 @@ static int announce6(const char *ifname, unsigned int idx, const struct ip_addr 
 	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
 	if (fd < 0) {
 		ret = -errno;
-		seterr(err, errlen, "icmpv6 socket: %s", strerror(-ret));
+		errbuf_set(err, errlen, "icmpv6 socket: %s", strerror(-ret));
 		return ret;
 	}
 	ret = if_hwaddr(fd, ifname, mac, &hwtype);
 	if (ret < 0) {
-		seterr(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
+		errbuf_set(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
 		goto out;
 	}
 	/* Send only: let no received ICMPv6 queue up on this socket. */
@@ -391,7 +378,7 @@ static int announce6(const char *ifname, unsigned int idx, const struct ip_addr 
 	dst.sin6_scope_id = idx;
 	if (sendto(fd, body, (size_t)len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "%s: send neighbour advertisement: %s", ifname,
+		errbuf_set(err, errlen, "%s: send neighbour advertisement: %s", ifname,
 		       strerror(-ret));
 		goto out;
 	}
@@ -399,7 +386,7 @@ static int announce6(const char *ifname, unsigned int idx, const struct ip_addr 
 	goto out;
 sockerr:
 	ret = -errno;
-	seterr(err, errlen, "%s: %s: %s", ifname, what, strerror(-ret));
+	errbuf_set(err, errlen, "%s: %s: %s", ifname, what, strerror(-ret));
 out:
 	close(fd);
 	return ret;
@@ -410,13 +397,13 @@ int vipaddr_announce(const char *ifname, const struct ip_addr *addr, char *err, 
 	unsigned int idx = if_nametoindex(ifname);
 
 	if (!idx) {
-		seterr(err, errlen, "%s: no such interface", ifname);
+		errbuf_set(err, errlen, "%s: no such interface", ifname);
 		return -ENODEV;
 	}
 	if (addr->family == AF_INET)
 		return announce4(ifname, idx, addr, err, errlen);
 	if (addr->family == AF_INET6)
 		return announce6(ifname, idx, addr, err, errlen);
-	seterr(err, errlen, "announce: address family %u", addr->family);
+	errbuf_set(err, errlen, "announce: address family %u", addr->family);
 	return -EAFNOSUPPORT;
 }

@@ -31,6 +31,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "daemon/errbuf.h"
 #include "rules/nft.h"
 
 #define PROBE_TABLE	"clusterd_probe"
@@ -59,21 +60,6 @@ struct nb {
 	struct nlmsghdr *cur;
 	int err;			/* first build error, sticky */
 };
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 nb_init(struct nb *nb, size_t limit)
@@ -210,7 +196,7 @@ nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
 	struct pollfd pfd;
 
 	if (nb->err) {
-		seterr(err, errlen, "%s: building the batch: %s", what, strerror(-nb->err));
+		errbuf_set(err, errlen, "%s: building the batch: %s", what, strerror(-nb->err));
 		return nb->err;
 	}
 	len = mnl_nlmsg_batch_size(nb->b);
@@ -218,12 +204,12 @@ nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
 	nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (nl == NULL) {
 		ret = -errno;
-		seterr(err, errlen, "%s: netlink socket: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: netlink socket: %s", what, strerror(errno));
 		return ret;
 	}
 	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "%s: netlink bind: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: netlink bind: %s", what, strerror(errno));
 		goto out;
 	}
 	/* Best effort: small acks, error strings, room for the batch and acks. */
@@ -236,13 +222,13 @@ nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
 
 	if (mnl_socket_sendto(nl, mnl_nlmsg_batch_head(nb->b), len) < 0) {
 		ret = -errno;
-		seterr(err, errlen, "%s: netlink send: %s", what, strerror(errno));
+		errbuf_set(err, errlen, "%s: netlink send: %s", what, strerror(errno));
 		goto out;
 	}
 	rbuf = malloc(MNL_SOCKET_BUFFER_SIZE);
 	if (rbuf == NULL) {
 		ret = -ENOMEM;
-		seterr(err, errlen, "%s: out of memory", what);
+		errbuf_set(err, errlen, "%s: out of memory", what);
 		goto out;
 	}
 	pfd.fd = mnl_socket_get_fd(nl);
@@ -257,19 +243,19 @@ nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			ret = -errno;
-			seterr(err, errlen, "%s: netlink receive: %s", what, strerror(errno));
+			errbuf_set(err, errlen, "%s: netlink receive: %s", what, strerror(errno));
 			goto out;
 		}
 		parse_acks(&ack, rbuf, (size_t)n);
 	}
 	if (ack.error) {
 		ret = ack.error;
-		seterr(err, errlen, "%s: kernel refused %s: %s%s%s", what,
+		errbuf_set(err, errlen, "%s: kernel refused %s: %s%s%s", what,
 		       nb_desc(nb, ack.error_seq), strerror(-ack.error),
 		       ack.extack[0] ? ": " : "", ack.extack);
 	} else if (ack.answered < expect) {
 		ret = -ETIMEDOUT;
-		seterr(err, errlen, "%s: %zu of %zu messages unanswered", what,
+		errbuf_set(err, errlen, "%s: %zu of %zu messages unanswered", what,
 		       expect - ack.answered, expect);
 	}
 out:
@@ -622,7 +608,7 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 		limit += (size_t)o->workers * (2048 + rules_get(r, i)->n_addrs * 128);
 	ret = nb_init(&nb, limit);
 	if (ret) {
-		seterr(err, errlen, "install: out of memory");
+		errbuf_set(err, errlen, "install: out of memory");
 		return ret;
 	}
 	/* Adding first makes the delete succeed when the table is absent. */
@@ -655,7 +641,7 @@ rules_nft_remove(char *err, size_t errlen)
 
 	ret = nb_init(&nb, 16384);
 	if (ret) {
-		seterr(err, errlen, "remove: out of memory");
+		errbuf_set(err, errlen, "remove: out of memory");
 		return ret;
 	}
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
@@ -679,7 +665,7 @@ probe_one(bool native, char *err, size_t errlen)
 
 	ret = nb_init(&nb, 16384);
 	if (ret) {
-		seterr(err, errlen, "probe: out of memory");
+		errbuf_set(err, errlen, "probe: out of memory");
 		return ret;
 	}
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, PROBE_TABLE);
@@ -721,7 +707,7 @@ rules_nft_probe(bool *native_queue, char *err, size_t errlen)
 	}
 	/* ENOENT: no nft_queue module; anything else is not about the queue. */
 	if (ret != -ENOENT && ret != -EOPNOTSUPP) {
-		seterr(err, errlen, "%s", nerr);
+		errbuf_set(err, errlen, "%s", nerr);
 		return ret;
 	}
 	ret = probe_one(false, cerr, sizeof(cerr));
@@ -729,6 +715,6 @@ rules_nft_probe(bool *native_queue, char *err, size_t errlen)
 		*native_queue = false;
 		return 0;
 	}
-	seterr(err, errlen, "no way to queue: native (%s); compat (%s)", nerr, cerr);
+	errbuf_set(err, errlen, "no way to queue: native (%s); compat (%s)", nerr, cerr);
 	return ret;
 }

@@ -383,19 +383,24 @@ nto_stamps()
 		j.get('last_takeover', {}).get('first_forward_ms', 0))" 2>/dev/null || echo "0 0"
 }
 
+# nto_took HOST T_MS: "ROLE_MS FORWARD_MS": how long after T_MS HOST took a VIPA and forwarded
+# its first packet, from HOST's own stamps (exact to the ms), else from the watcher's polls
+# (late by up to a poll); -1 for what did not happen.
+nto_took()
+{
+	local h=$1 t=$2 at ff
+	read -r at ff < <(nto_stamps "$h")
+	[ "${at:-0}" -ge "$t" ] || at=$(nto_watch_first "$h" ROLE "$t" distributor)
+	[ "${ff:-0}" -ge "$t" ] || ff=$(nto_watch_first "$h" FWD_START "$t")
+	echo "$(nto_since "$t" "$at") $(nto_since "$t" "$ff")"
+}
+
 # nto_takeover_figures T0_MS: prints and returns (in NTO_TAKEOVER_MS, NTO_ROLE_MS) how long d2
 # took, after the event at T0_MS, to call itself distributor and to forward its first packet.
 nto_takeover_figures()
 {
 	local t0=$1
-	local at ff
-	# d2's own stamps (clusterctl status: last_takeover), exact to the ms; the watcher's
-	# polls, late by up to a poll, when d2 has none after t0.
-	read -r at ff < <(nto_stamps d2)
-	[ "${at:-0}" -ge "$t0" ] || at=$(nto_watch_first d2 ROLE "$t0" distributor)
-	[ "${ff:-0}" -ge "$t0" ] || ff=$(nto_watch_first d2 FWD_START "$t0")
-	NTO_ROLE_MS=$(nto_since "$t0" "$at")
-	NTO_TAKEOVER_MS=$(nto_since "$t0" "$ff")
+	read -r NTO_ROLE_MS NTO_TAKEOVER_MS < <(nto_took d2 "$t0")
 	echo "takeover: d2 distributor after $NTO_ROLE_MS ms, first packet forwarded by d2 after" \
 		"$NTO_TAKEOVER_MS ms (target 3 heartbeats + 100 ms = 400 ms; -1 = never)"
 }
@@ -404,12 +409,7 @@ nto_takeover_figures()
 nto_takeback_figures()
 {
 	local t1=$1
-	local at ff
-	read -r at ff < <(nto_stamps d1)
-	[ "${at:-0}" -ge "$t1" ] || at=$(nto_watch_first d1 ROLE "$t1" distributor)
-	[ "${ff:-0}" -ge "$t1" ] || ff=$(nto_watch_first d1 FWD_START "$t1")
-	NTO_BACK_ROLE_MS=$(nto_since "$t1" "$at")
-	NTO_BACK_FWD_MS=$(nto_since "$t1" "$ff")
+	read -r NTO_BACK_ROLE_MS NTO_BACK_FWD_MS < <(nto_took d1 "$t1")
 	NTO_D2_STOP_MS=$(nto_since "$t1" "$(nto_watch_first d2 FWD_STOP "$t1")")
 	NTO_BACK_CTL_MS=$(nto_since "$t1" "$(nto_watch_first d1 CTL "$t1" up)")
 	echo "takeback: d1 distributor after $NTO_BACK_ROLE_MS ms, forwarding after" \
