@@ -19,6 +19,7 @@
 
 #include <libmnl/libmnl.h>
 
+#include "nfq/be.h"
 #include "daemon/errbuf.h"
 #include "daemon/vipaddr.h"
 
@@ -27,12 +28,6 @@
 #define NA_FLAG_OVERRIDE 0x20	/* first byte of the flags word */
 /* The kernel fills dump messages up to 32 KiB (libmnl 1.0.4 lacks MNL_SOCKET_DUMP_SIZE). */
 #define NL_DUMP_SIZE	32768
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 int vipaddr_build_garp(uint8_t *buf, size_t len, const uint8_t mac[6],
 		       const struct in_addr *ip4, bool reply)
@@ -44,14 +39,14 @@ int vipaddr_build_garp(uint8_t *buf, size_t len, const uint8_t mac[6],
 	memset(buf, 0, VIPADDR_ARP_FRAME_LEN);
 	memset(buf, 0xff, ETH_ALEN);
 	memcpy(buf + ETH_ALEN, mac, ETH_ALEN);
-	put16(buf + 2 * ETH_ALEN, ETHERTYPE_ARP);
+	be_put16(buf + 2 * ETH_ALEN, ETHERTYPE_ARP);
 
 	arp = buf + ETH_HLEN;
-	put16(arp, ARPHRD_ETHER);
-	put16(arp + 2, ETHERTYPE_IP);
+	be_put16(arp, ARPHRD_ETHER);
+	be_put16(arp + 2, ETHERTYPE_IP);
 	arp[4] = ETH_ALEN;
 	arp[5] = 4;
-	put16(arp + 6, reply ? ARPOP_REPLY : ARPOP_REQUEST);
+	be_put16(arp + 6, reply ? ARPOP_REPLY : ARPOP_REQUEST);
 	memcpy(arp + 8, mac, ETH_ALEN);
 	memcpy(arp + 14, &ip4->s_addr, 4);
 	/* Target MAC: zero in the request (RFC 5227 announcement), ours in

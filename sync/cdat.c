@@ -7,6 +7,7 @@
 
 #include <sodium.h>
 
+#include "nfq/be.h"
 #include "daemon/config.h"
 #include "sync/cdat.h"
 
@@ -34,32 +35,6 @@ const char *cdat_err_name(int err)
 	case CDAT_ERR_STALE: return "stale";
 	}
 	return "?";
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static size_t pad4(size_t n)
@@ -211,7 +186,7 @@ static void enc_addr(uint8_t v[CDAT_ADDR_LEN], const struct cdat_addr *a)
 	memset(v, 0, CDAT_ADDR_LEN);
 	v[0] = a->ip.family == AF_INET ? 4 : 6;
 	v[1] = a->prefix;
-	put16(v + 2, a->mtu);
+	be_put16(v + 2, a->mtu);
 	v[4] = a->cos;
 	v[5] = a->retry;
 	memcpy(v + 8, a->ip.b, addr_len(&a->ip));
@@ -229,7 +204,7 @@ static int dec_addr(const uint8_t *v, uint16_t len, struct cdat_addr *a)
 		return CDAT_ERR_FORMAT;
 	family = v[0] == 4 ? AF_INET : AF_INET6;
 	alen = v[0] == 4 ? 4 : 16;
-	if (v[1] > alen * 8 || get16(v + 2) < MIN_MTU || v[5] == 0 || v[6] || v[7])
+	if (v[1] > alen * 8 || be_get16(v + 2) < MIN_MTU || v[5] == 0 || v[6] || v[7])
 		return CDAT_ERR_FORMAT;
 	for (size_t i = 8 + alen; i < 24; i++)
 		if (v[i])
@@ -244,7 +219,7 @@ static int dec_addr(const uint8_t *v, uint16_t len, struct cdat_addr *a)
 	memset(a, 0, sizeof(*a));
 	addr_from_bytes(&a->ip, family, v + 8);
 	a->prefix = v[1];
-	a->mtu = get16(v + 2);
+	a->mtu = be_get16(v + 2);
 	a->cos = v[4];
 	a->retry = v[5];
 	memcpy(a->type, v + 24, tlen);
@@ -276,7 +251,7 @@ void cdat_digest(const struct cdat *t, uint8_t out[CDAT_DIGEST_LEN])
 
 	crypto_generichash_init(&st, NULL, 0, CDAT_DIGEST_LEN);
 	crypto_generichash_update(&st, tag, sizeof(tag));
-	put16(cnt, (uint16_t)t->n);
+	be_put16(cnt, (uint16_t)t->n);
 	crypto_generichash_update(&st, cnt, sizeof(cnt));
 	/* Name order without sorting (no allocation): names are unique and
 	 * tables small, so n passes each picking the next larger name. */
@@ -346,7 +321,7 @@ void cdat_put_summary(struct wire_writer *w, uint64_t version, const uint8_t *di
 {
 	uint8_t v[8];
 
-	put64(v, version);
+	be_put64(v, version);
 	wire_put(w, CDAT_TLV_VERSION, v, sizeof(v));
 	wire_put(w, CDAT_TLV_DIGEST, digest, CDAT_DIGEST_LEN);
 }
@@ -466,7 +441,7 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 	d = find_tlv(body, len, CDAT_TLV_DIGEST, &vl);
 	if (!v || !d)
 		return false;
-	*version = get64(v);
+	*version = be_get64(v);
 	memcpy(digest, d, CDAT_DIGEST_LEN);
 	return true;
 }
@@ -509,7 +484,7 @@ int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 	if (!v || !d || count_tlv(body, len, CDAT_TLV_VERSION) != 1 ||
 	    count_tlv(body, len, CDAT_TLV_DIGEST) != 1)
 		goto fail;
-	t->version = get64(v);
+	t->version = be_get64(v);
 	cdat_update_digest(t);
 	/* The digest covers every entry: a body cut at a TLV boundary fails. */
 	if (memcmp(d, t->digest, CDAT_DIGEST_LEN) != 0)
@@ -1050,16 +1025,16 @@ static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outb
 	}
 	if (!parts)
 		parts = 1;
-	put64(v, t->version);
+	be_put64(v, t->version);
 	for (size_t k = 0, start = 0; k < parts; k++) {
 		first = start;
 		used = 0;
 		while (start < t->n && used + entry_size(&t->nodes[start]) <= FRAG_ROOM)
 			used += entry_size(&t->nodes[start++]);
-		put16(part, (uint16_t)k);
-		put16(part + 2, (uint16_t)parts);
-		put16(part + 4, (uint16_t)first);
-		put16(part + 6, (uint16_t)t->n);
+		be_put16(part, (uint16_t)k);
+		be_put16(part + 2, (uint16_t)parts);
+		be_put16(part + 4, (uint16_t)first);
+		be_put16(part + 6, (uint16_t)t->n);
 		body_begin(&b);
 		wire_put(&b.w, CDAT_TLV_VERSION, v, sizeof(v));
 		wire_put(&b.w, CDAT_TLV_PART, part, sizeof(part));
@@ -1220,7 +1195,7 @@ static int get_summary_strict(const uint8_t *body, size_t len, uint64_t *version
 	d = find_tlv(body, len, CDAT_TLV_DIGEST, &vl);
 	if (!v || !d)
 		return CDAT_ERR_FORMAT;
-	*version = get64(v);
+	*version = be_get64(v);
 	*digest = d;
 	return CDAT_OK;
 }
@@ -1277,11 +1252,11 @@ static int in_propose(struct cdat_proto *p, const char *from, const uint8_t *bod
 	pt = find_tlv(body, len, CDAT_TLV_PART, &vl);
 	if (!v || !pt)
 		return CDAT_ERR_FORMAT;
-	version = get64(v);
-	part = get16(pt);
-	parts = get16(pt + 2);
-	first = get16(pt + 4);
-	nn = get16(pt + 6);
+	version = be_get64(v);
+	part = be_get16(pt);
+	parts = be_get16(pt + 2);
+	first = be_get16(pt + 4);
+	nn = be_get16(pt + 6);
 	if (nn == 0 || nn > CDAT_MAX_NODES || parts == 0 || parts > nn || part >= parts ||
 	    first >= nn)
 		return CDAT_ERR_FORMAT;

@@ -4,56 +4,40 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfq/be.h"
 #include "sync/reliable.h"
 
 /* ---- TLV values ---- */
 
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 7; i >= 0; i--) {
-		p[i] = (uint8_t)v;
-		v >>= 8;
-	}
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void rel_enc_seq(uint8_t out[REL_SEQ_LEN], uint64_t seq)
 {
-	put64(out, seq);
+	be_put64(out, seq);
 }
 
 void rel_enc_ack(uint8_t out[REL_ACK_LEN], uint64_t epoch, uint64_t upto)
 {
-	put64(out, epoch);
-	put64(out + 8, upto);
+	be_put64(out, epoch);
+	be_put64(out + 8, upto);
 }
 
 void rel_enc_nack(uint8_t out[REL_NACK_LEN], uint64_t epoch, uint64_t from, uint64_t to)
 {
-	put64(out, epoch);
-	put64(out + 8, from);
-	put64(out + 16, to);
+	be_put64(out, epoch);
+	be_put64(out + 8, from);
+	be_put64(out + 16, to);
 }
 
 void rel_enc_alive(uint8_t out[REL_ALIVE_LEN], uint64_t first, uint64_t next)
 {
-	put64(out, first);
-	put64(out + 8, next);
+	be_put64(out, first);
+	be_put64(out + 8, next);
 }
 
 bool rel_dec_seq(const uint8_t *val, uint16_t len, uint64_t *seq)
 {
 	if (!val || len < REL_SEQ_LEN)
 		return false;
-	*seq = get64(val);
+	*seq = be_get64(val);
 	return *seq != 0;
 }
 
@@ -61,8 +45,8 @@ bool rel_dec_ack(const uint8_t *val, uint16_t len, uint64_t *epoch, uint64_t *up
 {
 	if (!val || len < REL_ACK_LEN)
 		return false;
-	*epoch = get64(val);
-	*upto = get64(val + 8);
+	*epoch = be_get64(val);
+	*upto = be_get64(val + 8);
 	return true;
 }
 
@@ -71,9 +55,9 @@ bool rel_dec_nack(const uint8_t *val, uint16_t len, uint64_t *epoch, uint64_t *f
 {
 	if (!val || len < REL_NACK_LEN)
 		return false;
-	*epoch = get64(val);
-	*from = get64(val + 8);
-	*to = get64(val + 16);
+	*epoch = be_get64(val);
+	*from = be_get64(val + 8);
+	*to = be_get64(val + 16);
 	return *from != 0 && *from <= *to;
 }
 
@@ -81,8 +65,8 @@ bool rel_dec_alive(const uint8_t *val, uint16_t len, uint64_t *first, uint64_t *
 {
 	if (!val || len < REL_ALIVE_LEN)
 		return false;
-	*first = get64(val);
-	*next = get64(val + 8);
+	*first = be_get64(val);
+	*next = be_get64(val + 8);
 	return *first != 0 && *first <= *next;
 }
 

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nfq/be.h"
 #include "sync/repl.h"
 #include "sync/wire.h"
 
@@ -14,28 +15,6 @@ const char *repl_err_name(int err)
 	if (err > 0 || (size_t)-err >= sizeof(err_names) / sizeof(err_names[0]))
 		return "unknown";
 	return err_names[-err];
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
 }
 
 static size_t pad4(size_t n)
@@ -107,8 +86,8 @@ static void enc_key(uint8_t out[REPL_DEL_LEN], const struct conn_key *k)
 	memset(out, 0, REPL_DEL_LEN);
 	out[0] = k->family == AF_INET ? 4 : 6;
 	out[1] = k->proto;
-	put16(out + 4, k->cport);
-	put16(out + 6, k->vport);
+	be_put16(out + 4, k->cport);
+	be_put16(out + 6, k->vport);
 	memcpy(out + 8, k->caddr.b, addr_len(&k->caddr));
 	memcpy(out + 24, k->vaddr.b, addr_len(&k->vaddr));
 }
@@ -120,8 +99,8 @@ static void enc_conn(uint8_t out[REPL_CONN_LEN], const struct repl_conn *c)
 	out[2] = c->state;
 	out[3] = c->flags;
 	memcpy(out + 40, c->taddr.b, addr_len(&c->taddr));
-	put16(out + 56, c->tport);
-	put32(out + 60, c->target);
+	be_put16(out + 56, c->tport);
+	be_put32(out + 60, c->target);
 }
 
 void repl_writer_init(struct repl_writer *w, uint8_t *buf, size_t cap)
@@ -141,8 +120,8 @@ static bool put_tlv(struct repl_writer *w, uint16_t type, const uint8_t *val, ui
 	if (w->len > w->cap || need > w->cap - w->len)
 		return false;
 	p = w->buf + w->len;
-	put16(p, type);
-	put16(p + 2, len);
+	be_put16(p, type);
+	be_put16(p + 2, len);
 	memcpy(p + WIRE_TLV_HDR_LEN, val, len);
 	memset(p + WIRE_TLV_HDR_LEN + len, 0, pad4(len) - len);
 	w->len += need;
@@ -180,7 +159,7 @@ bool repl_put_bulk_begin(struct repl_writer *w, uint32_t bulk_id)
 {
 	uint8_t v[REPL_BULK_BEGIN_LEN];
 
-	put32(v, bulk_id);
+	be_put32(v, bulk_id);
 	return put_tlv(w, REPL_TLV_BULK_BEGIN, v, sizeof(v));
 }
 
@@ -188,8 +167,8 @@ bool repl_put_bulk_end(struct repl_writer *w, uint32_t bulk_id, uint32_t count)
 {
 	uint8_t v[REPL_BULK_END_LEN];
 
-	put32(v, bulk_id);
-	put32(v + 4, count);
+	be_put32(v, bulk_id);
+	be_put32(v + 4, count);
 	return put_tlv(w, REPL_TLV_BULK_END, v, sizeof(v));
 }
 
@@ -234,8 +213,8 @@ static bool dec_key(const uint8_t *v, struct conn_key *k)
 	if (!dec_family(v[0], &k->family))
 		return false;
 	k->proto = v[1];
-	k->cport = get16(v + 4);
-	k->vport = get16(v + 6);
+	k->cport = be_get16(v + 4);
+	k->vport = be_get16(v + 6);
 	dec_addr(&k->caddr, k->family, v + 8);
 	dec_addr(&k->vaddr, k->family, v + 24);
 	return key_ok(k);
@@ -253,25 +232,25 @@ static int dec_tlv(uint16_t type, const uint8_t *v, uint16_t len, struct repl_re
 		r->conn.state = v[2];
 		r->conn.flags = v[3];
 		dec_addr(&r->conn.taddr, r->conn.key.family, v + 40);
-		r->conn.tport = get16(v + 56);
-		r->conn.target = get32(v + 60);
-		if (get16(v + 58) != 0 || !repl_conn_valid(&r->conn))
+		r->conn.tport = be_get16(v + 56);
+		r->conn.target = be_get32(v + 60);
+		if (be_get16(v + 58) != 0 || !repl_conn_valid(&r->conn))
 			return REPL_ERR_FORMAT;
 		return 1;
 	case REPL_TLV_DEL:
-		if (len != REPL_DEL_LEN || get16(v + 2) != 0 || !dec_key(v, &r->key))
+		if (len != REPL_DEL_LEN || be_get16(v + 2) != 0 || !dec_key(v, &r->key))
 			return REPL_ERR_FORMAT;
 		return 1;
 	case REPL_TLV_BULK_BEGIN:
 		if (len != REPL_BULK_BEGIN_LEN)
 			return REPL_ERR_FORMAT;
-		r->bulk.id = get32(v);
+		r->bulk.id = be_get32(v);
 		return 1;
 	case REPL_TLV_BULK_END:
 		if (len != REPL_BULK_END_LEN)
 			return REPL_ERR_FORMAT;
-		r->bulk.id = get32(v);
-		r->bulk.count = get32(v + 4);
+		r->bulk.id = be_get32(v);
+		r->bulk.count = be_get32(v + 4);
 		return 1;
 	case REPL_TLV_VIPA:
 		if (len != REPL_VIPA_LEN || !dec_family(v[0], &r->vipa.family) ||

@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "nfq/be.h"
 #include "sync/wire.h"
 
 static_assert(crypto_auth_BYTES == WIRE_MAC_LEN, "MAC size");
@@ -45,39 +46,6 @@ uint32_t wire_node_id(const char *name)
 	return h;
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)(v >> 16));
-	put16(p + 2, (uint16_t)v);
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)(v >> 32));
-	put32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)get16(p) << 16 | get16(p + 2);
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) << 32 | get32(p + 4);
-}
-
 static size_t pad4(size_t n)
 {
 	return (n + 3) & ~(size_t)3;
@@ -101,15 +69,15 @@ void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wi
 		w->overflow = true;
 		return;
 	}
-	put32(buf, WIRE_MAGIC);
+	be_put32(buf, WIRE_MAGIC);
 	buf[4] = WIRE_VERSION;
 	buf[5] = h->type;
-	put16(buf + 6, h->flags);
-	put32(buf + 8, h->sender);
-	put64(buf + 12, h->epoch);
-	put64(buf + 20, h->seq);
-	put16(buf + 28, 0);	/* length: set by wire_finish */
-	put16(buf + 30, 0);
+	be_put16(buf + 6, h->flags);
+	be_put32(buf + 8, h->sender);
+	be_put64(buf + 12, h->epoch);
+	be_put64(buf + 20, h->seq);
+	be_put16(buf + 28, 0);	/* length: set by wire_finish */
+	be_put16(buf + 30, 0);
 	w->len = WIRE_HDR_LEN;
 }
 
@@ -125,8 +93,8 @@ void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t le
 		return;
 	}
 	p = w->buf + w->len;
-	put16(p, type);
-	put16(p + 2, len);
+	be_put16(p, type);
+	be_put16(p + 2, len);
 	if (len)
 		memcpy(p + WIRE_TLV_HDR_LEN, val, len);
 	/* Zero padding: the MAC covers it and receivers see no stale bytes. */
@@ -147,7 +115,7 @@ void wire_put_listen(struct wire_writer *w, const struct wire_listen *l)
 		return;
 	}
 	v[1] = l->proto;
-	put16(v + 2, l->port);
+	be_put16(v + 2, l->port);
 	v[4] = l->listening ? 1 : 0;
 	wire_put(w, WIRE_TLV_LISTEN, v, sizeof(v));
 }
@@ -157,7 +125,7 @@ size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys)
 	if (w->overflow || w->len < WIRE_HDR_LEN || !keys || keys->n < 1)
 		return 0;
 	/* writer_limit() guarantees both the u16 length and the MAC fit. */
-	put16(w->buf + 28, (uint16_t)w->len);
+	be_put16(w->buf + 28, (uint16_t)w->len);
 	crypto_auth(w->buf + w->len, w->buf, w->len, keys->key[0].k);
 	return w->len + WIRE_MAC_LEN;
 }
@@ -171,7 +139,7 @@ bool wire_tlv_framing_ok(const uint8_t *p, size_t len)
 
 		if (len < WIRE_TLV_HDR_LEN)
 			return false;
-		need = WIRE_TLV_HDR_LEN + pad4(get16(p + 2));
+		need = WIRE_TLV_HDR_LEN + pad4(be_get16(p + 2));
 		if (need > len)
 			return false;
 		p += need;
@@ -190,11 +158,11 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 		return WIRE_ERR_SHORT;
 	if (len > WIRE_MAX)
 		return WIRE_ERR_LONG;
-	if (get32(buf) != WIRE_MAGIC)
+	if (be_get32(buf) != WIRE_MAGIC)
 		return WIRE_ERR_MAGIC;
 	if (buf[4] != WIRE_VERSION)
 		return WIRE_ERR_VERSION;
-	body_end = get16(buf + 28);
+	body_end = be_get16(buf + 28);
 	if (body_end < WIRE_HDR_LEN || body_end + WIRE_MAC_LEN != len)
 		return WIRE_ERR_LENGTH;
 	/* Try every key without stopping early, so timing does not tell which
@@ -208,10 +176,10 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 		return WIRE_ERR_TLV;
 
 	m->hdr.type = buf[5];
-	m->hdr.flags = get16(buf + 6);
-	m->hdr.sender = get32(buf + 8);
-	m->hdr.epoch = get64(buf + 12);
-	m->hdr.seq = get64(buf + 20);
+	m->hdr.flags = be_get16(buf + 6);
+	m->hdr.sender = be_get32(buf + 8);
+	m->hdr.epoch = be_get64(buf + 12);
+	m->hdr.seq = be_get64(buf + 20);
 	m->body = buf + WIRE_HDR_LEN;
 	m->body_len = body_end - WIRE_HDR_LEN;
 	return WIRE_OK;
@@ -232,10 +200,10 @@ bool wire_tlv_next(struct wire_tlv_iter *it, uint16_t *type, const uint8_t **val
 	room = (size_t)(it->end - it->p);
 	if (room < WIRE_TLV_HDR_LEN)
 		goto bad;
-	n = get16(it->p + 2);
+	n = be_get16(it->p + 2);
 	if (WIRE_TLV_HDR_LEN + pad4(n) > room)
 		goto bad;
-	*type = get16(it->p);
+	*type = be_get16(it->p);
 	*len = (uint16_t)n;
 	*val = it->p + WIRE_TLV_HDR_LEN;
 	it->p += WIRE_TLV_HDR_LEN + pad4(n);
@@ -256,7 +224,7 @@ bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l)
 	else
 		return false;
 	l->proto = val[1];
-	l->port = get16(val + 2);
+	l->port = be_get16(val + 2);
 	l->listening = val[4] ? 1 : 0;
 	return true;
 }
