@@ -39,7 +39,7 @@ static int parse(const char *path, const char *text, size_t len, uint64_t *v,
 	}
 	if (i == 0) {
 		errbuf_set(err, errlen, "%s: not a decimal epoch (byte 0x%02x at offset 0)", path,
-		       (unsigned char)text[0]);
+			   (unsigned char)text[0]);
 		return -1;
 	}
 	if (i == len) {
@@ -97,7 +97,7 @@ static int read_last(const char *path, uint64_t *last, char *err, size_t errlen)
 	close(fd);
 	if (len > EPOCH_TEXT_MAX) {
 		errbuf_set(err, errlen, "%s: longer than %d bytes, not an epoch", path,
-		       EPOCH_TEXT_MAX);
+			   EPOCH_TEXT_MAX);
 		return -1;
 	}
 	if (parse(path, text, len, last, err, errlen) < 0)
@@ -215,7 +215,7 @@ int epoch_next(const char *path, uint64_t now_ns, uint64_t *out, char *err, size
 		err[0] = '\0';
 	if (!path || !path[0] || path[strlen(path) - 1] == '/') {
 		errbuf_set(err, errlen, "epoch file path '%s' is not a file name",
-		       path ? path : "(null)");
+			   path ? path : "(null)");
 		return -1;
 	}
 	n = snprintf(tmp, sizeof(tmp), "%s%s", path, EPOCH_TMP_SUFFIX);
@@ -228,7 +228,7 @@ int epoch_next(const char *path, uint64_t now_ns, uint64_t *out, char *err, size
 		return -1;
 	if (have && last == UINT64_MAX) {
 		errbuf_set(err, errlen, "%s: epoch is %llu, it cannot grow any more", path,
-		       (unsigned long long)last);
+			   (unsigned long long)last);
 		return -1;
 	}
 	v = have && last >= now_ns ? last + 1 : now_ns;

@@ -147,6 +147,25 @@ static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
 			 c->proto == IPPROTO_TCP ? 1U << TCP_LISTEN : ~0U, 0, scan_cb, c);
 }
 
+/* A bound sock_diag socket, or NULL with *ret = -errno and err set. */
+static struct mnl_socket *listen_diag_open(int *ret, char *err, size_t errlen)
+{
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
+
+	if (!nl) {
+		*ret = -errno;
+		errbuf_set(err, errlen, "sock_diag socket: %s", strerror(-*ret));
+		return NULL;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		*ret = -errno;
+		errbuf_set(err, errlen, "sock_diag bind: %s", strerror(-*ret));
+		mnl_socket_close(nl);
+		return NULL;
+	}
+	return nl;
+}
+
 int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err, size_t errlen)
 {
 	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
@@ -167,23 +186,15 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 		if ((q[i].family != AF_INET && q[i].family != AF_INET6) ||
 		    (q[i].proto != IPPROTO_TCP && q[i].proto != IPPROTO_UDP)) {
 			errbuf_set(err, errlen, "listen_scan: query %zu: family %u protocol %u",
-			       i, q[i].family, q[i].proto);
+				   i, q[i].family, q[i].proto);
 			return -EINVAL;
 		}
 		result[i] = false;
 	}
 
-	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
-	if (!nl) {
-		ret = -errno;
-		errbuf_set(err, errlen, "sock_diag socket: %s", strerror(-ret));
+	nl = listen_diag_open(&ret, err, errlen);
+	if (!nl)
 		return ret;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		errbuf_set(err, errlen, "sock_diag bind: %s", strerror(-ret));
-		goto out;
-	}
 	for (p = 0; p < sizeof(protos); p++) {
 		need4 = need6 = false;
 		for (i = 0; i < n; i++) {
@@ -214,9 +225,8 @@ int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err,
 	}
 	if (ret < 0)
 		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
-		       c.family == AF_INET ? "ipv4" : "ipv6",
-		       c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
-out:
+			   c.family == AF_INET ? "ipv4" : "ipv6",
+			   c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
 	mnl_socket_close(nl);
 	return ret;
 }
@@ -317,22 +327,14 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 	if ((family != AF_INET && family != AF_INET6) ||
 	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) || port == 0) {
 		errbuf_set(err, errlen, "listen_conns: family %u protocol %u port %u",
-		       family, proto, port);
+			   family, proto, port);
 		return -EINVAL;
 	}
 	states = proto == IPPROTO_TCP ? CONN_TCP_STATES : CONN_UDP_STATES;
 
-	nl = mnl_socket_open2(NETLINK_SOCK_DIAG, SOCK_CLOEXEC);
-	if (!nl) {
-		ret = -errno;
-		errbuf_set(err, errlen, "sock_diag socket: %s", strerror(-ret));
+	nl = listen_diag_open(&ret, err, errlen);
+	if (!nl)
 		return ret;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
-		ret = -errno;
-		errbuf_set(err, errlen, "sock_diag bind: %s", strerror(-ret));
-		goto out;
-	}
 	ret = 0;
 	if (family == AF_INET) {
 		x.dump_family = AF_INET;
@@ -348,11 +350,10 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 	}
 	if (ret < 0)
 		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
-		       x.dump_family == AF_INET ? "ipv4" : "ipv6",
-		       proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
+			   x.dump_family == AF_INET ? "ipv4" : "ipv6",
+			   proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
 	else
 		ret = x.count;
-out:
 	mnl_socket_close(nl);
 	return ret;
 }

@@ -168,7 +168,7 @@ int vipaddr_add(const char *ifname, const struct ip_addr *addr, char *err, size_
 		return 0;
 	if (ret < 0)
 		errbuf_set(err, errlen, "add %s/%zu to %s: %s", addr_fmt(addr, s, sizeof(s)),
-		       addr_len(addr) * 8, ifname, strerror(-ret));
+			   addr_len(addr) * 8, ifname, strerror(-ret));
 	return ret;
 }
 
@@ -182,7 +182,7 @@ int vipaddr_del(const char *ifname, const struct ip_addr *addr, char *err, size_
 		return 0;
 	if (ret < 0)
 		errbuf_set(err, errlen, "delete %s from %s: %s", addr_fmt(addr, s, sizeof(s)),
-		       ifname, strerror(-ret));
+			   ifname, strerror(-ret));
 	return ret;
 }
 
@@ -374,7 +374,7 @@ static int announce6(const char *ifname, unsigned int idx, const struct ip_addr 
 	if (sendto(fd, body, (size_t)len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
 		ret = -errno;
 		errbuf_set(err, errlen, "%s: send neighbour advertisement: %s", ifname,
-		       strerror(-ret));
+			   strerror(-ret));
 		goto out;
 	}
 	ret = 0;

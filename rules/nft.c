@@ -251,12 +251,12 @@ nb_send(struct nb *nb, const char *what, char *err, size_t errlen)
 	if (ack.error) {
 		ret = ack.error;
 		errbuf_set(err, errlen, "%s: kernel refused %s: %s%s%s", what,
-		       nb_desc(nb, ack.error_seq), strerror(-ack.error),
-		       ack.extack[0] ? ": " : "", ack.extack);
+			   nb_desc(nb, ack.error_seq), strerror(-ack.error),
+			   ack.extack[0] ? ": " : "", ack.extack);
 	} else if (ack.answered < expect) {
 		ret = -ETIMEDOUT;
 		errbuf_set(err, errlen, "%s: %zu of %zu messages unanswered", what,
-		       expect - ack.answered, expect);
+			   expect - ack.answered, expect);
 	}
 out:
 	free(rbuf);
