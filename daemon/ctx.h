@@ -159,6 +159,7 @@ struct daemon {
 	uint64_t reloads;
 	uint64_t last_hb_ms, last_scan_ms, last_adapters_ms;
 	bool view_dirty;
+	bool fatal;		/* stop the main loop now, exit 1 */
 };
 
 uint64_t daemon_now_ms(void);

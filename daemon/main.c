@@ -577,9 +577,15 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	d->cfg_gen++;
 	d->cfg_loaded_ms = daemon_now_ms();
 	d->reloads++;
-	if (dsync_config(d) < 0 || drepl_config(d) < 0)
-		log_err("reload: out of memory rebuilding the cluster state; "
-			"restart clusterd");
+	if (dsync_config(d) < 0 || drepl_config(d) < 0) {
+		/* Per-node state sized for the old node list beside the new
+		 * configuration: stop rather than run on it.  The backup takes
+		 * the VIPAs over with their connections; systemd restarts us. */
+		log_err("reload: out of memory rebuilding the cluster state: exiting");
+		d->fatal = true;
+		snprintf(err, errlen, "out of memory rebuilding the cluster state");
+		return -1;
+	}
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (d->rules_installed || nc->manage_rules) {
@@ -781,7 +787,7 @@ static int daemon_run(struct daemon *d)
 		uint64_t now = daemon_now_ms();
 		bool hb_now = false;
 
-		for (int i = 0; i < n; i++) {
+		for (int i = 0; i < n && !d->fatal; i++) {
 			int fd = evs[i].data.fd;
 
 			if (fd == sfd) {
@@ -813,7 +819,10 @@ static int daemon_run(struct daemon *d)
 					d->view_dirty = true;
 			}
 		}
-		ctl_serve(d, ctl);
+		if (!d->fatal)
+			ctl_serve(d, ctl);
+		if (d->fatal)
+			break;
 		c = d->cfg;
 		if (now - d->last_scan_ms >= SCAN_MS) {
 			d->last_scan_ms = now;
@@ -835,7 +844,7 @@ static int daemon_run(struct daemon *d)
 		if (d->leaving && daemon_left(d, now))
 			running = false;
 	}
-	ret = 0;
+	ret = d->fatal ? 1 : 0;
 out:
 	/* VIPA first (stop attracting traffic), then rules, then the queues. */
 	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++)
