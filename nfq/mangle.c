@@ -1,6 +1,7 @@
 /* mangle: address and port rewriting with checksum upkeep. */
 #include <string.h>
 
+#include "nfq/be.h"
 #include "nfq/csum.h"
 #include "nfq/mangle.h"
 
@@ -33,17 +34,6 @@ static void patch(uint8_t *dst, const void *new_, size_t n, uint8_t *c1, uint8_t
 		csum_replace(c2, old, dst, n);
 	if (c3)
 		csum_replace(c3, old, dst, n);
-}
-
-static uint16_t rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static void wr16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
 }
 
 static uint32_t addr_off(int family, enum mangle_side side)
@@ -82,13 +72,13 @@ static void l4_csum_full(const struct pkt *p, uint8_t *buf, uint32_t csoff)
 	uint32_t seg = p->ip_len - p->l4_off, sum = 0;
 	uint16_t c;
 
-	wr16(l4 + csoff, 0);
+	be_put16(l4 + csoff, 0);
 	if (p->proto != IPPROTO_ICMP)
 		sum = csum_pseudo(p->family, p->src.b, p->dst.b, p->proto, seg);
 	c = csum_fold(csum_add(sum, l4, seg));
 	if (c == 0 && p->proto == IPPROTO_UDP)
 		c = 0xffff;	/* RFC 768: zero means no checksum */
-	wr16(l4 + csoff, c);
+	be_put16(l4 + csoff, c);
 }
 
 /* The embedded packet of an ICMP error: its `side` address and port; icmp_cs is the
@@ -105,7 +95,7 @@ static void mangle_inner(uint8_t *buf, struct pkt_inner *in, enum mangle_side si
 	if (!in->later_fragment && l4_csum_off(in->family, in->proto, &csoff) &&
 	    in->l4_off <= end && end - in->l4_off >= csoff + 2) {
 		l4_cs = l4 + csoff;
-		if (in->proto == IPPROTO_UDP && rd16(l4_cs) == 0)
+		if (in->proto == IPPROTO_UDP && be_get16(l4_cs) == 0)
 			l4_cs = NULL;
 		/* ICMPv4 does not cover the addresses */
 		if (in->proto == IPPROTO_ICMP)
@@ -123,7 +113,7 @@ static void mangle_inner(uint8_t *buf, struct pkt_inner *in, enum mangle_side si
 	else
 		in->dst = *addr;
 	if (port && in->has_ports) {
-		wr16(nport, port);
+		be_put16(nport, port);
 		patch(l4 + (side == MANGLE_SRC ? 0 : 2), nport, 2,
 		      in->proto == IPPROTO_SCTP ? NULL : l4_cs, icmp_cs, NULL);
 		if (side == MANGLE_SRC)
@@ -131,8 +121,8 @@ static void mangle_inner(uint8_t *buf, struct pkt_inner *in, enum mangle_side si
 		else
 			in->dport = port;
 	}
-	if (l4_cs && in->proto == IPPROTO_UDP && rd16(l4_cs) == 0)
-		wr16(l4_cs, 0xffff);
+	if (l4_cs && in->proto == IPPROTO_UDP && be_get16(l4_cs) == 0)
+		be_put16(l4_cs, 0xffff);
 	/* the checksum fields themselves are part of the ICMP message */
 	if (icmp_cs && ip_cs)
 		csum_replace(icmp_cs, old_ip_cs, ip_cs, 2);
@@ -186,7 +176,7 @@ enum mangle_status mangle_rewrite(uint8_t *buf, size_t len, struct pkt *p, enum 
 
 	if (has_csum && !full_csum) {
 		l4_cs = l4 + csoff;
-		if (p->proto == IPPROTO_UDP && rd16(l4_cs) == 0)
+		if (p->proto == IPPROTO_UDP && be_get16(l4_cs) == 0)
 			l4_cs = NULL;
 	}
 	if (icmp_err)
@@ -197,15 +187,15 @@ enum mangle_status mangle_rewrite(uint8_t *buf, size_t len, struct pkt *p, enum 
 	      p->proto == IPPROTO_ICMP ? NULL : l4_cs, NULL);
 	if (port && (p->proto == IPPROTO_TCP || p->proto == IPPROTO_UDP ||
 		     p->proto == IPPROTO_SCTP)) {
-		wr16(nport, port);
+		be_put16(nport, port);
 		patch(l4 + (side == MANGLE_SRC ? 0 : 2), nport, 2, l4_cs, NULL, NULL);
 		if (side == MANGLE_SRC)
 			p->sport = port;
 		else
 			p->dport = port;
 	}
-	if (l4_cs && p->proto == IPPROTO_UDP && rd16(l4_cs) == 0)
-		wr16(l4_cs, 0xffff);
+	if (l4_cs && p->proto == IPPROTO_UDP && be_get16(l4_cs) == 0)
+		be_put16(l4_cs, 0xffff);
 
 done_addr:
 	if (side == MANGLE_SRC)

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <netinet/ip.h>
 
+#include "nfq/be.h"
 #include "nfq/pkt.h"
 
 #define IPV4_HDRLEN	20
@@ -24,16 +25,6 @@ const char *pkt_status_name(enum pkt_status s)
 	if ((unsigned int)s >= PKT__MAX)
 		return "unknown";
 	return pkt_status_names[s];
-}
-
-static uint16_t rd16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static uint32_t rd32(const uint8_t *b)
-{
-	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
 /* Options are TLVs except EOL and NOP; a length that runs past the header would make
@@ -100,7 +91,7 @@ static enum pkt_status ipv6_walk(const uint8_t *buf, uint32_t off, uint32_t end,
 			return PKT_ERR_EXTHDR;
 		if (nh == IPPROTO_FRAGMENT) {
 			w->fragment = true;
-			if (rd16(buf + off + 2) & 0xfff8) {
+			if (be_get16(buf + off + 2) & 0xfff8) {
 				/* no upper-layer header in a later fragment */
 				w->later_fragment = true;
 				w->proto = buf[off];
@@ -136,18 +127,18 @@ static void parse_inner(const uint8_t *buf, uint32_t off, uint32_t end, int fami
 		hl = (uint32_t)(buf[off] & 0x0f) * 4;
 		if (hl < IPV4_HDRLEN || hl > avail)
 			return;
-		if (rd16(buf + off + 2) >= hl && rd16(buf + off + 2) < avail)
-			avail = rd16(buf + off + 2);
+		if (be_get16(buf + off + 2) >= hl && be_get16(buf + off + 2) < avail)
+			avail = be_get16(buf + off + 2);
 		proto = buf[off + 9];
-		later = (rd16(buf + off + 6) & 0x1fff) != 0;
+		later = (be_get16(buf + off + 6) & 0x1fff) != 0;
 		l4 = off + hl;
 		addr_from_bytes(&in->src, AF_INET, buf + off + 12);
 		addr_from_bytes(&in->dst, AF_INET, buf + off + 16);
 	} else {
 		if (avail < IPV6_HDRLEN || buf[off] >> 4 != 6)
 			return;
-		if (IPV6_HDRLEN + (uint32_t)rd16(buf + off + 4) < avail)
-			avail = IPV6_HDRLEN + rd16(buf + off + 4);
+		if (IPV6_HDRLEN + (uint32_t)be_get16(buf + off + 4) < avail)
+			avail = IPV6_HDRLEN + be_get16(buf + off + 4);
 		walked = ipv6_walk(buf, off + IPV6_HDRLEN, off + avail, buf[off + 6], &w) == PKT_OK;
 		proto = w.proto;
 		later = w.later_fragment;
@@ -163,8 +154,8 @@ static void parse_inner(const uint8_t *buf, uint32_t off, uint32_t end, int fami
 	in->later_fragment = later;
 	if (walked && !later && proto_has_ports(proto) && off + avail - l4 >= 4) {
 		in->has_ports = true;
-		in->sport = rd16(buf + l4);
-		in->dport = rd16(buf + l4 + 2);
+		in->sport = be_get16(buf + l4);
+		in->dport = be_get16(buf + l4 + 2);
 	}
 }
 
@@ -187,27 +178,27 @@ static enum pkt_status parse_l4(const uint8_t *buf, struct pkt *p)
 		hl = (uint32_t)(l4[12] >> 4) * 4;
 		if (hl < 20 || hl > seg)
 			return PKT_ERR_L4HDR;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
-		p->seq = rd32(l4 + 4);
-		p->ack = rd32(l4 + 8);
+		p->sport = be_get16(l4);
+		p->dport = be_get16(l4 + 2);
+		p->seq = be_get32(l4 + 4);
+		p->ack = be_get32(l4 + 8);
 		p->tcp_flags = l4[13];
 		p->l4_hdrlen = (uint16_t)hl;
 		break;
 	case IPPROTO_UDP:
 		if (seg < 8)
 			return PKT_ERR_L4SHORT;
-		if (rd16(l4 + 4) < 8 || rd16(l4 + 4) > seg)
+		if (be_get16(l4 + 4) < 8 || be_get16(l4 + 4) > seg)
 			return PKT_ERR_L4HDR;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
+		p->sport = be_get16(l4);
+		p->dport = be_get16(l4 + 2);
 		p->l4_hdrlen = 8;
 		break;
 	case IPPROTO_SCTP:
 		if (seg < 12)
 			return PKT_ERR_L4SHORT;
-		p->sport = rd16(l4);
-		p->dport = rd16(l4 + 2);
+		p->sport = be_get16(l4);
+		p->dport = be_get16(l4 + 2);
 		p->l4_hdrlen = 12;
 		break;
 	case IPPROTO_ICMP:
@@ -240,12 +231,12 @@ static enum pkt_status parse_ipv4(const uint8_t *buf, size_t len, struct pkt *p)
 	hl = (uint32_t)(buf[0] & 0x0f) * 4;
 	if (hl < IPV4_HDRLEN || hl > len)
 		return PKT_ERR_HDRLEN;
-	tot = rd16(buf + 2);
+	tot = be_get16(buf + 2);
 	if (tot < hl || tot > len)
 		return PKT_ERR_TOTLEN;
 	if (!ipv4_options_ok(buf + IPV4_HDRLEN, hl - IPV4_HDRLEN))
 		return PKT_ERR_HDRLEN;
-	frag = rd16(buf + 6);
+	frag = be_get16(buf + 6);
 	p->family = AF_INET;
 	p->fragment = (frag & 0x3fff) != 0;	/* MF or offset */
 	p->later_fragment = (frag & 0x1fff) != 0;
@@ -265,7 +256,7 @@ static enum pkt_status parse_ipv6(const uint8_t *buf, size_t len, struct pkt *p)
 
 	if (len < IPV6_HDRLEN)
 		return PKT_ERR_SHORT;
-	tot = IPV6_HDRLEN + (uint32_t)rd16(buf + 4);
+	tot = IPV6_HDRLEN + (uint32_t)be_get16(buf + 4);
 	if (tot > len)
 		return PKT_ERR_TOTLEN;
 	st = ipv6_walk(buf, IPV6_HDRLEN, tot, buf[6], &w);

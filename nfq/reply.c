@@ -1,6 +1,7 @@
 /* reply: TCP RST and ICMP port unreachable builders. */
 #include <string.h>
 
+#include "nfq/be.h"
 #include "nfq/csum.h"
 #include "nfq/reply.h"
 
@@ -9,36 +10,24 @@
 #define TCP_HDRLEN	20
 #define ICMP_HDRLEN	8
 
-static void wr16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *b, uint32_t v)
-{
-	wr16(b, (uint16_t)(v >> 16));
-	wr16(b + 2, (uint16_t)v);
-}
-
 /* IP header from p's dst to p's src carrying l4len bytes of proto; returns its length */
 static size_t build_ip(const struct pkt *p, uint8_t *out, uint8_t proto, size_t l4len)
 {
 	if (p->family == AF_INET) {
 		memset(out, 0, IPV4_HDRLEN);
 		out[0] = 0x45;
-		wr16(out + 2, (uint16_t)(IPV4_HDRLEN + l4len));
-		wr16(out + 6, 0x4000);	/* DF */
+		be_put16(out + 2, (uint16_t)(IPV4_HDRLEN + l4len));
+		be_put16(out + 6, 0x4000);	/* DF */
 		out[8] = REPLY_TTL;
 		out[9] = proto;
 		memcpy(out + 12, p->dst.b, 4);
 		memcpy(out + 16, p->src.b, 4);
-		wr16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
+		be_put16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
 		return IPV4_HDRLEN;
 	}
 	memset(out, 0, IPV6_HDRLEN);
 	out[0] = 0x60;
-	wr16(out + 4, (uint16_t)l4len);
+	be_put16(out + 4, (uint16_t)l4len);
 	out[6] = proto;
 	out[7] = REPLY_TTL;
 	memcpy(out + 8, p->dst.b, 16);
@@ -79,13 +68,13 @@ size_t reply_tcp_rst(const uint8_t *buf, const struct pkt *p, uint8_t *out, size
 	build_ip(p, out, IPPROTO_TCP, TCP_HDRLEN);
 	th = out + hl;
 	memset(th, 0, TCP_HDRLEN);
-	wr16(th, p->dport);
-	wr16(th + 2, p->sport);
-	wr32(th + 4, seq);
-	wr32(th + 8, ack);
+	be_put16(th, p->dport);
+	be_put16(th + 2, p->sport);
+	be_put32(th + 4, seq);
+	be_put32(th + 8, ack);
 	th[12] = (TCP_HDRLEN / 4) << 4;
 	th[13] = flags;
-	wr16(th + 16, csum_fold(csum_add(csum_pseudo(p->family, p->dst.b, p->src.b, IPPROTO_TCP,
+	be_put16(th + 16, csum_fold(csum_add(csum_pseudo(p->family, p->dst.b, p->src.b, IPPROTO_TCP,
 						      TCP_HDRLEN), th, TCP_HDRLEN)));
 	return hl + TCP_HDRLEN;
 }
@@ -133,6 +122,6 @@ size_t reply_icmp_port_unreach(const uint8_t *buf, const struct pkt *p, uint8_t 
 	if (p->family == AF_INET6)
 		sum = csum_pseudo(AF_INET6, p->dst.b, p->src.b, IPPROTO_ICMPV6,
 				  (uint32_t)(ICMP_HDRLEN + q));
-	wr16(ih + 2, csum_fold(csum_add(sum, ih, ICMP_HDRLEN + q)));
+	be_put16(ih + 2, csum_fold(csum_add(sum, ih, ICMP_HDRLEN + q)));
 	return hl + ICMP_HDRLEN + q;
 }

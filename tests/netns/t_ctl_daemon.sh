@@ -52,8 +52,9 @@ for src in ("10.1.0.2", "10.1.0.3"):
 		s.bind((src, port))
 		s.sendto(b"x", (sys.argv[1], 5353))
 		s.close()' "$NT_VIP4"
-sleep 1
-flows=$(nt_ctl d1 stats --json | nt_json "j['conns']['active']")
+d1_flows() { nt_ctl d1 stats --json | nt_json "j['conns']['active']"; }
+nt_wait_until 5 eval '[ "$(d1_flows)" -ge 90000 ]'
+flows=$(d1_flows)
 echo "d1 holds $flows connections"
 nt_check big_table "d1 holds only $flows connections" [ "${flows:-0}" -ge 90000 ]
 # d2's view of d1 every 50 ms while the answers are built (bounded: 15 s)
@@ -74,7 +75,7 @@ for k in 1 2; do
 done
 t1=$(nt_now_ms)
 touch "$NT_WORK/watch-d1.stop"
-sleep 0.3
+nt_wait_until 3 eval '! kill -0 "$(cat "$NT_WORK/watch-d1.pid")" 2>/dev/null'
 rows=$(nt_json "len(j['conns'])" <"$NT_WORK/conns-a2.json")
 echo "4 conns answers of $rows rows in $((t1 - t0)) ms; d2's view of d1: $(sort \
 	"$NT_WORK/watch-d1.log" | uniq -c | tr '\n' ' ')"

@@ -34,6 +34,7 @@ nt_cd_ready d1
 nt_check restart_epoch "epoch file holds $(epoch_file), expected $((ahead + 2))" \
 	[ "$(epoch_file)" = "$((ahead + 2))" ]
 NT_EXPECT=distributor nt_wait_until 10 nt_is d1_owns
+# a second of the new boot's heartbeats and state messages: none may be refused
 sleep 1
 nt_check restart_accepted "d2 refused $(stale_on_d2) messages of d1 as stale" \
 	[ "$(stale_on_d2)" = 0 ]

@@ -23,7 +23,10 @@ nt_check reloaded "t3 still listed as a target of $NT_VIP4:80 5 s after SIGHUP" 
 	[ "$(t_t3_listed)" = 0 ]
 # The table's entries follow their nodes to the new indexes: the long-lived connection is still
 # t3's, in conns and in the per-node counts (which a reload starts from zero).
-sleep 0.5
+# (each worker renumbers when it next wakes: within its 100 ms queue wait)
+t3_counted() { nt_ctl d1 targets --json | nt_json "max([t['conns'] for t in j['targets']
+	if t['node'] == 't3'] + [0]) >= 1"; }
+nt_wait_until 2 nt_is_true t3_counted
 ka_target=$(nt_ctl d1 conns --json | nt_json "sorted(set(c['target'] for c in j['conns']
 	if c['target_address'] == '${NT_IP4[t3]}:8080'))")
 nt_check conns_names_after_reorder "connections to ${NT_IP4[t3]}:8080 named: $ka_target" \

@@ -15,28 +15,7 @@
 #include <string.h>
 
 #include "nfq/addr.h"
-
-static inline void pb_put16(uint8_t *b, uint16_t v)
-{
-	b[0] = (uint8_t)(v >> 8);
-	b[1] = (uint8_t)v;
-}
-
-static inline void pb_put32(uint8_t *b, uint32_t v)
-{
-	pb_put16(b, (uint16_t)(v >> 16));
-	pb_put16(b + 2, (uint16_t)v);
-}
-
-static inline uint16_t pb_get16(const uint8_t *b)
-{
-	return (uint16_t)(b[0] << 8 | b[1]);
-}
-
-static inline uint32_t pb_get32(const uint8_t *b)
-{
-	return (uint32_t)pb_get16(b) << 16 | pb_get16(b + 2);
-}
+#include "nfq/be.h"
 
 /* ---- reference checksums ---- */
 
@@ -106,7 +85,7 @@ static inline void pb_fix_l4(uint8_t *b, int family, uint32_t l4_off, uint32_t i
 	c = (uint16_t)~pb_l4_sum(b, family, l4_off, ip_len, proto);
 	if (c == 0 && proto == IPPROTO_UDP)
 		c = 0xffff;
-	pb_put16(b + l4_off + csoff, c);
+	be_put16(b + l4_off + csoff, c);
 }
 
 /* Sum of the IPv4 header as long as its IHL says: 0xffff when the checksum is right. */
@@ -118,7 +97,7 @@ static inline uint16_t pb_ip4_sum(const uint8_t *b)
 static inline void pb_fix_ip4(uint8_t *b)
 {
 	b[10] = b[11] = 0;
-	pb_put16(b + 10, (uint16_t)~pb_ip4_sum(b));
+	be_put16(b + 10, (uint16_t)~pb_ip4_sum(b));
 }
 
 /* Bit by bit CRC32c, reflected polynomial 0x82f63b78. */
@@ -202,8 +181,8 @@ static inline uint32_t pb_build_ip(uint8_t *b, const struct pb_spec *s, uint8_t 
 		hl = 20 + s->v4_opt;
 		memset(b, 0, hl);
 		b[0] = (uint8_t)(0x40 | hl / 4);
-		pb_put16(b + 2, (uint16_t)(hl + l4len));
-		pb_put16(b + 4, 0x1234);
+		be_put16(b + 2, (uint16_t)(hl + l4len));
+		be_put16(b + 4, 0x1234);
 		b[8] = 61;
 		b[9] = proto;
 		pb_parse_addr(s->src, b + 12);
@@ -231,13 +210,13 @@ static inline uint32_t pb_build_ip(uint8_t *b, const struct pb_spec *s, uint8_t 
 		if (s->ext[i] == IPPROTO_AH)
 			b[off + 1] = 2;
 		else if (s->ext[i] == IPPROTO_FRAGMENT)
-			pb_put32(b + off + 4, 0xabcdef01);
+			be_put32(b + off + 4, 0xabcdef01);
 		else
 			b[off + 2] = 1;	/* a PadN option / routing type 1 */
 		off += hl;
 	}
 	*nh = proto;
-	pb_put16(b + 4, (uint16_t)(off - 40 + l4len));
+	be_put16(b + 4, (uint16_t)(off - 40 + l4len));
 	return off;
 }
 
@@ -263,26 +242,26 @@ static inline size_t pb_build_pkt(uint8_t *b, const struct pb_spec *s)
 	off = pb_build_ip(b, s, s->proto, l4len);
 	l4 = b + off;
 	memset(l4, 0, hl);
-	pb_put16(l4, s->sport);
-	pb_put16(l4 + 2, s->dport);
+	be_put16(l4, s->sport);
+	be_put16(l4 + 2, s->dport);
 	for (i = 0; i < s->payload; i++)
 		l4[hl + i] = (uint8_t)(i * 7 + 3);
 	switch (s->proto) {
 	case IPPROTO_TCP:
-		pb_put32(l4 + 4, s->seq);
-		pb_put32(l4 + 8, s->ack);
+		be_put32(l4 + 4, s->seq);
+		be_put32(l4 + 8, s->ack);
 		l4[12] = 5 << 4;
 		l4[13] = s->flags;
-		pb_put16(l4 + 14, 0xfaf0);
+		be_put16(l4 + 14, 0xfaf0);
 		pb_fix_l4(b, s->family, off, off + l4len, IPPROTO_TCP, 16);
 		break;
 	case IPPROTO_UDP:
-		pb_put16(l4 + 4, (uint16_t)l4len);
+		be_put16(l4 + 4, (uint16_t)l4len);
 		if (!s->udp_nocsum)
 			pb_fix_l4(b, s->family, off, off + l4len, IPPROTO_UDP, 6);
 		break;
 	case IPPROTO_SCTP:
-		pb_put32(l4 + 4, 0x11223344);
+		be_put32(l4 + 4, 0x11223344);
 		crc = pb_crc32c(l4, l4len);
 		l4[8] = (uint8_t)crc;
 		l4[9] = (uint8_t)(crc >> 8);
@@ -305,7 +284,7 @@ static inline size_t pb_build_icmp_err(uint8_t *b, const struct pb_spec *s, uint
 	b[off] = type;
 	b[off + 1] = code;
 	b[off + 2] = b[off + 3] = 0;
-	pb_put32(b + off + 4, info);
+	be_put32(b + off + 4, info);
 	memcpy(b + off + 8, inner, qlen);
 	pb_fix_l4(b, s->family, off, off + 8 + (uint32_t)qlen, proto, 2);
 	return off + 8 + qlen;

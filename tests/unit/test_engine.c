@@ -149,7 +149,7 @@ static void test_syn_rewritten_to_target(void **state)
 	dst4(b, a);
 	assert_true(!strcmp(a, "10.2.0.21") || !strcmp(a, "10.2.0.22") ||
 		    !strcmp(a, "10.2.0.23"));
-	assert_int_equal(pb_get16(b + 22), 8080);
+	assert_int_equal(be_get16(b + 22), 8080);
 	/* the client address is kept: the application sees the real client */
 	assert_int_equal(memcmp(b + 12, "\x0a\x01\x00\x02", 4), 0);
 	check_csums(b, len);
@@ -200,8 +200,8 @@ static void test_no_target_gets_rst(void **state)
 	assert_int_equal(rlen, 40);
 	assert_int_equal(memcmp(r + 12, "\x0a\x02\x00\x64", 4), 0);	/* from the VIPA */
 	assert_int_equal(memcmp(r + 16, "\x0a\x01\x00\x02", 4), 0);	/* to the client */
-	assert_int_equal(pb_get16(r + 20), 80);
-	assert_int_equal(pb_get16(r + 22), 40001);
+	assert_int_equal(be_get16(r + 20), 80);
+	assert_int_equal(be_get16(r + 22), 40001);
 	assert_true(r[33] & 0x04);					/* RST */
 	check_csums(r, rlen);
 	assert_int_equal(stats_get(&f->stats, STAT_D_NO_TARGET), 1);
@@ -265,7 +265,7 @@ static void test_malformed_and_fragments_dropped(void **state)
 	assert_int_equal(run(f, ENGINE_PRE, b, 30, r, NULL), ENGINE_DROP);
 	/* total length beyond the buffer */
 	len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
-	pb_put16(b + 2, 1000);
+	be_put16(b + 2, 1000);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	/* not IP at all */
 	memset(b, 0xff, 64);
@@ -273,7 +273,7 @@ static void test_malformed_and_fragments_dropped(void **state)
 	assert_int_equal(stats_get(&f->stats, STAT_D_MALFORMED), 3);
 	/* a later fragment: no ports, cannot be mapped */
 	len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x02);
-	pb_put16(b + 6, 0x0010);
+	be_put16(b + 6, 0x0010);
 	pb_fix_ip4(b);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
 	assert_int_equal(stats_get(&f->stats, STAT_D_FRAGMENT), 1);
@@ -289,7 +289,7 @@ static void test_target_reply_comes_from_vipa(void **state)
 
 	assert_int_equal(run(f, ENGINE_OUT, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(memcmp(b + 12, "\x0a\x02\x00\x64", 4), 0);
-	assert_int_equal(pb_get16(b + 20), 53);
+	assert_int_equal(be_get16(b + 20), 53);
 	check_csums(b, len);
 	/* anything else leaving the node is not ours */
 	len = build(b, IPPROTO_TCP, "10.2.0.11", 22, "10.1.0.2", 5000, 0x10);
@@ -328,7 +328,7 @@ static void test_ipv6_vipa(void **state)
 	inet_pton(AF_INET6, "fd02::22", &t2);
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_true(!memcmp(b + 24, &t1, 16) || !memcmp(b + 24, &t2, 16));
-	assert_int_equal(pb_get16(b + 42), 8080);
+	assert_int_equal(be_get16(b + 42), 8080);
 	check_csums(b, len);
 }
 
@@ -351,7 +351,7 @@ static void test_icmp_error_forwarded(void **state)
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	assert_int_equal(b[19], tgt);			/* outer dst: the target */
 	assert_int_equal(b[28 + 15], tgt);		/* embedded src: the target */
-	assert_int_equal(pb_get16(b + 48), 8080);		/* embedded sport: target_port */
+	assert_int_equal(be_get16(b + 48), 8080);		/* embedded sport: target_port */
 	assert_int_equal(pb_fold(pb_sum(0, b + 28, 20)), 0xffff);
 	check_csums(b, len);
 	assert_int_equal(stats_get(&f->stats, STAT_ICMP_FWD), 1);

@@ -36,7 +36,7 @@ static void assert_csums(const uint8_t *b, size_t n)
 		return;
 	switch (p.proto) {
 	case IPPROTO_UDP:
-		if (pb_get16(b + p.l4_off + 6) == 0)
+		if (be_get16(b + p.l4_off + 6) == 0)
 			break;
 		/* fall through */
 	case IPPROTO_TCP:
@@ -144,7 +144,7 @@ static void set_partial(uint8_t *b)
 	assert_int_equal(pkt_parse(b, 65535, &p), PKT_OK);
 	off = p.l4_off + (p.proto == IPPROTO_TCP ? 16 : p.proto == IPPROTO_UDP ? 6 : 2);
 	c = pb_fold(pb_pseudo(p.family, p.src.b, p.dst.b, p.proto, p.ip_len - p.l4_off));
-	pb_put16(b + off, c);
+	be_put16(b + off, c);
 }
 
 static void test_full_csum(void **state)
@@ -176,9 +176,9 @@ static void test_udp_zero_csum(void **state)
 	w.dport = 8080;
 	n = pb_build_pkt(b, &s);
 	wn = pb_build_pkt(want, &w);
-	assert_int_equal(pb_get16(want + 26), 0);
+	assert_int_equal(be_get16(want + 26), 0);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 8080, false, want, wn);
-	assert_int_equal(pb_get16(b + 26), 0);
+	assert_int_equal(be_get16(b + 26), 0);
 }
 
 /* An update whose result is 0x0000 must be sent as 0xffff (RFC 768). */
@@ -194,17 +194,17 @@ static void test_udp_result_ffff(void **state)
 	w.dport = 8080;
 	wn = pb_build_pkt(want, &w);
 	/* choose the first payload word so that the new packet sums to 0xffff unaided */
-	pb_put16(want + 28, 0);
-	pb_put16(want + 26, 0);
+	be_put16(want + 28, 0);
+	be_put16(want + 26, 0);
 	word = (uint16_t)(0xffff - pb_l4_sum(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP));
-	pb_put16(want + 28, word);
+	be_put16(want + 28, word);
 	pb_fix_l4(want, AF_INET, 20, (uint32_t)wn, IPPROTO_UDP, 6);
-	assert_int_equal(pb_get16(want + 26), 0xffff);
+	assert_int_equal(be_get16(want + 26), 0xffff);
 
 	n = pb_build_pkt(b, &s);
-	pb_put16(b + 28, word);
+	be_put16(b + 28, word);
 	pb_fix_l4(b, AF_INET, 20, (uint32_t)n, IPPROTO_UDP, 6);
-	assert_int_not_equal(pb_get16(b + 26), 0xffff);
+	assert_int_not_equal(be_get16(b + 26), 0xffff);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 8080, false, want, wn);
 }
 
@@ -326,7 +326,7 @@ static void test_icmp_inner_csum_edges(void **state)
 	wn = icmp_err(want, AF_INET, "10.9.9.9", T4, T4, 5353, C4, 5000, IPPROTO_UDP, true, 500,
 		      NULL);
 	rewrite_and_compare(b, n, MANGLE_DST, T4, 5353, false, want, wn);
-	assert_int_equal(pb_get16(b + 28 + 24 + 6), 0);
+	assert_int_equal(be_get16(b + 28 + 24 + 6), 0);
 
 	/* 17 bytes of the quoted TCP header: checksum field cut in half */
 	n = icmp_err(b, AF_INET, "10.9.9.9", V4, V4, 80, C4, 40000, IPPROTO_TCP, false, 24 + 17,
@@ -339,7 +339,7 @@ static void test_icmp_inner_csum_edges(void **state)
 	assert_int_equal(pb_ip4_sum(b + 28), 0xffff);
 	assert_memory_equal(b + 16, t.b, 4);
 	assert_memory_equal(b + 28 + 12, t.b, 4);
-	assert_int_equal(pb_get16(b + 28 + 24), 8080);
+	assert_int_equal(be_get16(b + 28 + 24), 8080);
 	assert_int_equal(b[28 + 24 + 16], orig[28 + 24 + 16]);
 	pb_assert_addr(&p.inner.src, T4);
 	assert_int_equal(p.inner.sport, 8080);
@@ -355,7 +355,7 @@ static void test_later_fragment(void **state)
 	size_t n;
 
 	n = pb_build_pkt(b, &s);
-	pb_put16(b + 6, 100);
+	be_put16(b + 6, 100);
 	pb_fix_ip4(b);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
@@ -432,7 +432,7 @@ static void test_errors_leave_packet(void **state)
 	s = base_specs[2];
 	s.proto = IPPROTO_SCTP;
 	n = pb_build_pkt(b, &s);
-	pb_put16(b + 6, 0x2000);
+	be_put16(b + 6, 0x2000);
 	pb_fix_ip4(b);
 	memcpy(orig, b, n);
 	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);

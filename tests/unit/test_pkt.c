@@ -147,11 +147,11 @@ static void test_v4_errors(void **state)
 	b[0] = 0x4f;		/* 60-byte header in a 50-byte buffer */
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_HDRLEN);
 	b[0] = 0x45;
-	pb_put16(b + 2, 19);
+	be_put16(b + 2, 19);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_TOTLEN);
-	pb_put16(b + 2, 51);
+	be_put16(b + 2, 51);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_TOTLEN);
-	pb_put16(b + 2, 50);
+	be_put16(b + 2, 50);
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 }
 
@@ -161,13 +161,13 @@ static void test_v4_fragments(void **state)
 	struct pkt p;
 	size_t n = pb_build_pkt(b, &v4tcp);
 
-	pb_put16(b + 6, 0x2000);	/* MF, offset 0: first fragment, L4 header here */
+	be_put16(b + 6, 0x2000);	/* MF, offset 0: first fragment, L4 header here */
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_true(p.fragment);
 	assert_false(p.later_fragment);
 	assert_int_equal(p.sport, 40000);
 
-	pb_put16(b + 6, 185);	/* offset 1480, last fragment */
+	be_put16(b + 6, 185);	/* offset 1480, last fragment */
 	b[32] = 0x00;		/* garbage doff: must not be looked at */
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_true(p.fragment);
@@ -177,7 +177,7 @@ static void test_v4_fragments(void **state)
 	assert_int_equal(p.sport, 0);
 	assert_int_equal(p.l4_hdrlen, 0);
 
-	pb_put16(b + 6, 0x4000);	/* DF alone is no fragment */
+	be_put16(b + 6, 0x4000);	/* DF alone is no fragment */
 	b[32] = 0x50;
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_false(p.fragment);
@@ -204,10 +204,10 @@ static void test_v6_ext(void **state)
 	assert_int_equal(p.dport, 53);
 
 	/* payload length beyond the buffer */
-	pb_put16(b + 4, (uint16_t)(n - 40 + 1));
+	be_put16(b + 4, (uint16_t)(n - 40 + 1));
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_TOTLEN);
 	/* payload length ending inside the AH header */
-	pb_put16(b + 4, 24 + 10);
+	be_put16(b + 4, 24 + 10);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_EXTHDR);
 	assert_int_equal(parse_exact(b, 39, &p), PKT_ERR_SHORT);
 	b[0] = 0x70;
@@ -249,7 +249,7 @@ static void test_v6_fragments(void **state)
 	s.ext = ext_frag;
 	s.n_ext = 1;
 	n = pb_build_pkt(b, &s);
-	pb_put16(b + 42, 0x0001);	/* offset 0, M: first fragment */
+	be_put16(b + 42, 0x0001);	/* offset 0, M: first fragment */
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_true(p.fragment);
 	assert_false(p.later_fragment);
@@ -257,8 +257,8 @@ static void test_v6_fragments(void **state)
 	assert_int_equal(p.l4_off, 48);
 	assert_int_equal(p.dport, 53);
 
-	pb_put16(b + 42, 0x05c8);	/* offset 185 * 8, last */
-	pb_put16(b + 52, 3);	/* a UDP length that would be refused in a header */
+	be_put16(b + 42, 0x05c8);	/* offset 185 * 8, last */
+	be_put16(b + 52, 3);	/* a UDP length that would be refused in a header */
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_true(p.fragment);
 	assert_true(p.later_fragment);
@@ -281,7 +281,7 @@ static void test_l4_errors(void **state)
 	b[32] = 6 << 4;		/* 24-byte header in a 20-byte segment */
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_L4HDR);
 	b[32] = 5 << 4;
-	pb_put16(b + 2, 39);
+	be_put16(b + 2, 39);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_L4SHORT);
 
 	s.proto = IPPROTO_UDP;
@@ -289,11 +289,11 @@ static void test_l4_errors(void **state)
 	n = pb_build_pkt(b, &s);
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_int_equal(p.l4_hdrlen, 8);
-	pb_put16(b + 24, 13);	/* UDP length past the segment */
+	be_put16(b + 24, 13);	/* UDP length past the segment */
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_L4HDR);
-	pb_put16(b + 24, 7);
+	be_put16(b + 24, 7);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_L4HDR);
-	pb_put16(b + 2, 27);
+	be_put16(b + 2, 27);
 	assert_int_equal(parse_exact(b, n, &p), PKT_ERR_L4SHORT);
 
 	s.proto = IPPROTO_SCTP;
@@ -304,7 +304,7 @@ static void test_l4_errors(void **state)
 	assert_int_equal(p.sport, 40000);
 	assert_int_equal(p.dport, 80);
 	assert_int_equal(p.l4_hdrlen, 12);
-	pb_put16(b + 2, 31);
+	be_put16(b + 2, 31);
 	assert_int_equal(parse_exact(b, 31, &p), PKT_ERR_L4SHORT);
 
 	/* unknown protocol: L3 only */
@@ -388,14 +388,14 @@ static void test_icmp4_error(void **state)
 
 	/* the quoted datagram is shorter than the quote (trailing bytes) */
 	n = icmp4_frag_needed(b, 24 + 8);
-	pb_put16(b + 28 + 2, 24 + 4);
+	be_put16(b + 28 + 2, 24 + 4);
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_int_equal(p.inner.len, 28);
 	assert_true(p.inner.has_ports);
 
 	/* quoted later fragment: no ports */
-	pb_put16(b + 28 + 2, 1424);
-	pb_put16(b + 28 + 6, 100);
+	be_put16(b + 28 + 2, 1424);
+	be_put16(b + 28 + 6, 100);
 	assert_int_equal(parse_exact(b, n, &p), PKT_OK);
 	assert_true(p.inner.later_fragment);
 	assert_false(p.inner.has_ports);
@@ -496,9 +496,9 @@ static void set_len(uint8_t *b, size_t n)
 	if (n < 6)
 		return;
 	if (b[0] >> 4 == 4)
-		pb_put16(b + 2, (uint16_t)n);
+		be_put16(b + 2, (uint16_t)n);
 	else if (n >= 40)
-		pb_put16(b + 4, (uint16_t)(n - 40));
+		be_put16(b + 4, (uint16_t)(n - 40));
 }
 
 static void test_truncation(void **state)

@@ -43,8 +43,8 @@ static const uint8_t *check_rst(const uint8_t *r, size_t rn, int family)
 	assert_int_equal(rn, hl + 20);
 	if (family == AF_INET) {
 		assert_int_equal(r[0], 0x45);
-		assert_int_equal(pb_get16(r + 2), 40);
-		assert_int_equal(pb_get16(r + 6), 0x4000);
+		assert_int_equal(be_get16(r + 2), 40);
+		assert_int_equal(be_get16(r + 6), 0x4000);
 		assert_int_equal(r[8], 64);
 		assert_int_equal(r[9], IPPROTO_TCP);
 		assert_addr_bytes(r + 12, V4);
@@ -52,18 +52,18 @@ static const uint8_t *check_rst(const uint8_t *r, size_t rn, int family)
 		assert_int_equal(pb_ip4_sum(r), 0xffff);
 	} else {
 		assert_int_equal(r[0], 0x60);
-		assert_int_equal(pb_get16(r + 4), 20);
+		assert_int_equal(be_get16(r + 4), 20);
 		assert_int_equal(r[6], IPPROTO_TCP);
 		assert_int_equal(r[7], 64);
 		assert_addr_bytes(r + 8, V6);
 		assert_addr_bytes(r + 24, C6);
 	}
 	assert_int_equal(pb_l4_sum(r, family, (uint32_t)hl, (uint32_t)rn, IPPROTO_TCP), 0xffff);
-	assert_int_equal(pb_get16(r + hl), 80);
-	assert_int_equal(pb_get16(r + hl + 2), 40000);
+	assert_int_equal(be_get16(r + hl), 80);
+	assert_int_equal(be_get16(r + hl + 2), 40000);
 	assert_int_equal(r[hl + 12], 0x50);
-	assert_int_equal(pb_get16(r + hl + 14), 0);	/* window */
-	assert_int_equal(pb_get16(r + hl + 18), 0);	/* urgent pointer */
+	assert_int_equal(be_get16(r + hl + 14), 0);	/* window */
+	assert_int_equal(be_get16(r + hl + 18), 0);	/* urgent pointer */
 	/* and our own parser agrees */
 	assert_int_equal(pkt_parse(r, rn, &q), PKT_OK);
 	assert_int_equal(q.sport, 80);
@@ -84,8 +84,8 @@ static void test_rst_to_syn(void **state)
 	make(b, &s, &p);
 	rn = reply_tcp_rst(b, &p, r, sizeof(r));
 	th = check_rst(r, rn, AF_INET);
-	assert_int_equal(pb_get32(th + 4), 0);
-	assert_int_equal(pb_get32(th + 8), 0xffffffff);	/* seq + SYN */
+	assert_int_equal(be_get32(th + 4), 0);
+	assert_int_equal(be_get32(th + 8), 0xffffffff);	/* seq + SYN */
 	assert_int_equal(th[13], PKT_TCP_RST | PKT_TCP_ACK);
 }
 
@@ -102,8 +102,8 @@ static void test_rst_to_data_fin(void **state)
 	make(b, &s, &p);
 	rn = reply_tcp_rst(b, &p, r, sizeof(r));
 	th = check_rst(r, rn, AF_INET6);
-	assert_int_equal(pb_get32(th + 4), 0);
-	assert_int_equal(pb_get32(th + 8), 0x55);	/* seq + 100 + FIN, wrapped */
+	assert_int_equal(be_get32(th + 4), 0);
+	assert_int_equal(be_get32(th + 8), 0x55);	/* seq + 100 + FIN, wrapped */
 	assert_int_equal(th[13], PKT_TCP_RST | PKT_TCP_ACK);
 }
 
@@ -120,8 +120,8 @@ static void test_rst_to_ack(void **state)
 	make(b, &s, &p);
 	rn = reply_tcp_rst(b, &p, r, sizeof(r));
 	th = check_rst(r, rn, AF_INET);
-	assert_int_equal(pb_get32(th + 4), 0x89abcdef);
-	assert_int_equal(pb_get32(th + 8), 0);
+	assert_int_equal(be_get32(th + 4), 0x89abcdef);
+	assert_int_equal(be_get32(th + 8), 0);
 	assert_int_equal(th[13], PKT_TCP_RST);
 
 	s.family = AF_INET6;
@@ -130,7 +130,7 @@ static void test_rst_to_ack(void **state)
 	make(b, &s, &p);
 	rn = reply_tcp_rst(b, &p, r, sizeof(r));
 	th = check_rst(r, rn, AF_INET6);
-	assert_int_equal(pb_get32(th + 4), 0x89abcdef);
+	assert_int_equal(be_get32(th + 4), 0x89abcdef);
 	assert_int_equal(th[13], PKT_TCP_RST);
 }
 
@@ -161,7 +161,7 @@ static void check_unreach(const uint8_t *r, size_t rn, int family, const uint8_t
 	assert_int_equal(rn, hl + 8 + q);
 	if (family == AF_INET) {
 		assert_int_equal(r[0], 0x45);
-		assert_int_equal(pb_get16(r + 2), rn);
+		assert_int_equal(be_get16(r + 2), rn);
 		assert_int_equal(r[8], 64);
 		assert_int_equal(r[9], IPPROTO_ICMP);
 		assert_addr_bytes(r + 12, V4);
@@ -172,7 +172,7 @@ static void check_unreach(const uint8_t *r, size_t rn, int family, const uint8_t
 		assert_int_equal(pb_l4_sum(r, AF_INET, 20, (uint32_t)rn, IPPROTO_ICMP), 0xffff);
 	} else {
 		assert_int_equal(r[0], 0x60);
-		assert_int_equal(pb_get16(r + 4), rn - 40);
+		assert_int_equal(be_get16(r + 4), rn - 40);
 		assert_int_equal(r[6], IPPROTO_ICMPV6);
 		assert_int_equal(r[7], 64);
 		assert_addr_bytes(r + 8, V6);
@@ -182,7 +182,7 @@ static void check_unreach(const uint8_t *r, size_t rn, int family, const uint8_t
 		assert_int_equal(pb_l4_sum(r, AF_INET6, 40, (uint32_t)rn, IPPROTO_ICMPV6),
 				 0xffff);
 	}
-	assert_int_equal(pb_get32(r + hl + 4), 0);
+	assert_int_equal(be_get32(r + hl + 4), 0);
 	assert_memory_equal(r + hl + 8, b, q);
 }
 
