@@ -354,20 +354,27 @@ e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint3
 }
 
 static int
-e_cmp_eq(struct nftnl_rule *r, uint32_t sreg, const void *data, uint32_t len)
+e_cmp(struct nftnl_rule *r, uint32_t sreg, uint32_t op, const void *data, uint32_t len)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
 
 	if (e != NULL) {
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, sreg);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
 		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len);
 	}
 	return add_expr(r, e);
 }
 
 static int
-e_lookup(struct nftnl_rule *r, uint32_t sreg, uint32_t set_id)
+e_cmp_eq(struct nftnl_rule *r, uint32_t sreg, const void *data, uint32_t len)
+{
+	return e_cmp(r, sreg, NFT_CMP_EQ, data, len);
+}
+
+/* inv: the match is "not in the set" (`!= { ... }`). */
+static int
+e_lookup_inv(struct nftnl_rule *r, uint32_t sreg, uint32_t set_id, bool inv)
 {
 	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
 
@@ -375,6 +382,26 @@ e_lookup(struct nftnl_rule *r, uint32_t sreg, uint32_t set_id)
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
 		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, "__set%d");
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+		if (inv)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_lookup(struct nftnl_rule *r, uint32_t sreg, uint32_t set_id)
+{
+	return e_lookup_inv(r, sreg, set_id, false);
+}
+
+static int
+e_drop(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
 	}
 	return add_expr(r, e);
 }
@@ -593,9 +620,66 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 	nftnl_rule_free(r);
 }
 
+/* The sync port filter's rule of family f (0: IPv4, 1: IPv6), as nft
+ * compiles `ip saddr != { ... } udp dport P drop`. */
+static void
+put_sync_rule(struct nb *nb, const struct rules_sync *sy, int f)
+{
+	bool v4 = f == 0;
+	uint8_t nfproto = v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, udp = IPPROTO_UDP;
+	uint32_t alen = v4 ? 4 : 16, saddr_off = v4 ? 12 : 8, set = 0;
+	uint16_t port = htons(sy->port);
+	size_t n = sy->n[f];
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	char desc[DESC_LEN];
+	int err = 0;
+
+	snprintf(desc, sizeof(desc), "sync port filter (%s)", v4 ? "ip" : "ip6");
+	if (n > 1)
+		set = put_set(nb, v4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR, alen, NFT_BYTEORDER_BIG,
+			      sy->addrs[f][0].b, sizeof(sy->addrs[f][0]), n, desc);
+	if (nb->err)
+		return;
+	r = nftnl_rule_alloc();
+	if (r == NULL) {
+		nb->err = -ENOMEM;
+		return;
+	}
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, RULES_TABLE);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, RULES_CHAIN_IN);
+	err = err ? err : e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &nfproto, 1);
+	if (n > 0)
+		err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off, alen,
+					    NFT_REG_1);
+	if (n > 1)
+		err = err ? err : e_lookup_inv(r, NFT_REG_1, set, true);
+	else if (n == 1)
+		err = err ? err : e_cmp(r, NFT_REG_1, NFT_CMP_NEQ, sy->addrs[f][0].b, alen);
+	err = err ? err : e_meta(r, NFT_META_L4PROTO, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &udp, 1);
+	err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &port, 2);
+	err = err ? err : e_drop(r);
+	if (err) {
+		nb->err = err;
+		nftnl_rule_free(r);
+		return;
+	}
+	nlh = nb_msg(nb, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, desc);
+	if (nlh != NULL) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nb_next(nb);
+	}
+	nftnl_rule_free(r);
+}
+
 int
 rules_nft_install(const struct rules *r, char *err, size_t errlen)
 {
+	const struct rules_sync *sy = rules_sync_filter(r);
 	const struct rules_opts *o = rules_options(r);
 	size_t i, n = rules_count(r), limit = 65536;
 	struct nb nb;
@@ -606,6 +690,7 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	 * plus its set elements. */
 	for (i = 0; i < n; i++)
 		limit += (size_t)o->workers * (2048 + rules_get(r, i)->n_addrs * 128);
+	limit += 2 * 2048 + (sy->n[0] + sy->n[1]) * 128;
 	ret = nb_init(&nb, limit);
 	if (ret) {
 		errbuf_set(err, errlen, "install: out of memory");
@@ -626,6 +711,11 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 		}
 		for (q = 0; q < o->workers && !nb.err; q++)
 			put_rule(&nb, m, o, (int)q, i);
+	}
+	if (sy->on) {
+		put_chain(&nb, RULES_TABLE, RULES_CHAIN_IN, NF_INET_LOCAL_IN);
+		put_sync_rule(&nb, sy, 0);
+		put_sync_rule(&nb, sy, 1);
 	}
 	nb_end(&nb);
 	ret = nb_send(&nb, "install", err, errlen);

@@ -12,6 +12,7 @@ struct rules {
 	struct rules_opts opts;
 	struct rules_match *m;
 	size_t n, cap;
+	struct rules_sync sync;
 };
 
 /* Ascending, as the kernel dumps a bitmap set: the listing then reads alike. */
@@ -222,6 +223,46 @@ build_target(struct rules *r, const struct cfg *c, size_t self, int pass, struct
 	return 0;
 }
 
+static int
+addr_cmp(const void *a, const void *b)
+{
+	const struct ip_addr *x = a, *y = b;
+
+	return memcmp(x->b, y->b, addr_len(x));
+}
+
+/* Every node's addresses, by family, sorted (big-endian bytes compare as
+ * the numbers nft sorts by), without duplicates. */
+static int
+build_sync(struct rules *r, const struct cfg *c)
+{
+	size_t total = 0, i, k, f;
+
+	r->sync.port = c->sync_port;
+	for (i = 0; i < c->n_nodes; i++)
+		total += c->nodes[i].n_addrs;
+	for (f = 0; f < 2; f++) {
+		int fam = f ? AF_INET6 : AF_INET;
+		struct ip_addr *a = calloc(total ? total : 1, sizeof(*a));
+		size_t n = 0, u = 0;
+
+		if (a == NULL)
+			return -ENOMEM;
+		r->sync.addrs[f] = a;
+		for (i = 0; i < c->n_nodes; i++)
+			for (k = 0; k < c->nodes[i].n_addrs; k++)
+				if (c->nodes[i].addrs[k].ip.family == fam)
+					a[n++] = c->nodes[i].addrs[k].ip;
+		qsort(a, n, sizeof(*a), addr_cmp);
+		for (i = 0; i < n; i++)
+			if (u == 0 || !addr_eq(&a[u - 1], &a[i]))
+				a[u++] = a[i];
+		r->sync.n[f] = u;
+	}
+	r->sync.on = true;
+	return 0;
+}
+
 struct rules *
 rules_build(const struct cfg *c, long self, const struct rules_opts *o)
 {
@@ -244,7 +285,7 @@ rules_build(const struct cfg *c, long self, const struct rules_opts *o)
 		if (a == NULL)
 			goto fail;
 	}
-	if (build_distributor(r, c, (size_t)self))
+	if (build_sync(r, c) || build_distributor(r, c, (size_t)self))
 		goto fail;
 	for (pass = 0; a != NULL && pass < 3; pass++)
 		if (build_target(r, c, (size_t)self, pass, a))
@@ -267,6 +308,8 @@ rules_free(struct rules *r)
 	for (i = 0; i < r->n; i++)
 		free(r->m[i].addrs);
 	free(r->m);
+	free(r->sync.addrs[0]);
+	free(r->sync.addrs[1]);
 	free(r);
 }
 
@@ -286,6 +329,12 @@ const struct rules_opts *
 rules_options(const struct rules *r)
 {
 	return &r->opts;
+}
+
+const struct rules_sync *
+rules_sync_filter(const struct rules *r)
+{
+	return &r->sync;
 }
 
 /* A growing string; the first allocation failure sticks. */
@@ -433,6 +482,38 @@ render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 	sb_printf(b, "\t}\n");
 }
 
+/* `ip saddr != { a, b } udp dport P drop`, as nft lists it: a single
+ * address without braces, none at all as `meta nfproto ipv4`. */
+static void
+render_sync(struct sbuf *b, const struct rules_sync *sy)
+{
+	char buf[ADDR_STRLEN];
+	size_t f, i;
+
+	if (!sy->on)
+		return;
+	sb_printf(b, "\tchain %s {\n", RULES_CHAIN_IN);
+	sb_printf(b, "\t\ttype filter hook input priority raw; policy accept;\n");
+	for (f = 0; f < 2; f++) {
+		const char *nf = f ? "ip6" : "ip";
+
+		sb_printf(b, "\t\t");
+		if (sy->n[f] == 0) {
+			sb_printf(b, "meta nfproto %s", f ? "ipv6" : "ipv4");
+		} else if (sy->n[f] == 1) {
+			sb_printf(b, "%s saddr != %s", nf, addr_fmt(&sy->addrs[f][0], buf, sizeof(buf)));
+		} else {
+			sb_printf(b, "%s saddr != { ", nf);
+			for (i = 0; i < sy->n[f]; i++)
+				sb_printf(b, "%s%s", i ? ", " : "",
+					  addr_fmt(&sy->addrs[f][i], buf, sizeof(buf)));
+			sb_printf(b, " }");
+		}
+		sb_printf(b, " udp dport %u drop\n", sy->port);
+	}
+	sb_printf(b, "\t}\n");
+}
+
 char *
 rules_render(const struct rules *r)
 {
@@ -445,6 +526,7 @@ rules_render(const struct rules *r)
 	sb_printf(&b, "table inet %s {\n", RULES_TABLE);
 	render_chain(&b, r, RULES_HOOK_PREROUTING);
 	render_chain(&b, r, RULES_HOOK_OUTPUT);
+	render_sync(&b, &r->sync);
 	sb_printf(&b, "}\n");
 	if (b.oom) {
 		free(b.p);

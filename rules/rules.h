@@ -4,13 +4,17 @@
  * `nft -f` file (--print-rules, the drop-in) or sent as one libnftnl batch
  * by rules/nft.c.  Both read the same matches, so they cannot drift apart.
  *
- * Everything lives in `table inet clusterd`, two base chains of type filter at
- * priority raw (-300), policy accept:
+ * Everything lives in `table inet clusterd`, three base chains of type filter
+ * at priority raw (-300), policy accept:
  *   prerouting  distributor: VIPA traffic and ICMP errors to the VIPA, queued;
  *               target: traffic to self's addresses on the target port,
  *               notrack only (the flow is asymmetric);
  *   output      target: replies from self's addresses on the target port and
- *               ICMP errors from self, queued.
+ *               ICMP errors from self, queued;
+ *   input       UDP to the sync port from a source that is no node's address,
+ *               dropped: a flood from elsewhere never reaches the daemon's
+ *               socket (where each datagram would cost MACs and could push
+ *               heartbeats out of the buffer).
  * A queued match becomes W rules, one per worker queue, chosen by a jhash of
  * the client side of the flow with a fixed seed (same on every node and
  * restart).  No bypass, no fanout: without a reader the kernel drops. */
@@ -27,6 +31,7 @@
 #define RULES_TABLE		"clusterd"
 #define RULES_CHAIN_PRE		"prerouting"
 #define RULES_CHAIN_OUT		"output"
+#define RULES_CHAIN_IN		"input"
 #define RULES_PRIORITY		(-300)		/* raw: before conntrack (-200) */
 #define RULES_HASH_SEED		0u
 #define RULES_WORKERS_MAX	1024u		/* queue numbers are 16 bits */
@@ -57,6 +62,18 @@ struct rules_match {
 	bool queue;			/* false: notrack only */
 };
 
+/* The sync port filter of the input chain: one rule per family, dropping UDP
+ * to `port` whose source is not in addrs[f] (f 0: IPv4, 1: IPv6), the
+ * addresses of every configured node, sorted as nft lists them and without
+ * duplicates.  A family without any node address drops all its datagrams
+ * to the port.  on is false for an empty ruleset (no node). */
+struct rules_sync {
+	bool on;
+	uint16_t port;
+	struct ip_addr *addrs[2];
+	size_t n[2];
+};
+
 struct rules;
 
 /* Builds the ruleset of node `self` (an index into c->nodes; -1 or out of
@@ -73,6 +90,7 @@ char *rules_render(const struct rules *r);
 size_t rules_count(const struct rules *r);
 const struct rules_match *rules_get(const struct rules *r, size_t i);
 const struct rules_opts *rules_options(const struct rules *r);
+const struct rules_sync *rules_sync_filter(const struct rules *r);
 
 /* The ICMP (AF_INET) or ICMPv6 (AF_INET6) error types that are queued, in
  * ascending order; *n gets their count.  NULL for another family. */

@@ -1,6 +1,7 @@
 /* chan: one dual-stack UDP socket for cluster messages (see chan.h). */
 #include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,9 +135,16 @@ uint16_t chan_port(const struct chan *c)
 	return c->port;
 }
 
-int chan_send(struct chan *c, const struct ip_addr *to, uint16_t port, const void *buf, size_t len)
+int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_addr *to,
+		   uint16_t port, const void *buf, size_t len)
 {
 	struct sockaddr_in6 sa;
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cm;
+	struct msghdr mh;
 	ssize_t n;
 
 	memset(&sa, 0, sizeof(sa));
@@ -151,12 +159,54 @@ int chan_send(struct chan *c, const struct ip_addr *to, uint16_t port, const voi
 	} else {
 		return -EAFNOSUPPORT;
 	}
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &sa;
+	mh.msg_namelen = sizeof(sa);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (src && src->family) {
+		struct cmsghdr *ch;
+
+		if (src->family != to->family)
+			return -EINVAL;
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.b;
+		ch = (struct cmsghdr *)cm.b;
+		/* A v4-mapped destination takes the IPv4 path of the socket,
+		 * which reads IP_PKTINFO; ipi_spec_dst is the source. */
+		if (to->family == AF_INET) {
+			struct in_pktinfo pi;
+
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi_spec_dst = src->v4;
+			ch->cmsg_level = IPPROTO_IP;
+			ch->cmsg_type = IP_PKTINFO;
+			ch->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(ch), &pi, sizeof(pi));
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		} else {
+			struct in6_pktinfo pi;
+
+			memset(&pi, 0, sizeof(pi));
+			pi.ipi6_addr = src->v6;
+			ch->cmsg_level = IPPROTO_IPV6;
+			ch->cmsg_type = IPV6_PKTINFO;
+			ch->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(ch), &pi, sizeof(pi));
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+		}
+	}
 	do {
-		n = sendto(c->fd, buf, len, MSG_NOSIGNAL, (struct sockaddr *)&sa, sizeof(sa));
+		n = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	return (size_t)n == len ? 0 : -EMSGSIZE;
+}
+
+int chan_send(struct chan *c, const struct ip_addr *to, uint16_t port, const void *buf, size_t len)
+{
+	return chan_send_from(c, NULL, to, port, buf, len);
 }
 
 ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *from,

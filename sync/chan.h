@@ -26,6 +26,13 @@ uint16_t chan_port(const struct chan *c);
 /* Sends one datagram; 0 on success, -errno on error (-EAGAIN when the
  * socket buffer is full: the datagram is not sent). */
 int chan_send(struct chan *c, const struct ip_addr *to, uint16_t port, const void *buf, size_t len);
+/* The same from source address src (NULL or family 0: the kernel's choice),
+ * which must be one of this host's addresses, of to's family (else -EINVAL;
+ * the kernel says -EINVAL or -EADDRNOTAVAIL for an address it does not
+ * have).  Set with IP_PKTINFO / IPV6_PKTINFO on this one datagram: a
+ * receiver that checks where a datagram comes from sees src. */
+int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_addr *to,
+		   uint16_t port, const void *buf, size_t len);
 /* Receives one datagram: its size, 0 when nothing is pending, -errno on
  * error (-EMSGSIZE: a datagram larger than cap was dropped).  from (may be
  * NULL) is the sender, v4-mapped turned back into AF_INET; from_port (may

@@ -26,6 +26,8 @@ static const char *const status_names[WIRE__MAX] = {
 	[WIRE_ERR_REPLAY] = "replay",
 	[WIRE_ERR_STALE_EPOCH] = "stale_epoch",
 	[WIRE_ERR_TLV] = "tlv",
+	[WIRE_ERR_RECIPIENT] = "recipient",
+	[WIRE_ERR_STALE_RECIPIENT_EPOCH] = "stale_recipient_epoch",
 };
 
 const char *wire_status_name(enum wire_status s)
@@ -78,6 +80,8 @@ void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wi
 	be_put64(buf + 20, h->seq);
 	be_put16(buf + 28, 0);	/* length: set by wire_finish */
 	be_put16(buf + 30, 0);
+	be_put32(buf + 32, h->recipient);
+	be_put64(buf + 36, h->recipient_epoch);
 	w->len = WIRE_HDR_LEN;
 }
 
@@ -180,6 +184,8 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 	m->hdr.sender = be_get32(buf + 8);
 	m->hdr.epoch = be_get64(buf + 12);
 	m->hdr.seq = be_get64(buf + 20);
+	m->hdr.recipient = be_get32(buf + 32);
+	m->hdr.recipient_epoch = be_get64(buf + 36);
 	m->body = buf + WIRE_HDR_LEN;
 	m->body_len = body_end - WIRE_HDR_LEN;
 	return WIRE_OK;
@@ -227,6 +233,21 @@ bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l)
 	l->port = be_get16(val + 2);
 	l->listening = val[4] ? 1 : 0;
 	return true;
+}
+
+enum wire_status wire_check_recipient(const struct wire_hdr *h, uint32_t self_id,
+				      uint64_t self_epoch)
+{
+	if (h->recipient != self_id)
+		return WIRE_ERR_RECIPIENT;
+	if (h->recipient_epoch && h->recipient_epoch != self_epoch)
+		return WIRE_ERR_STALE_RECIPIENT_EPOCH;
+	return WIRE_OK;
+}
+
+bool wire_proven(const struct wire_hdr *h, uint64_t self_epoch)
+{
+	return self_epoch && h->recipient_epoch == self_epoch;
 }
 
 enum wire_status wire_replay_check(const struct wire_replay *r, uint64_t epoch, uint64_t seq)

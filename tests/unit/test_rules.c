@@ -31,6 +31,7 @@ tcfg_new(void)
 	assert_non_null(t);
 	t->c.nodes = t->nodes;
 	t->c.vipas = t->vipas;
+	t->c.sync_port = 7788;
 	return t;
 }
 
@@ -137,7 +138,17 @@ render(const struct cfg *c, long self, unsigned w, uint16_t qbase)
 #define HEAD "table inet clusterd {\n\tchain prerouting {\n" \
 	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
 #define MID "\t}\n\tchain output {\n\t\ttype filter hook output priority raw; policy accept;\n"
-#define TAIL "\t}\n}\n"
+/* The input chain: the sync port takes only the nodes' addresses. */
+#define SYNC(v4, v6) "\tchain input {\n" \
+	"\t\ttype filter hook input priority raw; policy accept;\n" \
+	"\t\t" v4 " udp dport 7788 drop\n" \
+	"\t\t" v6 " udp dport 7788 drop\n" \
+	"\t}\n"
+#define NO_V6 "meta nfproto ipv6"
+/* example()'s nodes, sorted */
+#define EX_V4 "ip saddr != { 10.2.0.11, 10.2.0.12, 10.2.0.21, 10.2.0.22, 10.3.0.11 }"
+#define TAIL_OF(v4, v6) "\t}\n" SYNC(v4, v6) "}\n"
+#define TAIL TAIL_OF(EX_V4, NO_V6)
 
 static void
 test_distributor_w1(void **state)
@@ -252,7 +263,7 @@ test_both_roles(void **state)
 		MID
 		"\t\tip saddr { 10.2.0.11, 10.3.0.11 } tcp sport 8080 notrack queue num 0\n"
 		"\t\tip saddr { 10.2.0.11, 10.3.0.11 } " ICMP4 " notrack queue num 0\n"
-		TAIL);
+		TAIL_OF("ip saddr != { 10.2.0.11, 10.3.0.11 }", "ip6 saddr != fd00::11"));
 	free(s);
 	free(t);
 }
@@ -272,6 +283,8 @@ test_v6_vipa(void **state)
 	add_svc(t, v, 443, IPPROTO_TCP, 8443, tg, 1);
 	add_svc(t, v, 53, IPPROTO_UDP, 53, tg, 1);
 
+#define V6_TAIL TAIL_OF("ip saddr != { 10.2.0.11, 10.2.0.21 }", \
+	"ip6 saddr != { 2001:db8::11, 2001:db8::21, 2001:db8:1::21 }")
 	s = render(&t->c, 0, 2, 4);
 	assert_string_equal(s, HEAD
 		"\t\tip6 daddr 2001:db8::100 tcp dport 443" JH("ip6 saddr . tcp sport", 2, 0, 4)
@@ -280,7 +293,7 @@ test_v6_vipa(void **state)
 		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 1, 5)
 		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
 		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
-		MID TAIL);
+		MID V6_TAIL);
 	free(s);
 
 	s = render(&t->c, 1, 1, 0);
@@ -292,7 +305,7 @@ test_v6_vipa(void **state)
 		" queue num 0\n"
 		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } udp sport 53 notrack queue num 0\n"
 		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } " ICMP6 " notrack queue num 0\n"
-		TAIL);
+		V6_TAIL);
 	free(s);
 	free(t);
 }
@@ -351,7 +364,7 @@ test_dedup(void **state)
 		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 0, 0)
 		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 1, 1)
 		"\t\tip saddr 10.0.0.2 " ICMP4 JH("ip daddr", 3, 2, 2)
-		TAIL);
+		TAIL_OF("ip saddr != { 10.0.0.1, 10.0.0.2 }", NO_V6));
 	free(s);
 	rules_free(r);
 
@@ -373,7 +386,13 @@ test_no_role(void **state)
 
 	add_node(t, "x", "10.9.9.9", NULL, NULL);
 	s = render(&t->c, 4, 2, 0);
-	assert_string_equal(s, HEAD MID TAIL);
+	/* no rule of its own, but its sync port takes only the nodes' datagrams */
+	assert_string_equal(s, HEAD MID TAIL_OF("ip saddr != { 10.2.0.11, 10.2.0.12, 10.2.0.21, "
+		"10.2.0.22, 10.3.0.11, 10.9.9.9 }", NO_V6));
+	free(s);
+	/* no node at all (out of range): nothing, not even the filter */
+	s = render(&t->c, 99, 1, 0);
+	assert_string_equal(s, HEAD MID "\t}\n}\n");
 	free(s);
 	r = rules_build(&t->c, -1, &o);
 	assert_non_null(r);
@@ -382,6 +401,56 @@ test_no_role(void **state)
 	r = rules_build(&t->c, 99, &o);
 	assert_non_null(r);
 	assert_int_equal(rules_count(r), 0);
+	rules_free(r);
+	free(t);
+}
+
+/* The sync filter as data: every node's addresses by family, sorted as nft
+ * lists them, duplicates once; a single address and an empty family. */
+static void
+test_sync_filter(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	struct rules_opts o = { .workers = 1 };
+	const struct rules_sync *sy;
+	struct rules *r;
+	char a[ADDR_STRLEN];
+	char *s;
+
+	add_node(t, "b", "10.0.0.9", "2001:db8::2", NULL);
+	add_node(t, "a", "10.0.0.10", "10.0.0.9", "2001:db8::1");	/* 10.0.0.9 twice */
+	t->c.sync_port = 4242;
+	r = rules_build(&t->c, 0, &o);
+	assert_non_null(r);
+	sy = rules_sync_filter(r);
+	assert_true(sy->on);
+	assert_int_equal(sy->port, 4242);
+	assert_int_equal(sy->n[0], 2);
+	assert_string_equal(addr_fmt(&sy->addrs[0][0], a, sizeof(a)), "10.0.0.9");
+	assert_string_equal(addr_fmt(&sy->addrs[0][1], a, sizeof(a)), "10.0.0.10");
+	assert_int_equal(sy->n[1], 2);
+	assert_string_equal(addr_fmt(&sy->addrs[1][0], a, sizeof(a)), "2001:db8::1");
+	assert_string_equal(addr_fmt(&sy->addrs[1][1], a, sizeof(a)), "2001:db8::2");
+	/* no match of its own: the filter is all there is */
+	assert_int_equal(rules_count(r), 0);
+	s = rules_render(r);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\t\tip saddr != { 10.0.0.9, 10.0.0.10 } udp dport 4242 drop\n"
+				 "\t\tip6 saddr != { 2001:db8::1, 2001:db8::2 } udp dport 4242 drop\n"));
+	free(s);
+	rules_free(r);
+
+	/* one IPv6 node: a single v4-less cluster */
+	t->c.n_nodes = 0;
+	memset(t->nodes, 0, sizeof(t->nodes));
+	add_node(t, "c", "2001:db8::3", NULL, NULL);
+	r = rules_build(&t->c, 0, &o);
+	assert_non_null(r);
+	s = rules_render(r);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\t\tmeta nfproto ipv4 udp dport 4242 drop\n"
+				 "\t\tip6 saddr != 2001:db8::3 udp dport 4242 drop\n"));
+	free(s);
 	rules_free(r);
 	free(t);
 }
@@ -442,6 +511,7 @@ main(void)
 		cmocka_unit_test(test_v6_vipa),
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_no_role),
+		cmocka_unit_test(test_sync_filter),
 		cmocka_unit_test(test_bad_opts),
 		cmocka_unit_test(test_icmp_errors),
 	};

@@ -50,20 +50,31 @@ static int setup_keys(void **state)
 static const struct wire_hdr kat_hdr = {
 	.type = WIRE_HEARTBEAT, .flags = 0x0102, .sender = 0,
 	.epoch = 0x0102030405060708ull, .seq = 42,
+	.recipient = 0x0844ecd6u /* wire_node_id("t1") */,
+	.recipient_epoch = 0x1112131415161718ull,
 };
+
+/* Sizes of the known-answer message: header, TLV node "d1", MAC. */
+#define H WIRE_HDR_LEN
+#define KAT_END (H + 8)		/* header + body: where the MAC starts */
+#define KAT_LEN (KAT_END + WIRE_MAC_LEN)
 
 /* The known-answer message: header + TLV node "d1", key 00..1f. */
 static const uint8_t kat_msg[] = {
-	0x43, 0x4c, 0x44, 0x31, 0x01, 0x01, 0x01, 0x02,
+	0x43, 0x4c, 0x44, 0x31, 0x02, 0x01, 0x01, 0x02,
 	0x88, 0x1d, 0x13, 0xe6, 0x01, 0x02, 0x03, 0x04,
 	0x05, 0x06, 0x07, 0x08, 0x00, 0x00, 0x00, 0x00,
-	0x00, 0x00, 0x00, 0x2a, 0x00, 0x28, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x2a, 0x00, 0x34, 0x00, 0x00,
+	/* recipient "t1", recipient_epoch */
+	0x08, 0x44, 0xec, 0xd6, 0x11, 0x12, 0x13, 0x14,
+	0x15, 0x16, 0x17, 0x18,
+	/* TLV node "d1" */
 	0x00, 0x01, 0x00, 0x02, 0x64, 0x31, 0x00, 0x00,
 	/* HMAC-SHA512 truncated to 32 bytes */
-	0x5b, 0xdf, 0xb6, 0x49, 0x99, 0xf3, 0x00, 0x64,
-	0xad, 0xe9, 0x6e, 0xfe, 0x27, 0x0d, 0x41, 0x88,
-	0x4a, 0x30, 0xd3, 0x60, 0x72, 0x50, 0xdf, 0xc6,
-	0x38, 0xde, 0xf4, 0xcc, 0xa2, 0xc3, 0xc6, 0x14,
+	0x2b, 0x37, 0x13, 0xb9, 0xfd, 0x90, 0x37, 0x02,
+	0x01, 0x36, 0x5c, 0x88, 0x0c, 0x76, 0x2f, 0xbe,
+	0x33, 0xed, 0x0b, 0x33, 0x78, 0xb0, 0x30, 0x28,
+	0xa4, 0x41, 0xfa, 0xc3, 0x5c, 0xc2, 0x2a, 0x2b,
 };
 
 static size_t build_kat(uint8_t *buf, size_t cap, const struct wire_keys *k)
@@ -106,6 +117,9 @@ static void test_status_names(void **state)
 	assert_string_equal(wire_status_name(WIRE_ERR_REPLAY), "replay");
 	assert_string_equal(wire_status_name(WIRE_ERR_STALE_EPOCH), "stale_epoch");
 	assert_string_equal(wire_status_name(WIRE_ERR_TLV), "tlv");
+	assert_string_equal(wire_status_name(WIRE_ERR_RECIPIENT), "recipient");
+	assert_string_equal(wire_status_name(WIRE_ERR_STALE_RECIPIENT_EPOCH),
+			    "stale_recipient_epoch");
 	assert_string_equal(wire_status_name(WIRE__MAX), "unknown");
 	assert_string_equal(wire_status_name((enum wire_status)-1), "unknown");
 }
@@ -132,6 +146,7 @@ static void test_roundtrip(void **state)
 	struct wire_hdr h = {
 		.type = WIRE_HEARTBEAT, .flags = 0xa55a, .sender = wire_node_id("t1"),
 		.epoch = 1700000000123456789ull, .seq = 0xfedcba9876543210ull,
+		.recipient = 0xdeadbeefu, .recipient_epoch = 0x8877665544332211ull,
 	};
 	uint8_t buf[WIRE_MAX];
 	struct wire_writer w;
@@ -150,11 +165,11 @@ static void test_roundtrip(void **state)
 	for (int i = 0; i < 3; i++)
 		wire_put_listen(&w, &ls[i]);
 	n = wire_finish(&w, &keys_a);
-	/* 32 header + 8 node + 3 * 12 listen + 32 MAC */
-	assert_int_equal(n, 32 + 8 + 36 + 32);
+	/* 44 header + 8 node + 3 * 12 listen + 32 MAC */
+	assert_int_equal(n, H + 8 + 36 + 32);
 	/* second listen TLV, exact bytes: type 2, len 8, 6, 17, port 53, 0, pad */
 	static const uint8_t l2[12] = { 0, 2, 0, 8, 6, 17, 0, 53, 0, 0, 0, 0 };
-	assert_memory_equal(buf + 32 + 8 + 12, l2, sizeof(l2));
+	assert_memory_equal(buf + H + 8 + 12, l2, sizeof(l2));
 
 	assert_int_equal(wire_decode(buf, n, &keys_a, &m), WIRE_OK);
 	assert_int_equal(m.hdr.type, WIRE_HEARTBEAT);
@@ -162,7 +177,9 @@ static void test_roundtrip(void **state)
 	assert_int_equal(m.hdr.sender, wire_node_id("t1"));
 	assert_true(m.hdr.epoch == 1700000000123456789ull);
 	assert_true(m.hdr.seq == 0xfedcba9876543210ull);
-	assert_ptr_equal(m.body, buf + 32);
+	assert_int_equal(m.hdr.recipient, 0xdeadbeefu);
+	assert_true(m.hdr.recipient_epoch == 0x8877665544332211ull);
+	assert_ptr_equal(m.body, buf + H);
 	assert_int_equal(m.body_len, 44);
 
 	wire_tlv_begin(&it, &m);
@@ -209,12 +226,12 @@ static void test_writer_overflow(void **state)
 
 	(void)state;
 	memset(val, 0x5a, sizeof(val));
-	/* 1400 - 32 MAC - 32 header = 1336 body: twelve 104-byte TLVs fit */
+	/* 1412 - 32 MAC - 44 header = 1336 body: twelve 104-byte TLVs fit */
 	wire_begin(&w, buf, sizeof(buf), &kat_hdr);
 	for (int i = 0; i < 12; i++)
 		wire_put(&w, 9, val, sizeof(val));
 	assert_false(w.overflow);
-	assert_int_equal(wire_finish(&w, &keys_a), 32 + 12 * 104 + 32);
+	assert_int_equal(wire_finish(&w, &keys_a), H + 12 * 104 + 32);
 
 	wire_begin(&w, buf, sizeof(buf), &kat_hdr);
 	for (int i = 0; i < 13; i++)
@@ -223,15 +240,15 @@ static void test_writer_overflow(void **state)
 	assert_int_equal(wire_finish(&w, &keys_a), 0);
 
 	/* a buffer smaller than the message */
-	wire_begin(&w, buf, 32 + 8 + 32 - 1, &kat_hdr);
+	wire_begin(&w, buf, KAT_LEN - 1, &kat_hdr);
 	wire_put(&w, WIRE_TLV_NODE, "d1", 2);
 	assert_int_equal(wire_finish(&w, &keys_a), 0);
-	wire_begin(&w, buf, 32 + 8 + 32, &kat_hdr);
+	wire_begin(&w, buf, KAT_LEN, &kat_hdr);
 	wire_put(&w, WIRE_TLV_NODE, "d1", 2);
-	assert_int_equal(wire_finish(&w, &keys_a), 72);
+	assert_int_equal(wire_finish(&w, &keys_a), KAT_LEN);
 
 	/* no room for even the header */
-	wire_begin(&w, buf, 63, &kat_hdr);
+	wire_begin(&w, buf, H + WIRE_MAC_LEN - 1, &kat_hdr);
 	assert_true(w.overflow);
 	assert_int_equal(wire_finish(&w, &keys_a), 0);
 
@@ -257,8 +274,8 @@ static void test_reject_short(void **state)
 	/* the smallest valid message: header, no body */
 	struct wire_writer w;
 	wire_begin(&w, buf, sizeof(buf), &kat_hdr);
-	assert_int_equal(wire_finish(&w, &keys_a), 64);
-	assert_int_equal(wire_decode(buf, 64, &keys_a, &m), WIRE_OK);
+	assert_int_equal(wire_finish(&w, &keys_a), H + WIRE_MAC_LEN);
+	assert_int_equal(wire_decode(buf, H + WIRE_MAC_LEN, &keys_a, &m), WIRE_OK);
 	assert_int_equal(m.body_len, 0);
 }
 
@@ -281,7 +298,7 @@ static void test_reject_magic(void **state)
 	(void)state;
 	memcpy(buf, kat_msg, sizeof(buf));
 	buf[3] = '2';
-	resign(buf, 40);
+	resign(buf, KAT_END);
 	assert_int_equal(wire_decode(buf, sizeof(buf), &keys_a, &m), WIRE_ERR_MAGIC);
 }
 
@@ -292,8 +309,8 @@ static void test_reject_version(void **state)
 
 	(void)state;
 	memcpy(buf, kat_msg, sizeof(buf));
-	buf[4] = 2;
-	resign(buf, 40);
+	buf[4] = 1;	/* the layout before the recipient fields */
+	resign(buf, KAT_END);
 	assert_int_equal(wire_decode(buf, sizeof(buf), &keys_a, &m), WIRE_ERR_VERSION);
 }
 
@@ -312,9 +329,9 @@ static void test_reject_length(void **state)
 	buf[29] = 16;
 	assert_int_equal(wire_decode(buf, 16 + 32, &keys_a, &m), WIRE_ERR_SHORT);
 	assert_int_equal(wire_decode(buf, sizeof(kat_msg), &keys_a, &m), WIRE_ERR_LENGTH);
-	/* length field 44 (body 12) on a 72-byte datagram, even if re-signed */
-	buf[29] = 44;
-	resign(buf, 40);
+	/* length field one TLV longer than the datagram, even if re-signed */
+	buf[29] = KAT_END + 4;
+	resign(buf, KAT_END);
 	assert_int_equal(wire_decode(buf, sizeof(kat_msg), &keys_a, &m), WIRE_ERR_LENGTH);
 }
 
@@ -336,20 +353,22 @@ static void test_reject_mac_header(void **state)
 	flip_and_check(8, 0x80);	/* sender */
 	flip_and_check(27, 0x01);	/* seq */
 	flip_and_check(30, 0x01);	/* reserved is covered too */
+	flip_and_check(35, 0x01);	/* recipient */
+	flip_and_check(43, 0x01);	/* recipient_epoch */
 }
 
 static void test_reject_mac_body(void **state)
 {
 	(void)state;
-	flip_and_check(36, 0x01);	/* 'd' */
-	flip_and_check(39, 0x10);	/* padding */
+	flip_and_check(H + 4, 0x01);	/* 'd' */
+	flip_and_check(H + 7, 0x10);	/* padding */
 }
 
 static void test_reject_mac_trailer(void **state)
 {
 	(void)state;
-	flip_and_check(40, 0x01);
-	flip_and_check(71, 0x80);
+	flip_and_check(KAT_END, 0x01);
+	flip_and_check(KAT_LEN - 1, 0x80);
 }
 
 static void test_reject_wrong_key(void **state)
@@ -375,7 +394,7 @@ static void test_second_key(void **state)
 	/* rotating sender signs with b: new receiver accepts, old one does not */
 	n = build_kat(buf, sizeof(buf), &keys_ba);
 	assert_int_equal(n, sizeof(kat_msg));
-	assert_memory_not_equal(buf + 40, kat_msg + 40, 32);
+	assert_memory_not_equal(buf + KAT_END, kat_msg + KAT_END, 32);
 	assert_int_equal(wire_decode(buf, n, &keys_b, &m), WIRE_OK);
 	assert_int_equal(wire_decode(buf, n, &keys_a, &m), WIRE_ERR_MAC);
 	assert_int_equal(wire_decode(buf, n, &keys_ba, &m), WIRE_OK);
@@ -522,6 +541,81 @@ static void test_replay_epoch(void **state)
 	assert_int_equal(wire_replay_check(&r, 5, 1), WIRE_ERR_STALE_EPOCH);
 	wire_replay_accept(&r, 5, 1001);
 	assert_true(r.epoch == 6 && r.top == 1);
+}
+
+/* Defect 2 of the review: d2's datagram to t1, relayed to d1, was accepted
+ * there.  The recipient under the MAC makes d1 refuse it, and a datagram
+ * for an earlier boot of ours is refused too. */
+static void test_recipient(void **state)
+{
+	uint32_t t1 = wire_node_id("t1"), d1 = wire_node_id("d1");
+	uint64_t now = 0x1112131415161718ull;
+	struct wire_msg m;
+
+	(void)state;
+	assert_int_equal(wire_decode(kat_msg, sizeof(kat_msg), &keys_a, &m), WIRE_OK);
+	assert_int_equal(m.hdr.recipient, t1);
+	assert_true(m.hdr.recipient_epoch == now);
+	/* for t1 in that boot: accepted and proven */
+	assert_int_equal(wire_check_recipient(&m.hdr, t1, now), WIRE_OK);
+	assert_true(wire_proven(&m.hdr, now));
+	/* relayed to d1: refused, whatever d1's epoch */
+	assert_int_equal(wire_check_recipient(&m.hdr, d1, now), WIRE_ERR_RECIPIENT);
+	assert_int_equal(wire_check_recipient(&m.hdr, d1, 1), WIRE_ERR_RECIPIENT);
+	/* replayed at t1 after a restart (a later epoch): refused */
+	assert_int_equal(wire_check_recipient(&m.hdr, t1, now + 1),
+			 WIRE_ERR_STALE_RECIPIENT_EPOCH);
+	assert_false(wire_proven(&m.hdr, now + 1));
+	/* nor may a datagram name a future boot of ours */
+	assert_int_equal(wire_check_recipient(&m.hdr, t1, now - 1),
+			 WIRE_ERR_STALE_RECIPIENT_EPOCH);
+}
+
+/* recipient_epoch 0: the sender has not heard from us yet.  Accepted (it
+ * teaches the sender's epoch) but not proven. */
+static void test_recipient_unproven(void **state)
+{
+	struct wire_hdr h = kat_hdr;
+	uint8_t buf[WIRE_MAX];
+	struct wire_writer w;
+	struct wire_msg m;
+	size_t n;
+
+	(void)state;
+	h.recipient_epoch = 0;
+	wire_begin(&w, buf, sizeof(buf), &h);
+	n = wire_finish(&w, &keys_a);
+	assert_int_equal(wire_decode(buf, n, &keys_a, &m), WIRE_OK);
+	assert_true(m.hdr.recipient_epoch == 0);
+	assert_int_equal(wire_check_recipient(&m.hdr, kat_hdr.recipient, 77), WIRE_OK);
+	assert_false(wire_proven(&m.hdr, 77));
+	assert_int_equal(wire_check_recipient(&m.hdr, kat_hdr.recipient + 1, 77),
+			 WIRE_ERR_RECIPIENT);
+	/* an epoch of ours of 0 (never the case) proves nothing either */
+	assert_false(wire_proven(&m.hdr, 0));
+	/* changing the recipient fields breaks the MAC */
+	buf[36] ^= 0x01;
+	assert_int_equal(wire_decode(buf, n, &keys_a, &m), WIRE_ERR_MAC);
+}
+
+/* One counter for every recipient: the window of one recipient sees gaps
+ * (the numbers sent to others) and accepts them as before. */
+static void test_replay_gaps(void **state)
+{
+	struct wire_replay r = { 0 };
+
+	(void)state;
+	for (uint64_t s = 3; s <= 300; s += 3) {
+		assert_int_equal(wire_replay_check(&r, 5, s), WIRE_OK);
+		wire_replay_accept(&r, 5, s);
+	}
+	assert_int_equal(wire_replay_check(&r, 5, 300), WIRE_ERR_REPLAY);
+	assert_int_equal(wire_replay_check(&r, 5, 297), WIRE_ERR_REPLAY);
+	/* one sent to us but reordered behind the others */
+	assert_int_equal(wire_replay_check(&r, 5, 298), WIRE_OK);
+	assert_int_equal(wire_replay_check(&r, 5, 238), WIRE_OK);	/* top - 62 */
+	assert_int_equal(wire_replay_check(&r, 5, 237), WIRE_ERR_REPLAY);	/* seen */
+	assert_int_equal(wire_replay_check(&r, 5, 236), WIRE_ERR_REPLAY);	/* top - 64 */
 }
 
 /* --- key_load --- */
@@ -767,6 +861,43 @@ static void test_chan_errors(void **state)
 	chan_close(a);
 }
 
+/* chan_send_from: the receiver sees the chosen source (127.0.0.2 is local on
+ * lo like all of 127/8), and an address this host does not have is refused. */
+static void test_chan_send_from(void **state)
+{
+	struct chan *a, *b;
+	struct ip_addr to, src, from, other6;
+	uint8_t rx[16];
+	char err[256];
+	struct pollfd pfd;
+
+	(void)state;
+	a = chan_open(0, NULL, NULL, err, sizeof(err));
+	b = chan_open(0, NULL, NULL, err, sizeof(err));
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(addr_parse(&to, "127.0.0.1"));
+	assert_true(addr_parse(&src, "127.0.0.2"));
+	assert_int_equal(chan_send_from(a, &src, &to, chan_port(b), "hi", 2), 0);
+	pfd.fd = chan_fd(b);
+	pfd.events = POLLIN;
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(chan_recv(b, rx, sizeof(rx), &from), 2);
+	assert_true(addr_eq(&from, &src));
+	/* NULL source: the kernel's choice, as chan_send */
+	assert_int_equal(chan_send_from(a, NULL, &to, chan_port(b), "hi", 2), 0);
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(chan_recv(b, rx, sizeof(rx), &from), 2);
+	assert_true(addr_eq(&from, &to));
+	/* a source of the other family, or not ours */
+	assert_true(addr_parse(&other6, "::1"));
+	assert_int_equal(chan_send_from(a, &other6, &to, chan_port(b), "hi", 2), -EINVAL);
+	assert_true(addr_parse(&src, "192.0.2.77"));
+	assert_true(chan_send_from(a, &src, &to, chan_port(b), "hi", 2) < 0);
+	chan_close(a);
+	chan_close(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -792,6 +923,9 @@ int main(void)
 		cmocka_unit_test(test_replay_duplicate),
 		cmocka_unit_test(test_replay_too_old),
 		cmocka_unit_test(test_replay_epoch),
+		cmocka_unit_test(test_recipient),
+		cmocka_unit_test(test_recipient_unproven),
+		cmocka_unit_test(test_replay_gaps),
 		cmocka_unit_test_setup_teardown(test_key_good, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_key_mode, setup_tmp, teardown_tmp),
 		cmocka_unit_test_setup_teardown(test_key_missing, setup_tmp, teardown_tmp),
@@ -802,6 +936,7 @@ int main(void)
 		cmocka_unit_test(test_chan_v4),
 		cmocka_unit_test(test_chan_v6),
 		cmocka_unit_test(test_chan_errors),
+		cmocka_unit_test(test_chan_send_from),
 	};
 
 	return cmocka_run_group_tests(tests, setup_keys, NULL);
