@@ -15,6 +15,13 @@
 #define OUTBOX_CAP 32
 #define ECHO_LEN 16
 #define NO_ADDR 0xff	/* ECHO address index of a node not in the CDAT yet */
+/* A state body never shrinks below this for a small path MTU: a record or
+ * a CDAT entry must fit one message; IP fragments what exceeds the path. */
+#define DSYNC_BODY_MIN 256
+/* Smallest path (UDP payload) that carries every message whole: a CDAT
+ * REPORT of a node with eight addresses and a heartbeat with several
+ * listeners stay below it (an IPv4 576-byte MTU). */
+#define DSYNC_PATH_WARN 548
 
 static struct log_rl dsync_rl, dsync_rl_cdat;
 
@@ -47,7 +54,7 @@ uint64_t dsync_node_down_since(const struct daemon *d, size_t n)
 	return ci < 0 || !d->cdat.cur.nodes[ci].down ? 0 : d->cdat.cur.nodes[ci].down_since_ms;
 }
 
-/* Where state messages to node n go now: its first reachable address. */
+/* Where state messages to node n go now: its reachable address of lowest cos. */
 static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n);
 
 /* A node that announced it is leaving is down for the rules, but still
@@ -70,15 +77,51 @@ static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n
 	return &d->cfg->nodes[n].addrs[0].ip;
 }
 
+/* The largest datagram for node n that every path to it carries (its
+ * addresses' adapter MTUs and ours, from the CDAT); WIRE_MAX for a node
+ * not in the table yet. */
+static size_t dsync_path_max(const struct daemon *d, size_t n)
+{
+	long ci = dsync_cdat_index(d, n);
+	long self = d->cfg->self >= 0 ? dsync_cdat_index(d, (size_t)d->cfg->self) : -1;
+	size_t m;
+
+	if (ci < 0)
+		return WIRE_MAX;
+	m = cdat_path_max(&d->cdat.cur, self, (size_t)ci);
+	return m ? m : WIRE_MAX;
+}
+
+size_t dsync_state_body_max(const struct daemon *d, size_t n)
+{
+	/* A state datagram is its body plus header, sequence TLV and MAC:
+	 * WIRE_MAX - REL_BODY_MAX bytes, and the type byte the queue keeps
+	 * with the body travels in the header. */
+	size_t path = dsync_path_max(d, n), over = WIRE_MAX - REL_BODY_MAX, m;
+
+	if (n >= d->n_known)
+		return REL_BODY_MAX - 1;
+	m = path > over + DSYNC_BODY_MIN ? path - over : DSYNC_BODY_MIN;
+	return m < REL_BODY_MAX - 1 ? m : REL_BODY_MAX - 1;
+}
+
+/* Every datagram names the node it is for (`to`) and that node's boot epoch
+ * as we last heard it, under the MAC: another node refuses it, and so does
+ * a later boot of the same node. */
 static void dsync_begin_bare(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
-			     uint8_t type)
+			     uint8_t type, size_t to)
 {
 	struct wire_hdr h = {
 		.type = type,
 		.sender = d->node_ids[d->cfg->self],
 		.epoch = d->epoch,
-		/* One sequence number per datagram keeps replay windows exact. */
+		/* One sequence number per datagram keeps replay windows exact.
+		 * One counter for all peers is enough: the recipient is under
+		 * the MAC, so each peer's window sees only its own datagrams
+		 * (with gaps, which a window accepts). */
 		.seq = ++d->seq,
+		.recipient = d->node_ids[to],
+		.recipient_epoch = d->peers[to].epoch_seen,
 	};
 
 	wire_begin(w, buf, cap, &h);
@@ -88,15 +131,38 @@ static void dsync_begin_bare(struct daemon *d, struct wire_writer *w, uint8_t *b
  * state messages do not (the header's sender id says it), so that a full
  * body (REL_BODY_MAX) always fits one datagram. */
 static void dsync_begin(struct daemon *d, struct wire_writer *w, uint8_t *buf, size_t cap,
-			uint8_t type)
+			uint8_t type, size_t to)
 {
-	dsync_begin_bare(d, w, buf, cap, type);
+	dsync_begin_bare(d, w, buf, cap, type, to);
 	wire_put(w, WIRE_TLV_NODE, d->cfg->node_name, (uint16_t)strlen(d->cfg->node_name));
 }
 
-static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_addr *to)
+/* The source for a datagram to address `to` of node n: our own configured
+ * address with the index `to` has in n's list, if of the same family, else
+ * our first of that family; NULL when we have none (the kernel chooses).
+ * Receivers drop datagrams from addresses that are no node's, so what the
+ * kernel would pick (a VIPA, an address not in the configuration) must not
+ * be used; heartbeats state it (WIRE_TLV_SRC). */
+static const struct ip_addr *dsync_src(const struct daemon *d, size_t n, const struct ip_addr *to)
 {
-	size_t len = wire_finish(w, &d->keys);
+	const struct cfg_node *me = &d->cfg->nodes[d->cfg->self], *peer = &d->cfg->nodes[n];
+
+	if (!to)
+		return NULL;
+	for (size_t i = 0; i < peer->n_addrs && i < me->n_addrs; i++)
+		if (addr_eq(&peer->addrs[i].ip, to) && me->addrs[i].ip.family == to->family)
+			return &me->addrs[i].ip;
+	for (size_t i = 0; i < me->n_addrs; i++)
+		if (me->addrs[i].ip.family == to->family)
+			return &me->addrs[i].ip;
+	return NULL;
+}
+
+static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_addr *to,
+		       const struct ip_addr *src)
+{
+	size_t len = wire_finish(w, &d->keys), ni, ai;
+	int r;
 
 	if (!len) {
 		d->sync.tx_errors++;	/* did not fit: a bug, but never silent */
@@ -104,7 +170,18 @@ static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_
 	}
 	if (!to)
 		return;
-	if (chan_send(d->chan, to, d->cfg->sync_port, w->buf, len) < 0) {
+	/* Sized before the path's MTU shrank (a queued state message): IP
+	 * fragments it; counted so that it is not silent. */
+	if (d->cdat_ready && cdat_find_addr(&d->cdat.cur, to, &ni, &ai) &&
+	    len > cdat_path_max(&d->cdat.cur, cdat_find_node(&d->cdat.cur, d->cfg->node_name), ni))
+		d->sync.tx_over_path++;
+	r = chan_send_from(d->chan, src, to, d->cfg->sync_port, w->buf, len);
+	/* Our address is gone from the host (being reconfigured): let the
+	 * kernel choose; a heartbeat then states a source it does not come
+	 * from and is not credited, which is the truth. */
+	if (r == -EINVAL || r == -EADDRNOTAVAIL)
+		r = chan_send(d->chan, to, d->cfg->sync_port, w->buf, len);
+	if (r < 0) {
 		d->sync.tx_errors++;
 		return;
 	}
@@ -136,15 +213,17 @@ static void dsync_emit_state(void *arg, uint64_t seq, const void *blob, size_t l
 	struct daemon *d = e->d;
 	const uint8_t *b = blob;
 	uint8_t buf[WIRE_MAX], sq[REL_SEQ_LEN];
+	const struct ip_addr *to;
 	struct wire_writer w;
 
 	if (len < 1)
 		return;
-	dsync_begin_bare(d, &w, buf, sizeof(buf), b[0]);
+	dsync_begin_bare(d, &w, buf, sizeof(buf), b[0], e->node);
 	rel_enc_seq(sq, seq);
 	wire_put(&w, REL_TLV_SEQ, sq, sizeof(sq));
 	dsync_put_raw(&w, b + 1, len - 1);
-	dsync_send(d, &w, dsync_current_addr(d, e->node));
+	to = dsync_current_addr(d, e->node);
+	dsync_send(d, &w, to, dsync_src(d, e->node, to));
 	d->sync.state_tx++;
 }
 
@@ -230,9 +309,10 @@ static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
 	uint64_t first, next;
 	uint8_t buf[WIRE_MAX], v[REL_NACK_LEN];
 	struct wire_writer w;
+	const struct ip_addr *to;
 	bool any = false;
 
-	dsync_begin(d, &w, buf, sizeof(buf), WIRE_REL_CTRL);
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_REL_CTRL, n);
 	if (rel_rx_poll(p->rx, now, &ctl)) {
 		if (ctl.ack) {
 			rel_enc_ack(v, ctl.epoch, ctl.ack_upto);
@@ -252,7 +332,8 @@ static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
 	}
 	if (!any)
 		return;
-	dsync_send(d, &w, dsync_current_addr(d, n));
+	to = dsync_current_addr(d, n);
+	dsync_send(d, &w, to, dsync_src(d, n, to));
 	d->sync.ctrl_tx++;
 }
 
@@ -418,6 +499,14 @@ static void dsync_put_listen(struct daemon *d, struct wire_writer *w)
 	}
 }
 
+/* Encodes an address as the OWN / YIELD / SRC TLVs carry it. */
+static void dsync_enc_addr(uint8_t v[WIRE_OWN_LEN], const struct ip_addr *a)
+{
+	memset(v, 0, WIRE_OWN_LEN);
+	v[0] = a->family == AF_INET ? 4 : 6;
+	memcpy(v + 4, a->b, 16);
+}
+
 /* What the ownership rule of the other nodes needs from us: are we ready
  * (holding the tables), are we leaving, which VIPAs do we distribute. */
 static void dsync_put_roles(struct daemon *d, struct wire_writer *w)
@@ -429,12 +518,11 @@ static void dsync_put_roles(struct daemon *d, struct wire_writer *w)
 	wire_put(w, WIRE_TLV_FLAGS, v, sizeof(v));
 	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++) {
 		const struct ip_addr *a = &d->cfg->vipas[i].addr;
-		uint8_t own[WIRE_OWN_LEN] = { 0 };
+		uint8_t own[WIRE_OWN_LEN];
 
 		if (!d->vipas[i].owned && !d->vipas[i].yield)
 			continue;
-		own[0] = a->family == AF_INET ? 4 : 6;
-		memcpy(own + 4, a->b, 16);
+		dsync_enc_addr(own, a);
 		if (d->vipas[i].owned)
 			wire_put(w, WIRE_TLV_OWN, own, sizeof(own));
 		if (d->vipas[i].yield)
@@ -442,43 +530,109 @@ static void dsync_put_roles(struct daemon *d, struct wire_writer *w)
 	}
 }
 
-/* A node said it is leaving: count it down now rather than after misses. */
+/* A node said it is leaving: count it down now rather than after misses,
+ * without a vote (it said so itself). */
 static void dsync_mark_down(struct daemon *d, size_t n)
 {
 	long ci = dsync_cdat_index(d, n);
-	struct cdat_node *cn;
 
 	if (ci < 0)
 		return;
-	cn = &d->cdat.cur.nodes[ci];
-	if (cn->down)
-		return;
-	for (size_t ai = 0; ai < cn->n_addrs; ai++) {
-		cn->addrs[ai].status = CDAT_UNREACHABLE;
-		cn->addrs[ai].outstanding = false;
-	}
-	cn->down = true;
-	cn->down_since_ms = daemon_now_ms();
-	log_info("node %s is leaving the cluster", cn->name);
+	if (cdat_leaving(&d->cdat.cur, (size_t)ci, daemon_now_ms(), NULL))
+		log_info("node %s is leaving the cluster", d->cdat.cur.nodes[ci].name);
 }
 
-static void dsync_heartbeat(struct daemon *d, const struct ip_addr *to, uint8_t ai, uint64_t now)
+/* The nodes we suspect (WIRE_TLV_SUSPECT): our vote on each.  In the room
+ * the heartbeat has left before its ECHO; a list cut short only delays an
+ * agreement (a missing vote is a "no"). */
+static void dsync_put_suspects(struct daemon *d, struct wire_writer *w)
+{
+	const struct cdat *t = &d->cdat.cur;
+	uint8_t v[CDAT_MAX_NODES * 4];
+	size_t k = 0, room;
+
+	if (!d->cdat_ready)
+		return;
+	room = w->cap > w->len + 2 * WIRE_TLV_HDR_LEN + ECHO_LEN + WIRE_MAC_LEN ?
+	       w->cap - w->len - 2 * WIRE_TLV_HDR_LEN - ECHO_LEN - WIRE_MAC_LEN : 0;
+	for (size_t i = 0; i < t->n && (k + 1) * 4 <= room && k < CDAT_MAX_NODES; i++) {
+		uint32_t id;
+
+		if (!t->nodes[i].suspected || !strcmp(t->nodes[i].name, d->cfg->node_name))
+			continue;
+		id = wire_node_id(t->nodes[i].name);
+		v[4 * k] = (uint8_t)(id >> 24);
+		v[4 * k + 1] = (uint8_t)(id >> 16);
+		v[4 * k + 2] = (uint8_t)(id >> 8);
+		v[4 * k + 3] = (uint8_t)id;
+		k++;
+	}
+	/* Always present, even empty: "suspects nobody" is a vote too. */
+	wire_put(w, WIRE_TLV_SUSPECT, v, (uint16_t)(4 * k));
+}
+
+/* Where a heartbeat or its answer comes from, under the MAC: the receiver
+ * credits the path only if the datagram really comes from there (a copy
+ * relayed from elsewhere says nothing about that path). */
+static void dsync_put_src(struct wire_writer *w, const struct ip_addr *src)
+{
+	uint8_t v[WIRE_OWN_LEN];
+
+	if (!src)
+		return;
+	dsync_enc_addr(v, src);
+	wire_put(w, WIRE_TLV_SRC, v, sizeof(v));
+}
+
+/* The stated source (WIRE_TLV_SRC) is the datagram's real one. */
+static bool dsync_src_ok(const struct wire_msg *m, const struct ip_addr *from)
+{
+	struct wire_tlv_iter it;
+	const uint8_t *val;
+	uint16_t type, vlen;
+	struct ip_addr src;
+
+	wire_tlv_begin(&it, m);
+	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+		if (type != WIRE_TLV_SRC || vlen != WIRE_OWN_LEN || (val[0] != 4 && val[0] != 6))
+			continue;
+		addr_from_bytes(&src, val[0] == 4 ? AF_INET : AF_INET6, val + 4);
+		return addr_eq(&src, from);
+	}
+	return false;
+}
+
+static void dsync_heartbeat(struct daemon *d, size_t n, const struct ip_addr *to, uint8_t ai,
+			    uint64_t now)
 {
 	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
+	const struct ip_addr *src = dsync_src(d, n, to);
 	struct wire_writer w;
 
-	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT);
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT, n);
+	dsync_put_src(&w, src);
 	dsync_put_listen(d, &w);
 	dsync_put_roles(d, &w);
 	if (d->cdat_ready)
 		cdat_put_summary(&w, d->cdat.cur.version, d->cdat.cur.digest);
+	dsync_put_suspects(d, &w);
 	for (int i = 0; i < 8; i++)
 		echo[i] = (uint8_t)(now >> (56 - 8 * i));
 	echo[8] = ai;
 	wire_put(&w, WIRE_TLV_ECHO, echo, sizeof(echo));
-	dsync_send(d, &w, to);
+	dsync_send(d, &w, to, src);
 	d->sync.hb_tx++;
 }
+
+/* Heartbeats to every address of every node at the end of this round
+ * (dsync_handshake): news that should not wait a heartbeat period. */
+static void dsync_hb_all_soon(struct daemon *d)
+{
+	for (size_t n = 0; n < d->n_known; n++)
+		d->peers[n].hb_soon = true;
+}
+
+static void dsync_handshake(struct daemon *d);
 
 static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, bool *changed)
 {
@@ -503,13 +657,37 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 			log_info("node %s: address %s reachable", cn->name,
 				 addr_fmt(&cn->addrs[e->addr].ip, ab, sizeof(ab)));
 			break;
-		case CDAT_EV_NODE_DOWN:
-			log_warn("node %s is down: no address answers", cn->name);
+		case CDAT_EV_NODE_SUSPECT:
+			d->sync.suspected++;
+			log_warn("node %s suspected: no address answers", cn->name);
+			/* Our vote changed: tell the others now, not at the next
+			 * heartbeat (agreement then costs a round trip). */
+			dsync_hb_all_soon(d);
+			break;
+		case CDAT_EV_NODE_CLEAR:
+			d->sync.suspect_cleared++;
+			log_info("node %s answers again: no longer suspected", cn->name);
+			dsync_hb_all_soon(d);
+			break;
+		case CDAT_EV_NODE_DOWN: {
+			size_t voters = 0, votes = 0;
+
+			d->sync.declared_down++;
+			cdat_agreed(&d->cdat.cur, e->node, daemon_now_ms(), d->cfg->heartbeat_ms,
+				    &voters, &votes);
+			if (d->cdat.cur.n <= 2)
+				log_warn("node %s is down: no address answers", cn->name);
+			else
+				log_warn("node %s is down: no address answers, %zu of %zu voters "
+					 "agree (%llu ms after we suspected it)", cn->name, votes, voters,
+					 (unsigned long long)(cn->down_since_ms - cn->suspected_since_ms));
 			*changed = true;
 			break;
+		}
 		case CDAT_EV_NODE_UP: {
 			long n = cfg_node_index(d->cfg, cn->name);
 
+			dsync_hb_all_soon(d);
 			log_info("node %s is up", cn->name);
 			/* Whatever it had of our table may be stale: send it all. */
 			if (n >= 0 && (size_t)n < d->n_known)
@@ -521,6 +699,30 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 			break;
 		}
 		}
+	}
+}
+
+/* Says when the adapter MTUs (the CDAT's) limit what goes to a node:
+ * batches shrink to fit (dsync_state_body_max); below DSYNC_PATH_WARN some
+ * messages (a CDAT entry, a long heartbeat) do not, and IP fragments them. */
+static void dsync_check_paths(struct daemon *d)
+{
+	for (size_t n = 0; n < d->cfg->n_nodes && n < d->n_known; n++) {
+		size_t m;
+
+		if ((long)n == d->cfg->self || dsync_cdat_index(d, n) < 0)
+			continue;
+		m = dsync_path_max(d, n);
+		if (m == d->peers[n].path_max)
+			continue;
+		if (m < DSYNC_PATH_WARN)
+			log_warn("node %s: the adapter MTUs leave %zu bytes per cluster datagram, "
+				 "below %d: some messages will be fragmented by IP", d->cfg->nodes[n].name,
+				 m, DSYNC_PATH_WARN);
+		else if (m < WIRE_MAX || d->peers[n].path_max)
+			log_info("node %s: cluster datagrams of at most %zu bytes (adapter MTUs)",
+				 d->cfg->nodes[n].name, m);
+		d->peers[n].path_max = m;
 	}
 }
 
@@ -540,6 +742,7 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 	if (now - d->last_adapters_ms >= 1000) {
 		d->last_adapters_ms = now;
 		dsync_own_adapters(d);
+		dsync_check_paths(d);
 	}
 	/* Count the misses first: an address whose heartbeat just timed out
 	 * gets its next one in this same tick, so `retry` misses take `retry`
@@ -558,7 +761,8 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 			 * heartbeat its configured addresses without measuring. */
 			if (hb_round)
 				for (size_t ai = 0; ai < c->nodes[n].n_addrs; ai++)
-					dsync_heartbeat(d, &c->nodes[n].addrs[ai].ip, NO_ADDR, now);
+					dsync_heartbeat(d, n, &c->nodes[n].addrs[ai].ip, NO_ADDR,
+							now);
 			continue;
 		}
 		for (size_t ai = 0; ai < d->cdat.cur.nodes[ci].n_addrs; ai++) {
@@ -567,12 +771,13 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 
 			if (!slot)
 				continue;
-			dsync_heartbeat(d, &d->cdat.cur.nodes[ci].addrs[ai].ip, (uint8_t)ai, now);
+			dsync_heartbeat(d, n, &d->cdat.cur.nodes[ci].addrs[ai].ip, (uint8_t)ai,
+					now);
 			cdat_sent(&d->cdat.cur, (size_t)ci, ai, now, slot);
 		}
 		/* A listener changed: tell the node at once, unmeasured. */
 		if (force_hb && dsync_current_addr(d, n))
-			dsync_heartbeat(d, dsync_current_addr(d, n), NO_ADDR, now);
+			dsync_heartbeat(d, n, dsync_current_addr(d, n), NO_ADDR, now);
 	}
 	cdat_proto_tick(&d->cdat, now, &ob);
 	dsync_flush_outbox(d, &ob);
@@ -581,6 +786,11 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 
 		if ((long)n == c->self || !d->peers[n].tx)
 			continue;
+		/* Until we know the node's boot epoch it would refuse whatever we
+		 * send on the channel as unproven: the queue waits for the
+		 * handshake (one heartbeat each way). */
+		if (!d->peers[n].epoch_seen)
+			continue;
 		/* A node that is down gets nothing; its queue waits for it (or is
 		 * replaced by a resync when it restarts). */
 		if (dsync_node_alive(d, n))
@@ -588,19 +798,23 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 		if (dsync_node_alive(d, n) || dsync_leaving(d, n))
 			dsync_send_ctrl(d, n, now);
 	}
+	dsync_handshake(d);
 	return changed;
 }
 
 /* --- reception --------------------------------------------------------------------- */
 
-static void dsync_answer(struct daemon *d, const struct ip_addr *to, const uint8_t *echo)
+static void dsync_answer(struct daemon *d, size_t n, const struct ip_addr *to,
+			 const uint8_t *echo)
 {
 	uint8_t buf[WIRE_MAX];
+	const struct ip_addr *src = dsync_src(d, n, to);
 	struct wire_writer w;
 
-	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT_ACK);
+	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT_ACK, n);
+	dsync_put_src(&w, src);
 	wire_put(&w, WIRE_TLV_ECHO, echo, ECHO_LEN);
-	dsync_send(d, &w, to);
+	dsync_send(d, &w, to, src);
 	d->sync.hb_ack_tx++;
 }
 
@@ -615,10 +829,12 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	size_t nl = 0;
 	uint64_t version;
 	uint8_t digest[CDAT_DIGEST_LEN];
-	bool changed;
+	bool changed, credit;
 
 	struct ip_addr owns[MEMBER_MAX_OWN], yields[MEMBER_MAX_OWN];
-	size_t n_owns = 0, n_yields = 0;
+	size_t n_owns = 0, n_yields = 0, n_susp = 0;
+	uint32_t susp[CDAT_MAX_NODES];
+	bool has_susp = false;
 	uint32_t flags = 0;
 	bool restarted = mn->heard && mn->epoch != m->hdr.epoch;
 
@@ -640,6 +856,12 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 			   (val[0] == 4 || val[0] == 6) && n_yields < MEMBER_MAX_OWN) {
 			addr_from_bytes(&yields[n_yields++], val[0] == 4 ? AF_INET : AF_INET6,
 					val + 4);
+		} else if (type == WIRE_TLV_SUSPECT && vlen % 4 == 0 && !has_susp) {
+			has_susp = true;
+			for (size_t k = 0; k < vlen / 4 && n_susp < CDAT_MAX_NODES; k++)
+				susp[n_susp++] = (uint32_t)val[4 * k] << 24 |
+						 (uint32_t)val[4 * k + 1] << 16 |
+						 (uint32_t)val[4 * k + 2] << 8 | val[4 * k + 3];
 		} else if (type == WIRE_TLV_LISTEN && nl < MEMBER_MAX_LISTEN &&
 			   wire_get_listen(val, vlen, &wl)) {
 			ls[nl].family = wl.family;	/* AF_INET / AF_INET6 in memory */
@@ -649,19 +871,26 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 			nl++;
 		}
 	}
+	/* The MAC vouches for the stated source, the network for the real one:
+	 * only when they agree does this heartbeat say anything about the
+	 * path (a copy relayed from elsewhere must not make a cut path look
+	 * alive). */
+	credit = dsync_src_ok(m, from);
+	if (!credit)
+		d->sync.hb_src_mismatch++;
 	/* A leaving node is not answered: it must stay down for us. */
 	if (flags & WIRE_F_LEAVING) {
 		dsync_mark_down(d, n);
 		echo = NULL;
-	} else if (d->leaving) {
+	} else if (d->leaving || !credit) {
 		echo = NULL;	/* nor do we answer while we leave */
 	}
 	/* Answer from where it came: the answer measures that path. */
 	if (echo)
-		dsync_answer(d, from, echo);
+		dsync_answer(d, n, from, echo);
 	/* And its heartbeat is itself news that the path from that address
 	 * works (unless it is leaving: then it stays down). */
-	if (!(flags & WIRE_F_LEAVING) && d->cdat_ready) {
+	if (credit && !(flags & WIRE_F_LEAVING) && d->cdat_ready) {
 		long ci = dsync_cdat_index(d, n);
 		size_t cn, ai;
 
@@ -689,6 +918,23 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	if (d->cdat_ready && cdat_get_summary(m->body, m->body_len, &version, digest))
 		cdat_proto_heard(&d->cdat, d->cfg->nodes[n].name, version, digest,
 				 daemon_now_ms());
+	/* Its vote: a proven heartbeat (this one: unproven ones never get
+	 * here), relayed or not, says what its sender suspects.  A heartbeat
+	 * without the TLV (a node that does not vote) counts as suspecting
+	 * nobody. */
+	if (d->cdat_ready && !(flags & WIRE_F_LEAVING)) {
+		long ci = dsync_cdat_index(d, n);
+		struct cdat_events ev;
+		bool down = false;
+
+		memset(&ev, 0, sizeof(ev));
+		if (ci >= 0)
+			cdat_set_suspects(&d->cdat.cur, (size_t)ci, susp, n_susp, daemon_now_ms(),
+					  d->cfg->heartbeat_ms, &ev);
+		dsync_log_events(d, &ev, &down);
+		if (down)
+			d->view_dirty = true;
+	}
 	changed = !mn->heard || mn->n_listen != nl || memcmp(mn->listen, ls, nl * sizeof(*ls)) ||
 		  mn->flags != flags || mn->n_owns != n_owns ||
 		  memcmp(mn->owns, owns, n_owns * sizeof(*owns)) || mn->n_yields != n_yields ||
@@ -702,7 +948,8 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	return changed;
 }
 
-static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire_msg *m)
+static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire_msg *m,
+				   const struct ip_addr *from)
 {
 	struct wire_tlv_iter it;
 	const uint8_t *val;
@@ -712,6 +959,12 @@ static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire
 	long ci = dsync_cdat_index(d, n);
 
 	d->sync.hb_ack_rx++;
+	/* An answer relayed from another address did not travel the path it
+	 * would measure. */
+	if (!dsync_src_ok(m, from)) {
+		d->sync.hb_src_mismatch++;
+		return false;
+	}
 	if (ci < 0)
 		return false;
 	memset(&ev, 0, sizeof(ev));
@@ -797,6 +1050,29 @@ static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 		     dsync_deliver_state, &dl);
 }
 
+/* Is a an address of some configured node?  A few nodes of a few addresses:
+ * a scan costs less than the MAC it saves. */
+static bool dsync_node_addr(const struct cfg *c, const struct ip_addr *a)
+{
+	for (size_t i = 0; i < c->n_nodes; i++)
+		for (size_t k = 0; k < c->nodes[i].n_addrs; k++)
+			if (addr_eq(&c->nodes[i].addrs[k].ip, a))
+				return true;
+	return false;
+}
+
+/* An authenticated datagram for us told the sender's boot epoch: remember
+ * the highest (a replayed old one must not lower it), and answer a new one
+ * with a heartbeat at once, so that the sender learns ours within a round
+ * trip and its next datagrams are proven. */
+static void dsync_learn_epoch(struct daemon *d, size_t n, uint64_t epoch)
+{
+	if (epoch > d->peers[n].epoch_seen) {
+		d->peers[n].epoch_seen = epoch;
+		d->peers[n].hb_soon = true;
+	}
+}
+
 static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 			 const struct ip_addr *from, struct cdat_outbox *ob)
 {
@@ -805,6 +1081,12 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 	enum wire_status st;
 	long n = -1;
 
+	/* Before any MAC: a flood from elsewhere costs a scan, not two MACs
+	 * (the nftables table drops it before the socket too). */
+	if (!dsync_node_addr(c, from)) {
+		d->sync.foreign_source++;
+		return false;
+	}
 	st = wire_decode(buf, len, &d->keys, &m);
 	if (st != WIRE_OK) {
 		d->sync.rejected[st]++;
@@ -819,20 +1101,40 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 		d->sync.unknown_sender++;
 		return false;
 	}
-	st = wire_replay_check(&d->replay[n], m.hdr.epoch, m.hdr.seq);
+	st = wire_check_recipient(&m.hdr, d->node_ids[c->self], d->epoch);
+	if (st == WIRE_OK)
+		st = wire_replay_check(&d->replay[n], m.hdr.epoch, m.hdr.seq);
 	if (st != WIRE_OK) {
 		d->sync.rejected[st]++;
+		/* For an earlier boot of ours: the sender has not heard from this
+		 * one (normal for a round trip after our restart: not worth a
+		 * warning).  Its own epoch is authentic (and only raised):
+		 * learning it lets our answer be proven at once, even if a
+		 * replay taught us an older epoch of the sender first. */
+		if (st == WIRE_ERR_STALE_RECIPIENT_EPOCH) {
+			dsync_learn_epoch(d, (size_t)n, m.hdr.epoch);
+			return false;
+		}
 		log_rl(&dsync_rl, 5, LOG_WARNING, "cluster message from %s rejected: %s",
 		       c->nodes[n].name, wire_status_name(st));
 		return false;
 	}
 	wire_replay_accept(&d->replay[n], m.hdr.epoch, m.hdr.seq);
 	d->sync.rx++;
+	dsync_learn_epoch(d, (size_t)n, m.hdr.epoch);
+	/* Not echoing our boot epoch: the sender has not heard from this boot
+	 * of ours, so this may be a recording replayed after our restart.  It
+	 * taught us the sender's epoch and nothing else counts: no flags, no
+	 * claims, no reachability, no channel, no state. */
+	if (!wire_proven(&m.hdr, d->epoch)) {
+		d->sync.unproven++;
+		return false;
+	}
 	switch (m.hdr.type) {
 	case WIRE_HEARTBEAT:
 		return dsync_on_heartbeat(d, (size_t)n, &m, from);
 	case WIRE_HEARTBEAT_ACK:
-		return dsync_on_heartbeat_ack(d, (size_t)n, &m);
+		return dsync_on_heartbeat_ack(d, (size_t)n, &m, from);
 	case WIRE_REL_CTRL:
 		dsync_on_ctrl(d, (size_t)n, &m, ob);
 		return false;
@@ -840,6 +1142,24 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 		if (m.hdr.type >= WIRE_STATE_MIN && m.hdr.type <= WIRE_STATE_MAX)
 			dsync_on_state(d, (size_t)n, &m, ob);
 		return false;
+	}
+}
+
+/* Heartbeats (unmeasured) to every address of the nodes whose epoch we just
+ * learnt: the handshake takes a round trip, not a heartbeat interval. */
+static void dsync_handshake(struct daemon *d)
+{
+	const struct cfg *c = d->cfg;
+	uint64_t now = daemon_now_ms();
+
+	for (size_t n = 0; n < c->n_nodes && n < d->n_known; n++) {
+		if (!d->peers[n].hb_soon)
+			continue;
+		d->peers[n].hb_soon = false;
+		if ((long)n == c->self)
+			continue;
+		for (size_t ai = 0; ai < c->nodes[n].n_addrs; ai++)
+			dsync_heartbeat(d, n, &c->nodes[n].addrs[ai].ip, NO_ADDR, now);
 	}
 }
 
@@ -861,5 +1181,6 @@ bool dsync_receive(struct daemon *d)
 			dsync_flush_outbox(d, &ob);
 	}
 	dsync_flush_outbox(d, &ob);
+	dsync_handshake(d);
 	return changed;
 }

@@ -7,11 +7,26 @@
  *   each one from where it came (HEARTBEAT_ACK), which measures that
  *   address's response time and counts misses (sync/cdat: after `retry`
  *   misses an address is unreachable, a node with every address unreachable
- *   is down).  Heartbeats also carry where this node's applications listen
- *   and the summary (version, digest) of its committed CDAT.
+ *   is suspected, and down when the voters agree: cdat_agreed).  Heartbeats
+ *   also carry where this node's applications listen, the summary (version,
+ *   digest) of its committed CDAT and the nodes it suspects (its vote); a
+ *   change of suspicion sends heartbeats at once.
  * - State messages (the CDAT's report / propose / ack / commit) go to a
- *   node's current address (its first reachable one) over the reliable
+ *   node's current address (its reachable one of lowest cos) over the reliable
  *   channel (sync/reliable: per-peer sequence numbers, ACK, NACK, resend).
+ * - Every datagram names its recipient and the recipient's boot epoch as we
+ *   last heard it (peers[n].epoch_seen, only ever raised), under the MAC.
+ *   A datagram for another node or an earlier boot of ours is refused; one
+ *   whose sender has not heard this boot yet (recipient epoch 0) is
+ *   "unproven": it teaches the sender's epoch and makes us send it a
+ *   heartbeat at once, nothing more.  So after a start or restart the two
+ *   sides are proven to each other within a round trip, and a recording
+ *   replayed after a restart counts for nothing.  The reliable channel to a
+ *   node waits until its epoch is known.
+ * - Datagrams from an address that is no node's are dropped before the MAC.
+ *   Every datagram leaves from one of this node's configured addresses
+ *   (chosen with IP_PKTINFO); heartbeats and answers state it, and credit a
+ *   path only when they really come from there.
  * Wire format and MAC in sync/wire, sockets in sync/chan. */
 #ifndef CLUSTERD_DSYNC_H
 #define CLUSTERD_DSYNC_H
@@ -28,12 +43,18 @@ int dsync_config(struct daemon *d);
 bool dsync_tick(struct daemon *d, bool force_hb);
 /* Reads every pending message; true when something the view depends on changed. */
 bool dsync_receive(struct daemon *d);
-/* A node is alive unless the CDAT says every one of its addresses is
- * unreachable.  A node not heard yet counts as alive until its heartbeats
- * go unanswered `retry` times. */
+/* A node is alive unless the CDAT says it is down: every one of its
+ * addresses unreachable and the voters agree (or it said it is leaving).  A
+ * node not heard yet counts as alive until its heartbeats go unanswered
+ * `retry` times. */
 bool dsync_node_alive(const struct daemon *d, size_t node);
 /* When node went down (daemon_now_ms clock); 0 while it is alive. */
 uint64_t dsync_node_down_since(const struct daemon *d, size_t node);
+/* The largest state body (without its type byte) for node n: REL_BODY_MAX - 1,
+ * or less when the adapter MTUs of the paths to n (the CDAT's, theirs and
+ * ours) make a full datagram too big; never below 256 bytes.  Writers that
+ * batch records for one node (daemon/replicate.c) size their bodies with it. */
+size_t dsync_state_body_max(const struct daemon *d, size_t n);
 /* Queues a state message [type][body] on node n's reliable channel:
  * 0, or -1 when the channel's queue is full (try again later). */
 int dsync_send_state(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);

@@ -578,7 +578,11 @@ unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct
 		n->down = false;
 		n->down_since_ms = 0;
 		bits |= event(ev, CDAT_EV_NODE_UP, node, 0);
+	} else if (n->suspected) {
+		bits |= event(ev, CDAT_EV_NODE_CLEAR, node, 0);
 	}
+	n->suspected = false;
+	n->suspected_since_ms = 0;
 	return bits;
 }
 
@@ -604,6 +608,114 @@ uint64_t cdat_timeout_ms(const struct cdat_addr *a, unsigned heartbeat_ms)
 	if (t > 2 * (uint64_t)heartbeat_ms)
 		t = 2 * (uint64_t)heartbeat_ms;
 	return t > heartbeat_ms ? t : heartbeat_ms;
+}
+
+static unsigned max_retry(const struct cdat_node *n)
+{
+	unsigned r = 1;
+
+	for (size_t j = 0; j < n->n_addrs; j++)
+		if (n->addrs[j].retry > r)
+			r = n->addrs[j].retry;
+	return r;
+}
+
+bool cdat_suspects(const struct cdat *t, size_t node, size_t x)
+{
+	if (node >= t->n || x >= t->n)
+		return false;
+	return t->nodes[node].suspects[x / 8] & (1u << (x % 8));
+}
+
+bool cdat_agreed(const struct cdat *t, size_t x, uint64_t now, unsigned heartbeat_ms,
+		 size_t *voters, size_t *votes)
+{
+	size_t nv = 1, yes = 1;	/* this node, which suspects x */
+
+	for (size_t i = 0; x < t->n && i < t->n; i++) {
+		const struct cdat_node *v = &t->nodes[i];
+
+		/* Only the nodes we still hear, and whose word is fresh: a voter
+		 * we cannot hear is on the other side of whatever failed. */
+		if (i == x || v->down || v->suspected || !v->voted || now < v->voted_ms ||
+		    now - v->voted_ms > cdat_silence_ms(max_retry(v), heartbeat_ms))
+			continue;
+		nv++;
+		yes += cdat_suspects(t, i, x);
+	}
+	if (voters)
+		*voters = nv;
+	if (votes)
+		*votes = yes;
+	/* Two nodes: the other one is the one in question, nobody else can
+	 * tell a dead peer from a cut link, so decide alone (as VRRP). */
+	if (t->n <= 2)
+		return true;
+	return 2 * yes > nv;
+}
+
+/* Every suspected node the voters agree on goes down. */
+static unsigned decide(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev)
+{
+	unsigned bits = 0;
+
+	for (size_t i = 0; i < t->n; i++) {
+		struct cdat_node *n = &t->nodes[i];
+
+		if (!n->suspected || n->down || !cdat_agreed(t, i, now, heartbeat_ms, NULL, NULL))
+			continue;
+		n->down = true;
+		n->down_since_ms = now;
+		bits |= event(ev, CDAT_EV_NODE_DOWN, i, 0);
+	}
+	return bits;
+}
+
+unsigned cdat_set_suspects(struct cdat *t, size_t node, const uint32_t *ids, size_t n_ids,
+			   uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev)
+{
+	struct cdat_node *v;
+
+	if (node >= t->n || (n_ids && !ids))
+		return 0;
+	v = &t->nodes[node];
+	v->voted = true;
+	v->voted_ms = now;
+	memset(v->suspects, 0, sizeof(v->suspects));
+	/* A few ids of a few nodes: hashing every name per heartbeat costs
+	 * less than keeping a map in step with reloads. */
+	for (size_t i = 0; i < t->n; i++) {
+		uint32_t id = wire_node_id(t->nodes[i].name);
+
+		for (size_t k = 0; k < n_ids; k++)
+			if (ids[k] == id) {
+				v->suspects[i / 8] |= (uint8_t)(1u << (i % 8));
+				break;
+			}
+	}
+	return decide(t, now, heartbeat_ms, ev);
+}
+
+unsigned cdat_leaving(struct cdat *t, size_t node, uint64_t now, struct cdat_events *ev)
+{
+	struct cdat_node *n;
+
+	if (node >= t->n)
+		return 0;
+	n = &t->nodes[node];
+	for (size_t j = 0; j < n->n_addrs; j++) {
+		n->addrs[j].status = CDAT_UNREACHABLE;
+		n->addrs[j].outstanding = false;
+	}
+	if (!n->suspected) {
+		n->suspected = true;
+		n->suspected_since_ms = now;
+	}
+	if (n->down)
+		return 0;
+	n->down = true;
+	n->down_since_ms = now;
+	return event(ev, CDAT_EV_NODE_DOWN, node, 0);
 }
 
 unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev)
@@ -640,23 +752,58 @@ unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct c
 			}
 			unreach += a->status == CDAT_UNREACHABLE;
 		}
-		if (!n->down && n->n_addrs && unreach == n->n_addrs) {
-			n->down = true;
-			n->down_since_ms = now;
-			bits |= event(ev, CDAT_EV_NODE_DOWN, i, 0);
+		if (!n->suspected && n->n_addrs && unreach == n->n_addrs) {
+			n->suspected = true;
+			n->suspected_since_ms = now;
+			bits |= event(ev, CDAT_EV_NODE_SUSPECT, i, 0);
 		}
 	}
-	return bits;
+	/* Then the votes, once every node's suspicion is current: in a
+	 * partition the far side's nodes stop being voters in the same tick
+	 * as they become suspected. */
+	return bits | decide(t, now, heartbeat_ms, ev);
 }
 
 long cdat_current_addr(const struct cdat *t, size_t node)
 {
+	long best = -1;
+
 	if (node >= t->n)
 		return -1;
-	for (size_t j = 0; j < t->nodes[node].n_addrs; j++)
-		if (t->nodes[node].addrs[j].status != CDAT_UNREACHABLE)
-			return (long)j;
-	return -1;
+	for (size_t j = 0; j < t->nodes[node].n_addrs; j++) {
+		const struct cdat_addr *a = &t->nodes[node].addrs[j];
+
+		/* Strictly lower only: among equals the file's order decides. */
+		if (a->status != CDAT_UNREACHABLE &&
+		    (best < 0 || a->cos < t->nodes[node].addrs[best].cos))
+			best = (long)j;
+	}
+	return best;
+}
+
+size_t cdat_path_max(const struct cdat *t, long self, size_t node)
+{
+	size_t best = WIRE_MAX;
+
+	if (node >= t->n || (self >= 0 && (size_t)self >= t->n))
+		return 0;
+	for (size_t j = 0; j < t->nodes[node].n_addrs; j++) {
+		const struct cdat_addr *a = &t->nodes[node].addrs[j];
+		size_t mtu = a->mtu, hdr = a->ip.family == AF_INET ? 20 + 8 : 40 + 8;
+
+		/* Our source may be any address of that family (the daemon falls
+		 * back to the first): the smallest of them bounds the path. */
+		for (size_t k = 0; self >= 0 && k < t->nodes[self].n_addrs; k++) {
+			const struct cdat_addr *o = &t->nodes[self].addrs[k];
+
+			if (o->ip.family == a->ip.family && o->mtu < mtu)
+				mtu = o->mtu;
+		}
+		mtu = mtu > hdr ? mtu - hdr : 0;
+		if (mtu < best)
+			best = mtu;
+	}
+	return best;
 }
 
 uint64_t cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t now,
@@ -761,8 +908,25 @@ static void carry_local(struct cdat *t, const struct cdat *old)
 			}
 			unreach += a->status == CDAT_UNREACHABLE;
 		}
-		n->down = n->n_addrs && unreach == n->n_addrs;
+		n->suspected = n->n_addrs && unreach == n->n_addrs;
+		n->suspected_since_ms = n->suspected ? o->suspected_since_ms : 0;
+		/* Agreed down stays down; a node the new table gives a new
+		 * (untested) address is neither suspected nor down. */
+		n->down = n->suspected && o->down;
 		n->down_since_ms = n->down ? o->down_since_ms : 0;
+		n->voted = o->voted;
+		n->voted_ms = o->voted_ms;
+		memset(n->suspects, 0, sizeof(n->suspects));
+		/* The votes are by index: renumber them in the new table. */
+		for (size_t x = 0; x < old->n; x++) {
+			long nx;
+
+			if (!(o->suspects[x / 8] & (1u << (x % 8))))
+				continue;
+			nx = cdat_find_node(t, old->nodes[x].name);
+			if (nx >= 0)
+				n->suspects[nx / 8] |= (uint8_t)(1u << (nx % 8));
+		}
 	}
 }
 
@@ -821,12 +985,20 @@ int cdat_proto_init_cfg(struct cdat_proto *p, const struct cfg *c, uint64_t now)
 	return r;
 }
 
+/* Sets a node-name field to `name`, whole: the rest of the field is zeroed,
+ * so a shorter name never keeps the tail of a longer one. */
+static void name_set(char dst[CDAT_NAME_MAX], const char *name)
+{
+	memset(dst, 0, CDAT_NAME_MAX);
+	memcpy(dst, name, strnlen(name, CDAT_NAME_MAX - 1));
+}
+
 static void pend_reset(struct cdat_proto *p)
 {
 	cdat_free(&p->pend);
 	free(p->pend_have);
 	p->pend_have = NULL;
-	p->pend_from[0] = 0;
+	memset(p->pend_from, 0, sizeof(p->pend_from));
 	p->pend_parts = 0;
 	memset(p->pend_seen, 0, sizeof(p->pend_seen));
 	p->pend_complete = false;
@@ -965,8 +1137,7 @@ static void body_send(struct body *b, struct cdat_outbox *out, const char *to, u
 		return;
 	}
 	m = &out->msg[out->n++];
-	memset(m->to, 0, sizeof(m->to));
-	memcpy(m->to, to, strnlen(to, CDAT_NAME_MAX - 1));
+	name_set(m->to, to);
 	m->type = type;
 	m->len = (uint16_t)len;
 	memcpy(m->body, b->buf + WIRE_HDR_LEN, len);
@@ -991,8 +1162,7 @@ static void send_report(struct cdat_proto *p, const char *to, uint64_t now,
 	cdat_put_summary(&b.w, p->cur.version, p->cur.digest);
 	cdat_put_node(&b.w, &p->own);
 	body_send(&b, out, to, CDAT_MSG_REPORT);
-	memset(p->reported_to, 0, sizeof(p->reported_to));
-	memcpy(p->reported_to, to, strnlen(to, CDAT_NAME_MAX - 1));
+	name_set(p->reported_to, to);
 	p->report_ms = now;
 }
 
@@ -1004,20 +1174,42 @@ static size_t entry_size(const struct cdat_node *n)
 
 /* Room for entries in a PROPOSE fragment after its VERSION and PART. */
 #define FRAG_ROOM (CDAT_BODY_MAX - 2 * WIRE_TLV_HDR_LEN - 8 - CDAT_PART_LEN)
+/* A state datagram's bytes around a CDAT body: header, MAC, the reliable
+ * channel's sequence TLV (CDAT_BODY_MAX leaves room for it). */
+#define DGRAM_OVERHEAD (WIRE_MAX - CDAT_BODY_MAX)
+
+/* Room for entries in a fragment to `to`: FRAG_ROOM, or less when the
+ * adapter MTUs of the path (cdat_path_max on the proposed table, which
+ * holds our own adapters and the reports) make a full datagram too big. */
+static size_t frag_room(const struct cdat_proto *p, const char *to)
+{
+	long self = cdat_find_node(&p->prop, p->self), n = cdat_find_node(&p->prop, to);
+	size_t path, room;
+
+	if (n < 0)
+		return FRAG_ROOM;
+	path = cdat_path_max(&p->prop, self, (size_t)n);
+	if (path <= DGRAM_OVERHEAD + 2 * WIRE_TLV_HDR_LEN + 8 + CDAT_PART_LEN)
+		return 1;	/* one entry per fragment, IP fragments the rest */
+	room = path - DGRAM_OVERHEAD - 2 * WIRE_TLV_HDR_LEN - 8 - CDAT_PART_LEN;
+	return room < FRAG_ROOM ? room : FRAG_ROOM;
+}
 
 /* Sends the proposal in as many fragments as it takes; each fragment holds
- * whole entries (one entry is at most ~420 bytes, well below FRAG_ROOM). */
+ * whole entries, at least one (an entry is at most ~420 bytes, well below
+ * FRAG_ROOM; only a path below ~550 bytes gets a fragment larger than its
+ * room). */
 static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outbox *out)
 {
 	const struct cdat *t = &p->prop;
-	size_t parts = 0, first, i, used;
+	size_t parts = 0, first, i, used = 0, room = frag_room(p, to);
 	uint8_t v[8], part[CDAT_PART_LEN];
 	struct body b;
 
-	for (i = 0, used = FRAG_ROOM; i < t->n; i++) {
+	for (i = 0; i < t->n; i++) {
 		size_t sz = entry_size(&t->nodes[i]);
 
-		if (used + sz > FRAG_ROOM) {
+		if (parts == 0 || (used && used + sz > room)) {
 			parts++;
 			used = 0;
 		}
@@ -1029,7 +1221,7 @@ static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outb
 	for (size_t k = 0, start = 0; k < parts; k++) {
 		first = start;
 		used = 0;
-		while (start < t->n && used + entry_size(&t->nodes[start]) <= FRAG_ROOM)
+		while (start < t->n && (used == 0 || used + entry_size(&t->nodes[start]) <= room))
 			used += entry_size(&t->nodes[start++]);
 		be_put16(part, (uint16_t)k);
 		be_put16(part + 2, (uint16_t)parts);
@@ -1270,8 +1462,9 @@ static int in_propose(struct cdat_proto *p, const char *from, const uint8_t *bod
 	}
 	if (p->pend.nodes && version < p->pend.version)
 		return CDAT_ERR_STALE;
-	if (!p->pend.nodes || version != p->pend.version || strcmp(p->pend_from, from) != 0 ||
-	    nn != p->pend.n || parts != p->pend_parts) {
+	if (!p->pend.nodes || version != p->pend.version ||
+	    strncmp(p->pend_from, from, CDAT_NAME_MAX) != 0 || nn != p->pend.n ||
+	    parts != p->pend_parts) {
 		pend_reset(p);
 		r = table_alloc(&p->pend, nn);
 		if (r < 0)
@@ -1283,7 +1476,7 @@ static int in_propose(struct cdat_proto *p, const char *from, const uint8_t *bod
 		}
 		p->pend.version = version;
 		p->pend_parts = parts;
-		memcpy(p->pend_from, from, strnlen(from, CDAT_NAME_MAX - 1));
+		name_set(p->pend_from, from);
 	}
 	if (p->pend_complete) {
 		/* A resend: the coordinator did not get our ACK.  One ACK per

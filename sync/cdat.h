@@ -1,9 +1,11 @@
 /* cdat: the cluster destination address table and its distribution.
  *
- * The table holds every node by name with its addresses in order of
- * preference; each address carries adapter information that is the same on
- * every node (covered by the digest) and this node's own observations of it
- * (status, misses, smoothed response time; not covered).
+ * The table holds every node by name with its addresses in the file's
+ * order (messages prefer the lowest class of service: cdat_current_addr);
+ * each address carries adapter information that is the same on every node
+ * (covered by the digest) and this node's own observations of it (status,
+ * misses, smoothed response time; not covered), and each node this node's
+ * suspicion and the votes of the others (cdat_agreed).
  *
  * Distribution (seed 001, steps 220-250) is a pure state machine: every
  * node reports its own entry to the coordinator (the first node of the
@@ -40,7 +42,7 @@ struct cfg;
 #define CDAT_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN - 64)
 
 /* TLVs (wire.h framing).  A node entry is flat: a CDAT_TLV_NODE followed by
- * its CDAT_TLV_ADDR TLVs in order of preference; the next NODE starts the
+ * its CDAT_TLV_ADDR TLVs in the file's order; the next NODE starts the
  * next entry.  Receivers skip TLV types they do not know.
  *
  *   CDAT_TLV_NODE     name, 1..63 bytes, printable, no NUL
@@ -120,8 +122,15 @@ struct cdat_node {
 	struct cdat_addr addrs[CDAT_MAX_ADDRS];
 	size_t n_addrs;
 	/* local: */
-	bool down;			/* every address unreachable */
+	bool suspected;			/* every address unreachable from here */
+	uint64_t suspected_since_ms;
+	bool down;			/* suspected, and the voters agreed (cdat_tick) */
 	uint64_t down_since_ms;
+	/* As a voter: the nodes (bit i: nodes[i] of this table) its last
+	 * proven heartbeat, at voted_ms, said it suspects (cdat_set_suspects). */
+	bool voted;
+	uint64_t voted_ms;
+	uint8_t suspects[CDAT_MAX_NODES / 8];
 	bool heard;			/* heartbeat summary below is valid */
 	uint64_t heard_version, heard_ms;
 	uint8_t heard_digest[CDAT_DIGEST_LEN];
@@ -148,7 +157,7 @@ int cdat_copy(struct cdat *dst, const struct cdat *src);
 int cdat_set_adapter(struct cdat *t, size_t node, size_t ai, uint8_t prefix, uint16_t mtu,
 		     const char *type);
 /* crypto_generichash (32 bytes) of the distributed fields, nodes in name
- * order, addresses in preference order.  cdat_update_digest stores it. */
+ * order, addresses in the file's order.  cdat_update_digest stores it. */
 void cdat_digest(const struct cdat *t, uint8_t out[CDAT_DIGEST_LEN]);
 void cdat_update_digest(struct cdat *t);
 long cdat_find_node(const struct cdat *t, const char *name);
@@ -180,8 +189,10 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 enum cdat_event_kind {
 	CDAT_EV_ADDR_DOWN = 1,
 	CDAT_EV_ADDR_UP = 2,
-	CDAT_EV_NODE_DOWN = 4,
-	CDAT_EV_NODE_UP = 8,
+	CDAT_EV_NODE_DOWN = 4,		/* the voters agreed it is down */
+	CDAT_EV_NODE_UP = 8,		/* a down node answers again */
+	CDAT_EV_NODE_SUSPECT = 16,	/* every address unreachable from here */
+	CDAT_EV_NODE_CLEAR = 32,	/* a suspected node answers before it was down */
 };
 
 struct cdat_event {
@@ -220,11 +231,44 @@ uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms);
 /* Counts a miss for each outstanding heartbeat older than its timeout;
  * after `retry` misses, or cdat_silence_ms() without any sign of life, the
  * address is UNREACHABLE; a node whose addresses are all UNREACHABLE is
- * down.  Returns the event bits. */
+ * suspected, and down when the voters agree (cdat_agreed).  Returns the
+ * event bits. */
 unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
-/* The address to send to now: the first not UNREACHABLE in preference
- * order, or -1 when every one is. */
+
+/* Agreement before a node is expelled (seed 001: "other nodes are ... queried
+ * as to their perspective of the silent node"; they "reach a consensus").
+ * Each node's proven heartbeats list the nodes it suspects.  The voters
+ * about node x are this node and every node that is not x, not down, not
+ * suspected by us, and whose proven heartbeat came within
+ * cdat_silence_ms(its largest retry) (the nodes we still hear: in a
+ * partition, our side).  x is down when a strict majority of the voters
+ * suspect it: our suspicion, plus each voter whose last heartbeat listed x.
+ * A table of two nodes or fewer decides alone (no third opinion exists).
+ * This node is never a voter of its own table entry: it hears no heartbeat
+ * of its own.  Counts into *voters and *votes (either may be NULL, our own
+ * vote included, as if we suspected x); true when that is a majority. */
+bool cdat_agreed(const struct cdat *t, size_t x, uint64_t now, unsigned heartbeat_ms,
+		 size_t *voters, size_t *votes);
+/* A proven heartbeat from voter `node` listed the nodes ids (wire_node_id of
+ * their names; unknown ids are ignored): records them and declares down
+ * every suspected node the voters now agree on.  Returns the event bits. */
+unsigned cdat_set_suspects(struct cdat *t, size_t node, const uint32_t *ids, size_t n_ids,
+			   uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
+/* Does voter `node`'s last heartbeat list node x? */
+bool cdat_suspects(const struct cdat *t, size_t node, size_t x);
+/* The node announced it is leaving: down at once, without a vote. */
+unsigned cdat_leaving(struct cdat *t, size_t node, uint64_t now, struct cdat_events *ev);
+
+/* The address to send to now: among those not UNREACHABLE, the one of
+ * lowest class of service (cos), the first in the file's order among
+ * equals; -1 when every one is UNREACHABLE. */
 long cdat_current_addr(const struct cdat *t, size_t node);
+/* The largest datagram (UDP payload) that fits every path to `node`, by
+ * the adapter MTUs of the table: for each of its addresses, the smaller of
+ * that address's MTU and the smallest MTU of self's addresses of the same
+ * family (self < 0: ignored), minus the IP (20 / 40) and UDP (8) headers;
+ * the smallest over its addresses, at most WIRE_MAX.  0 for a bad index. */
+size_t cdat_path_max(const struct cdat *t, long self, size_t node);
 /* Whether to send a heartbeat to that address now: none outstanding, and
  * its slot reached.  Slots are heartbeat_ms apart (unreachable: probe_every
  * heartbeats), on a fixed grid: a sender that wakes late does not push the

@@ -694,6 +694,7 @@ static void test_failover(void **state)
 	(void)state;
 	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
 	t.nodes[1].addrs[0].retry = 3;
+	t.nodes[1].addrs[0].cos = 0;	/* equal classes: the file's order */
 	assert_int_equal(cdat_current_addr(&t, 1), 0);	/* UNKNOWN counts as usable */
 
 	/* One step: tick, then send what is due, then the answers come. */
@@ -805,27 +806,38 @@ struct sim {
 	struct cdat_out *ob;
 	uint64_t proposed[64];	/* distinct PROPOSE versions seen on the wire */
 	size_t n_proposed;
+	unsigned max_parts;	/* most fragments of one PROPOSE seen */
 };
 
 static struct sim_addr_set {
-	struct cfg_addr a[2];
+	struct cfg_addr a[CDAT_MAX_ADDRS];
 } sim_addrs[SIM_MAX];
 static struct cfg_node sim_nodes[SIM_MAX];
 static struct cfg sim_cfg;
 
-static const struct cfg *sim_config(size_t n)
+/* n nodes named names[i] (NULL: "n0", "n1"...), each with n_addrs
+ * addresses: 10.<a>.0.<i+1> and fd0<a>::<i+1>, alternately. */
+static const struct cfg *sim_config(size_t n, const char *const *names, size_t n_addrs)
 {
 	char ip[64];
 
 	memset(&sim_cfg, 0, sizeof(sim_cfg));
 	for (size_t i = 0; i < n; i++) {
-		snprintf(sim_nodes[i].name, CFG_NAME_MAX, "n%zu", i);
-		snprintf(ip, sizeof(ip), "10.0.0.%zu", i + 1);
-		set_caddr(&sim_addrs[i].a[0], ip, 24, 1500, "ethernet", 0, 3);
-		snprintf(ip, sizeof(ip), "fd00::%zu", i + 1);
-		set_caddr(&sim_addrs[i].a[1], ip, 64, 1500, "ethernet", 0, 3);
+		if (names)
+			snprintf(sim_nodes[i].name, CFG_NAME_MAX, "%s", names[i]);
+		else
+			snprintf(sim_nodes[i].name, CFG_NAME_MAX, "n%zu", i);
+		for (size_t a = 0; a < n_addrs; a++) {
+			if (a % 2 == 0) {
+				snprintf(ip, sizeof(ip), "10.%zu.0.%zu", a / 2, i + 1);
+				set_caddr(&sim_addrs[i].a[a], ip, 24, 1500, "ethernet", 0, 3);
+			} else {
+				snprintf(ip, sizeof(ip), "fd0%zu::%zu", a / 2, i + 1);
+				set_caddr(&sim_addrs[i].a[a], ip, 64, 1500, "ethernet", 0, 3);
+			}
+		}
 		sim_nodes[i].addrs = sim_addrs[i].a;
-		sim_nodes[i].n_addrs = 2;
+		sim_nodes[i].n_addrs = n_addrs;
 	}
 	sim_cfg.nodes = sim_nodes;
 	sim_cfg.n_nodes = n;
@@ -833,7 +845,7 @@ static const struct cfg *sim_config(size_t n)
 	return &sim_cfg;
 }
 
-static void sim_init(struct sim *s, size_t n)
+static void sim_init_with(struct sim *s, size_t n, const char *const *names, size_t n_addrs)
 {
 	memset(s, 0, sizeof(*s));
 	s->n = n;
@@ -841,12 +853,17 @@ static void sim_init(struct sim *s, size_t n)
 	s->ob = calloc(SIM_Q, sizeof(*s->ob));
 	assert_non_null(s->q);
 	assert_non_null(s->ob);
-	sim_config(n);
+	sim_config(n, names, n_addrs);
 	for (size_t i = 0; i < n; i++) {
-		snprintf(sim_cfg.node_name, CFG_NAME_MAX, "n%zu", i);
+		snprintf(sim_cfg.node_name, CFG_NAME_MAX, "%.*s", CFG_NAME_MAX - 1, sim_nodes[i].name);
 		assert_int_equal(cdat_proto_init_cfg(&s->p[i], &sim_cfg, 0), CDAT_OK);
 		s->alive[i] = true;
 	}
+}
+
+static void sim_init(struct sim *s, size_t n)
+{
+	sim_init_with(s, n, NULL, 2);
 }
 
 static void sim_free(struct sim *s)
@@ -879,6 +896,11 @@ static void sim_collect(struct sim *s, size_t from, struct cdat_outbox *ob)
 			assert_int_equal(b[0] << 8 | b[1], CDAT_TLV_VERSION);
 			for (k = 4; k < 12; k++)
 				v = v << 8 | b[k];
+			/* Then PART: part, parts, first, count. */
+			assert_true(ob->msg[i].len >= 24);
+			assert_int_equal(b[12] << 8 | b[13], CDAT_TLV_PART);
+			if ((unsigned)(b[18] << 8 | b[19]) > s->max_parts)
+				s->max_parts = (unsigned)(b[18] << 8 | b[19]);
 			for (k = 0; k < s->n_proposed && s->proposed[k] != v; k++)
 				;
 			if (k == s->n_proposed && k < 64)
@@ -1254,6 +1276,433 @@ static void test_proto_fragments(void **state)
 	cdat_proto_free(&p1);
 }
 
+/* A coordinator change from a long node name to a shorter one: the shorter
+ * coordinator's fragmented proposal is reassembled, acknowledged and
+ * committed (the name of the previous proposer must not linger). */
+static void test_sim_shorter_coordinator(void **state)
+{
+	static const char *const names[] = { "coordinator-long", "c2", "n2", "n3", "n4", "n5" };
+	struct sim s;
+	uint64_t v1, v2;
+
+	(void)state;
+	srand(7);
+	/* Eight addresses per node: the table needs several fragments. */
+	sim_init_with(&s, 6, names, CDAT_MAX_ADDRS);
+	for (size_t i = 0; i < s.n; i++)
+		assert_int_equal(cdat_proto_set_own(&s.p[i], 0, 24, (uint16_t)(1500 + 100 * i),
+						    "eth"), CDAT_OK);
+	for (int i = 0; i < 40; i++)
+		sim_step(&s);
+	v1 = sim_agree(&s, -1);
+	assert_true(v1 >= 1);
+	assert_true(cdat_proto_is_coordinator(&s.p[0]));
+	assert_true(s.max_parts > 1);
+	assert_int_equal(sim_mtu(&s, 5, 3), 1800);
+
+	/* The coordinator dies; "c2" takes over and a node reports a change. */
+	s.alive[0] = false;
+	s.max_parts = 0;
+	assert_int_equal(cdat_proto_set_own(&s.p[3], 0, 24, 9000, "eth"), CDAT_OK);
+	for (int i = 0; i < 60; i++)
+		sim_step(&s);
+	assert_true(cdat_proto_is_coordinator(&s.p[1]));
+	assert_true(s.max_parts > 1);
+	v2 = sim_agree(&s, -1);
+	assert_true(v2 > v1);
+	for (size_t i = 1; i < s.n; i++)
+		assert_int_equal(sim_mtu(&s, i, 3), 9000);
+	sim_free(&s);
+}
+
+/* --- agreement before a node is expelled --- */
+
+#define VS_MAX 6
+#define VS_HB 100
+
+/* n nodes, each with its own table; link[a][b]: a's datagrams reach b.
+ * A step: every node ticks; then heartbeats (probes) go out, each answered
+ * when both directions work; then every node's heartbeat, with the list of
+ * what it suspects, reaches the nodes it can reach (as in the daemon: a
+ * heartbeat is a sign of life of the path and a vote). */
+struct vsim {
+	size_t n;
+	struct cdat t[VS_MAX];
+	bool link[VS_MAX][VS_MAX];
+	uint64_t now;
+	unsigned bits[VS_MAX];	/* events of the last step, per node */
+};
+
+static void vsim_init(struct vsim *v, size_t n)
+{
+	memset(v, 0, sizeof(*v));
+	v->n = n;
+	sim_config(n, NULL, 2);
+	for (size_t i = 0; i < n; i++) {
+		assert_int_equal(cdat_from_cfg(&v->t[i], &sim_cfg), CDAT_OK);
+		for (size_t j = 0; j < n; j++)
+			v->link[i][j] = true;
+	}
+}
+
+static void vsim_free(struct vsim *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		cdat_free(&v->t[i]);
+}
+
+static void vsim_cut(struct vsim *v, size_t a)
+{
+	for (size_t j = 0; j < v->n; j++)
+		v->link[a][j] = v->link[j][a] = false;
+}
+
+static void vsim_step(struct vsim *v)
+{
+	uint32_t ids[VS_MAX][VS_MAX];
+	size_t n_ids[VS_MAX];
+
+	v->now += VS_HB;
+	for (size_t i = 0; i < v->n; i++)
+		v->bits[i] = cdat_tick(&v->t[i], v->now, VS_HB, NULL);
+	for (size_t i = 0; i < v->n; i++) {
+		n_ids[i] = 0;
+		for (size_t x = 0; x < v->n; x++)
+			if (x != i && v->t[i].nodes[x].suspected)
+				ids[i][n_ids[i]++] = wire_node_id(v->t[i].nodes[x].name);
+	}
+	for (size_t i = 0; i < v->n; i++)
+		for (size_t j = 0; j < v->n; j++) {
+			if (j == i)
+				continue;
+			for (size_t a = 0; a < v->t[i].nodes[j].n_addrs; a++)
+				if (cdat_probe_due(&v->t[i], j, a, v->now, VS_HB, 1)) {
+					cdat_sent(&v->t[i], j, a, v->now, 0);
+					if (v->link[i][j] && v->link[j][i])
+						v->bits[i] |= cdat_answered(&v->t[i], j, a, v->now,
+									    v->now + 1, NULL);
+				}
+			/* j's heartbeat to i */
+			if (v->link[j][i]) {
+				v->bits[i] |= cdat_heard(&v->t[i], j, 0, v->now + 1, NULL);
+				v->bits[i] |= cdat_set_suspects(&v->t[i], j, ids[j], n_ids[j],
+								v->now + 1, VS_HB, NULL);
+			}
+		}
+}
+
+/* Pure decision: voters heard recently, our suspicion, theirs arriving. */
+static void test_agree_votes(void **state)
+{
+	struct cdat t;
+	struct cdat_events ev;
+	uint32_t id2;
+	size_t voters, votes;
+	unsigned bits = 0;
+	uint64_t now = 0;
+
+	(void)state;
+	sim_config(4, NULL, 1);
+	assert_int_equal(cdat_from_cfg(&t, &sim_cfg), CDAT_OK);
+	/* We are n0; n1 and n3 vote (suspecting nobody), n2 stops answering. */
+	id2 = wire_node_id("n2");
+	for (int k = 0; k < 10 && !(bits & CDAT_EV_NODE_SUSPECT); k++) {
+		now += 100;
+		memset(&ev, 0, sizeof(ev));
+		bits = cdat_tick(&t, now, 100, &ev);
+		for (size_t j = 1; j < 4; j++)
+			if (cdat_probe_due(&t, j, 0, now, 100, 1)) {
+				cdat_sent(&t, j, 0, now, 0);
+				if (j != 2)
+					bits |= cdat_answered(&t, j, 0, now, now + 1, &ev);
+			}
+		bits |= cdat_set_suspects(&t, 1, NULL, 0, now + 1, 100, &ev);
+		bits |= cdat_set_suspects(&t, 3, NULL, 0, now + 1, 100, &ev);
+	}
+	assert_true(bits & CDAT_EV_NODE_SUSPECT);
+	assert_false(bits & CDAT_EV_NODE_DOWN);
+	assert_true(t.nodes[2].suspected);
+	assert_false(t.nodes[2].down);
+	assert_false(cdat_agreed(&t, 2, now + 1, 100, &voters, &votes));
+	assert_int_equal(voters, 3);
+	assert_int_equal(votes, 1);
+	/* n1 suspects n2 too: 2 of 3. */
+	memset(&ev, 0, sizeof(ev));
+	bits = cdat_set_suspects(&t, 1, &id2, 1, now + 2, 100, &ev);
+	assert_int_equal(bits, CDAT_EV_NODE_DOWN);
+	assert_int_equal(ev.n, 1);
+	assert_int_equal(ev.ev[0].node, 2);
+	assert_true(t.nodes[2].down);
+	assert_true(cdat_suspects(&t, 1, 2));
+	assert_false(cdat_suspects(&t, 3, 2));
+	/* Down stays down whatever the votes do; an answer brings it back. */
+	bits = cdat_set_suspects(&t, 1, NULL, 0, now + 3, 100, NULL);
+	assert_int_equal(bits, 0);
+	assert_true(t.nodes[2].down);
+	bits = cdat_heard(&t, 2, 0, now + 4, NULL);
+	assert_true(bits & CDAT_EV_NODE_UP);
+	assert_false(t.nodes[2].down);
+	assert_false(t.nodes[2].suspected);
+
+	/* Voters whose word is stale are no voters: n1 and n3 silent for more
+	 * than retry heartbeats leave us alone, and alone we decide. */
+	t.nodes[2].suspected = true;
+	assert_false(cdat_agreed(&t, 2, now + 300, 100, &voters, &votes));
+	assert_int_equal(voters, 3);
+	assert_true(cdat_agreed(&t, 2, now + 400, 100, &voters, &votes));
+	assert_int_equal(voters, 1);
+	/* A voter we suspect ourselves is no voter either. */
+	t.nodes[3].suspected = true;
+	assert_false(cdat_agreed(&t, 2, now + 5, 100, &voters, &votes));
+	assert_int_equal(voters, 2);	/* n0, n1 */
+	assert_int_equal(votes, 1);	/* n1 took its suspicion back */
+	/* Bad indexes. */
+	assert_int_equal(cdat_set_suspects(&t, 9, NULL, 0, now, 100, NULL), 0);
+	assert_false(cdat_suspects(&t, 9, 0));
+	assert_int_equal(cdat_leaving(&t, 9, now, NULL), 0);
+	cdat_free(&t);
+}
+
+/* d1 -> d2 drops (one direction only): d2 suspects d1, nobody else does,
+ * and d1 stays up everywhere. */
+static void test_agree_oneway(void **state)
+{
+	struct vsim v;
+	size_t voters, votes;
+
+	(void)state;
+	vsim_init(&v, 4);
+	for (int k = 0; k < 5; k++)
+		vsim_step(&v);
+	v.link[0][1] = false;
+	for (int k = 0; k < 40; k++) {
+		vsim_step(&v);
+		for (size_t i = 0; i < 4; i++)
+			for (size_t x = 0; x < 4; x++)
+				assert_false(v.t[i].nodes[x].down);
+	}
+	assert_true(v.t[1].nodes[0].suspected);
+	assert_false(v.t[0].nodes[1].suspected);	/* d1 hears d2's heartbeats */
+	assert_false(v.t[2].nodes[0].suspected);
+	assert_false(v.t[3].nodes[0].suspected);
+	assert_false(cdat_agreed(&v.t[1], 0, v.now + 1, VS_HB, &voters, &votes));
+	assert_int_equal(voters, 3);
+	assert_int_equal(votes, 1);
+	/* The others saw d2's vote. */
+	assert_true(cdat_suspects(&v.t[2], 1, 0));
+	/* Healed: the suspicion ends, nothing else happened. */
+	v.link[0][1] = true;
+	vsim_step(&v);
+	vsim_step(&v);
+	assert_false(v.t[1].nodes[0].suspected);
+	assert_false(v.t[1].nodes[0].down);
+	vsim_free(&v);
+}
+
+/* d1 dies: everyone suspects it, and declares it down once the others'
+ * suspicion has arrived, within a step of suspecting it. */
+static void test_agree_failure(void **state)
+{
+	struct vsim v;
+	int sus[4] = { -1, -1, -1, -1 }, down[4] = { -1, -1, -1, -1 };
+
+	(void)state;
+	vsim_init(&v, 4);
+	for (int k = 0; k < 5; k++)
+		vsim_step(&v);
+	vsim_cut(&v, 0);
+	for (int k = 0; k < 20; k++) {
+		vsim_step(&v);
+		for (size_t i = 1; i < 4; i++) {
+			if (sus[i] < 0 && v.t[i].nodes[0].suspected)
+				sus[i] = k;
+			if (down[i] < 0 && v.t[i].nodes[0].down)
+				down[i] = k;
+		}
+	}
+	for (size_t i = 1; i < 4; i++) {
+		assert_true(sus[i] >= 0);
+		assert_true(down[i] >= sus[i]);
+		assert_true(down[i] <= sus[i] + 1);
+		assert_false(v.t[i].nodes[1].down || v.t[i].nodes[2].down ||
+			     v.t[i].nodes[3].down);
+	}
+	vsim_free(&v);
+}
+
+/* Nodes 0, 1 | 2, 3, 4: each side declares the other side down. */
+static void test_agree_partition(void **state)
+{
+	struct vsim v;
+
+	(void)state;
+	vsim_init(&v, 5);
+	for (int k = 0; k < 5; k++)
+		vsim_step(&v);
+	for (size_t a = 0; a < 2; a++)
+		for (size_t b = 2; b < 5; b++)
+			v.link[a][b] = v.link[b][a] = false;
+	for (int k = 0; k < 20; k++)
+		vsim_step(&v);
+	for (size_t i = 0; i < 5; i++)
+		for (size_t x = 0; x < 5; x++) {
+			bool far = (i < 2) != (x < 2);
+
+			if (x == i)
+				continue;
+			assert_true(v.t[i].nodes[x].down == far);
+		}
+	/* Healed: everything comes back. */
+	for (size_t a = 0; a < 5; a++)
+		for (size_t b = 0; b < 5; b++)
+			v.link[a][b] = true;
+	vsim_step(&v);
+	vsim_step(&v);
+	for (size_t i = 0; i < 5; i++)
+		for (size_t x = 0; x < 5; x++)
+			assert_false(v.t[i].nodes[x].down || v.t[i].nodes[x].suspected);
+	vsim_free(&v);
+}
+
+/* Two nodes: nobody else to ask, a one-way failure is decided alone. */
+static void test_agree_two_nodes(void **state)
+{
+	struct vsim v;
+	size_t voters, votes;
+
+	(void)state;
+	vsim_init(&v, 2);
+	for (int k = 0; k < 5; k++)
+		vsim_step(&v);
+	v.link[0][1] = false;
+	for (int k = 0; k < 10; k++)
+		vsim_step(&v);
+	assert_true(v.t[1].nodes[0].down);
+	assert_false(v.t[0].nodes[1].down);
+	assert_true(cdat_agreed(&v.t[1], 0, v.now, VS_HB, &voters, &votes));
+	assert_int_equal(voters, 1);
+	vsim_free(&v);
+}
+
+/* A node that says it leaves is down at once, without a vote. */
+static void test_agree_leaving(void **state)
+{
+	struct vsim v;
+	struct cdat_events ev;
+
+	(void)state;
+	vsim_init(&v, 4);
+	for (int k = 0; k < 5; k++)
+		vsim_step(&v);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(cdat_leaving(&v.t[1], 0, v.now, &ev), CDAT_EV_NODE_DOWN);
+	assert_int_equal(ev.n, 1);
+	assert_true(v.t[1].nodes[0].down);
+	assert_true(v.t[1].nodes[0].suspected);
+	assert_int_equal(cdat_current_addr(&v.t[1], 0), -1);
+	assert_int_equal(cdat_leaving(&v.t[1], 0, v.now, NULL), 0);	/* once */
+	/* The others still hear it: for them it is up; it comes back on the
+	 * next sign of life (a restart). */
+	assert_int_equal(cdat_heard(&v.t[1], 0, 0, v.now + 1, NULL) & CDAT_EV_NODE_UP,
+			 CDAT_EV_NODE_UP);
+	vsim_free(&v);
+}
+
+/* Class of service orders a node's addresses: lowest first, the file's
+ * order among equals. */
+static void test_cos_order(void **state)
+{
+	struct cdat t;
+
+	(void)state;
+	sim_config(2, NULL, 3);
+	sim_addrs[1].a[0].cos = 5;
+	sim_addrs[1].a[1].cos = 1;
+	sim_addrs[1].a[2].cos = 1;
+	assert_int_equal(cdat_from_cfg(&t, &sim_cfg), CDAT_OK);
+	assert_int_equal(cdat_current_addr(&t, 1), 1);
+	t.nodes[1].addrs[1].status = CDAT_UNREACHABLE;
+	assert_int_equal(cdat_current_addr(&t, 1), 2);
+	t.nodes[1].addrs[2].status = CDAT_UNREACHABLE;
+	assert_int_equal(cdat_current_addr(&t, 1), 0);
+	t.nodes[1].addrs[0].status = CDAT_UNREACHABLE;
+	assert_int_equal(cdat_current_addr(&t, 1), -1);
+	/* Equal classes: the file's order. */
+	assert_int_equal(cdat_current_addr(&t, 0), 0);
+	assert_int_equal(cdat_current_addr(&t, 7), -1);
+	cdat_free(&t);
+	sim_addrs[1].a[0].cos = sim_addrs[1].a[1].cos = sim_addrs[1].a[2].cos = 0;
+}
+
+/* The path limit from the adapter MTUs, and PROPOSE fragments that fit it. */
+static void test_path_mtu(void **state)
+{
+	static struct cfg_addr addrs[12][CDAT_MAX_ADDRS];
+	static struct cfg_node nodes[12];
+	struct cfg c;
+	struct cdat t;
+	struct cdat_proto p;
+	struct cdat_out *ob = calloc(256, sizeof(*ob));
+	struct cdat_outbox out = { .msg = ob, .cap = 256 };
+	size_t parts[3] = { 0 }, biggest[3] = { 0 };
+	char ip[64];
+
+	(void)state;
+	assert_non_null(ob);
+	sim_config(2, NULL, 2);		/* v4 then v6 per node */
+	assert_int_equal(cdat_from_cfg(&t, &sim_cfg), CDAT_OK);
+	assert_int_equal(cdat_path_max(&t, 0, 1), WIRE_MAX);
+	assert_int_equal(cdat_set_adapter(&t, 1, 0, 24, 1000, NULL), CDAT_OK);
+	assert_int_equal(cdat_path_max(&t, 0, 1), 1000 - 28);
+	/* Our own smaller adapter of the same family bounds it too. */
+	assert_int_equal(cdat_set_adapter(&t, 0, 1, 64, 900, NULL), CDAT_OK);
+	assert_int_equal(cdat_path_max(&t, 0, 1), 900 - 48);
+	assert_int_equal(cdat_path_max(&t, -1, 1), 1000 - 28);
+	assert_int_equal(cdat_path_max(&t, 0, 5), 0);
+	cdat_free(&t);
+
+	/* 12 nodes of 8 addresses; n0 proposes to n1 (MTU 1500), n2 (600),
+	 * n3 (a path of 300 bytes: one entry per fragment, each too big). */
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < 12; i++) {
+		snprintf(nodes[i].name, CFG_NAME_MAX, "n%zu", i);
+		for (size_t j = 0; j < CDAT_MAX_ADDRS; j++) {
+			snprintf(ip, sizeof(ip), "10.%zu.0.%zu", j, i + 1);
+			set_caddr(&addrs[i][j], ip, 24, i == 2 ? 600 : i == 3 ? 328 : 1500,
+				  "ethernet", 0, 3);
+		}
+		nodes[i].addrs = addrs[i];
+		nodes[i].n_addrs = CDAT_MAX_ADDRS;
+	}
+	c.nodes = nodes;
+	c.n_nodes = 12;
+	strcpy(c.node_name, "n0");
+	assert_int_equal(cdat_proto_init_cfg(&p, &c, 0), CDAT_OK);
+	for (size_t i = 4; i < 12; i++)
+		p.cur.nodes[i].down = true;
+	/* A new adapter type for n0: the coordinator proposes. */
+	assert_int_equal(cdat_proto_set_own(&p, 0, 24, 1500, "ib"), CDAT_OK);
+	cdat_proto_tick(&p, 0, &out);
+	cdat_proto_tick(&p, 2000, &out);
+	assert_true(p.proposing);
+	for (size_t k = 0; k < out.n; k++) {
+		size_t to = (size_t)(ob[k].to[1] - '1');
+
+		assert_int_equal(ob[k].type, CDAT_MSG_PROPOSE);
+		assert_true(to < 3);
+		parts[to]++;
+		if (ob[k].len > biggest[to])
+			biggest[to] = ob[k].len;
+	}
+	/* Datagram = body + header, MAC and sequence TLV (WIRE_MAX - CDAT_BODY_MAX). */
+	assert_true(biggest[0] + WIRE_MAX - CDAT_BODY_MAX <= WIRE_MAX);
+	assert_true(biggest[1] + WIRE_MAX - CDAT_BODY_MAX <= 600 - 28);
+	assert_true(parts[1] > parts[0]);
+	assert_int_equal(parts[2], 12);	/* one entry each */
+	cdat_proto_free(&p);
+	free(ob);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1271,6 +1720,15 @@ int main(void)
 		cmocka_unit_test(test_proto_fragments),
 		cmocka_unit_test(test_sim_converge),
 		cmocka_unit_test(test_sim_partition),
+		cmocka_unit_test(test_sim_shorter_coordinator),
+		cmocka_unit_test(test_agree_votes),
+		cmocka_unit_test(test_agree_oneway),
+		cmocka_unit_test(test_agree_failure),
+		cmocka_unit_test(test_agree_partition),
+		cmocka_unit_test(test_agree_two_nodes),
+		cmocka_unit_test(test_agree_leaving),
+		cmocka_unit_test(test_cos_order),
+		cmocka_unit_test(test_path_mtu),
 	};
 
 	return cmocka_run_group_tests(tests, setup, NULL);
