@@ -9,6 +9,7 @@
 #include "daemon/sync.h"
 
 #define BACKLOG_MAX 65536	/* messages waiting per peer: a bulk of ~1M entries */
+#define DREPL_BULK_CHUNK 4096	/* buckets a bulk walks per hold of a worker's lock */
 
 struct drepl_body {
 	uint8_t type;
@@ -160,14 +161,14 @@ static void drepl_out_flush(struct daemon *d, size_t n, struct drepl_out *o)
 		drepl_queue(d, n, o->type ? o->type : REPL_MSG_UPDATE, o->buf, o->w.len);
 		d->repl.records_sent += o->w.n;
 	}
-	repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+	repl_writer_init(&o->w, o->buf, dsync_state_body_max(d, n));
 }
 
 static void drepl_out_conn(struct daemon *d, size_t n, struct drepl_out *o,
 			   const struct repl_conn *rc)
 {
 	if (!o->used) {
-		repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+		repl_writer_init(&o->w, o->buf, dsync_state_body_max(d, n));
 		o->used = true;
 	}
 	if (!repl_put_conn(&o->w, rc)) {
@@ -182,7 +183,7 @@ static void drepl_out_del(struct daemon *d, size_t n, struct drepl_out *o,
 			  const struct conn_key *k)
 {
 	if (!o->used) {
-		repl_writer_init(&o->w, o->buf, sizeof(o->buf));
+		repl_writer_init(&o->w, o->buf, dsync_state_body_max(d, n));
 		o->used = true;
 	}
 	if (!repl_put_del(&o->w, k)) {
@@ -304,9 +305,13 @@ bool drepl_find_replica(void *arg, const struct conn_key *k, struct conn *out)
 
 static bool drepl_wanted(const struct daemon *d, const struct connlog_ev *e)
 {
-	/* on-event: the handshake is not an event worth a message. */
+	/* on-event: a connection is replicated when it is established and when
+	 * it ends; its closing handshake in between (FIN) is not an event worth
+	 * a message (a replica left at EST still ends with the DELETE, or at
+	 * the established idle timeout).  No mode replicates a handshake: the
+	 * engine logs nothing before it completes. */
 	return !(d->cfg->sync_mode == SYNC_ON_EVENT && e->kind == CONNLOG_UPDATE &&
-		 e->state == CONN_SYN);
+		 e->state == CONN_FIN);
 }
 
 static void drepl_drain_logs(struct daemon *d)
@@ -370,7 +375,9 @@ static int drepl_bulk_conn(const struct conn *e, void *arg)
 	const struct cfg *c = b->d->cfg;
 	struct repl_conn rc;
 
-	if (!drepl_peer_wants(b->d, b->n, &e->key.vaddr))
+	/* Embryonic entries stay local: a spoofed SYN must cost the peers
+	 * nothing. */
+	if (e->cls == CONN_C_EMBRYO || !drepl_peer_wants(b->d, b->n, &e->key.vaddr))
 		return 0;
 	repl_conn_from(&rc, e);
 	rc.target = drepl_target_id(c, &e->taddr);
@@ -406,15 +413,27 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	drepl_backlog_drop_updates(&d->backlog[n]);
 	d->in_bulk = true;
 	memset(&o, 0, sizeof(o));
-	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
+	/* Bodies no larger than the paths to n carry (adapter MTUs). */
+	repl_writer_init(&o.w, o.buf, dsync_state_body_max(d, n));
 	o.used = true;
 	repl_put_bulk_begin(&o.w, id);
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
+		size_t next = 0, nb;
 
-		pthread_mutex_lock(&w->lock);
-		conn_foreach(w->conns, drepl_bulk_conn, &b);
-		pthread_mutex_unlock(&w->lock);
+		if (!w->conns)
+			continue;
+		/* In chunks of buckets: the worker gets its lock back between
+		 * two, so a large table does not stall its packets.  An entry
+		 * created or removed meanwhile reaches the peer as an update or
+		 * delete after BULK_END, which the peer applies on top. */
+		nb = conn_buckets(w->conns);
+		do {
+			pthread_mutex_lock(&w->lock);
+			next = conn_foreach_chunk(w->conns, next, DREPL_BULK_CHUNK, drepl_bulk_conn,
+						  &b);
+			pthread_mutex_unlock(&w->lock);
+		} while (next < nb);
 	}
 	pthread_mutex_lock(&d->replica_lock);
 	repl_store_foreach(d->replica, drepl_bulk_replica, &b);
@@ -480,7 +499,10 @@ void drepl_tick(struct daemon *d)
 
 	drepl_expire(d, now);
 
-	if (c->sync_mode != SYNC_PERIODIC || now - d->last_repl_ms >= c->sync_interval_ms) {
+	/* Leaving: what the workers logged since the last period goes now, so
+	 * that the peers acknowledge it before we stop (periodic mode too). */
+	if (c->sync_mode != SYNC_PERIODIC || d->leaving ||
+	    now - d->last_repl_ms >= c->sync_interval_ms) {
 		d->last_repl_ms = now;
 		drepl_drain_logs(d);
 	}
@@ -504,37 +526,47 @@ struct drepl_rx {
 	size_t n;
 	uint32_t origin;
 	bool report;
+	size_t i;			/* the record's position in the body */
+	bool routed[REPL_BODY_MAX];	/* reports: by position (a record takes >= 1 byte) */
 };
 
-/* Whether a worker's table holds k.  Called under replica_lock, which
- * workers take under their own lock: only trylock here, and a worker too
- * busy to tell counts as not holding it (the replica is then one more, and
- * expires). */
+/* Whether a worker's table holds k.  Lock order: a worker takes
+ * replica_lock under its own lock (drepl_find_replica), so this is called
+ * holding no lock at all, and may then wait for each worker's. */
 static bool drepl_routed(struct daemon *d, const struct conn_key *k)
 {
 	bool found = false;
 
 	for (unsigned i = 0; i < d->n_workers && !found; i++) {
 		struct worker *w = &d->workers[i];
-		int tries = 0;
 
 		if (!w->conns)
 			continue;
-		while (pthread_mutex_trylock(&w->lock) != 0)
-			if (++tries > 100)
-				break;
-		if (tries > 100)
-			continue;
+		pthread_mutex_lock(&w->lock);
 		found = conn_lookup(w->conns, k) != NULL;
 		pthread_mutex_unlock(&w->lock);
 	}
 	return found;
 }
 
+/* A report's first pass, before replica_lock is taken: which of its
+ * records (by position) a worker already routes.  A flow a worker starts
+ * or ends between the two passes costs at most a replica that expires. */
+static int drepl_rx_routed(const struct repl_rec *r, void *arg)
+{
+	struct drepl_rx *x = arg;
+
+	if (x->i < sizeof(x->routed))
+		x->routed[x->i] = r->type == REPL_TLV_CONN && drepl_routed(x->d, &r->conn.key);
+	x->i++;
+	return 0;
+}
+
 static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 {
 	struct drepl_rx *x = arg;
 	struct daemon *d = x->d;
+	size_t pos = x->i++;
 	int ret;
 
 	if (r->type == REPL_TLV_CONN) {
@@ -547,7 +579,7 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 		if (x->report) {
 			struct repl_conn cur;
 
-			if (drepl_routed(d, &r->conn.key))
+			if (pos < sizeof(x->routed) && x->routed[pos])
 				return 0;
 			if (repl_store_lookup(d->replica, &r->conn.key, &cur, NULL) &&
 			    !(cur.state == CONN_SYN && r->conn.state != CONN_SYN))
@@ -627,7 +659,7 @@ static void drepl_send_report(struct daemon *d, size_t to, const struct ip_addr 
 	if (v < 0)
 		return;
 	memset(&o, 0, sizeof(o));
-	repl_writer_init(&o.w, o.buf, sizeof(o.buf));
+	repl_writer_init(&o.w, o.buf, dsync_state_body_max(d, to));
 	o.used = true;
 	o.type = REPL_MSG_REPORT;	/* every chunk of it, not only the last */
 	r.vp = &c->vipas[v];
@@ -697,8 +729,14 @@ void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, 
 		return;
 	}
 	x.report = type == REPL_MSG_REPORT;
-	if (x.report)
+	if (x.report) {
 		d->repl.reports_received++;
+		/* Workers' locks first, replica_lock after: never the other
+		 * way round (see drepl_routed). */
+		if (repl_decode(body, len, drepl_rx_routed, &x) < 0)
+			memset(x.routed, 0, sizeof(x.routed));
+		x.i = 0;
+	}
 	pthread_mutex_lock(&d->replica_lock);
 	r = repl_decode(body, len, drepl_rx_rec, &x);
 	__atomic_store_n(&d->replica_count, repl_store_count(d->replica), __ATOMIC_RELAXED);

@@ -6,7 +6,9 @@
  *   drains the logs into UPDATE messages for every other distributor of
  *   the VIPA concerned (mode every-update: every loop, ~20 ms batches;
  *   periodic: every sync.interval_ms; on-event: only established, closing
- *   and removed connections), over the reliable channel.
+ *   and removed connections), over the reliable channel.  Embryonic entries
+ *   (a SYN's, round-robin and least-conn) never travel: the engine logs an
+ *   entry once its handshake completed, and bulks skip them.
  * - A node that comes up or restarts gets a bulk: the whole table (the
  *   workers' entries and the replicas not adopted yet) between BULK_BEGIN
  *   and BULK_END; the receiver sweeps what the dump did not repeat.  A

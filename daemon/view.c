@@ -42,6 +42,7 @@ static int view_build_service(struct view_service *vs, const struct view_input *
 	vs->tport = s->target_port;
 	vs->proto = s->proto;
 	vs->sched = s->sched;
+	vs->settled = true;
 	vs->targets = calloc(n ? n : 1, sizeof(*vs->targets));
 	vs->active = calloc(n ? n : 1, sizeof(*vs->active));
 	if (!vs->targets || !vs->active)
@@ -60,6 +61,8 @@ static int view_build_service(struct view_service *vs, const struct view_input *
 		t->listening = in->listening &&
 			in->listening(in->arg, t->node, (uint8_t)fam, s->proto, s->target_port);
 		t->active = a && t->alive && t->listening && !t->drained;
+		if (t->alive && in->heard && !in->heard(in->arg, t->node))
+			vs->settled = false;
 		if (t->active) {
 			vs->active[vs->n_active].name = t->name;
 			vs->active[vs->n_active].id = (uint32_t)i;

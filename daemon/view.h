@@ -38,6 +38,11 @@ struct view_service {
 	size_t n_active;
 	struct sched_maglev *maglev;	/* over active[] */
 	uint64_t rr;			/* round-robin cursor (atomic) */
+	/* Every candidate that may be alive has been heard from: the active
+	 * set is the real one, not a node's first guess after a start.  Until
+	 * then a Maglev table may lack a target that serves established
+	 * flows, so mid-flow packets are not adopted by it. */
+	bool settled;
 };
 
 /* A service this node is a target of: replies from tport go out as vaddr:port. */
@@ -68,6 +73,8 @@ struct view_input {
 	const bool *drained;		/* [n_nodes] */
 	/* Does node n have an application on (family, proto, port)? */
 	bool (*listening)(void *arg, size_t node, uint8_t family, uint8_t proto, uint16_t port);
+	/* Has node n told us where it listens since we started?  NULL: all. */
+	bool (*heard)(void *arg, size_t node);
 	void *arg;
 	const struct view *prev;	/* connection counts carry over when the cfg is the same */
 	uint64_t generation;

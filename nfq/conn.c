@@ -14,6 +14,13 @@ struct conn_table {
 	size_t mask;
 	size_t cursor;			/* next bucket conn_expire() visits */
 	uint64_t seed0, seed1;
+	/* Per class (index CONN_C_*; NONE unused): list head (oldest) and
+	 * tail (newest), count. */
+	struct conn *lhead[3], *ltail[3];
+	size_t lcount[3];
+	/* The SYN memory: smask + 1 slots of (tag, target, gen); tag 0 = empty. */
+	uint32_t (*syn)[3];
+	size_t smask;
 };
 
 static inline uint64_t rotl64(uint64_t x, unsigned b)
@@ -141,7 +148,7 @@ static inline struct conn **bucket_of(struct conn_table *t, const struct conn_ke
 struct conn_table *conn_table_new(size_t max_entries)
 {
 	struct conn_table *t;
-	size_t nb;
+	size_t nb, ns;
 
 	if (max_entries == 0 || max_entries > CONN_TABLE_MAX)
 		return NULL;
@@ -152,12 +159,19 @@ struct conn_table *conn_table_new(size_t max_entries)
 		return NULL;
 	t->pool = calloc(max_entries, sizeof(*t->pool));
 	t->buckets = calloc(nb, sizeof(*t->buckets));
-	if (!t->pool || !t->buckets) {
+	/* A quarter of the entries (64 .. 1M slots): a SYN's slot survives
+	 * until that many other SYNs came, which at flood rates is still far
+	 * longer than a handshake's round trip. */
+	for (ns = 64; ns < max_entries / 4 && ns < (1u << 20); ns <<= 1)
+		;
+	t->syn = calloc(ns, sizeof(*t->syn));
+	if (!t->pool || !t->buckets || !t->syn) {
 		conn_table_free(t);
 		return NULL;
 	}
 	t->max = max_entries;
 	t->mask = nb - 1;
+	t->smask = ns - 1;
 	/* Entries are handed out in pool order and never touched before:
 	 * a large table costs address space, not memory, until it fills. */
 	t->fresh = 0;
@@ -170,6 +184,7 @@ void conn_table_free(struct conn_table *t)
 		return;
 	free(t->pool);
 	free(t->buckets);
+	free(t->syn);
 	free(t);
 }
 
@@ -242,6 +257,7 @@ void conn_remove(struct conn_table *t, struct conn *c)
 	/* An entry outside the pool or already free would corrupt the lists. */
 	if (c < t->pool || c >= t->pool + t->max || !c->hpprev)
 		return;
+	conn_set_class(t, c, CONN_C_NONE);
 	*c->hpprev = c->hnext;
 	if (c->hnext)
 		c->hnext->hpprev = c->hpprev;
@@ -249,6 +265,122 @@ void conn_remove(struct conn_table *t, struct conn *c)
 	c->hnext = t->free;
 	t->free = c;
 	t->count--;
+}
+
+bool conn_full(const struct conn_table *t)
+{
+	return !t->free && t->fresh == t->max;
+}
+
+static void class_unlink(struct conn_table *t, struct conn *c)
+{
+	unsigned k = c->cls;
+
+	if (c->lprev)
+		c->lprev->lnext = c->lnext;
+	else
+		t->lhead[k] = c->lnext;
+	if (c->lnext)
+		c->lnext->lprev = c->lprev;
+	else
+		t->ltail[k] = c->lprev;
+	c->lprev = c->lnext = NULL;
+	t->lcount[k]--;
+}
+
+static void class_append(struct conn_table *t, struct conn *c)
+{
+	unsigned k = c->cls;
+
+	c->lnext = NULL;
+	c->lprev = t->ltail[k];
+	if (t->ltail[k])
+		t->ltail[k]->lnext = c;
+	else
+		t->lhead[k] = c;
+	t->ltail[k] = c;
+	t->lcount[k]++;
+}
+
+void conn_set_class(struct conn_table *t, struct conn *c, enum conn_class cls)
+{
+	if ((unsigned)cls > CONN_C_UDP)
+		return;
+	if (c->cls != CONN_C_NONE)
+		class_unlink(t, c);
+	c->cls = (uint8_t)cls;
+	if (cls != CONN_C_NONE)
+		class_append(t, c);
+}
+
+size_t conn_class_count(const struct conn_table *t, enum conn_class cls)
+{
+	if (cls == CONN_C_NONE)
+		return t->count - t->lcount[CONN_C_EMBRYO] - t->lcount[CONN_C_UDP];
+	return (unsigned)cls <= CONN_C_UDP ? t->lcount[cls] : 0;
+}
+
+size_t conn_embryo_cap(const struct conn_table *t)
+{
+	size_t cap = t->max / CONN_EMBRYO_DIV;
+
+	return cap ? cap : 1;
+}
+
+struct conn *conn_oldest(struct conn_table *t, enum conn_class cls)
+{
+	if (cls == CONN_C_NONE || (unsigned)cls > CONN_C_UDP)
+		return NULL;
+	return t->lhead[cls];
+}
+
+void conn_seen(struct conn_table *t, struct conn *c, uint64_t now_ms)
+{
+	if (now_ms > c->last_ms)
+		c->last_ms = now_ms;
+	if (c->cls != CONN_C_NONE && t->ltail[c->cls] != c) {
+		class_unlink(t, c);
+		class_append(t, c);
+	}
+}
+
+/* Slot index from the low bits, tag from the high 32 (never 0), with a
+ * key of its own so that the slot says nothing about the bucket. */
+static void syn_slot(const struct conn_table *t, const struct conn_key *k, size_t *i,
+		     uint32_t *tag)
+{
+	uint64_t h = key_hash64(k, t->seed0 ^ 0x5359e3a1c0ffee11ULL,
+				t->seed1 ^ 0x9e3779b97f4a7c15ULL);
+
+	*i = (size_t)h & t->smask;
+	*tag = (uint32_t)(h >> 32) | 1;
+}
+
+void conn_syn_note(struct conn_table *t, const struct conn_key *k, uint32_t target,
+		   uint32_t gen)
+{
+	size_t i;
+	uint32_t tag;
+
+	syn_slot(t, k, &i, &tag);
+	t->syn[i][0] = tag;
+	t->syn[i][1] = target;
+	t->syn[i][2] = gen;
+}
+
+bool conn_syn_take(struct conn_table *t, const struct conn_key *k, uint32_t *target,
+		   uint32_t *gen)
+{
+	size_t i;
+	uint32_t tag;
+
+	syn_slot(t, k, &i, &tag);
+	if (t->syn[i][0] != tag)
+		return false;
+	*target = t->syn[i][1];
+	*gen = t->syn[i][2];
+	t->syn[i][0] = 0;
+	return true;
 }
 
 void conn_touch(struct conn *c, uint64_t now_ms, size_t len)
@@ -274,7 +406,7 @@ void conn_tcp_track(struct conn *c, uint8_t tcp_flags)
 		c->state = CONN_EST;
 }
 
-uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to)
+static uint32_t state_timeout_s(const struct conn *c, const struct conn_timeouts *to)
 {
 	switch (c->state) {
 	case CONN_SYN:
@@ -289,6 +421,17 @@ uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to)
 		return to->udp_s;
 	}
 	return 0;
+}
+
+uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to)
+{
+	uint32_t s = state_timeout_s(c, to);
+
+	/* A handshake that has not completed in a few seconds is retried by
+	 * the client (and may be rescheduled) or was never one. */
+	if (c->cls == CONN_C_EMBRYO && s > CONN_EMBRYO_TIMEOUT_S)
+		s = CONN_EMBRYO_TIMEOUT_S;
+	return s;
 }
 
 static int conn_expired(const struct conn *c, uint64_t now_ms, const struct conn_timeouts *to)
@@ -363,4 +506,19 @@ int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg
 			if ((rc = cb(c, arg)) != 0)
 				return rc;
 	return 0;
+}
+
+size_t conn_foreach_chunk(struct conn_table *t, size_t start, size_t n,
+			  int (*cb)(const struct conn *c, void *arg), void *arg)
+{
+	size_t nb = t->mask + 1, end;
+	const struct conn *c;
+
+	if (start >= nb)
+		return nb;
+	end = n < nb - start ? start + n : nb;
+	for (; start < end; start++)
+		for (c = t->buckets[start]; c; c = c->hnext)
+			(void)cb(c, arg);
+	return end;
 }

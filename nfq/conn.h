@@ -21,12 +21,27 @@ struct conn_key {
 
 enum conn_state { CONN_SYN = 0, CONN_EST, CONN_FIN, CONN_CLOSED, CONN_UDP };
 
+/* What may be evicted to make room, each class kept on its own list in the
+ * order its entries were last seen (oldest first).  NONE: never evicted
+ * (established TCP, SCTP, replicas).  EMBRYO: a SYN's entry that no
+ * handshake completed yet (stateful schedulers only): never replicated,
+ * capped, evicted first.  UDP: evicted when idle long enough. */
+enum conn_class { CONN_C_NONE = 0, CONN_C_EMBRYO, CONN_C_UDP };
+
+/* Embryonic entries: at most capacity / CONN_EMBRYO_DIV of them (at least
+ * 1), idle timeout at most CONN_EMBRYO_TIMEOUT_S whatever their state's. */
+#define CONN_EMBRYO_DIV		4
+#define CONN_EMBRYO_TIMEOUT_S	5
+/* A full table gives a new flow the room of a UDP entry idle this long. */
+#define CONN_UDP_EVICT_IDLE_MS	1000
+
 struct conn {
 	struct conn_key key;
 	struct ip_addr taddr;		/* target address and port the flow is rewritten to */
 	uint16_t tport;
 	uint32_t target;		/* opaque target id (node index) for least-conn */
 	uint8_t state;			/* enum conn_state */
+	uint8_t cls;			/* enum conn_class: set with conn_set_class() */
 	uint64_t created_ms, last_ms;
 	uint64_t packets, bytes;
 	/* Replication (sync/repl.h): where a replica came from and the replica
@@ -40,6 +55,7 @@ struct conn {
 	/* Internal to the table: bucket chain (hlist style) or free list. */
 	struct conn *hnext;
 	struct conn **hpprev;		/* NULL while the entry is free */
+	struct conn *lprev, *lnext;	/* the list of its class (not NONE) */
 };
 
 struct conn_timeouts {
@@ -78,11 +94,37 @@ int conn_key_eq(const struct conn_key *a, const struct conn_key *b);
 
 struct conn *conn_lookup(struct conn_table *t, const struct conn_key *k);
 /* Inserts a new entry for k with created_ms = last_ms = now_ms, counters 0,
- * state CONN_SYN for TCP and CONN_UDP otherwise; the caller fills the target.
+ * state CONN_SYN for TCP and CONN_UDP otherwise, class CONN_C_NONE; the
+ * caller fills the target.
  * NULL when the table is full or k is already present. */
 struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_t now_ms);
 /* c must be an entry of t that is in use. */
 void conn_remove(struct conn_table *t, struct conn *c);
+/* No free entry left: conn_insert() would return NULL. */
+bool conn_full(const struct conn_table *t);
+
+/* Moves c (in use in t) to the list of cls, as the most recently seen. */
+void conn_set_class(struct conn_table *t, struct conn *c, enum conn_class cls);
+/* Entries of class cls in t. */
+size_t conn_class_count(const struct conn_table *t, enum conn_class cls);
+/* The most embryonic entries t should hold: capacity / CONN_EMBRYO_DIV, >= 1. */
+size_t conn_embryo_cap(const struct conn_table *t);
+/* The least recently seen entry of class cls (not NONE), or NULL. */
+struct conn *conn_oldest(struct conn_table *t, enum conn_class cls);
+/* A packet of c was seen at now_ms: last_ms, and c becomes the most recent
+ * of its class. */
+void conn_seen(struct conn_table *t, struct conn *c, uint64_t now_ms);
+
+/* The SYN memory: a fixed array of slots, indexed and tagged by a keyed
+ * hash of the flow, where a SYN routed without an entry leaves the target
+ * it went to.  A newer SYN hashing to the same slot overwrites it: nothing
+ * to evict, no refusal, constant memory.  conn_syn_note() records k ->
+ * (target, gen); conn_syn_take() tells whether k's slot still holds k (and
+ * clears it), filling *target and *gen. */
+void conn_syn_note(struct conn_table *t, const struct conn_key *k, uint32_t target,
+		   uint32_t gen);
+bool conn_syn_take(struct conn_table *t, const struct conn_key *k, uint32_t *target,
+		   uint32_t *gen);
 
 /* Accounts one packet of len bytes seen at now_ms. */
 void conn_touch(struct conn *c, uint64_t now_ms, size_t len);
@@ -91,7 +133,8 @@ void conn_touch(struct conn *c, uint64_t now_ms, size_t len);
  * FIN -> FIN; ACK without SYN while in SYN -> EST.  Non-TCP entries are left
  * alone. */
 void conn_tcp_track(struct conn *c, uint8_t tcp_flags);
-/* The idle timeout for c's state; 0 for an unknown state. */
+/* The idle timeout for c's state (embryonic: at most CONN_EMBRYO_TIMEOUT_S);
+ * 0 for an unknown state. */
 uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to);
 
 /* Removes entries idle longer than their timeout (now_ms - last_ms >
@@ -112,5 +155,12 @@ void conn_walk(struct conn_table *t, void (*cb)(struct conn *c, void *arg), void
 /* Visits every entry (read only); stops when cb returns non-zero, and
  * returns that value (0 when all were visited). */
 int conn_foreach(struct conn_table *t, int (*cb)(const struct conn *c, void *arg), void *arg);
+/* Visits the entries of buckets [start, start + n) only (cb's value is
+ * ignored), so that a caller may drop its lock between chunks; returns the
+ * next bucket to visit, conn_buckets() when the walk is complete.  Entries inserted or removed between two calls
+ * may or may not be visited; the others are visited exactly once (an entry
+ * never changes bucket). */
+size_t conn_foreach_chunk(struct conn_table *t, size_t start, size_t n,
+			  int (*cb)(const struct conn *c, void *arg), void *arg);
 
 #endif

@@ -69,7 +69,51 @@ void engine_conn_expired(const struct conn *c, void *arg)
 
 	stats_inc(e->stats, STAT_CONN_EXPIRED);
 	view_conn_dec(e->view, c->target);
-	engine_event(e, ENGINE_CONN_DELETE, c);
+	/* An embryonic entry was never replicated: nothing to delete. */
+	if (c->cls != CONN_C_EMBRYO)
+		engine_event(e, ENGINE_CONN_DELETE, c);
+}
+
+/* Frees c to make room for a new flow. */
+static void engine_evict(struct engine *e, struct conn *c)
+{
+	stats_inc(e->stats, c->cls == CONN_C_EMBRYO ? STAT_CONN_EMBRYO_EVICTED
+						     : STAT_CONN_UDP_EVICTED);
+	view_conn_dec(e->view, c->target);
+	if (c->cls != CONN_C_EMBRYO)
+		engine_event(e, ENGINE_CONN_DELETE, c);
+	conn_remove(e->conns, c);
+}
+
+/* A new entry for k, making room if the table is full: the oldest
+ * embryonic entry goes first, then (not for an embryonic newcomer: a SYN
+ * is too cheap to forge) the least recently seen UDP entry if idle for
+ * CONN_UDP_EVICT_IDLE_MS.  Established TCP entries are never evicted.
+ * NULL: no room. */
+static struct conn *engine_insert(struct engine *e, const struct conn_key *k, bool embryo)
+{
+	struct conn *v;
+
+	if (embryo && conn_class_count(e->conns, CONN_C_EMBRYO) >= conn_embryo_cap(e->conns) &&
+	    (v = conn_oldest(e->conns, CONN_C_EMBRYO)))
+		engine_evict(e, v);
+	if (!conn_full(e->conns))
+		return conn_insert(e->conns, k, e->now_ms);
+	if ((v = conn_oldest(e->conns, CONN_C_EMBRYO)))
+		engine_evict(e, v);
+	else if (!embryo && (v = conn_oldest(e->conns, CONN_C_UDP)) && e->now_ms >= v->last_ms &&
+		 e->now_ms - v->last_ms >= CONN_UDP_EVICT_IDLE_MS)
+		engine_evict(e, v);
+	return conn_insert(e->conns, k, e->now_ms);
+}
+
+/* The target of service s on node `node`, if it is alive. */
+static const struct view_target *engine_target_on(const struct view_service *s, uint32_t node)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i].node == node)
+			return s->targets[i].alive ? &s->targets[i] : NULL;
+	return NULL;
 }
 
 /* An ICMP error about a VIPA connection reached the distributor (the error
@@ -94,9 +138,20 @@ static enum engine_verdict engine_icmp_in(struct engine *e, uint8_t *buf, size_t
 		taddr = c->taddr;
 		tport = c->tport;
 	} else if (!e->find_other || !e->find_other(e->find_other_arg, &k, &taddr, &tport)) {
-		/* Not about one of ours (e.g. about the node's own traffic). */
-		stats_inc(e->stats, STAT_ACCEPTED);
-		return ENGINE_ACCEPT;
+		const struct view_service *s = view_find_service(e->view, in->family, in->proto,
+								 &in->src, in->sport);
+		const struct view_target *t;
+
+		/* A maglev flow may have no entry (its SYN was routed by the
+		 * hash, or it was adopted): the hash names its target. */
+		if (!s || s->sched != SCHED_MAGLEV ||
+		    !(t = view_pick(s, e->view, conn_key_hash(&k)))) {
+			/* Not about one of ours (e.g. about the node's own traffic). */
+			stats_inc(e->stats, STAT_ACCEPTED);
+			return ENGINE_ACCEPT;
+		}
+		taddr = t->addr;
+		tport = s->tport;
 	}
 	stats_inc(e->stats, STAT_ICMP_FWD);
 	return engine_rewrite(e, buf, len, p, MANGLE_DST, &taddr, tport, full);
@@ -151,7 +206,8 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	if (c && is_syn && (c->state == CONN_CLOSED || c->state == CONN_FIN)) {
 		/* The client reuses its port for a new connection: schedule anew. */
 		view_conn_dec(e->view, c->target);
-		engine_event(e, ENGINE_CONN_DELETE, c);
+		if (c->cls != CONN_C_EMBRYO)
+			engine_event(e, ENGINE_CONN_DELETE, c);
 		conn_remove(e->conns, c);
 		stats_inc(e->stats, STAT_CONN_REUSED);
 		c = NULL;
@@ -165,51 +221,106 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 		 * it is a new connection, scheduled anew. */
 		if (e->find_replica(e->find_replica_arg, &k, &r) &&
 		    !(is_syn && (r.state == CONN_FIN || r.state == CONN_CLOSED))) {
-			c = conn_insert(e->conns, &k, e->now_ms);
+			c = engine_insert(e, &k, false);
 			if (!c)
 				return engine_drop(e, STAT_D_TABLE_FULL);
 			c->taddr = r.taddr;
 			c->tport = r.tport;
 			c->target = r.target;
 			c->state = r.state;
+			if (p->proto == IPPROTO_UDP)
+				conn_set_class(e->conns, c, CONN_C_UDP);
 			view_conn_inc(e->view, c->target);
 			stats_inc(e->stats, STAT_CONN_FROM_REPLICA);
 			engine_event(e, ENGINE_CONN_UPDATE, c);
 		}
 	}
-	if (!c) {
-		bool adopt = false;
+	if (!c && p->proto == IPPROTO_TCP) {
+		uint32_t node, gen;
+		bool hs;
 
-		if (p->proto == IPPROTO_TCP && !is_syn) {
-			/* Mid-connection packet with no entry (we restarted, or the
-			 * flow moved worker after a resize).  Maglev picks the same
-			 * target as before as long as the target set is unchanged,
-			 * so adopt the flow; other schedulers cannot know. */
-			if (s->sched != SCHED_MAGLEV || (p->tcp_flags & TCP_RST))
-				return engine_drop(e, STAT_D_NO_CONN);
-			adopt = true;
+		if (p->tcp_flags & TCP_RST)
+			return engine_drop(e, STAT_D_NO_CONN);
+		if (!is_syn && s->sched != SCHED_MAGLEV) {
+			/* Mid-connection packet with no entry (we restarted, the
+			 * flow moved worker, or its SYN's entry was evicted):
+			 * stateful schedulers cannot know its target. */
+			return engine_drop(e, STAT_D_NO_CONN);
 		}
-		t = view_pick(s, e->view, conn_key_hash(&k));
+		/* The handshake's ACK of a SYN we routed without an entry goes
+		 * where the SYN went, even if the target set changed since. */
+		hs = !is_syn && conn_syn_take(e->conns, &k, &node, &gen);
+		t = NULL;
+		if (hs && gen == (uint32_t)e->view->cfg_gen)
+			t = engine_target_on(s, node);
+		if (!t)
+			t = view_pick(s, e->view, conn_key_hash(&k));
 		if (!t) {
-			if (adopt)
+			if (!is_syn)
 				return engine_drop(e, STAT_D_NO_CONN);
 			return engine_no_target(e, buf, p, reply, reply_len, reply_to);
 		}
-		if (adopt) {
-			/* Forwarded without an entry: Maglev gives the same answer
-			 * for every packet of the flow, and spoofed mid-flow
-			 * packets must not fill the table (nor the replicas). */
+		if (s->sched == SCHED_MAGLEV && is_syn) {
+			/* No entry for a SYN: anyone can send SYNs from any
+			 * address.  Retransmissions hash the same way. */
+			conn_syn_note(e->conns, &k, (uint32_t)t->node, (uint32_t)e->view->cfg_gen);
+			stats_inc(e->stats, STAT_CONN_SYN_STATELESS);
+			e->hit_vipa = s->vipa;
+			return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+		}
+		if (!is_syn && !hs && !s->settled) {
+			/* We just started and have not heard every target yet:
+			 * the hash over a partial target set could send an
+			 * established flow elsewhere (a RST).  Dropped instead;
+			 * TCP retransmits once the view is settled. */
+			return engine_drop(e, STAT_D_UNSETTLED);
+		}
+		if (!is_syn && !hs) {
+			/* Mid-flow with no SYN seen (we restarted, or the flow
+			 * moved worker): forwarded without an entry, Maglev
+			 * gives the same answer for every packet of the flow,
+			 * and spoofed mid-flow packets must not fill the table
+			 * (nor the replicas). */
 			stats_inc(e->stats, STAT_CONN_ADOPTED);
 			e->hit_vipa = s->vipa;
 			return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
 		}
-		c = conn_insert(e->conns, &k, e->now_ms);
+		/* A stateful scheduler's SYN (embryonic entry), or the end of a
+		 * handshake routed by maglev (established entry). */
+		c = engine_insert(e, &k, is_syn);
+		if (!c) {
+			if (is_syn)
+				return engine_drop(e, STAT_D_TABLE_FULL);
+			/* Maglev still knows the way: only the entry is missing. */
+			stats_inc(e->stats, STAT_CONN_UNTRACKED);
+			e->hit_vipa = s->vipa;
+			return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+		}
+		c->taddr = t->addr;
+		c->tport = s->tport;
+		c->target = (uint32_t)t->node;
+		c->state = CONN_SYN;
+		view_conn_inc(e->view, t->node);
+		if (is_syn) {
+			conn_set_class(e->conns, c, CONN_C_EMBRYO);
+			stats_inc(e->stats, STAT_CONN_EMBRYO_CREATED);
+		} else {
+			stats_inc(e->stats, STAT_CONN_NEW);
+			created = true;
+		}
+	} else if (!c) {
+		t = view_pick(s, e->view, conn_key_hash(&k));
+		if (!t)
+			return engine_no_target(e, buf, p, reply, reply_len, reply_to);
+		c = engine_insert(e, &k, false);
 		if (!c)
 			return engine_drop(e, STAT_D_TABLE_FULL);
 		c->taddr = t->addr;
 		c->tport = s->tport;
 		c->target = (uint32_t)t->node;
-		c->state = p->proto == IPPROTO_TCP ? CONN_SYN : CONN_UDP;
+		c->state = CONN_UDP;
+		if (p->proto == IPPROTO_UDP)
+			conn_set_class(e->conns, c, CONN_C_UDP);
 		view_conn_inc(e->view, t->node);
 		stats_inc(e->stats, STAT_CONN_NEW);
 		created = true;
@@ -217,10 +328,18 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	before = c->state;
 	if (p->proto == IPPROTO_TCP)
 		conn_tcp_track(c, p->tcp_flags);
-	/* Replicate creations and state changes, not every packet. */
-	if (created || c->state != before)
+	if (c->cls == CONN_C_EMBRYO && (c->state == CONN_EST || c->state == CONN_FIN)) {
+		/* The handshake completed: from now on a connection like any
+		 * other, replicated and never evicted. */
+		conn_set_class(e->conns, c, CONN_C_NONE);
+		stats_inc(e->stats, STAT_CONN_NEW);
+		created = true;
+	}
+	/* Replicate creations and state changes, not every packet, and
+	 * nothing embryonic. */
+	if (c->cls != CONN_C_EMBRYO && (created || c->state != before))
 		engine_event(e, ENGINE_CONN_UPDATE, c);
-	c->last_ms = e->now_ms;
+	conn_seen(e->conns, c, e->now_ms);
 	c->packets++;
 	c->bytes += p->ip_len;
 	e->hit_vipa = s->vipa;

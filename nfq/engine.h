@@ -38,7 +38,9 @@ struct engine {
 			   uint16_t *tport);
 	void *find_other_arg;
 	/* Replication (NULL: none).  conn_event: an entry was created or
-	 * changed state (ENGINE_CONN_UPDATE) or went (ENGINE_CONN_DELETE).
+	 * changed state (ENGINE_CONN_UPDATE) or went (ENGINE_CONN_DELETE);
+	 * never about an embryonic entry (CONN_C_EMBRYO): a SYN is logged
+	 * with its handshake's end.
 	 * find_replica: the entry the previous distributor of the VIPA had for
 	 * this flow, taken out of the replica (target, state filled in). */
 	void (*conn_event)(void *arg, int kind, const struct conn *c);

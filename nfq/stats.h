@@ -19,13 +19,20 @@
 	X(CONN_EXPIRED, "conns.expired")                                       \
 	X(CONN_REUSED, "conns.reused")           /* new SYN on a closed entry */ \
 	X(CONN_FROM_REPLICA, "conns.from_replica") /* taken over from the replica */ \
+	X(CONN_SYN_STATELESS, "conns.syn_stateless") /* SYN routed by maglev, no entry */ \
+	X(CONN_EMBRYO_CREATED, "conns.embryonic_created") /* SYN entry (rr, least-conn) */ \
+	X(CONN_EMBRYO_EVICTED, "conns.embryonic_evicted") /* oldest SYN entry made room */ \
+	X(CONN_UDP_EVICTED, "conns.udp_evicted") /* idle UDP entry made room */ \
+	X(CONN_UNTRACKED, "conns.untracked")     /* maglev, table full: no entry */ \
 	X(D_MALFORMED, "drops.malformed")                                      \
 	X(D_FRAGMENT, "drops.fragment")                                        \
 	X(D_NO_CONN, "drops.no_conn")                                          \
 	X(D_NO_TARGET, "drops.no_target")                                      \
 	X(D_TABLE_FULL, "drops.table_full")                                    \
+	X(D_UNSETTLED, "drops.unsettled")        /* mid-flow, targets not all heard yet */ \
 	X(D_MANGLE, "drops.mangle_error")                                      \
 	X(D_REPLY_FAIL, "drops.reply_send_failed")                             \
+	X(D_ICMP_RATE, "drops.icmp_rate_limited") /* ICMP errors over the worker's rate */ \
 	X(M_SHORT, "malformed.short")                                          \
 	X(M_VERSION, "malformed.version")                                      \
 	X(M_HDRLEN, "malformed.header_length")                                 \

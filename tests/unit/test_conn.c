@@ -489,6 +489,139 @@ static void test_hash_spread(void **state)
 	assert_int_not_equal(conn_key_hash(&k), h);
 }
 
+/* Eviction classes: lists in last-seen order, counts, removal unlinks. */
+static void test_classes(void **state)
+{
+	struct conn_table *t = conn_table_new(16);
+	struct conn *c[6];
+	struct conn_key k;
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(conn_embryo_cap(t), 16 / CONN_EMBRYO_DIV);
+	for (uint32_t i = 0; i < 6; i++) {
+		nkey(&k, i);
+		c[i] = conn_insert(t, &k, 1000 + i);
+		assert_non_null(c[i]);
+		assert_int_equal(c[i]->cls, CONN_C_NONE);
+	}
+	assert_null(conn_oldest(t, CONN_C_EMBRYO));
+	assert_null(conn_oldest(t, CONN_C_NONE));
+	for (int i = 0; i < 3; i++)
+		conn_set_class(t, c[i], CONN_C_EMBRYO);
+	conn_set_class(t, c[3], CONN_C_UDP);
+	conn_set_class(t, c[4], CONN_C_UDP);
+	assert_int_equal(conn_class_count(t, CONN_C_EMBRYO), 3);
+	assert_int_equal(conn_class_count(t, CONN_C_UDP), 2);
+	assert_int_equal(conn_class_count(t, CONN_C_NONE), 1);
+	assert_ptr_equal(conn_oldest(t, CONN_C_EMBRYO), c[0]);
+	/* seen again: c[0] becomes the newest, c[1] the oldest */
+	conn_seen(t, c[0], 2000);
+	assert_int_equal(c[0]->last_ms, 2000);
+	assert_ptr_equal(conn_oldest(t, CONN_C_EMBRYO), c[1]);
+	/* a clock going back does not move last_ms back */
+	conn_seen(t, c[0], 1500);
+	assert_int_equal(c[0]->last_ms, 2000);
+	/* promotion and removal unlink */
+	conn_set_class(t, c[1], CONN_C_NONE);
+	assert_ptr_equal(conn_oldest(t, CONN_C_EMBRYO), c[2]);
+	conn_remove(t, c[2]);
+	assert_ptr_equal(conn_oldest(t, CONN_C_EMBRYO), c[0]);
+	conn_remove(t, c[0]);
+	assert_null(conn_oldest(t, CONN_C_EMBRYO));
+	assert_int_equal(conn_class_count(t, CONN_C_EMBRYO), 0);
+	assert_ptr_equal(conn_oldest(t, CONN_C_UDP), c[3]);
+	conn_remove(t, c[3]);
+	assert_ptr_equal(conn_oldest(t, CONN_C_UDP), c[4]);
+	assert_int_equal(conn_count(t), 3);
+	assert_int_equal(conn_class_count(t, CONN_C_NONE), 2);
+	/* a freed entry comes back as NONE, on no list */
+	nkey(&k, 100);
+	assert_non_null(c[0] = conn_insert(t, &k, 3000));
+	assert_int_equal(c[0]->cls, CONN_C_NONE);
+	assert_int_equal(conn_class_count(t, CONN_C_UDP), 1);
+	/* embryonic entries time out within a few seconds whatever the state's */
+	{
+		struct conn_timeouts to = { 30, 900, 30, 10, 60 };
+
+		conn_set_class(t, c[0], CONN_C_EMBRYO);
+		assert_int_equal(conn_timeout_s(c[0], &to), CONN_EMBRYO_TIMEOUT_S);
+		conn_set_class(t, c[0], CONN_C_NONE);
+		assert_int_equal(conn_timeout_s(c[0], &to), 30);
+	}
+	conn_table_free(t);
+}
+
+/* The SYN memory: what was noted is found once; an unknown flow is not. */
+static void test_syn_memory(void **state)
+{
+	struct conn_table *t = conn_table_new(1024);
+	struct conn_key k, o;
+	uint32_t target = 0, gen = 0;
+	unsigned found = 0;
+
+	(void)state;
+	assert_non_null(t);
+	mkkey(&k, IPPROTO_TCP, "192.0.2.1", 40000, "10.2.0.100", 80);
+	mkkey(&o, IPPROTO_TCP, "192.0.2.1", 40001, "10.2.0.100", 80);
+	assert_false(conn_syn_take(t, &k, &target, &gen));
+	conn_syn_note(t, &k, 7, 3);
+	assert_false(conn_syn_take(t, &o, &target, &gen));
+	assert_true(conn_syn_take(t, &k, &target, &gen));
+	assert_int_equal(target, 7);
+	assert_int_equal(gen, 3);
+	assert_false(conn_syn_take(t, &k, &target, &gen));	/* taken */
+	/* no entry is used */
+	assert_int_equal(conn_count(t), 0);
+	/* 200 SYNs in 256 slots: a newer one overwrites an older one sharing
+	 * its slot (about 140 slots end up used) */
+	for (uint32_t i = 0; i < 200; i++) {
+		nkey(&k, i);
+		conn_syn_note(t, &k, i, 0);
+	}
+	for (uint32_t i = 0; i < 200; i++) {
+		nkey(&k, i);
+		if (conn_syn_take(t, &k, &target, &gen)) {
+			assert_int_equal(target, i);
+			found++;
+		}
+	}
+	assert_in_range(found, 110, 170);
+	conn_table_free(t);
+}
+
+/* A walk in chunks visits every entry once. */
+static int count_one(const struct conn *c, void *arg)
+{
+	(void)c;
+	(*(size_t *)arg)++;
+	return 1;	/* ignored */
+}
+
+static void test_foreach_chunk(void **state)
+{
+	struct conn_table *t = conn_table_new(500);
+	struct conn_key k;
+	size_t n = 0, next = 0, calls = 0;
+
+	(void)state;
+	assert_non_null(t);
+	for (uint32_t i = 0; i < 500; i++) {
+		nkey(&k, i);
+		assert_non_null(conn_insert(t, &k, 1));
+	}
+	do {
+		next = conn_foreach_chunk(t, next, 100, count_one, &n);
+		calls++;
+	} while (next < conn_buckets(t));
+	assert_int_equal(n, 500);
+	assert_int_equal(calls, (conn_buckets(t) + 99) / 100);
+	assert_int_equal(conn_foreach_chunk(t, conn_buckets(t), 100, count_one, &n),
+			 conn_buckets(t));
+	assert_int_equal(n, 500);
+	conn_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -502,6 +635,9 @@ int main(void)
 		cmocka_unit_test(test_expire_budget),
 		cmocka_unit_test(test_foreach_and_seed),
 		cmocka_unit_test(test_hash_spread),
+		cmocka_unit_test(test_classes),
+		cmocka_unit_test(test_syn_memory),
+		cmocka_unit_test(test_foreach_chunk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

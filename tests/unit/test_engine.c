@@ -26,7 +26,15 @@ struct fixture {
 	struct engine e;
 	bool listening[8];	/* by node index */
 	bool drained[8];
+	bool unheard[8];	/* not heard since the start */
 };
+
+static bool fx_heard(void *arg, size_t node)
+{
+	struct fixture *f = arg;
+
+	return node >= 8 || !f->unheard[node];
+}
 
 static bool fx_listening(void *arg, size_t node, uint8_t family, uint8_t proto, uint16_t port)
 {
@@ -41,7 +49,8 @@ static void fx_rebuild(struct fixture *f)
 	bool alive[8] = { true, true, true, true, true, true, true, true };
 	struct view_input in = {
 		.cfg = f->cfg, .self = f->cfg->self, .alive = alive, .drained = f->drained,
-		.listening = fx_listening, .arg = f, .prev = f->view, .generation = 1,
+		.listening = fx_listening, .heard = fx_heard, .arg = f, .prev = f->view,
+		.generation = 1,
 	};
 	struct view *nv = view_build(&in);
 
@@ -136,6 +145,43 @@ static const char *dst4(const uint8_t *b, char *s)
 	return inet_ntop(AF_INET, b + 16, s, INET_ADDRSTRLEN);
 }
 
+/* The state of the TCP entry client:cport -> 10.2.0.100:vport, -1 if none. */
+static int conn_lookup_state(struct fixture *f, const char *client, uint16_t cport,
+			     uint16_t vport)
+{
+	struct ip_addr ca, va;
+	struct conn_key k;
+	const struct conn *c;
+
+	addr_parse(&ca, client);
+	addr_parse(&va, "10.2.0.100");
+	conn_key_set(&k, IPPROTO_TCP, &ca, cport, &va, vport);
+	c = conn_lookup(f->e.conns, &k);
+	return c ? c->state : -1;
+}
+
+/* Replaces the table by an empty one of n entries. */
+static void fx_table(struct fixture *f, size_t n)
+{
+	conn_table_free(f->conns);
+	f->conns = f->e.conns = conn_table_new(n);
+	assert_non_null(f->conns);
+}
+
+/* Sends one packet client:cport -> 10.2.0.100:vport and returns the verdict;
+ * *tgt (may be NULL) gets the last byte of the destination after it. */
+static enum engine_verdict send1(struct fixture *f, uint8_t proto, const char *client,
+				 uint16_t cport, uint16_t vport, uint8_t flags, uint8_t *tgt)
+{
+	uint8_t b[128], r[ENGINE_REPLY_MAX];
+	size_t len = build(b, proto, client, cport, "10.2.0.100", vport, flags);
+	enum engine_verdict v = run(f, ENGINE_PRE, b, len, r, NULL);
+
+	if (tgt)
+		*tgt = b[19];
+	return v;
+}
+
 /* --- tests ----------------------------------------------------------------- */
 
 static void test_syn_rewritten_to_target(void **state)
@@ -153,11 +199,25 @@ static void test_syn_rewritten_to_target(void **state)
 	/* the client address is kept: the application sees the real client */
 	assert_int_equal(memcmp(b + 12, "\x0a\x01\x00\x02", 4), 0);
 	check_csums(b, len);
-	assert_int_equal(conn_count(f->conns), 1);
-	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 1);
+	/* maglev routes a SYN by the hash alone: no entry yet */
+	assert_int_equal(conn_count(f->conns), 0);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_SYN_STATELESS), 1);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 0);
 	/* the VIPA it was forwarded for, as the worker times takeovers */
 	assert_non_null(f->e.hit_vipa);
 	assert_int_equal(memcmp(&f->e.hit_vipa->addr.v4, "\x0a\x02\x00\x64", 4), 0);
+	/* the ACK completing the handshake creates the entry, same target */
+	{
+		uint8_t first = b[19];
+
+		len = build(b, IPPROTO_TCP, "10.1.0.2", 40000, "10.2.0.100", 80, 0x10);
+		assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+		assert_int_equal(b[19], first);
+	}
+	assert_int_equal(conn_count(f->conns), 1);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 1);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 0);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.2", 40000, 80), CONN_EST);
 }
 
 static void test_flow_sticks_and_spreads(void **state)
@@ -242,6 +302,38 @@ static void test_midflow_adopted_by_maglev(void **state)
 	assert_int_equal(b2[19], b[19]);
 	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 1);
 	assert_non_null(f->e.hit_vipa);
+}
+
+/* A restarted distributor that has not heard every target yet must not adopt:
+ * its hash over a partial target set would send established flows elsewhere. */
+static void test_midflow_waits_until_settled(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[128], b2[128], r[ENGINE_REPLY_MAX];
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.9", 33335, "10.2.0.100", 80, 0x10);
+	size_t node = 0;
+
+	/* not heard yet: it is no active target, so its name is in no reply */
+	for (size_t i = 0; i < f->view->n_svcs; i++)
+		if (f->view->svcs[i].port == 80 && f->view->svcs[i].n_targets > 1)
+			node = f->view->svcs[i].targets[1].node;
+	f->unheard[node] = true;
+	f->listening[node] = false;
+	fx_rebuild(f);
+	memcpy(b2, b, sizeof(b));
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_DROP);
+	assert_int_equal(stats_get(&f->stats, STAT_D_UNSETTLED), 1);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 0);
+	/* a SYN still goes to a target that listens */
+	len = build(b, IPPROTO_TCP, "10.1.0.9", 33336, "10.2.0.100", 80, 0x02);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	/* heard: the retransmission is adopted */
+	f->unheard[node] = false;
+	f->listening[node] = true;
+	fx_rebuild(f);
+	len = build(b2, IPPROTO_TCP, "10.1.0.9", 33335, "10.2.0.100", 80, 0x10);
+	assert_int_equal(run(f, ENGINE_PRE, b2, len, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 1);
 }
 
 static void test_midflow_dropped_without_maglev(void **state)
@@ -377,15 +469,16 @@ static void test_icmp_error_other_worker(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t b[256], copy[256], r[ENGINE_REPLY_MAX], inner[64];
-	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40200, "10.2.0.100", 80, 0x02);
+	size_t len = build(b, IPPROTO_TCP, "10.1.0.2", 40200, "10.2.0.100", 81, 0x02);
 	uint8_t tgt;
 
+	/* round robin (port 81): the entry is the only way to the target */
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	tgt = b[19];
 	other_table = f->conns;
 	f->e.conns = conn_table_new(64);
 	f->e.find_other = find_in_other;
-	build(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40200, 0x10);
+	build(inner, IPPROTO_TCP, "10.2.0.100", 81, "10.1.0.2", 40200, 0x10);
 	len = build_frag_needed(b, inner);
 	assert_int_equal(len, 56);
 	memcpy(copy, b, sizeof(copy));
@@ -434,16 +527,16 @@ static void test_events_on_changes_only(void **state)
 		len = build(b, IPPROTO_TCP, "10.1.0.2", 45000, "10.2.0.100", 80, flags[i]);
 		assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
 	}
-	assert_int_equal(l.n, 3);
+	/* the SYN made no entry: the first event is the handshake's end */
+	assert_int_equal(l.n, 2);
 	assert_int_equal(l.kind[0], ENGINE_CONN_UPDATE);
-	assert_int_equal(l.state[0], CONN_SYN);
-	assert_int_equal(l.state[1], CONN_EST);
-	assert_int_equal(l.state[2], CONN_FIN);
+	assert_int_equal(l.state[0], CONN_EST);
+	assert_int_equal(l.state[1], CONN_FIN);
 	/* expiry is reported as a deletion */
 	f->e.now_ms += 3600 * 1000;
 	conn_expire(f->conns, f->e.now_ms, &f->e.timeouts, 1 << 20, engine_conn_expired, &f->e);
-	assert_int_equal(l.n, 4);
-	assert_int_equal(l.kind[3], ENGINE_CONN_DELETE);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.kind[2], ENGINE_CONN_DELETE);
 }
 
 static bool replica_has_t3(void *arg, const struct conn_key *k, struct conn *out)
@@ -490,6 +583,255 @@ static void test_replica_keeps_target(void **state)
 	assert_int_equal(b[19], 21);
 }
 
+/* --- new-connection state: SYN floods (defect 5) --- */
+
+struct ev_count {
+	unsigned update, del, syn_state;
+};
+
+static void count_event(void *arg, int kind, const struct conn *c)
+{
+	struct ev_count *n = arg;
+
+	if (kind == ENGINE_CONN_UPDATE)
+		n->update++;
+	else
+		n->del++;
+	if (c->state == CONN_SYN || c->cls == CONN_C_EMBRYO)
+		n->syn_state++;
+}
+
+static void fx_count_events(struct fixture *f, struct ev_count *n)
+{
+	memset(n, 0, sizeof(*n));
+	f->e.conn_event = count_event;
+	f->e.conn_event_arg = n;
+}
+
+static const char *spoofed(unsigned i, char *buf, size_t len)
+{
+	snprintf(buf, len, "10.%u.%u.%u", 100 + i / 65536, (i / 256) % 256, i % 256);
+	return buf;
+}
+
+/* A flood of SYNs from forged sources at a maglev service: every one is
+ * forwarded, none leaves an entry or an event behind. */
+static void test_maglev_syn_flood_no_entries(void **state)
+{
+	struct fixture *f = *state;
+	struct ev_count ev;
+	char src[32];
+	uint8_t t1, t2;
+
+	fx_count_events(f, &ev);
+	for (unsigned i = 0; i < 5000; i++)
+		assert_int_equal(send1(f, IPPROTO_TCP, spoofed(i, src, sizeof(src)),
+				       (uint16_t)(1024 + i), 80, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(conn_count(f->conns), 0);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_SYN_STATELESS), 5000);
+	assert_int_equal(stats_get(&f->stats, STAT_D_TABLE_FULL), 0);
+	assert_int_equal(ev.update + ev.del, 0);
+	/* a retransmitted SYN goes where the first one went */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.7", 5555, 80, 0x02, &t1), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.7", 5555, 80, 0x02, &t2), ENGINE_MANGLED);
+	assert_int_equal(t1, t2);
+	assert_int_equal(conn_count(f->conns), 0);
+	/* a real client completes its handshake: one entry, one event */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.7", 5555, 80, 0x10, &t2), ENGINE_MANGLED);
+	assert_int_equal(t1, t2);
+	assert_int_equal(conn_count(f->conns), 1);
+	assert_int_equal(ev.update, 1);
+	assert_int_equal(ev.syn_state, 0);
+}
+
+/* The target set changes between the SYN and its ACK: the ACK follows the
+ * SYN (remembered), not the new hash.  A forged ACK with no SYN before it
+ * makes no entry (adopted statelessly). */
+static void test_maglev_ack_follows_syn(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t first, t;
+	unsigned moved = 0;
+
+	for (uint16_t port = 30000; port < 30050; port++) {
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.3", port, 80, 0x02, &first),
+				 ENGINE_MANGLED);
+		/* drain the SYN's target: the hash now gives another */
+		memset(f->drained, 0, sizeof(f->drained));
+		f->drained[first - 21 + 1] = true;
+		fx_rebuild(f);
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.3", port, 80, 0x10, &t),
+				 ENGINE_MANGLED);
+		assert_int_equal(t, first);
+		/* and the entry keeps it */
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.3", port, 80, 0x18, &t),
+				 ENGINE_MANGLED);
+		assert_int_equal(t, first);
+		moved++;
+		memset(f->drained, 0, sizeof(f->drained));
+		fx_rebuild(f);
+	}
+	assert_int_equal(conn_count(f->conns), moved);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), moved);
+	/* forged ACKs: forwarded by the hash, no entry */
+	for (uint16_t port = 31000; port < 31100; port++)
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.9.0.3", port, 80, 0x10, NULL),
+				 ENGINE_MANGLED);
+	assert_int_equal(conn_count(f->conns), moved);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_ADOPTED), 100);
+}
+
+/* Round robin must remember its choice: a SYN makes an embryonic entry,
+ * never replicated, capped at a quarter of the table (the oldest gives way),
+ * established (and replicated) by the handshake's ACK. */
+static void test_rr_embryonic_capped(void **state)
+{
+	struct fixture *f = *state;
+	struct ev_count ev;
+	uint8_t t;
+
+	fx_table(f, 16);	/* embryonic cap 4 */
+	fx_count_events(f, &ev);
+	for (uint16_t port = 1000; port < 1010; port++)
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.4", port, 81, 0x02, NULL),
+				 ENGINE_MANGLED);
+	assert_int_equal(conn_count(f->conns), 4);
+	assert_int_equal(conn_class_count(f->conns, CONN_C_EMBRYO), 4);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_EMBRYO_CREATED), 10);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_EMBRYO_EVICTED), 6);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 0);
+	assert_int_equal(ev.update + ev.del, 0);
+	/* the oldest went: its ACK has nowhere to go */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.4", 1000, 81, 0x10, NULL), ENGINE_DROP);
+	assert_int_equal(stats_get(&f->stats, STAT_D_NO_CONN), 1);
+	/* a retransmitted SYN refreshes its entry: 1006 is now the newest */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.4", 1006, 81, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.4", 1010, 81, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.4", 1006, 81), CONN_SYN);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.4", 1007, 81), -1);
+	/* the newest completes its handshake: established and replicated */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.4", 1009, 81, 0x10, &t), ENGINE_MANGLED);
+	assert_int_equal(t, 21);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.4", 1009, 81), CONN_EST);
+	assert_int_equal(conn_class_count(f->conns, CONN_C_EMBRYO), 3);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_NEW), 1);
+	assert_int_equal(ev.update, 1);
+	assert_int_equal(ev.syn_state, 0);
+	/* an embryonic entry expires after a few seconds, silently */
+	f->e.now_ms += (CONN_EMBRYO_TIMEOUT_S + 1) * 1000;
+	conn_expire(f->conns, f->e.now_ms, &f->e.timeouts, 1 << 20, engine_conn_expired, &f->e);
+	assert_int_equal(conn_class_count(f->conns, CONN_C_EMBRYO), 0);
+	assert_int_equal(conn_count(f->conns), 1);
+	assert_int_equal(ev.del, 0);
+}
+
+/* A table full of established connections: a SYN evicts an embryonic entry
+ * if there is one, else is refused; established entries are never evicted. */
+static void test_rr_full_table_keeps_established(void **state)
+{
+	struct fixture *f = *state;
+
+	fx_table(f, 8);
+	for (uint16_t port = 2000; port < 2007; port++) {
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", port, 81, 0x02, NULL),
+				 ENGINE_MANGLED);
+		assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", port, 81, 0x10, NULL),
+				 ENGINE_MANGLED);
+	}
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2100, 81, 0x02, NULL), ENGINE_MANGLED);
+	assert_true(conn_full(f->conns));
+	/* full: the next SYN takes the embryonic entry's place */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2101, 81, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.5", 2100, 81), -1);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.5", 2101, 81), CONN_SYN);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_EMBRYO_EVICTED), 1);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2101, 81, 0x10, NULL), ENGINE_MANGLED);
+	/* eight established: SYNs and new UDP flows are refused */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2102, 81, 0x02, NULL), ENGINE_DROP);
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.5", 2103, 53, 0, NULL), ENGINE_DROP);
+	assert_int_equal(stats_get(&f->stats, STAT_D_TABLE_FULL), 2);
+	for (uint16_t port = 2000; port < 2007; port++)
+		assert_int_equal(conn_lookup_state(f, "10.1.0.5", port, 81), CONN_EST);
+	/* maglev still forwards the end of a handshake, untracked */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2104, 80, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.5", 2104, 80, 0x10, NULL), ENGINE_MANGLED);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_UNTRACKED), 1);
+	assert_int_equal(conn_count(f->conns), 8);
+}
+
+/* UDP: the first datagram makes an entry; a full table gives a new flow the
+ * place of the least recently seen UDP entry idle for a second, else refuses. */
+static void test_udp_idle_eviction(void **state)
+{
+	struct fixture *f = *state;
+	struct ev_count ev;
+
+	fx_table(f, 8);
+	fx_count_events(f, &ev);
+	for (uint16_t port = 3000; port < 3008; port++)
+		assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", port, 53, 0, NULL),
+				 ENGINE_MANGLED);
+	assert_int_equal(conn_class_count(f->conns, CONN_C_UDP), 8);
+	/* nobody idle long enough yet */
+	f->e.now_ms += CONN_UDP_EVICT_IDLE_MS / 2;
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3100, 53, 0, NULL), ENGINE_DROP);
+	assert_int_equal(stats_get(&f->stats, STAT_D_TABLE_FULL), 1);
+	/* 3000 speaks again: 3001 is now the least recently seen */
+	f->e.now_ms += CONN_UDP_EVICT_IDLE_MS;
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3000, 53, 0, NULL), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3101, 53, 0, NULL), ENGINE_MANGLED);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_UDP_EVICTED), 1);
+	assert_int_equal(ev.del, 1);	/* replicated, so its removal is too */
+	assert_int_equal(conn_count(f->conns), 8);
+	{
+		struct ip_addr ca, va;
+		struct conn_key k;
+
+		addr_parse(&ca, "10.1.0.6");
+		addr_parse(&va, "10.2.0.100");
+		conn_key_set(&k, IPPROTO_UDP, &ca, 3001, &va, 53);
+		assert_null(conn_lookup(f->conns, &k));
+		conn_key_set(&k, IPPROTO_UDP, &ca, 3000, &va, 53);
+		assert_non_null(conn_lookup(f->conns, &k));
+	}
+	/* an established TCP connection is never given up for a UDP flow */
+	fx_table(f, 2);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.6", 3200, 80, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.6", 3200, 80, 0x10, NULL), ENGINE_MANGLED);
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3201, 53, 0, NULL), ENGINE_MANGLED);
+	f->e.now_ms += 10 * CONN_UDP_EVICT_IDLE_MS;
+	/* the UDP entry goes for the new flow... */
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3202, 53, 0, NULL), ENGINE_MANGLED);
+	assert_int_equal(stats_get(&f->stats, STAT_CONN_UDP_EVICTED), 2);
+	/* ...and then nothing can */
+	f->e.now_ms += 500;
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.6", 3203, 53, 0, NULL), ENGINE_DROP);
+	assert_int_equal(conn_lookup_state(f, "10.1.0.6", 3200, 80), CONN_EST);
+}
+
+/* An ICMP error about a maglev flow that has no entry (SYN just routed, or
+ * adopted) still reaches the flow's target: the hash names it. */
+static void test_icmp_error_maglev_without_entry(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t b[256], r[ENGINE_REPLY_MAX], inner[64];
+	uint8_t tgt;
+	size_t len;
+
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 40300, 80, 0x02, &tgt), ENGINE_MANGLED);
+	assert_int_equal(conn_count(f->conns), 0);
+	build(inner, IPPROTO_TCP, "10.2.0.100", 80, "10.1.0.2", 40300, 0x10);
+	len = build_frag_needed(b, inner);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_MANGLED);
+	assert_int_equal(b[19], tgt);
+	assert_int_equal(be_get16(b + 48), 8080);
+	check_csums(b, len);
+	/* round robin has no hash to ask */
+	build(inner, IPPROTO_TCP, "10.2.0.100", 81, "10.1.0.2", 40301, 0x10);
+	len = build_frag_needed(b, inner);
+	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_ACCEPT);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +852,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_error_other_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_on_changes_only, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replica_keeps_target, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maglev_syn_flood_no_entries, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_maglev_ack_follows_syn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rr_embryonic_capped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rr_full_table_keeps_established, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_udp_idle_eviction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_midflow_waits_until_settled, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_error_maglev_without_entry, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
