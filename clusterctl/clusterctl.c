@@ -4,7 +4,7 @@
  * Protocol: connect to a unix stream socket, write one line (the command and
  * its arguments separated by single spaces, ending in "\n"), read one JSON
  * object until the server closes.  Every reply carries "ok"; when it is false,
- * "error" says why.
+ * "error" says why (and "busy": true means: try again later).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,7 +23,7 @@
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define CTL_SOCKET_DEFAULT	"/run/clusterd.sock"
+#define CTL_SOCKET_DEFAULT	"/run/clusterd/clusterd.sock"
 #define CTL_SOCKET_ENV		"CLUSTERD_SOCKET"
 #define CTL_TIMEOUT_S		5
 #define CTL_REPLY_MAX		(64u << 20)	/* the conns reply can be large */
@@ -35,6 +35,7 @@ enum {
 	CTL_EXIT_FAIL = 1,	/* daemon said ok:false, or its reply is unusable */
 	CTL_EXIT_USAGE = 2,
 	CTL_EXIT_CONNECT = 3,	/* cannot connect, or the exchange broke off */
+	CTL_EXIT_BUSY = 4,	/* daemon said ok:false, busy:true: try again later */
 };
 
 struct ctl_cmd {
@@ -101,7 +102,8 @@ static const struct ctl_colspec ctl_node_cols[] = {
 };
 
 static const struct ctl_colspec ctl_cdat_cols[] = {
-	{ "node", "NODE" }, { "node_status", "NODE_STATUS" }, { "ip", "ADDRESS" },
+	{ "node", "NODE" }, { "node_status", "NODE_STATUS" }, { "suspected", "SUSPECTED" },
+	{ "ip", "ADDRESS" },
 	{ "status", "STATUS" }, { "current", "CURRENT" }, { "prefix", "PREFIX" },
 	{ "mtu", "MTU" }, { "type", "TYPE" }, { "cos", "COS" }, { "retry", "RETRY" },
 	{ "misses", "MISSES" }, { "rtt_ms", "RTT_MS" }, { "rtt_var_ms", "RTT_VAR_MS" },
@@ -561,6 +563,10 @@ static void ctl_render_cdat(const json_t *reply, FILE *out)
 				ctl_oom();
 			json_object_set(row, "node", json_object_get(n, "name"));
 			json_object_set(row, "node_status", json_object_get(n, "status"));
+			/* Every address of it unreachable from here: our vote to
+			 * declare it down (it is down once a majority agrees). */
+			if (json_object_get(n, "suspected"))
+				json_object_set(row, "suspected", json_object_get(n, "suspected"));
 			json_object_foreach((json_t *)a, k, av)
 				json_object_set(row, k, av);
 			json_array_append_new(rows, row);
@@ -986,7 +992,7 @@ int main(int argc, char **argv)
 		fputs("clusterctl: ", stderr);
 		ctl_put_clean(stderr, msg != NULL ? msg : "request failed");
 		fputc('\n', stderr);
-		rc = CTL_EXIT_FAIL;
+		rc = json_is_true(json_object_get(reply, "busy")) ? CTL_EXIT_BUSY : CTL_EXIT_FAIL;
 	} else if (!json_out) {
 		cmd->render(reply, stdout);
 	}

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@
 #include "daemon/log.h"
 #include "daemon/sync.h"
 #include "daemon/replicate.h"
+#include "daemon/worker.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
 
@@ -27,6 +29,7 @@
 #define CTL_CLIENT_MS 5000
 #define CTL_LINE_MAX 512
 #define CTL_JOBS_MAX 2		/* conns answers formatted at once */
+#define CTL_CONNS_MS 10000	/* a conns answer is cut off when not read by then */
 
 struct ctl_client {
 	int fd;			/* -1: free slot */
@@ -45,6 +48,23 @@ struct ctl_server {
 	uint64_t dropped;	/* clients closed for being slow or too many */
 	unsigned busy;		/* conns answers being written by threads (atomic) */
 };
+
+/* The socket's directory (/run/clusterd by default) is made by systemd's
+ * RuntimeDirectory= under the unit; run by hand, the daemon makes it, one
+ * level only, like a runtime directory. */
+static void ctl_make_dir(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return;	/* bind() says what is wrong */
+}
 
 struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
 {
@@ -71,6 +91,7 @@ struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "control socket: %s", strerror(errno));
 		goto fail;
 	}
+	ctl_make_dir(path);
 	unlink(path);	/* a stale socket left by a crash */
 	if (bind(s->lfd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(s->lfd, 16) < 0 ||
 	    epoll_ctl(s->ep, EPOLL_CTL_ADD, s->lfd, &ev) < 0) {
@@ -106,8 +127,9 @@ void ctl_close(struct ctl_server *s)
 {
 	if (!s)
 		return;
-	/* A conns thread writes for 5 s at most: wait for it, or leave the
-	 * server to it rather than free what it uses. */
+	/* A conns thread stops writing after CTL_CONNS_MS (and one 5 s send
+	 * timeout): wait 7 s for it, or leave the server to it rather than
+	 * free what it uses. */
 	for (int i = 0; i < 700 && __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST); i++)
 		usleep(10000);
 	if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST))
@@ -287,16 +309,30 @@ static json_t *ctl_targets(struct daemon *d)
 
 static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* conns: the main thread copies the rows (under each worker's lock, briefly)
- * and resolves the target names; a thread of its own formats them and writes
- * them to the client, so that neither a worker nor the heartbeats wait for
- * 100000 rows of JSON. */
+/* conns: a thread of its own per answer copies the rows out of the workers'
+ * tables (each worker's lock taken for CTL_COPY_BUCKETS buckets at a time),
+ * names the targets and formats and writes the JSON, so that neither a worker
+ * nor the main loop (the heartbeats) waits for 100000 rows.  The main thread
+ * only hands the client over, with a copy of the node names; when
+ * CTL_JOBS_MAX answers are under way it answers "busy" at once. */
+#define CTL_COPY_BUCKETS 4096
+
 struct ctl_row {
 	struct conn c;
 	char target[CFG_NAME_MAX];
 };
 
+/* A node's address and name, copied from the configuration by the main
+ * thread: a reload may free the configuration while the thread runs. */
+struct ctl_node_addr {
+	struct ip_addr ip;
+	char name[CFG_NAME_MAX];
+};
+
 struct ctl_conns_job {
+	struct daemon *d;		/* workers and stop only (fixed, atomic) */
+	struct ctl_node_addr *names;
+	size_t n_names;
 	struct ctl_row *rows;
 	size_t n, cap, total;
 	uint64_t now;
@@ -314,115 +350,186 @@ static int ctl_conn_copy(const struct conn *c, void *arg)
 	return 0;
 }
 
-static json_t *ctl_conn_row(const struct ctl_row *r, uint64_t now)
+/* One worker's rows, a chunk of buckets per lock. */
+static void ctl_conns_copy_worker(struct ctl_conns_job *j, struct worker *w)
 {
-	const struct conn *c = &r->c;
-	json_t *jc = json_object();
-	char b[ADDR_STRLEN + 16];
+	size_t b = 0, nb, count;
 
-	json_object_set_new(jc, "protocol", json_string(cfg_proto_name(c->key.proto)));
-	json_object_set_new(jc, "client",
-			    json_string(ctl_fmt_ep(&c->key.caddr, c->key.cport, b, sizeof(b))));
-	json_object_set_new(jc, "vipa",
-			    json_string(ctl_fmt_ep(&c->key.vaddr, c->key.vport, b, sizeof(b))));
-	json_object_set_new(jc, "target", json_string(r->target));
-	json_object_set_new(jc, "target_address",
-			    json_string(ctl_fmt_ep(&c->taddr, c->tport, b, sizeof(b))));
-	json_object_set_new(jc, "state", json_string(ctl_state_name(c->state)));
-	json_object_set_new(jc, "age_s", json_integer((json_int_t)((now - c->created_ms) / 1000)));
-	json_object_set_new(jc, "idle_s", json_integer((json_int_t)((now - c->last_ms) / 1000)));
-	json_object_set_new(jc, "packets", json_integer((json_int_t)c->packets));
-	json_object_set_new(jc, "bytes", json_integer((json_int_t)c->bytes));
-	return jc;
-}
-
-/* The rows of every worker's table, names resolved: false when out of
- * memory. */
-static bool ctl_conns_collect(struct daemon *d, struct ctl_conns_job *j)
-{
-	size_t total = 0;
-
-	/* A size hint; the copy below stops at cap whatever came since. */
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		pthread_mutex_lock(&d->workers[i].lock);
-		total += conn_count(d->workers[i].conns);
-		pthread_mutex_unlock(&d->workers[i].lock);
-	}
-	j->cap = total < CTL_CONNS_MAX ? total : CTL_CONNS_MAX;
-	j->rows = malloc((j->cap ? j->cap : 1) * sizeof(*j->rows));
-	if (!j->rows)
-		return false;
-	j->n = j->total = 0;
-	j->now = daemon_now_ms();
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		struct worker *w = &d->workers[i];
-
+	pthread_mutex_lock(&w->lock);
+	nb = conn_buckets(w->conns);
+	pthread_mutex_unlock(&w->lock);
+	while (b < nb && j->n < j->cap) {
 		pthread_mutex_lock(&w->lock);
-		j->total += conn_count(w->conns);
-		conn_foreach(w->conns, ctl_conn_copy, j);
+		b = conn_foreach_chunk(w->conns, b, CTL_COPY_BUCKETS, ctl_conn_copy, j);
 		pthread_mutex_unlock(&w->lock);
 	}
+	pthread_mutex_lock(&w->lock);
+	count = conn_count(w->conns);
+	pthread_mutex_unlock(&w->lock);
+	j->total += count;
+}
+
+/* The rows of every worker's table, names resolved; NULL, or the error to
+ * answer. */
+static json_t *ctl_conns_collect(struct ctl_conns_job *j)
+{
+	struct daemon *d = j->d;
+	size_t hint = 0;
+
+	if (!worker_tables_enter(d))
+		return ctl_error("the daemon is stopping");
+	/* A size hint, with room for some growth; the copy stops at cap. */
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		pthread_mutex_lock(&d->workers[i].lock);
+		hint += conn_count(d->workers[i].conns);
+		pthread_mutex_unlock(&d->workers[i].lock);
+	}
+	hint += hint / 8 + 64;
+	j->cap = hint < CTL_CONNS_MAX ? hint : CTL_CONNS_MAX;
+	j->rows = malloc(j->cap * sizeof(*j->rows));
+	if (!j->rows) {
+		worker_tables_leave(d);
+		return ctl_error("out of memory for %zu rows", j->cap);
+	}
+	j->n = j->total = 0;
+	j->now = daemon_now_ms();
+	for (unsigned i = 0; i < d->n_workers; i++)
+		ctl_conns_copy_worker(j, &d->workers[i]);
+	worker_tables_leave(d);
+	/* Rows added while copying may outnumber the counts read. */
+	if (j->total < j->n)
+		j->total = j->n;
 	for (size_t i = 0; i < j->n; i++) {
 		/* By address: right even before a worker renumbered its table
 		 * after a reload. */
-		long n = cfg_node_by_addr(d->cfg, &j->rows[i].c.taddr);
+		const char *name = "?";
 
-		snprintf(j->rows[i].target, sizeof(j->rows[i].target), "%s",
-			 n >= 0 ? d->cfg->nodes[n].name : "?");
+		for (size_t k = 0; k < j->n_names; k++)
+			if (addr_eq(&j->names[k].ip, &j->rows[i].c.taddr)) {
+				name = j->names[k].name;
+				break;
+			}
+		snprintf(j->rows[i].target, sizeof(j->rows[i].target), "%s", name);
 	}
-	return true;
+	return NULL;
 }
 
-static json_t *ctl_conns_format(const struct ctl_conns_job *j)
-{
-	json_t *o = json_object(), *arr = json_array();
+/* The answer is written as it is formatted: the client reads the first rows
+ * while the last are made, and no JSON tree of 100000 objects is built. */
+struct ctl_out {
+	int fd;
+	bool failed;		/* gone, too slow, or past the deadline */
+	uint64_t deadline_ms;	/* the job slot is not held longer */
+	size_t len;
+	char buf[64 << 10];
+};
 
-	for (size_t i = 0; i < j->n; i++)
-		json_array_append_new(arr, ctl_conn_row(&j->rows[i], j->now));
-	json_object_set_new(o, "ok", json_true());
-	json_object_set_new(o, "total", json_integer((json_int_t)j->total));
-	json_object_set_new(o, "truncated", json_boolean(j->n < j->total));
-	json_object_set_new(o, "conns", arr);
-	return o;
+static void ctl_out_flush(struct ctl_out *o)
+{
+	size_t off = 0;
+
+	while (!o->failed && off < o->len) {
+		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || daemon_now_ms() > o->deadline_ms)
+			o->failed = true;
+		else
+			off += (size_t)n;
+	}
+	o->len = 0;
 }
 
-/* Inline, when no thread can be had. */
-static json_t *ctl_conns(struct daemon *d)
-{
-	struct ctl_conns_job j = { .fd = -1 };
-	json_t *o;
+static void ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-	if (!ctl_conns_collect(d, &j))
-		return ctl_error("out of memory");
-	o = ctl_conns_format(&j);
-	free(j.rows);
-	return o;
+/* One piece of at most 2 KiB (a row is less than 1). */
+static void ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sizeof(o->buf) - o->len < 2048)
+		ctl_out_flush(o);
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n
+							       : sizeof(o->buf) - o->len - 1;
+}
+
+/* s as a JSON string (a node name from the configuration: any bytes). */
+static void ctl_json_str(char *out, size_t cap, const char *s)
+{
+	size_t k = 0;
+
+	out[k++] = '"';
+	for (; *s && k + 8 < cap; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[k++] = '\\';
+			out[k++] = (char)ch;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			/* Not UTF-8 checked: anything outside ASCII is escaped
+			 * byte by byte. */
+			k += (size_t)snprintf(out + k, cap - k, "\\u%04x", ch);
+		} else {
+			out[k++] = (char)ch;
+		}
+	}
+	out[k++] = '"';
+	out[k] = 0;
+}
+
+static void ctl_conns_write(const struct ctl_conns_job *j, struct ctl_out *o)
+{
+	ctl_out_printf(o, "{\"ok\":true,\"total\":%zu,\"truncated\":%s,\"conns\":[", j->total,
+		       j->n < j->total ? "true" : "false");
+	for (size_t i = 0; i < j->n && !o->failed; i++) {
+		const struct conn *c = &j->rows[i].c;
+		char cl[ADDR_STRLEN + 16], vi[ADDR_STRLEN + 16], ta[ADDR_STRLEN + 16];
+		char name[6 * CFG_NAME_MAX + 3];
+
+		ctl_json_str(name, sizeof(name), j->rows[i].target);
+		ctl_out_printf(o, "%s{\"protocol\":\"%s\",\"client\":\"%s\",\"vipa\":\"%s\","
+			       "\"target\":%s,\"target_address\":\"%s\",\"state\":\"%s\","
+			       "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
+			       ",\"bytes\":%" PRIu64 "}", i ? "," : "",
+			       cfg_proto_name(c->key.proto),
+			       ctl_fmt_ep(&c->key.caddr, c->key.cport, cl, sizeof(cl)),
+			       ctl_fmt_ep(&c->key.vaddr, c->key.vport, vi, sizeof(vi)), name,
+			       ctl_fmt_ep(&c->taddr, c->tport, ta, sizeof(ta)),
+			       ctl_state_name(c->state),
+			       j->now > c->created_ms ? (j->now - c->created_ms) / 1000 : 0,
+			       j->now > c->last_ms ? (j->now - c->last_ms) / 1000 : 0,
+			       c->packets, c->bytes);
+	}
+	ctl_out_printf(o, "]}\n");
+	ctl_out_flush(o);
 }
 
 static void *ctl_conns_thread(void *arg)
 {
 	struct ctl_conns_job *j = arg;
-	json_t *o = ctl_conns_format(j);
-	char *out = json_dumps(o, JSON_COMPACT);
-	size_t len, off = 0;
+	json_t *err = ctl_conns_collect(j);
+	struct ctl_out o = { .fd = j->fd, .deadline_ms = daemon_now_ms() + CTL_CONNS_MS };
 
-	json_decref(o);
-	free(j->rows);
-	if (out) {
-		len = strlen(out);
-		while (off < len) {
-			ssize_t n = write(j->fd, out + off, len - off);
+	if (err) {
+		char *s = json_dumps(err, JSON_COMPACT);
 
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				break;	/* gone, or 5 s without reading */
-			off += (size_t)n;
-		}
-		if (off == len && write(j->fd, "\n", 1) < 0)
-			off = 0;
-		free(out);
+		if (s)
+			ctl_out_printf(&o, "%.900s\n", s);
+		free(s);
+		ctl_out_flush(&o);
+	} else {
+		ctl_conns_write(j, &o);
 	}
+	json_decref(err);
+	free(j->rows);
+	free(j->names);
 	close(j->fd);
 	__atomic_fetch_sub(j->busy, 1, __ATOMIC_SEQ_CST);
 	free(j);
@@ -537,6 +644,13 @@ static json_t *ctl_stats(struct daemon *d)
 			{ "reliable_queue_full", d->sync.rel_overflow },
 			{ "outbox_overflow", d->sync.outbox_overflow },
 			{ "cdat_refused", d->sync.cdat_errors },
+			{ "unproven", d->sync.unproven },
+			{ "foreign_source", d->sync.foreign_source },
+			{ "heartbeat_source_mismatch", d->sync.hb_src_mismatch },
+			{ "nodes_suspected", d->sync.suspected },
+			{ "suspicions_cleared", d->sync.suspect_cleared },
+			{ "nodes_declared_down", d->sync.declared_down },
+			{ "datagrams_over_path_mtu", d->sync.tx_over_path },
 		};
 		struct rel_stats tx = { 0 }, rx = { 0 };
 		json_t *jr = json_object();
@@ -645,6 +759,24 @@ static json_t *ctl_cdat(struct daemon *d)
 		json_object_set_new(jn, "name", json_string(n->name));
 		json_object_set_new(jn, "self", json_boolean(self));
 		json_object_set_new(jn, "status", json_string(self ? "self" : n->down ? "down" : "up"));
+		/* Agreement: do we suspect it, which voters' last heartbeats say
+		 * they do, and how the vote stands (sync/cdat.h cdat_agreed). */
+		json_object_set_new(jn, "suspected", json_boolean(!self && n->suspected));
+		{
+			json_t *by = json_array();
+			size_t voters = 0, votes = 0;
+
+			for (size_t k = 0; k < t->n; k++)
+				if (k != i && t->nodes[k].voted && cdat_suspects(t, k, i))
+					json_array_append_new(by, json_string(t->nodes[k].name));
+			json_object_set_new(jn, "suspected_by", by);
+			if (!self) {
+				cdat_agreed(t, i, now, d->cfg->heartbeat_ms, &voters, &votes);
+				json_object_set_new(jn, "voters", json_integer((json_int_t)voters));
+				json_object_set_new(jn, "votes", json_integer((json_int_t)(n->suspected ?
+						    votes : votes - 1)));
+			}
+		}
 		for (size_t k = 0; k < n->n_addrs; k++) {
 			const struct cdat_addr *a = &n->addrs[k];
 			json_t *ja = json_object();
@@ -721,8 +853,6 @@ static json_t *ctl_dispatch(struct daemon *d, char *line)
 		return ctl_status(d);
 	if (!strcmp(cmd, "targets"))
 		return ctl_targets(d);
-	if (!strcmp(cmd, "conns"))
-		return ctl_conns(d);
 	if (!strcmp(cmd, "stats"))
 		return ctl_stats(d);
 	if (!strcmp(cmd, "drain"))
@@ -810,26 +940,56 @@ static bool ctl_flush(struct ctl_server *s, struct ctl_client *c)
 	return true;
 }
 
-/* A conns request goes to a thread: true when it took the client (its slot
- * is free again), false to answer inline. */
-static bool ctl_conns_async(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
+/* An answer that says "try again", with "busy": true for scripts. */
+static json_t *ctl_busy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *ctl_busy(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = ctl_error("%s", msg);
+	json_object_set_new(o, "busy", json_true());
+	return o;
+}
+
+/* A conns request goes to a thread: NULL when one took the client (its slot
+ * is free again), else the answer to give at once.  Never formatted here. */
+static json_t *ctl_conns_start(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
 {
 	struct timeval tv = { .tv_sec = CTL_CLIENT_MS / 1000 };
 	struct ctl_conns_job *j;
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(c - s->c) };
+	const struct cfg *cf = d->cfg;
 	pthread_attr_t attr;
 	pthread_t t;
-	char cmd[8];
+	size_t n = 0;
 	int fl, rc;
 
-	if (sscanf(c->in, "%7s", cmd) != 1 || strcmp(cmd, "conns") ||
-	    __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST) >= CTL_JOBS_MAX)
-		return false;
+	if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST) >= CTL_JOBS_MAX)
+		return ctl_busy("busy: %d conns answers are being written, try again",
+				CTL_JOBS_MAX);
+	for (size_t k = 0; k < cf->n_nodes; k++)
+		n += cf->nodes[k].n_addrs;
 	j = calloc(1, sizeof(*j));
-	if (!j || !ctl_conns_collect(d, j)) {
+	if (j)
+		j->names = calloc(n ? n : 1, sizeof(*j->names));
+	if (!j || !j->names) {
 		free(j);
-		return false;
+		return ctl_error("out of memory");
 	}
+	for (size_t k = 0; k < cf->n_nodes; k++)
+		for (size_t i = 0; i < cf->nodes[k].n_addrs; i++) {
+			j->names[j->n_names].ip = cf->nodes[k].addrs[i].ip;
+			snprintf(j->names[j->n_names].name, sizeof(j->names[j->n_names].name),
+				 "%s", cf->nodes[k].name);
+			j->n_names++;
+		}
+	j->d = d;
 	j->fd = c->fd;
 	j->busy = &s->busy;
 	/* The thread writes blocking, for 5 s at most. */
@@ -846,13 +1006,22 @@ static bool ctl_conns_async(struct daemon *d, struct ctl_server *s, struct ctl_c
 		__atomic_fetch_sub(&s->busy, 1, __ATOMIC_SEQ_CST);
 		fcntl(c->fd, F_SETFL, fl);
 		epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev);
-		free(j->rows);
+		free(j->names);
 		free(j);
-		return false;
+		return ctl_busy("busy: cannot start a thread for the answer (%s), try again",
+				strerror(rc));
 	}
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
-	return true;
+	return NULL;
+}
+
+/* The command word of a request line. */
+static bool ctl_is_cmd(const char *line, const char *cmd)
+{
+	char w[16];
+
+	return sscanf(line, "%15s", w) == 1 && !strcmp(w, cmd);
 }
 
 static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
@@ -877,9 +1046,13 @@ static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client 
 			break;
 	}
 	c->in[c->got] = 0;
-	if (ctl_conns_async(d, s, c))
-		return false;	/* a thread has the client now */
-	reply = ctl_dispatch(d, c->in);
+	if (ctl_is_cmd(c->in, "conns")) {
+		reply = ctl_conns_start(d, s, c);
+		if (!reply)
+			return false;	/* a thread has the client now */
+	} else {
+		reply = ctl_dispatch(d, c->in);
+	}
 	out = json_dumps(reply, JSON_COMPACT);
 	json_decref(reply);
 	if (!out)

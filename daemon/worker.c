@@ -11,6 +11,7 @@
 #include "daemon/log.h"
 #include "daemon/replicate.h"
 #include "daemon/worker.h"
+#include "nfq/pkt.h"
 
 #define WORKER_BUDGET 64	/* netlink messages per drain */
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
@@ -48,30 +49,30 @@ static void worker_send_reply(struct worker *w, const uint8_t *pkt, size_t len,
 	}
 }
 
-/* Called with our own lock held: take the others' only with trylock, so two
- * workers looking into each other's tables cannot deadlock.  ICMP errors are
- * rare; giving up after a few tries passes the error to the local stack. */
+/* ICMP errors are queued by their outer addresses, so the flow one quotes
+ * may be in another worker's table.  The engine calls this from worker_cb(),
+ * our lock held: we let go of it before taking another worker's, so that no
+ * thread ever waits for a lock while holding one (two workers looking into
+ * each other's tables would otherwise wait on each other).  Letting go in
+ * the middle of a packet is safe: only this thread writes our table, the
+ * others only read it.  Every lock is held for one packet or one bounded
+ * chunk of rows, so the waits are short; the rate limit bounds how often a
+ * worker looks. */
 static bool worker_find_other(void *arg, const struct conn_key *k, struct ip_addr *taddr,
 			      uint16_t *tport)
 {
 	struct worker *w = arg;
 	struct daemon *d = w->d;
+	bool found = false;
 
-	for (unsigned i = 0; i < d->n_workers; i++) {
+	pthread_mutex_unlock(&w->lock);
+	for (unsigned i = 0; i < d->n_workers && !found; i++) {
 		struct worker *o = &d->workers[i];
 		const struct conn *c;
-		bool found = false;
-		int tries = 0;
 
 		if (o == w || !o->conns)
 			continue;
-		while (pthread_mutex_trylock(&o->lock) != 0) {
-			if (++tries > 100)
-				break;
-			usleep(10);
-		}
-		if (tries > 100)
-			continue;
+		pthread_mutex_lock(&o->lock);
 		c = conn_lookup(o->conns, k);
 		if (c) {
 			*taddr = c->taddr;
@@ -79,10 +80,60 @@ static bool worker_find_other(void *arg, const struct conn_key *k, struct ip_add
 			found = true;
 		}
 		pthread_mutex_unlock(&o->lock);
-		if (found)
-			return true;
 	}
-	return false;
+	pthread_mutex_lock(&w->lock);
+	return found;
+}
+
+/* ICMP errors about VIPA flows (the ones the engine looks up, in every
+ * worker's table if need be, and forwards) are limited per worker: a flood
+ * of them must not take the time of the flows themselves.  Over the rate
+ * they are dropped and counted (drops.icmp_rate_limited). */
+#define WORKER_ICMP_RATE 200	/* per second */
+#define WORKER_ICMP_BURST 100
+
+/* True when the bucket had a token for one more error at now_ms. */
+static bool worker_icmp_token(struct worker *w, uint64_t now_ms)
+{
+	uint64_t cap = (uint64_t)WORKER_ICMP_BURST * 1000;
+
+	if (!w->icmp_fill_ms) {
+		w->icmp_tokens = cap;
+	} else if (now_ms > w->icmp_fill_ms) {
+		uint64_t add = (now_ms - w->icmp_fill_ms) * WORKER_ICMP_RATE;
+
+		w->icmp_tokens = add >= cap - w->icmp_tokens ? cap : w->icmp_tokens + add;
+	}
+	w->icmp_fill_ms = now_ms;
+	if (w->icmp_tokens < 1000)
+		return false;
+	w->icmp_tokens -= 1000;
+	return true;
+}
+
+/* Whether a packet at prerouting is an ICMP error the engine would look up
+ * (as engine_icmp_in() sees it): parsed only when its IP header could carry
+ * ICMP, so other traffic pays one byte compare. */
+static bool worker_is_icmp_lookup(const uint8_t *buf, size_t len)
+{
+	struct pkt p;
+
+	if (len < 20)
+		return false;
+	if (buf[0] >> 4 == 4) {
+		if (buf[9] != IPPROTO_ICMP)
+			return false;
+	} else if (buf[0] >> 4 == 6) {
+		/* Extension headers may come before ICMPv6: parse those too. */
+		if (len < 40 || buf[6] == IPPROTO_TCP || buf[6] == IPPROTO_UDP ||
+		    buf[6] == IPPROTO_SCTP)
+			return false;
+	} else {
+		return false;
+	}
+	if (pkt_parse(buf, len, &p) != PKT_OK || p.fragment || !p.icmp_error)
+		return false;
+	return p.inner.family && p.inner.has_ports && p.inner.family == p.family;
 }
 
 /* The first packet forwarded for a VIPA this node just took: one relaxed
@@ -109,6 +160,7 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 	size_t rlen = 0;
 	struct ip_addr to;
 	enum engine_hook hook;
+	enum engine_verdict v;
 
 	switch (p->hook) {
 	case NF_INET_PRE_ROUTING:
@@ -121,8 +173,19 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 		stats_inc(&w->stats, STAT_UNMATCHED);
 		return QUEUE_ACCEPT;
 	}
-	switch (engine_packet(&w->eng, hook, p->data, p->len, p->csum_notready, reply, &rlen,
-			      &to)) {
+	if (hook == ENGINE_PRE && worker_is_icmp_lookup(p->data, p->len) &&
+	    !worker_icmp_token(w, daemon_now_ms())) {
+		stats_inc(&w->stats, STAT_RX);
+		stats_inc(&w->stats, STAT_D_ICMP_RATE);
+		stats_inc(&w->stats, STAT_DROPPED);
+		return QUEUE_DROP;
+	}
+	/* The lock covers one packet: readers of the table (and other
+	 * workers looking up an ICMP error's flow) wait for one at most. */
+	pthread_mutex_lock(&w->lock);
+	v = engine_packet(&w->eng, hook, p->data, p->len, p->csum_notready, reply, &rlen, &to);
+	pthread_mutex_unlock(&w->lock);
+	switch (v) {
 	case ENGINE_ACCEPT:
 		return QUEUE_ACCEPT;
 	case ENGINE_MANGLED:
@@ -175,9 +238,12 @@ static void *worker_main(void *arg)
 				 __ATOMIC_SEQ_CST);
 		v = __atomic_load_n(&d->view, __ATOMIC_SEQ_CST);
 		c = v->cfg;
+		/* The engine's fields are this thread's own; the lock guards the
+		 * table only, taken per packet in worker_cb(). */
 		pthread_mutex_lock(&w->lock);
 		if (v->cfg_gen != w->table_cfg_gen)
 			worker_renumber(w, v);
+		pthread_mutex_unlock(&w->lock);
 		w->eng.view = v;
 		w->eng.now_ms = daemon_now_ms();
 		w->eng.timeouts = (struct conn_timeouts){
@@ -191,6 +257,7 @@ static void *worker_main(void *arg)
 				log_rl(&worker_rl_reply, 5, LOG_ERR, "queue %u: receive: %s",
 				       w->qnum, strerror(-n));
 		}
+		pthread_mutex_lock(&w->lock);
 		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
 			    engine_conn_expired, &w->eng);
 		pthread_mutex_unlock(&w->lock);
@@ -265,8 +332,40 @@ void worker_join(struct worker *w)
 	w->started = false;
 }
 
+bool worker_tables_enter(struct daemon *d)
+{
+	/* worker_fini() sets d->stop, then waits for no reader; a reader
+	 * counts itself, then looks at d->stop.  Sequentially consistent, one
+	 * of the two sees the other: no reader starts on a table being freed. */
+	__atomic_add_fetch(&d->table_readers, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST))
+		return true;
+	worker_tables_leave(d);
+	return false;
+}
+
+void worker_tables_leave(struct daemon *d)
+{
+	__atomic_sub_fetch(&d->table_readers, 1, __ATOMIC_SEQ_CST);
+}
+
 void worker_fini(struct worker *w)
 {
+	struct daemon *d = w->d;
+
+	/* A reader takes the lock for one chunk of rows at a time: it is gone
+	 * within milliseconds.  Should it not be, the table is left to it:
+	 * leaking beats a use after free. */
+	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
+	for (int i = 0; i < 1000 && __atomic_load_n(&d->table_readers, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
+	if (__atomic_load_n(&d->table_readers, __ATOMIC_SEQ_CST)) {
+		log_err("worker %u: a reader of its table did not finish: table not freed",
+			w->idx);
+		queue_close(w->q);
+		w->q = NULL;
+		return;
+	}
 	queue_close(w->q);
 	w->q = NULL;
 	if (w->raw4 >= 0)

@@ -3,8 +3,11 @@
 # connect to d1's socket and send nothing: an operator's clusterctl still gets its answer at
 # once (the oldest silent clients make room, counted in ctl.clients_dropped), d1 stays alive on
 # d2 (heartbeats go on), and every silent client is closed by d1 within its 5 s allowance.
-# Then d1's table holds 100000 UDP flows and clusterctl conns asks for them 4 times, 2 at a
-# time: the rows are formatted off the main loop, so d2 never sees d1 down (no takeover).
+# Then d1's table holds 100000 UDP flows and clusterctl conns asks for them 4 at a time, twice
+# over: each answer has a thread that copies the rows in chunks and formats them off the main
+# loop; 2 answers are written at a time and the other requests are told at once that d1 is busy
+# (clusterctl exits 4).  Meanwhile d1 answers `status` within STATUS_MAX_MS (its main loop is
+# never held up), d2 never sees d1 down nor any of its addresses unreachable (no takeover).
 . "$(dirname "$0")/lib.sh"
 nt_cluster_up
 
@@ -57,8 +60,8 @@ nt_wait_until 5 eval '[ "$(d1_flows)" -ge 90000 ]'
 flows=$(d1_flows)
 echo "d1 holds $flows connections"
 nt_check big_table "d1 holds only $flows connections" [ "${flows:-0}" -ge 90000 ]
-# d2's view of d1 every 50 ms while the answers are built (bounded: 15 s)
-nt_bg d2 watch-d1 bash -c 'for ((i = 0; i < 300; i++)); do
+# d2's view of d1 every 50 ms while the answers are built (bounded: 20 s)
+nt_bg d2 watch-d1 bash -c 'for ((i = 0; i < 400; i++)); do
 	[ -e "$1" ] && break
 	"$2" -s "$3" status --json | "$4" -c "import json, sys
 j = json.load(sys.stdin)
@@ -66,25 +69,78 @@ print([n[\"alive\"] for n in j[\"nodes\"] if n[\"name\"] == \"d1\"][0],
 	[v[\"role\"] for v in j[\"vipas\"]])"
 	sleep 0.05
 done' _ "$NT_WORK/watch-d1.stop" "$CLUSTERCTL" "$(nt_sock d2)" "$PY"
+# d1's main loop: how long a `status` takes, asked every 20 ms (bounded: 20 s)
+nt_bg d1 probe-d1 "$PY" -u -c 'import os, socket, sys, time
+path, stop = sys.argv[1], sys.argv[2]
+worst, n, errs, end = 0.0, 0, 0, time.monotonic() + 20
+while not os.path.exists(stop) and time.monotonic() < end:
+	t = time.monotonic()
+	try:
+		s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+		s.settimeout(5)
+		s.connect(path)
+		s.sendall(b"status\n")
+		while s.recv(65536):
+			pass
+		s.close()
+	except OSError:
+		errs += 1
+	worst = max(worst, time.monotonic() - t)
+	n += 1
+	time.sleep(0.02)
+print("STATUS", n, errs, int(worst * 1000), flush=True)' "$(nt_sock d1)" "$NT_WORK/watch-d1.stop"
+STATUS_MAX_MS=${STATUS_MAX_MS:-250}
+down_before=$(grep -cE "node d1(:| is down)" "$NT_WORK/clusterd-d2.log")
+# (d2 may have taken the VIPAs at start, before d1 was up: only a later takeover counts)
+took_before=$(nt_ctl d2 status --json | nt_json "j.get('last_takeover', {}).get('at_ms')")
 t0=$(nt_now_ms)
-for k in 1 2; do
-	nt_ctl d1 conns --json >"$NT_WORK/conns-a$k.json" &
-	p=$!
-	nt_ctl d1 conns --json >"$NT_WORK/conns-b$k.json"
-	wait "$p"
+for r in 1 2; do
+	pids=()
+	for k in 1 2 3 4; do
+		(nt_ctl d1 conns --json >"$NT_WORK/conns-$r-$k.json" 2>"$NT_WORK/conns-$r-$k.err"
+		 echo $? >"$NT_WORK/conns-$r-$k.rc") &
+		pids+=($!)
+	done
+	wait "${pids[@]}"	# (clusterctl gives up after 5 s without a reply)
 done
 t1=$(nt_now_ms)
 touch "$NT_WORK/watch-d1.stop"
-nt_wait_until 3 eval '! kill -0 "$(cat "$NT_WORK/watch-d1.pid")" 2>/dev/null'
-rows=$(nt_json "len(j['conns'])" <"$NT_WORK/conns-a2.json")
-echo "4 conns answers of $rows rows in $((t1 - t0)) ms; d2's view of d1: $(sort \
-	"$NT_WORK/watch-d1.log" | uniq -c | tr '\n' ' ')"
-nt_check conns_rows "the last answer holds $rows rows" [ "${rows:-0}" -ge 90000 ]
-took=$(nt_ctl d2 status --json | nt_json "j.get('last_takeover', {}).get('vipas')")
-nt_check d2_never_took_over "d2 took $took over while d1 answered conns" [ "$took" = None ]
+nt_wait_until 5 eval '! kill -0 "$(cat "$NT_WORK/watch-d1.pid")" 2>/dev/null'
+nt_wait_until 5 grep -q '^STATUS' "$NT_WORK/probe-d1.log"
+down_after=$(grep -cE "node d1(:| is down)" "$NT_WORK/clusterd-d2.log")
+answered=0 busy=0 other=0 rows=0
+for f in "$NT_WORK"/conns-*.rc; do
+	case $(cat "$f") in
+	0) answered=$((answered + 1))
+	   n=$(nt_json "len(j['conns'])" <"${f%.rc}.json")
+	   [ "${n:-0}" -gt "$rows" ] && rows=$n ;;
+	4) busy=$((busy + 1)) ;;
+	*) other=$((other + 1)); echo "conns ${f%.rc}: exit $(cat "$f"): $(cat "${f%.rc}.err")" ;;
+	esac
+done
+busy_msg=$(cat "$NT_WORK"/conns-*.err 2>/dev/null | sort -u | head -1)
+read -r _ probes probe_errs worst < <(grep '^STATUS' "$NT_WORK/probe-d1.log")
+echo "8 conns requests (2 x 4 at once) in $((t1 - t0)) ms: $answered answered (up to $rows" \
+	"rows), $busy busy ('$busy_msg'), $other other; d1 answered $probes status requests" \
+	"meanwhile, the slowest in ${worst:-?} ms ($probe_errs failed); d2's view of d1: $(sort \
+	"$NT_WORK/watch-d1.log" | uniq -c | tr '\n' ' '); d2 logged d1 unreachable/down" \
+	"$((down_after - down_before)) times"
+nt_check conns_rows "the largest answer holds $rows rows" [ "${rows:-0}" -ge 90000 ]
+nt_check conns_answered "$answered of 8 requests answered, expected >= 3" [ "$answered" -ge 3 ]
+nt_check conns_busy "$busy of 8 requests told busy (exit 4), expected >= 1" [ "$busy" -ge 1 ]
+nt_check conns_busy_says_so "busy message: '$busy_msg'" grep -q "busy.*try again" <<<"$busy_msg"
+nt_check conns_no_other_failure "$other requests failed otherwise" [ "$other" -eq 0 ]
+nt_check main_loop_not_held "d1's slowest status answer took ${worst:-?} ms (bound $STATUS_MAX_MS)" \
+	[ "${worst:-99999}" -le "$STATUS_MAX_MS" -a "${probe_errs:-1}" -eq 0 -a "${probes:-0}" -gt 0 ]
+took=$(nt_ctl d2 status --json | nt_json "j.get('last_takeover', {}).get('at_ms')")
+nt_check d2_never_took_over "d2 took VIPAs over while d1 answered conns (at $took, before: \
+$took_before)" [ -n "$took" -a "$took" = "$took_before" ]
 nt_check d1_never_down "d2 saw d1 down or took a VIPA while conns was answered: $(sort \
 	"$NT_WORK/watch-d1.log" | uniq -c | tr '\n' ' ')" \
 	eval "! grep -qv \"^True \['backup', 'backup'\]\$\" '$NT_WORK/watch-d1.log'"
+nt_check d1_addresses_reachable \
+	"d2 logged d1 unreachable or down $((down_after - down_before)) times" \
+	[ "$down_after" -eq "$down_before" ]
 nt_check requests_still_served "VIPA requests failed" eval \
 	"[ \"\$(nt_curl_loop 10 http://$NT_VIP4/ | grep -vc '^ERR:')\" -eq 10 ]"
 nt_finish
