@@ -21,7 +21,7 @@
 /* Defaults that config.h does not spell out. */
 #define DEF_CLUSTER_NAME	"clusterd"
 #define DEF_SYNC_GROUP		"239.255.77.1"
-#define DEF_CONTROL_SOCKET	"/run/clusterd.sock"
+#define DEF_CONTROL_SOCKET	"/run/clusterd/clusterd.sock"
 
 /* A setting that may be a list ( ... ) or an array [ ... ] of names. */
 #define T_NAMES			(-1)
@@ -977,6 +977,29 @@ static int check_ambiguity(struct ld *ld, const config_setting_t *vs)
 	return 0;
 }
 
+/* Content-aware handoff does not exist yet: a file that asks for it would
+ * run without it, silently.  Refused after every other check, so that the
+ * rules' own errors (kept for when handoff exists) are reported first. */
+static int refuse_handoff(struct ld *ld, const config_setting_t *vs)
+{
+	const struct cfg *c = ld->c;
+	char ep[ADDR_STRLEN + 8];
+
+	for (size_t v = 0; v < c->n_vipas; v++)
+		for (size_t s = 0; s < c->vipas[v].n_svcs; s++) {
+			const struct cfg_service *sv = &c->vipas[v].svcs[s];
+
+			if (!sv->n_rules)
+				continue;
+			return fail(ld, config_setting_get_member(svc_setting(vs, v, s), "handoff"),
+				    "handoff (service %s/%s) is not implemented yet: content-aware "
+				    "handoff is a planned feature; remove the handoff group",
+				    fmt_ep(&c->vipas[v].addr, sv->port, ep, sizeof(ep)),
+				    cfg_proto_name(sv->proto));
+		}
+	return 0;
+}
+
 static int parse_vipas(struct ld *ld, const config_setting_t *vs)
 {
 	struct cfg *c = ld->c;
@@ -993,7 +1016,9 @@ static int parse_vipas(struct ld *ld, const config_setting_t *vs)
 	for (i = 0; i < c->n_vipas; i++)
 		if (parse_vipa(ld, config_setting_get_elem(vs, (unsigned)i), i) < 0)
 			return -1;
-	return check_ambiguity(ld, vs);
+	if (check_ambiguity(ld, vs) < 0)
+		return -1;
+	return refuse_handoff(ld, vs);
 }
 
 /* The whole file */

@@ -59,7 +59,9 @@ struct cfg_service {
 	enum cfg_sched sched;	/* default maglev */
 	struct cfg_target *targets;
 	size_t n_targets;
-	struct cfg_handoff_rule *rules;	/* parsed and validated; used by the handoff issue */
+	/* Parsed and validated, then refused by cfg_load (handoff is not
+	 * implemented yet): a loaded cfg has none. */
+	struct cfg_handoff_rule *rules;
 	size_t n_rules;
 	int line;
 };
@@ -103,7 +105,7 @@ struct cfg {
 	uint16_t queue_base;		/* first NFQUEUE number, default 0 */
 	uint32_t queue_maxlen;		/* default 4096 */
 	bool manage_rules;		/* default true */
-	char control_socket[108];	/* default /run/clusterd.sock */
+	char control_socket[108];	/* default /run/clusterd/clusterd.sock */
 	unsigned tcp_syn_timeout;	/* seconds, default 30 */
 	unsigned tcp_est_timeout;	/* default 900 */
 	unsigned tcp_fin_timeout;	/* default 30 */

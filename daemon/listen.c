@@ -24,7 +24,7 @@
 struct scan_ctx {
 	const struct listen_query *q;
 	size_t n;
-	bool *result;
+	struct listen_answer *a;
 	uint8_t family;		/* of the dump */
 	uint8_t proto;
 };
@@ -36,7 +36,7 @@ static void mark(struct scan_ctx *c, uint8_t family, uint16_t port)
 	for (i = 0; i < c->n; i++)
 		if (c->q[i].family == family && c->q[i].proto == c->proto &&
 		    c->q[i].port == port)
-			c->result[i] = true;
+			c->a[i].listening = true;
 }
 
 static int v6only_attr_cb(const struct nlattr *attr, void *data)
@@ -64,7 +64,8 @@ static int scan_cb(const struct nlmsghdr *nlh, void *data)
 	m = mnl_nlmsg_get_payload(nlh);
 	if (m->idiag_family != c->family)
 		return MNL_CB_OK;
-	if (c->proto == IPPROTO_TCP ? m->idiag_state != TCP_LISTEN : m->id.idiag_dport != 0)
+	/* SCTP reports a listening endpoint as TCP_LISTEN (SCTP_SS_LISTENING). */
+	if (c->proto == IPPROTO_UDP ? m->id.idiag_dport != 0 : m->idiag_state != TCP_LISTEN)
 		return MNL_CB_OK;
 	port = ntohs(m->id.idiag_sport);
 
@@ -92,6 +93,41 @@ static int scan_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
+/* The kernel ends a dump with NLMSG_DONE carrying the dump's status: a
+ * protocol without a sock_diag handler (SCTP without sctp_diag) answers an
+ * empty dump whose DONE holds -ENOENT.  libmnl's default ignores that status,
+ * which would read as "nothing listens"; here it is the dump's error. */
+static int diag_done_cb(const struct nlmsghdr *nlh, void *data)
+{
+	int status;
+
+	(void)data;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(status))
+		return MNL_CB_STOP;
+	memcpy(&status, mnl_nlmsg_get_payload(nlh), sizeof(status));
+	if (status < 0) {
+		errno = -status;
+		return MNL_CB_ERROR;
+	}
+	return MNL_CB_STOP;
+}
+
+static int diag_error_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct nlmsgerr e;
+
+	(void)data;
+	if (mnl_nlmsg_get_payload_len(nlh) < sizeof(e)) {
+		errno = EBADMSG;
+		return MNL_CB_ERROR;
+	}
+	memcpy(&e, mnl_nlmsg_get_payload(nlh), sizeof(e));
+	if (e.error == 0)
+		return MNL_CB_STOP;
+	errno = e.error < 0 ? -e.error : e.error;
+	return MNL_CB_ERROR;
+}
+
 /* One SOCK_DIAG_BY_FAMILY dump of (family, proto) sockets in `states`, each
  * message handed to cb.  A non-zero sport adds an inet_diag bytecode filter
  * so the kernel only returns sockets with that local port. */
@@ -102,6 +138,8 @@ static int diag_dump(struct mnl_socket *nl, char *buf, uint8_t family, uint8_t p
 		struct inet_diag_bc_op op;
 		struct inet_diag_bc_op port;
 	} bc;
+	mnl_cb_t ctl[NLMSG_DONE + 1] = { [NLMSG_ERROR] = diag_error_cb,
+					 [NLMSG_DONE] = diag_done_cb };
 	struct inet_diag_req_v2 *req;
 	struct nlmsghdr *nlh;
 	unsigned int seq, portid = mnl_socket_get_portid(nl);
@@ -132,7 +170,9 @@ static int diag_dump(struct mnl_socket *nl, char *buf, uint8_t family, uint8_t p
 		len = mnl_socket_recvfrom(nl, buf, LISTEN_DUMP_SIZE);
 		if (len < 0)
 			return -errno;
-		ret = mnl_cb_run(buf, (size_t)len, seq, portid, cb, data);
+		errno = 0;
+		ret = mnl_cb_run2(buf, (size_t)len, seq, portid, cb, data, ctl,
+				  NLMSG_DONE + 1);
 	} while (ret > MNL_CB_STOP);
 	if (ret < 0)
 		return errno ? -errno : -EPROTO;
@@ -141,10 +181,11 @@ static int diag_dump(struct mnl_socket *nl, char *buf, uint8_t family, uint8_t p
 
 static int dump(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
 {
-	/* TCP: listeners only.  UDP: every state; scan_cb keeps the
-	 * unconnected ones (a connected UDP socket serves one peer). */
+	/* TCP, SCTP: listeners only (for SCTP, endpoints without their
+	 * associations).  UDP: every state; scan_cb keeps the unconnected ones
+	 * (a connected UDP socket serves one peer). */
 	return diag_dump(nl, buf, c->family, c->proto,
-			 c->proto == IPPROTO_TCP ? 1U << TCP_LISTEN : ~0U, 0, scan_cb, c);
+			 c->proto == IPPROTO_UDP ? ~0U : 1U << TCP_LISTEN, 0, scan_cb, c);
 }
 
 /* A bound sock_diag socket, or NULL with *ret = -errno and err set. */
@@ -166,69 +207,116 @@ static struct mnl_socket *listen_diag_open(int *ret, char *err, size_t errlen)
 	return nl;
 }
 
-int listen_scan(const struct listen_query *q, size_t n, bool *result, char *err, size_t errlen)
+bool listen_unsupported(int err)
 {
-	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP };
+	return err == -ENOENT || err == -EINVAL || err == -EOPNOTSUPP ||
+	       err == -EPROTONOSUPPORT || err == -EAFNOSUPPORT;
+}
+
+static const char *proto_name(uint8_t proto)
+{
+	return proto == IPPROTO_TCP ? "tcp" : proto == IPPROTO_UDP ? "udp" : "sctp";
+}
+
+/* The dumps of one protocol: IPv4 when asked, IPv6 for IPv6 queries and for
+ * IPv4 ones too (dual-stack sockets).  Returns 0 or the first dump's error. */
+static int scan_proto(struct mnl_socket *nl, char *buf, struct scan_ctx *c)
+{
+	bool need4 = false, need6 = false;
+	int ret;
+
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->q[i].proto != c->proto)
+			continue;
+		if (c->q[i].family == AF_INET)
+			need4 = true;
+		else
+			need6 = true;
+	}
+	if (need4) {
+		c->family = AF_INET;
+		ret = dump(nl, buf, c);
+		if (ret < 0)
+			return ret;
+	}
+	if (need4 || need6) {
+		c->family = AF_INET6;
+		ret = dump(nl, buf, c);
+		/* A kernel without IPv6 has no dual-stack sockets either. */
+		if (!need6 && (ret == -ENOENT || ret == -EAFNOSUPPORT))
+			ret = 0;
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int listen_scan(const struct listen_query *q, size_t n, struct listen_answer *a,
+		char *err, size_t errlen)
+{
+	static const uint8_t protos[] = { IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP };
 	char buf[LISTEN_DUMP_SIZE];
-	struct scan_ctx c = { .q = q, .n = n, .result = result };
-	struct mnl_socket *nl;
-	bool need4, need6;
+	struct scan_ctx c = { .q = q, .n = n, .a = a };
+	struct mnl_socket *nl = NULL;
 	size_t i, p;
-	int ret = 0;
+	bool failed = false;
+	int ret;
 
 	if (n == 0)
 		return 0;
-	if (!q || !result) {
-		errbuf_set(err, errlen, "listen_scan: no query or result array");
+	if (!q || !a) {
+		errbuf_set(err, errlen, "listen_scan: no query or answer array");
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
 		if ((q[i].family != AF_INET && q[i].family != AF_INET6) ||
-		    (q[i].proto != IPPROTO_TCP && q[i].proto != IPPROTO_UDP)) {
+		    (q[i].proto != IPPROTO_TCP && q[i].proto != IPPROTO_UDP &&
+		     q[i].proto != IPPROTO_SCTP)) {
 			errbuf_set(err, errlen, "listen_scan: query %zu: family %u protocol %u",
 				   i, q[i].family, q[i].proto);
 			return -EINVAL;
 		}
-		result[i] = false;
+		a[i].listening = false;
+		a[i].err = 0;
 	}
 
-	nl = listen_diag_open(&ret, err, errlen);
-	if (!nl)
-		return ret;
 	for (p = 0; p < sizeof(protos); p++) {
-		need4 = need6 = false;
-		for (i = 0; i < n; i++) {
-			if (q[i].proto != protos[p])
-				continue;
-			if (q[i].family == AF_INET)
-				need4 = true;
-			else
-				need6 = true;
+		for (i = 0; i < n && q[i].proto != protos[p]; i++)
+			;
+		if (i == n)
+			continue;
+		if (!nl) {
+			nl = listen_diag_open(&ret, err, errlen);
+			if (!nl) {
+				/* No socket: nothing can be answered. */
+				for (i = 0; i < n; i++)
+					a[i].err = ret;
+				return 0;
+			}
 		}
 		c.proto = protos[p];
-		if (need4) {
-			c.family = AF_INET;
-			ret = dump(nl, buf, &c);
-			if (ret < 0)
-				break;
+		ret = scan_proto(nl, buf, &c);
+		if (ret == 0)
+			continue;
+		/* This protocol is unknown; the others go on, on a fresh
+		 * socket (a dump cut short may have left messages behind). */
+		for (i = 0; i < n; i++)
+			if (q[i].proto == protos[p]) {
+				a[i].listening = false;
+				a[i].err = ret;
+			}
+		if (!failed) {
+			failed = true;
+			errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
+				   c.family == AF_INET ? "ipv4" : "ipv6", proto_name(c.proto),
+				   strerror(-ret));
 		}
-		/* IPv4 queries need the IPv6 dump too: dual-stack sockets. */
-		if (need4 || need6) {
-			c.family = AF_INET6;
-			ret = dump(nl, buf, &c);
-			/* A kernel without IPv6 has no dual-stack sockets either. */
-			if (!need6 && (ret == -ENOENT || ret == -EAFNOSUPPORT))
-				ret = 0;
-			if (ret < 0)
-				break;
-		}
+		mnl_socket_close(nl);
+		nl = NULL;
 	}
-	if (ret < 0)
-		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
-			   c.family == AF_INET ? "ipv4" : "ipv6",
-			   c.proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
-	mnl_socket_close(nl);
-	return ret;
+	if (nl)
+		mnl_socket_close(nl);
+	return 0;
 }
 
 /* Not in the userspace headers: the state of request sockets, which the
@@ -324,6 +412,11 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 	uint32_t states;
 	int ret;
 
+	if (proto == IPPROTO_SCTP) {
+		errbuf_set(err, errlen, "listen_conns: port %u/sctp: connections are listed for "
+			   "tcp and udp only (SCTP associations are a later feature)", port);
+		return -EOPNOTSUPP;
+	}
 	if ((family != AF_INET && family != AF_INET6) ||
 	    (proto != IPPROTO_TCP && proto != IPPROTO_UDP) || port == 0) {
 		errbuf_set(err, errlen, "listen_conns: family %u protocol %u port %u",
@@ -351,7 +444,7 @@ int listen_conns(uint8_t family, uint8_t proto, uint16_t port,
 	if (ret < 0)
 		errbuf_set(err, errlen, "sock_diag dump (%s, %s): %s",
 			   x.dump_family == AF_INET ? "ipv4" : "ipv6",
-			   proto == IPPROTO_TCP ? "tcp" : "udp", strerror(-ret));
+			   proto_name(proto), strerror(-ret));
 	else
 		ret = x.count;
 	mnl_socket_close(nl);

@@ -2,11 +2,12 @@
  * t_nl.sh inside a scratch network namespace.
  *
  *   nl_tool add|del|present|announce IFNAME ADDR
- *   nl_tool listen tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT ...
+ *   nl_tool listen tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT|sctp4:PORT|sctp6:PORT ...
  *   nl_tool conns tcp4:PORT|tcp6:PORT|udp4:PORT|udp6:PORT [MAX]
  *
  * present exits 0 when the address is there, 1 when not.  listen prints
- * "SPEC 0|1" per query, from one listen_scan() call.  conns prints one line
+ * "SPEC 0|1" per query, from one listen_scan() call, or "SPEC ? -ERRNO" for a
+ * query the kernel did not answer.  conns prints one line
  * "4|6 LOCAL LPORT REMOTE RPORT STATE" per connection listen_conns() reports,
  * then "count N" (its return value); with MAX the callback stops the walk
  * after MAX connections. */
@@ -19,10 +20,26 @@
 #include "daemon/listen.h"
 #include "daemon/vipaddr.h"
 
+/* The sanitizer runtimes read these before UBSAN_OPTIONS and ASAN_OPTIONS (which still override
+ * them).  t_nl.sh builds this tool with -fsanitize=undefined, which prints an error and goes
+ * on unless told to halt: a test's tool must stop at the first one, with a failing status. */
+const char *__ubsan_default_options(void);
+const char *__asan_default_options(void);
+
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:detect_leaks=1";
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: nl_tool add|del|present|announce IFNAME ADDR\n"
-			"       nl_tool listen {tcp,udp}{4,6}:PORT ...\n"
+			"       nl_tool listen {tcp,udp,sctp}{4,6}:PORT ...\n"
 			"       nl_tool conns {tcp,udp}{4,6}:PORT [MAX]\n");
 	return 2;
 }
@@ -32,22 +49,26 @@ static int parse_spec(const char *s, struct listen_query *q)
 	char *end;
 	unsigned long port;
 
-	if (strlen(s) < 6 || s[4] != ':')
+	if (!strncmp(s, "sctp", 4)) {
+		q->proto = IPPROTO_SCTP;
+		s += 4;
+	} else if (!strncmp(s, "tcp", 3) || !strncmp(s, "udp", 3)) {
+		q->proto = s[0] == 't' ? IPPROTO_TCP : IPPROTO_UDP;
+		s += 3;
+	} else {
 		return -1;
-	if (!strncmp(s, "tcp", 3))
-		q->proto = IPPROTO_TCP;
-	else if (!strncmp(s, "udp", 3))
-		q->proto = IPPROTO_UDP;
-	else
+	}
+	/* then "4:PORT" or "6:PORT" */
+	if (strlen(s) < 3 || s[1] != ':')
 		return -1;
-	if (s[3] == '4')
+	if (s[0] == '4')
 		q->family = AF_INET;
-	else if (s[3] == '6')
+	else if (s[0] == '6')
 		q->family = AF_INET6;
 	else
 		return -1;
 	errno = 0;
-	port = strtoul(s + 5, &end, 10);
+	port = strtoul(s + 2, &end, 10);
 	if (errno || *end || port == 0 || port > 65535)
 		return -1;
 	q->port = (uint16_t)port;
@@ -58,7 +79,7 @@ static int do_listen(int argc, char **argv)
 {
 	struct listen_query *q;
 	char err[256] = "";
-	bool *res;
+	struct listen_answer *res;
 	int i, n = argc - 2, ret;
 
 	if (n < 1)
@@ -83,7 +104,10 @@ static int do_listen(int argc, char **argv)
 		fprintf(stderr, "nl_tool: %s (%d)\n", err, ret);
 	else
 		for (i = 0; i < n; i++)
-			printf("%s %d\n", argv[i + 2], res[i]);
+			if (res[i].err)
+				printf("%s ? %d\n", argv[i + 2], res[i].err);
+			else
+				printf("%s %d\n", argv[i + 2], res[i].listening);
 	free(q);
 	free(res);
 	return ret < 0;
