@@ -266,30 +266,95 @@ static int if_hwaddr(int fd, const char *ifname, uint8_t mac[6], unsigned short 
 	return 0;
 }
 
-static int announce4(const char *ifname, unsigned int idx, const struct ip_addr *addr,
+/* Protocol 0: the socket only sends, nothing is queued to it; unbound, so
+ * one socket serves every interface (sll_ifindex picks it per frame). */
+static int ann_open4(int *fd, char *err, size_t errlen)
+{
+	int e;
+
+	*fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (*fd < 0) {
+		e = errno;
+		errbuf_set(err, errlen, "packet socket: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* Send only, to any interface: the interface and the source come with each
+ * message (IPV6_PKTINFO), so nothing here is per interface. */
+static int ann_open6(int *fd, char *err, size_t errlen)
+{
+	struct icmp6_filter filt;
+	int s, ret, hops = 255, off = 0;
+	const char *what;
+
+	s = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (s < 0) {
+		ret = -errno;
+		errbuf_set(err, errlen, "icmpv6 socket: %s", strerror(-ret));
+		return ret;
+	}
+	/* Let no received ICMPv6 queue up on this socket. */
+	ICMP6_FILTER_SETBLOCKALL(&filt);
+	what = "ICMP6_FILTER";
+	if (setsockopt(s, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0)
+		goto fail;
+	/* Receivers drop neighbour discovery with any other hop limit. */
+	what = "IPV6_MULTICAST_HOPS";
+	if (setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0)
+		goto fail;
+	what = "IPV6_MULTICAST_LOOP";
+	if (setsockopt(s, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)) < 0)
+		goto fail;
+	*fd = s;
+	return 0;
+fail:
+	ret = -errno;
+	errbuf_set(err, errlen, "icmpv6 socket: %s: %s", what, strerror(-ret));
+	close(s);
+	return ret;
+}
+
+int vipaddr_ann_open(struct vipaddr_ann *a, char *err, size_t errlen)
+{
+	char e4[128] = "", e6[128] = "";
+	int r4 = 0, r6 = 0;
+
+	if (a->pkt < 0)
+		r4 = ann_open4(&a->pkt, e4, sizeof(e4));
+	if (a->icmp6 < 0)
+		r6 = ann_open6(&a->icmp6, e6, sizeof(e6));
+	if (r4 < 0 || r6 < 0)
+		errbuf_set(err, errlen, "%s%s%s", e4, e4[0] && e6[0] ? "; " : "", e6);
+	return r4 < 0 ? r4 : r6;
+}
+
+void vipaddr_ann_close(struct vipaddr_ann *a)
+{
+	if (a->pkt >= 0)
+		close(a->pkt);
+	if (a->icmp6 >= 0)
+		close(a->icmp6);
+	a->pkt = a->icmp6 = -1;
+}
+
+static int announce4(int fd, const char *ifname, unsigned int idx, const struct ip_addr *addr,
 		     char *err, size_t errlen)
 {
 	uint8_t frame[VIPADDR_ARP_FRAME_LEN], mac[6];
 	struct sockaddr_ll sll;
 	unsigned short hwtype;
-	int fd, ret, i, len;
+	int ret, i, len;
 
-	/* Protocol 0: this socket only sends, nothing is queued to it. */
-	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		ret = -errno;
-		errbuf_set(err, errlen, "packet socket: %s", strerror(-ret));
-		return ret;
-	}
 	ret = if_hwaddr(fd, ifname, mac, &hwtype);
 	if (ret < 0) {
 		errbuf_set(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
-		goto out;
+		return ret;
 	}
 	if (hwtype != ARPHRD_ETHER) {
-		ret = -EOPNOTSUPP;
 		errbuf_set(err, errlen, "%s: gratuitous ARP needs an Ethernet link", ifname);
-		goto out;
+		return -EOPNOTSUPP;
 	}
 	memset(&sll, 0, sizeof(sll));
 	sll.sll_family = AF_PACKET;
@@ -299,106 +364,110 @@ static int announce4(const char *ifname, unsigned int idx, const struct ip_addr 
 	memset(sll.sll_addr, 0xff, ETH_ALEN);
 	for (i = 0; i < 2; i++) {
 		len = vipaddr_build_garp(frame, sizeof(frame), mac, &addr->v4, i == 1);
-		if (len < 0) {
-			ret = len;
-			goto out;
-		}
+		if (len < 0)
+			return len;
 		if (sendto(fd, frame, (size_t)len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 			ret = -errno;
 			errbuf_set(err, errlen, "%s: send gratuitous ARP: %s", ifname, strerror(-ret));
-			goto out;
+			return ret;
 		}
 	}
-	ret = 0;
-out:
-	close(fd);
-	return ret;
+	return 0;
 }
 
-static int announce6(const char *ifname, unsigned int idx, const struct ip_addr *addr,
+static int announce6(int fd, const char *ifname, unsigned int idx, const struct ip_addr *addr,
 		     char *err, size_t errlen)
 {
 	uint8_t body[VIPADDR_NA_MAX_LEN], mac[6];
-	struct sockaddr_in6 src, dst;
-	struct icmp6_filter filt;
+	struct sockaddr_in6 dst;
+	struct in6_pktinfo pi;
+	union {
+		struct cmsghdr h;
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} ctl;
+	struct iovec iov;
+	struct msghdr m;
+	struct cmsghdr *cm;
 	unsigned short hwtype;
-	int fd, ret, len, hops = 255, off = 0, mif = (int)idx;
-	const char *what;
+	int ret, len;
 
-	fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
-	if (fd < 0) {
-		ret = -errno;
-		errbuf_set(err, errlen, "icmpv6 socket: %s", strerror(-ret));
-		return ret;
-	}
 	ret = if_hwaddr(fd, ifname, mac, &hwtype);
 	if (ret < 0) {
 		errbuf_set(err, errlen, "%s: hardware address: %s", ifname, strerror(-ret));
-		goto out;
+		return ret;
 	}
-	/* Send only: let no received ICMPv6 queue up on this socket. */
-	ICMP6_FILTER_SETBLOCKALL(&filt);
-	what = "ICMP6_FILTER";
-	if (setsockopt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filt, sizeof(filt)) < 0)
-		goto sockerr;
-	what = "SO_BINDTODEVICE";
-	if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, ifname, (socklen_t)strlen(ifname)) < 0)
-		goto sockerr;
-	/* Receivers drop neighbour discovery with any other hop limit. */
-	what = "IPV6_MULTICAST_HOPS";
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &hops, sizeof(hops)) < 0)
-		goto sockerr;
-	what = "IPV6_MULTICAST_IF";
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &mif, sizeof(mif)) < 0)
-		goto sockerr;
-	what = "IPV6_MULTICAST_LOOP";
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &off, sizeof(off)) < 0)
-		goto sockerr;
-	/* Source = the target, as the kernel's own unsolicited NA does; if
-	 * the address is not (yet) ours, the kernel picks one. */
-	memset(&src, 0, sizeof(src));
-	src.sin6_family = AF_INET6;
-	src.sin6_addr = addr->v6;
-	(void)bind(fd, (struct sockaddr *)&src, sizeof(src));
-
 	len = vipaddr_build_na(body, sizeof(body), &addr->v6, mac,
 			       hwtype == ARPHRD_ETHER ? ETH_ALEN : 0);
-	if (len < 0) {
-		ret = len;
-		goto out;
-	}
+	if (len < 0)
+		return len;
 	memset(&dst, 0, sizeof(dst));
 	dst.sin6_family = AF_INET6;
 	inet_pton(AF_INET6, "ff02::1", &dst.sin6_addr);
 	dst.sin6_scope_id = idx;
-	if (sendto(fd, body, (size_t)len, 0, (struct sockaddr *)&dst, sizeof(dst)) < 0) {
+	/* Out of this interface, from the target, as the kernel's own
+	 * unsolicited NA goes. */
+	memset(&pi, 0, sizeof(pi));
+	pi.ipi6_addr = addr->v6;
+	pi.ipi6_ifindex = idx;
+	for (int tries = 0; tries < 2; tries++) {
+		iov.iov_base = body;
+		iov.iov_len = (size_t)len;
+		memset(&m, 0, sizeof(m));
+		memset(&ctl, 0, sizeof(ctl));
+		m.msg_name = &dst;
+		m.msg_namelen = sizeof(dst);
+		m.msg_iov = &iov;
+		m.msg_iovlen = 1;
+		m.msg_control = ctl.b;
+		m.msg_controllen = sizeof(ctl.b);
+		cm = CMSG_FIRSTHDR(&m);
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		if (sendmsg(fd, &m, 0) >= 0)
+			return 0;
 		ret = -errno;
-		errbuf_set(err, errlen, "%s: send neighbour advertisement: %s", ifname,
-			   strerror(-ret));
-		goto out;
+		/* The address is not (yet) ours: the kernel picks the source. */
+		if (tries || (ret != -EINVAL && ret != -EADDRNOTAVAIL))
+			break;
+		memset(&pi.ipi6_addr, 0, sizeof(pi.ipi6_addr));
 	}
-	ret = 0;
-	goto out;
-sockerr:
-	ret = -errno;
-	errbuf_set(err, errlen, "%s: %s: %s", ifname, what, strerror(-ret));
-out:
-	close(fd);
+	errbuf_set(err, errlen, "%s: send neighbour advertisement: %s", ifname, strerror(-ret));
 	return ret;
 }
 
-int vipaddr_announce(const char *ifname, const struct ip_addr *addr, char *err, size_t errlen)
+int vipaddr_ann_send(struct vipaddr_ann *a, const char *ifname, const struct ip_addr *addr,
+		     char *err, size_t errlen)
 {
 	unsigned int idx = if_nametoindex(ifname);
+	int ret;
 
 	if (!idx) {
 		errbuf_set(err, errlen, "%s: no such interface", ifname);
 		return -ENODEV;
 	}
-	if (addr->family == AF_INET)
-		return announce4(ifname, idx, addr, err, errlen);
-	if (addr->family == AF_INET6)
-		return announce6(ifname, idx, addr, err, errlen);
+	if (addr->family == AF_INET) {
+		/* Opened at start; trying again costs nothing and works while
+		 * the capability is there. */
+		if (a->pkt < 0 && (ret = ann_open4(&a->pkt, err, errlen)) < 0)
+			return ret;
+		return announce4(a->pkt, ifname, idx, addr, err, errlen);
+	}
+	if (addr->family == AF_INET6) {
+		if (a->icmp6 < 0 && (ret = ann_open6(&a->icmp6, err, errlen)) < 0)
+			return ret;
+		return announce6(a->icmp6, ifname, idx, addr, err, errlen);
+	}
 	errbuf_set(err, errlen, "announce: address family %u", addr->family);
 	return -EAFNOSUPPORT;
+}
+
+int vipaddr_announce(const char *ifname, const struct ip_addr *addr, char *err, size_t errlen)
+{
+	struct vipaddr_ann a = { .pkt = -1, .icmp6 = -1 };
+	int ret = vipaddr_ann_send(&a, ifname, addr, err, errlen);
+
+	vipaddr_ann_close(&a);
+	return ret;
 }

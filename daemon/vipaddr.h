@@ -3,8 +3,10 @@
  * Adapter: rtnetlink (libmnl) to add, delete and look up the address, an
  * AF_PACKET socket for gratuitous ARP and a raw ICMPv6 socket for the
  * unsolicited neighbour advertisement.  Every call opens and closes its own
- * sockets; nothing is global, so any thread may call any function.  Errors
- * come back as -errno with a message in err (err may be NULL). */
+ * netlink socket; the announcement sockets need CAP_NET_RAW, so the daemon
+ * opens them once at start (struct vipaddr_ann), keeps them and drops the
+ * capability.  Nothing is global.  Errors come back as -errno with a
+ * message in err (err may be NULL). */
 #ifndef CLUSTERD_VIPADDR_H
 #define CLUSTERD_VIPADDR_H
 
@@ -24,9 +26,27 @@ int vipaddr_del(const char *ifname, const struct ip_addr *addr, char *err, size_
 /* True when ifname carries addr (any prefix length, any flags). */
 bool vipaddr_present(const char *ifname, const struct ip_addr *addr);
 
+/* The announcement sockets, both send-only and bound to no interface: one
+ * pair serves every VIPA, including those a reload adds.  -1: not open. */
+struct vipaddr_ann {
+	int pkt;	/* AF_PACKET: gratuitous ARP */
+	int icmp6;	/* raw ICMPv6: neighbour advertisements */
+};
+
+/* Opens whichever of the two is not open yet (needs CAP_NET_RAW).  On
+ * failure the other one may still be open: close with vipaddr_ann_close. */
+int vipaddr_ann_open(struct vipaddr_ann *a, char *err, size_t errlen);
+void vipaddr_ann_close(struct vipaddr_ann *a);
+
 /* IPv4: a gratuitous ARP request and reply, both broadcast.  IPv6: an
  * unsolicited neighbour advertisement to ff02::1 (override set, target
- * link-layer address option), hop limit 255.  The interface must be up. */
+ * link-layer address option), hop limit 255, from addr when it is already
+ * ours.  The interface must be up.  A socket of a that is not open is
+ * opened first (which fails once CAP_NET_RAW is gone). */
+int vipaddr_ann_send(struct vipaddr_ann *a, const char *ifname, const struct ip_addr *addr,
+		     char *err, size_t errlen);
+
+/* vipaddr_ann_send with sockets of its own, closed before it returns. */
 int vipaddr_announce(const char *ifname, const struct ip_addr *addr, char *err, size_t errlen);
 
 /* Pure frame builders, exported for the tests. */
