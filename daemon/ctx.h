@@ -11,6 +11,7 @@
 
 #include "daemon/config.h"
 #include "daemon/member.h"
+#include "daemon/vipaddr.h"
 #include "daemon/view.h"
 #include "nfq/conn.h"
 #include "nfq/engine.h"
@@ -32,8 +33,10 @@ struct worker {
 	pthread_t thr;
 	bool started;
 	struct queue *q;
-	/* conns: written by this worker; read by the control socket and
-	 * recounted on reload, both under lock. */
+	/* conns: written by this worker only; read under lock by the control
+	 * socket, replication and the other workers (ICMP errors).  The
+	 * worker holds it for one packet (or one expiry step) at a time, and
+	 * nobody waits for a worker's lock while holding another's. */
 	pthread_mutex_t lock;
 	struct conn_table *conns;
 	/* view->cfg_gen of the configuration whose node indexes the entries'
@@ -46,6 +49,9 @@ struct worker {
 	uint64_t online_gen;
 	int raw4, raw6;		/* raw sockets for RST / ICMP replies */
 	struct connlog *log;	/* what the table did, for replication */
+	/* Token bucket of the ICMP errors this worker looks up (worker.c):
+	 * thousandths of a token, and when it was last filled. */
+	uint64_t icmp_tokens, icmp_fill_ms;
 };
 
 struct sync_stats {
@@ -53,12 +59,33 @@ struct sync_stats {
 	uint64_t rejected[WIRE__MAX];
 	uint64_t hb_tx, hb_ack_tx, hb_ack_rx, state_tx, state_rx, ctrl_tx;
 	uint64_t rel_overflow, outbox_overflow, cdat_errors;
+	/* unproven: authenticated, for us, but not echoing our boot epoch (only
+	 * its sender's epoch is learnt); foreign_source: from an address that is
+	 * no node's, dropped before the MAC; hb_src_mismatch: a heartbeat or
+	 * answer whose real source is not the one it states (relayed): it
+	 * measures no path. */
+	uint64_t unproven, foreign_source, hb_src_mismatch;
+	/* Agreement (sync/cdat.h cdat_agreed): nodes this node suspected,
+	 * suspicions that ended before the voters agreed (a one-way or
+	 * passing failure that moved nothing), nodes declared down. */
+	uint64_t suspected, suspect_cleared, declared_down;
+	/* Datagrams larger than the path's adapter MTUs allow (queued before
+	 * an MTU shrank): IP fragments them. */
+	uint64_t tx_over_path;
 };
 
 /* Reliable channel to one peer (indexed like cfg->nodes). */
 struct dsync_peer {
 	struct rel_tx *tx;
 	struct rel_rx *rx;
+	/* The highest boot epoch of the peer seen in an authenticated datagram
+	 * addressed to us (0: none yet), sent back as recipient_epoch; never
+	 * lowered.  hb_soon: it just grew, send the peer a heartbeat now. */
+	uint64_t epoch_seen;
+	bool hb_soon;
+	/* The largest datagram every path to the peer carries (adapter MTUs
+	 * in the CDAT), as last logged; 0 = not yet. */
+	size_t path_max;
 };
 
 struct vipa_state {
@@ -96,6 +123,10 @@ struct daemon {
 
 	struct worker *workers;
 	unsigned n_workers;
+	/* Threads other than the workers and the main thread that read the
+	 * workers' tables (conns answers): worker_fini() waits for them
+	 * (atomic; see worker_tables_enter()). */
+	unsigned table_readers;
 	uint16_t queue_base;
 
 	bool native_queue;
@@ -104,9 +135,15 @@ struct daemon {
 	struct member member;
 	bool *drained;		/* [cfg->n_nodes] */
 	struct vipa_state *vipas;	/* [cfg->n_vipas] */
+	/* Gratuitous ARP / NA sockets: opened at start, before CAP_NET_RAW is
+	 * dropped, for the takeovers that come later. */
+	struct vipaddr_ann ann;
 	/* Our own listeners, one per view_rev of the current view. */
 	struct member_listen self_listen[MEMBER_MAX_LISTEN];
 	size_t n_self_listen;
+	/* A listener scan the kernel cannot answer for this protocol (tcp, udp,
+	 * sctp) was logged: said once, again after the kernel answered. */
+	bool scan_unsupported[3];
 
 	struct chan *chan;
 	struct wire_keys keys;

@@ -11,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <sodium.h>
 
 #include "daemon/ctl.h"
@@ -91,6 +94,13 @@ static bool daemon_listening_cb(void *arg, size_t node, uint8_t family, uint8_t 
 	return member_listening(&d->member, node, family, proto, port);
 }
 
+static bool daemon_heard_cb(void *arg, size_t node)
+{
+	struct daemon *d = arg;
+
+	return (long)node == d->cfg->self || (node < d->member.n && d->member.nodes[node].heard);
+}
+
 /* The (family, proto, port) triples this node serves as a target. */
 static void daemon_self_queries(struct daemon *d)
 {
@@ -137,14 +147,17 @@ static void daemon_self_queries(struct daemon *d)
 	}
 }
 
-/* Returns true when a listener appeared or went. */
+/* Returns true when a listener appeared or went.  A query the kernel cannot
+ * answer at all (SCTP without sctp_diag) counts as not listening, said once
+ * per protocol; a passing scan failure keeps the last answer. */
 static bool daemon_scan(struct daemon *d)
 {
 	struct listen_query q[MEMBER_MAX_LISTEN];
-	bool res[MEMBER_MAX_LISTEN];
+	struct listen_answer res[MEMBER_MAX_LISTEN];
 	char err[256];
-	bool changed = false;
+	bool changed = false, answered[3] = { false, false, false };
 	static struct log_rl rl;
+	bool *said_unsupported = d->scan_unsupported;
 
 	if (!d->n_self_listen)
 		return false;
@@ -158,15 +171,43 @@ static bool daemon_scan(struct daemon *d)
 		return false;
 	}
 	for (size_t i = 0; i < d->n_self_listen; i++) {
-		if (d->self_listen[i].listening != res[i]) {
+		size_t k = q[i].proto == IPPROTO_TCP ? 0 : q[i].proto == IPPROTO_UDP ? 1 : 2;
+		bool now = res[i].listening;
+
+		if (res[i].err && listen_unsupported(res[i].err)) {
+			if (!said_unsupported[k]) {
+				said_unsupported[k] = true;
+				if (k == 2)
+					log_warn("SCTP listeners cannot be queried on this kernel "
+						 "(sock_diag: %s; no SCTP or no sctp_diag module): "
+						 "this node's SCTP services count as not listening "
+						 "and get no traffic here (SCTP association support "
+						 "is a later feature)", strerror(-res[i].err));
+				else
+					log_warn("%s listeners cannot be queried on this kernel "
+						 "(sock_diag: %s): this node's %s services count as "
+						 "not listening", cfg_proto_name(q[i].proto),
+						 strerror(-res[i].err), cfg_proto_name(q[i].proto));
+			}
+		} else if (res[i].err) {
+			log_rl(&rl, 1, LOG_WARNING, "listener scan: %s (last answer kept)", err);
+			continue;
+		} else {
+			answered[k] = true;
+		}
+		if (d->self_listen[i].listening != now) {
 			log_info("application %s on %s port %u/%s",
-				 res[i] ? "listens" : "no longer listens",
+				 now ? "listens" : "no longer listens",
 				 q[i].family == AF_INET ? "IPv4" : "IPv6", q[i].port,
 				 cfg_proto_name(q[i].proto));
 			changed = true;
 		}
-		d->self_listen[i].listening = res[i];
+		d->self_listen[i].listening = now;
 	}
+	/* Said again if the kernel stops answering after it answered. */
+	for (size_t k = 0; k < 3; k++)
+		if (answered[k])
+			said_unsupported[k] = false;
 	return changed;
 }
 
@@ -183,6 +224,7 @@ static int daemon_rebuild_view(struct daemon *d)
 		.alive = alive,
 		.drained = d->drained,
 		.listening = daemon_listening_cb,
+		.heard = daemon_heard_cb,
 		.arg = d,
 		.prev = d->view,
 		.generation = d->view ? d->view->generation + 1 : 1,
@@ -405,7 +447,7 @@ static void daemon_announce(struct daemon *d, size_t i)
 	}
 	if (!vs->announce_left || now < vs->next_announce_ms)
 		return;
-	if (vipaddr_announce(vp->ifname, &vp->addr, err, sizeof(err)) < 0)
+	if (vipaddr_ann_send(&d->ann, vp->ifname, &vp->addr, err, sizeof(err)) < 0)
 		log_warn("announcing VIPA %s: %s", addr_fmt(&vp->addr, ab, sizeof(ab)), err);
 	vs->announce_left--;
 	vs->next_announce_ms = now + d->cfg->heartbeat_ms;
@@ -608,7 +650,7 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 			alive[n] = dsync_node_alive(d, n);
 		in = (struct view_input){ .cfg = nc, .self = nc->self, .alive = alive,
 					  .drained = d->drained, .listening = daemon_listening_cb,
-					  .arg = d, .prev = NULL,
+					  .heard = daemon_heard_cb, .arg = d, .prev = NULL,
 					  .generation = old->generation + 1,
 					  .cfg_gen = d->cfg_gen };
 		nv = view_build(&in);
@@ -644,6 +686,51 @@ static unsigned daemon_cpus(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned)n : 1;
+}
+
+/* Past start-up the daemon needs CAP_NET_ADMIN only: the ruleset (reload,
+ * exit), the VIPA address (takeover), NFQUEUE verdicts (nfnetlink checks
+ * the sending thread).  Its raw sockets are open by then, so everything
+ * else goes, CAP_NET_RAW included, from the bounding set too (as root an
+ * exec would get them back).  Capabilities are per thread: this runs
+ * before any thread starts.  Uses the raw syscalls, no libcap. */
+static void daemon_drop_caps(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[_LINUX_CAPABILITY_U32S_3];
+	const unsigned ki = CAP_TO_INDEX(CAP_NET_ADMIN);
+	const uint32_t km = CAP_TO_MASK(CAP_NET_ADMIN);
+	unsigned dropped = 0;
+	bool raw, admin;
+
+	if (syscall(SYS_capget, &h, c) < 0) {
+		log_warn("capabilities: capget: %s (none dropped)", strerror(errno));
+		return;
+	}
+	admin = c[ki].permitted & km;
+	raw = c[CAP_TO_INDEX(CAP_NET_RAW)].permitted & CAP_TO_MASK(CAP_NET_RAW);
+	/* The bounding set first: dropping from it needs CAP_SETPCAP, which
+	 * goes next.  Without it (not root) every call fails with EPERM;
+	 * EINVAL means past the kernel's last capability. */
+	for (int cap = 0; cap < 64; cap++)
+		if (cap != CAP_NET_ADMIN && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 &&
+		    errno == EINVAL)
+			break;
+	for (unsigned i = 0; i < _LINUX_CAPABILITY_U32S_3; i++) {
+		uint32_t keep = i == ki ? km : 0;
+
+		dropped += (unsigned)__builtin_popcount(c[i].permitted & ~keep);
+		c[i].effective &= keep;
+		c[i].permitted &= keep;	/* the ambient set follows */
+		c[i].inheritable &= keep;
+	}
+	if (syscall(SYS_capset, &h, c) < 0) {
+		log_warn("capabilities: capset: %s (none dropped)", strerror(errno));
+		return;
+	}
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	log_info("capabilities: keeping %s; dropped %u%s", admin ? "CAP_NET_ADMIN" :
+		 "none (CAP_NET_ADMIN missing)", dropped, raw ? ", CAP_NET_RAW among them" : "");
 }
 
 static int daemon_run(struct daemon *d)
@@ -737,6 +824,12 @@ static int daemon_run(struct daemon *d)
 			goto out;
 		}
 	}
+	/* Every raw socket is open now (workers: RST / ICMP replies; these:
+	 * announcements at takeover, however late): CAP_NET_RAW can go. */
+	if (vipaddr_ann_open(&d->ann, err, sizeof(err)) < 0)
+		log_warn("announcement sockets: %s (VIPAs of that family are taken over "
+			 "unannounced)", err);
+	daemon_drop_caps();
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		if (worker_start(&d->workers[i]) < 0) {
 			log_err("cannot start worker %u", i);
@@ -859,6 +952,7 @@ out:
 			worker_fini(&d->workers[i]);
 	ctl_close(ctl);
 	d->ctl = NULL;
+	vipaddr_ann_close(&d->ann);
 	if (ep >= 0)
 		close(ep);
 	if (sfd >= 0)
@@ -961,6 +1055,7 @@ int main(int argc, char **argv)
 	}
 
 	memset(&d, 0, sizeof(d));
+	d.ann.pkt = d.ann.icmp6 = -1;
 	/* daemon() changes to /: a relative -f would break SIGHUP. */
 	if (realpath(path, abspath))
 		path = abspath;
