@@ -9,7 +9,11 @@
 # nt_cleanup runs on EXIT: it kills every process started here and deletes every namespace.
 #
 # Environment: CLUSTERD, CLUSTERCTL (binaries), NT_KEEP=1 (leave everything on exit),
-# NT_ID (force the run id), NT_VERBOSE=1 (trace helper commands).
+# NT_ID (force the run id), NT_VERBOSE=1 (trace helper commands), NT_SAVE_LOGS=DIR (copy the
+# logs and sanitizer reports there on exit), NT_WORKERS (worker threads per daemon, default 2),
+# NT_STOP_S (how long nt_stop waits after its signal before SIGKILL, default 20).
+#
+# Exit status of a test: 0 passed, 1 failed, 77 skipped (a tool it needs is missing: nt_need).
 
 NT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 NT_TOP=$(cd "$NT_DIR/../.." && pwd)
@@ -55,29 +59,6 @@ nt_check()
 	if "$@"; then nt_pass "$name"; else nt_fail "$name" "$why"; fi
 }
 
-# nt_sanitizer_check: stops the daemons (SIGTERM: a clean exit, so leaks get reported too) and
-# fails if any of their logs carries an AddressSanitizer/UBSan/LeakSanitizer report.
-nt_sanitizer_check()
-{
-	local f n bad=""
-	[ -d "$NT_WORK" ] || return 0
-	for f in "$NT_WORK"/clusterd-*.pid; do
-		[ -f "$f" ] || continue
-		n=$(basename "$f" .pid)
-		nt_stop "$n"
-	done
-	for f in "$NT_WORK"/clusterd-*.log; do
-		[ -f "$f" ] || continue
-		grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$f" && bad="$bad $(basename "$f")"
-	done
-	if [ -n "$bad" ]; then
-		nt_fail sanitizer "reports in$bad"
-		for f in $bad; do
-			grep -m1 -A12 -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$NT_WORK/$f"
-		done
-	fi
-}
-
 # nt_finish: print the summary of this script and exit with its status.
 nt_finish()
 {
@@ -87,12 +68,113 @@ nt_finish()
 	exit $?
 }
 
-# nt_skip_unless_daemon: a test that needs the daemon fails clearly when it is missing.
+# nt_skip WHY: this test cannot run here (not a failure, not a pass): exit 77, which run.sh
+# counts as skipped.
+nt_skip()
+{
+	echo "SKIP: $(basename "$0" .sh): $*"
+	exit 77
+}
+
+# nt_need CMD...: skips the test unless every CMD is installed.
+nt_need()
+{
+	local c miss=""
+	for c in "$@"; do command -v "$c" >/dev/null 2>&1 || miss="$miss $c"; done
+	[ -z "$miss" ] || nt_skip "missing:$miss"
+}
+
+# nt_need_daemon: a test that needs the daemon fails clearly when it is missing (a missing
+# build is a failure, not a skip); skips when a system tool every cluster test uses is missing.
 nt_need_daemon()
 {
 	if [ ! -x "$CLUSTERD" ] || [ ! -x "$CLUSTERCTL" ]; then
 		nt_fail "$(basename "$0" .sh)" "no binaries: CLUSTERD=$CLUSTERD CLUSTERCTL=$CLUSTERCTL"
 		exit 1
+	fi
+	nt_need ip nft ss curl "$PY"
+}
+
+# ---------------------------------------------------------------- sanitizers
+#
+# clusterd, clusterctl and the tools a test builds may carry ASan+UBSan (build/san) or TSan
+# (build/tsan).  Every process of a test stops at its first report (halt_on_error=1), exits with
+# NT_SAN_EXIT and writes the report to a file of $NT_WORK (log_path, the sanitizer appends
+# .PID): clusterd-HOST.san.PID for HOST's daemon, other.san.PID for anything else (gcc's UBSan
+# beside ASan ignores log_path: its reports go to stderr, the daemon's log).  nt_finish,
+# or nt_cleanup for a test that ends otherwise, stops the daemons with SIGTERM (so LeakSanitizer
+# checks their exit) and fails the test on any report, on a daemon that exited with NT_SAN_EXIT
+# and on one that SIGTERM did not stop.  A build without sanitizers ignores all of it.  The
+# caller's ASAN_OPTIONS, UBSAN_OPTIONS and TSAN_OPTIONS are kept after ours, so they override
+# ours (e.g. ASAN_OPTIONS=detect_leaks=0), log_path excepted.
+NT_SAN_EXIT=86
+NT_SAN_RE='ERROR: [A-Za-z]*Sanitizer|WARNING: ThreadSanitizer|runtime error:'
+NT_USER_ASAN=${NT_USER_ASAN-${ASAN_OPTIONS:-}}
+NT_USER_UBSAN=${NT_USER_UBSAN-${UBSAN_OPTIONS:-}}
+NT_USER_TSAN=${NT_USER_TSAN-${TSAN_OPTIONS:-}}
+
+# nt_san_vars LOGBASE: sets NT_SAN_ENV to the three *SAN_OPTIONS=... assignments, reports to
+# LOGBASE.PID.
+nt_san_vars()
+{
+	local c="halt_on_error=1:exitcode=$NT_SAN_EXIT" l=log_path=$1
+	NT_SAN_ENV=("ASAN_OPTIONS=$c:abort_on_error=0:detect_leaks=1${NT_USER_ASAN:+:$NT_USER_ASAN}:$l"
+		"UBSAN_OPTIONS=$c:print_stacktrace=1${NT_USER_UBSAN:+:$NT_USER_UBSAN}:$l"
+		"TSAN_OPTIONS=$c:second_deadlock_stack=1${NT_USER_TSAN:+:$NT_USER_TSAN}:$l")
+}
+
+# nt_san_export: every process started from now on reports to $NT_WORK/other.san.PID.
+nt_san_export()
+{
+	local v
+	nt_san_vars "$NT_WORK/other.san"
+	for v in "${NT_SAN_ENV[@]}"; do export "${v?}"; done
+}
+
+# nt_san_reports: the files of $NT_WORK that hold a sanitizer report, one a line.
+nt_san_reports()
+{
+	local f
+	for f in "$NT_WORK"/*.san.* "$NT_WORK"/clusterd-*.log; do
+		[ -f "$f" ] && grep -qE "$NT_SAN_RE" "$f" && echo "$f"
+	done
+	return 0
+}
+
+# nt_sanitizer_check: (once) stops the daemons with SIGTERM (a clean exit, so leaks get reported
+# too) and fails the test if a process left a sanitizer report, a daemon died of one (exit
+# status NT_SAN_EXIT) or a daemon did not exit within NT_STOP_S of SIGTERM.
+nt_sanitizer_check()
+{
+	local f bad="" n pid rc how sig
+	[ -z "${NT_SAN_DONE:-}" ] || return 0
+	NT_SAN_DONE=1
+	[ -d "$NT_WORK" ] || return 0
+	# all at once: their exits (leak checks included) overlap
+	for f in "$NT_WORK"/clusterd-*.pid; do
+		[ -f "$f" ] && kill -TERM "$(cat "$f")" 2>/dev/null
+	done
+	for f in "$NT_WORK"/clusterd-*.pid; do
+		[ -f "$f" ] && nt_stop "$(basename "$f" .pid)"
+	done
+	if [ -f "$NT_WORK/exits" ]; then
+		while read -r n pid rc how sig; do
+			case $n in clusterd-*) ;; *) continue ;; esac
+			if [ "$rc" = "$NT_SAN_EXIT" ]; then
+				nt_fail sanitizer "$n (pid $pid) exited with $rc, the sanitizers' status"
+			elif [ "$how" = killed ]; then
+				nt_fail daemon_exit "$n (pid $pid) still ran ${NT_STOP_S:-20} s after \
+SIG$sig: killed"
+			fi
+		done <"$NT_WORK/exits"
+	fi
+	bad=$(nt_san_reports)
+	if [ -n "$bad" ]; then
+		nt_fail sanitizer "reports in $(echo $bad | sed "s|$NT_WORK/||g")"
+		for f in $bad; do
+			echo "----- $(basename "$f")"
+			grep -m1 -A30 -E "$NT_SAN_RE" "$f"
+		done
 	fi
 }
 
@@ -137,18 +219,25 @@ nt_bg()
 	echo "$pid" >>"$NT_WORK/all.pids"
 }
 
-# nt_stop NAME [SIGNAL]: stops a process started by nt_bg and waits (5 s) until it is gone.
+# nt_stop NAME [SIGNAL]: stops a process started by nt_bg and waits (NT_STOP_S, 20 s: a
+# sanitizer build's exit on a loaded machine) until it is gone, then SIGKILL.  Appends "NAME PID
+# STATUS exited|killed SIGNAL" to $NT_WORK/exits (the status is 127 for a process this shell
+# cannot wait for).
 nt_stop()
 {
-	local name=$1 sig=${2:-TERM} pid
+	local name=$1 sig=${2:-TERM} pid rc how=exited
 	[ -f "$NT_WORK/$name.pid" ] || return 0
 	pid=$(cat "$NT_WORK/$name.pid")
 	kill -"$sig" "$pid" 2>/dev/null
-	if ! nt_wait_until 5 nt_gone "$pid"; then
+	if ! nt_wait_until "${NT_STOP_S:-20}" nt_gone "$pid"; then
+		nt_log "$name (pid $pid) still runs ${NT_STOP_S:-20} s after SIG$sig: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
-		nt_wait_until 2 nt_gone "$pid"
+		nt_wait_until 5 nt_gone "$pid"
+		how=killed
 	fi
 	{ wait "$pid"; } 2>/dev/null
+	rc=$?
+	echo "$name $pid $rc $how $sig" >>"$NT_WORK/exits"
 	rm -f "$NT_WORK/$name.pid"
 	return 0
 }
@@ -211,6 +300,7 @@ nt_topo_up()
 	local h
 	mkdir -p "$NT_WORK" || return 1
 	: >"$NT_WORK/all.pids"
+	nt_san_export
 	NT_UP=1
 	trap nt_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -262,20 +352,24 @@ nt_topo_up()
 
 	# Bounded check that the plumbing works both ways before anyone relies on it.
 	for h in $NT_HOSTS; do
-		nt_wait_until 5 nt_ping c "${NT_IP4[$h]}" ||
+		nt_wait_until 15 nt_ping c "${NT_IP4[$h]}" ||
 			{ nt_log "topology: no IPv4 path to $h"; return 1; }
-		nt_wait_until 5 nt_ping c "${NT_IP6[$h]}" ||
+		nt_wait_until 15 nt_ping c "${NT_IP6[$h]}" ||
 			{ nt_log "topology: no IPv6 path to $h"; return 1; }
 	done
 	return 0
 }
 
 # nt_cleanup: kill everything started, delete every namespace of this run, remove the work dir.
+# A test that ends without nt_finish still gets its daemons stopped cleanly and its sanitizer
+# reports checked: a report turns its exit status into a failure.
 nt_cleanup()
 {
-	local rc=$? pid ns p
+	local rc=$? pid ns p f0=$NT_FAIL
 	trap - EXIT
 	[ "$NT_UP" = 1 ] || exit $rc
+	nt_sanitizer_check
+	[ "$NT_FAIL" -gt "$f0" ] && [ "$rc" -eq 0 -o "$rc" -eq 77 ] && rc=1
 	if [ -n "${NT_KEEP:-}" ]; then
 		nt_log "NT_KEEP set: leaving namespaces $NT_ID-* and $NT_WORK"
 		exit $rc
@@ -296,7 +390,8 @@ nt_cleanup()
 		ip netns del "$ns" 2>/dev/null
 	done
 	if [ -n "${NT_SAVE_LOGS:-}" ]; then
-		mkdir -p "$NT_SAVE_LOGS" && cp "$NT_WORK"/*.log "$NT_SAVE_LOGS"/ 2>/dev/null
+		mkdir -p "$NT_SAVE_LOGS" && cp "$NT_WORK"/*.log "$NT_WORK"/*.san.* "$NT_WORK"/exits \
+			"$NT_SAVE_LOGS"/ 2>/dev/null
 	fi
 	rm -rf "$NT_WORK"
 	exit $rc
@@ -321,7 +416,7 @@ nt_http_start()
 	local h=$1 port=${2:-8080}
 	nt_bg "$h" "http-$h-$port" "$PY" -u "$NT_DIR/http_server.py" --port "$port" --name "$h" \
 		--log "$NT_WORK/access-$h-$port.log"
-	nt_wait_until 5 nt_listening "$h" tcp "$port" ||
+	nt_wait_until 15 nt_listening "$h" tcp "$port" ||
 		{ nt_log "http server on $h:$port did not start"; nt_dump_logs "http-$h-$port"; return 1; }
 }
 
@@ -339,7 +434,7 @@ nt_udp_start()
 {
 	local h=$1 port=${2:-5353}
 	nt_bg "$h" "udp-$h-$port" "$PY" -u "$NT_DIR/udp_echo.py" --port "$port" --name "$h"
-	nt_wait_until 5 nt_listening "$h" udp "$port"
+	nt_wait_until 15 nt_listening "$h" udp "$port"
 }
 
 nt_servers_start()
@@ -378,7 +473,7 @@ cluster = {
   heartbeat_ms = 100;
   retry_threshold = 3;
 };
-daemon = { workers = 2; };
+daemon = { workers = ${NT_WORKERS:-2}; };
 nodes = (
 $nodes
 );
@@ -419,21 +514,24 @@ r = eval(sys.argv[1])
 print(json.dumps(r) if isinstance(r, (dict, list)) else r)' "$1"
 }
 
-# nt_cd_launch HOST: starts clusterd on HOST (no wait).
+# nt_cd_launch HOST: starts clusterd on HOST (no wait); a sanitizer report of its goes to
+# $NT_WORK/clusterd-HOST.san.PID.
 nt_cd_launch()
 {
-	local h=$1
+	local h=$1 NT_SAN_ENV
 	rm -f "$(nt_sock "$h")"
-	nt_bg "$h" "clusterd-$h" "$CLUSTERD" -f "$NT_WORK/clusterd.conf" -n "$h" \
-		-s "$(nt_sock "$h")" --state-dir "$NT_WORK/state-$h" --foreground
+	nt_san_vars "$NT_WORK/clusterd-$h.san"
+	nt_bg "$h" "clusterd-$h" env "${NT_SAN_ENV[@]}" "$CLUSTERD" -f "$NT_WORK/clusterd.conf" \
+		-n "$h" -s "$(nt_sock "$h")" --state-dir "$NT_WORK/state-$h" --foreground
 }
 
-# nt_cd_ready HOST: waits (10 s) until HOST's control socket answers.
+# nt_cd_ready HOST: waits (NT_START_S, 30 s: a sanitizer build on a loaded machine) until HOST's
+# control socket answers.
 nt_cd_ready()
 {
 	local h=$1
-	if ! nt_wait_until 10 nt_ctl "$h" status; then
-		nt_log "clusterd on $h does not answer"
+	if ! nt_wait_until "${NT_START_S:-30}" nt_ctl "$h" status; then
+		nt_log "clusterd on $h does not answer within ${NT_START_S:-30} s"
 		nt_dump_logs "clusterd-$h"
 		return 1
 	fi
@@ -486,8 +584,8 @@ nt_cluster_up()
 	nt_write_config
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
 	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
-	if ! nt_wait_listening d1 3 80 tcp 10 "$NT_VIP4"; then
-		nt_fail setup "d1 does not see 3 listening targets for $NT_VIP4:80 within 10 s"
+	if ! nt_wait_listening d1 3 80 tcp 30 "$NT_VIP4"; then
+		nt_fail setup "d1 does not see 3 listening targets for $NT_VIP4:80 within 30 s"
 		nt_ctl d1 targets
 		nt_finish
 	fi
@@ -564,7 +662,7 @@ nt_knat_off()
 # nt_keepalive_start NAME URL_HOST WANT: from the client, opens HTTP/1.1 connections to
 # URL_HOST:80 until one is served by WANT, then sends a request on it every 100 ms until
 # $NT_WORK/NAME.stop exists.  Log $NT_WORK/NAME.log: "ESTABLISHED WANT", then "OK n body"
-# lines; "ERR ..." and exit 1 at the first failure.  Waits (10 s) until it is established.
+# lines; "ERR ..." and exit 1 at the first failure.  Waits (20 s) until it is established.
 nt_keepalive_start()
 {
 	local name=$1 host=$2 want=$3
@@ -597,7 +695,7 @@ while not os.path.exists(stop):
 		print("ERR answered by", body)
 		sys.exit(1)
 print("DONE", n)' "$host" "$want" "$NT_WORK/$name.stop"
-	nt_wait_until 10 grep -q -e '^ESTABLISHED' -e '^ERR' "$NT_WORK/$name.log"
+	nt_wait_until 20 grep -q -e '^ESTABLISHED' -e '^ERR' "$NT_WORK/$name.log"
 	grep -q '^ESTABLISHED' "$NT_WORK/$name.log"
 }
 
@@ -609,7 +707,7 @@ nt_keepalive_stop()
 {
 	local name=$1
 	touch "$NT_WORK/$name.stop"
-	nt_wait_until 5 grep -q -e '^DONE' -e '^ERR' "$NT_WORK/$name.log"
+	nt_wait_until 15 grep -q -e '^DONE' -e '^ERR' "$NT_WORK/$name.log"
 	nt_stop "$name"
 	grep -q '^DONE' "$NT_WORK/$name.log" && ! grep -q '^ERR' "$NT_WORK/$name.log"
 }
@@ -686,6 +784,7 @@ nt_topo2_up()
 	for h in $NT2_ALL; do NT_IP4[$h]=${NT2_PRI[$h]}; done
 	mkdir -p "$NT_WORK" || return 1
 	: >"$NT_WORK/all.pids"
+	nt_san_export
 	NT_UP=1
 	trap nt_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -752,12 +851,12 @@ nt_topo2_up()
 	# Bounded check of the paths the tests rely on: the client to every primary, and each
 	# side's alternates through R2.
 	for h in $NT2_ALL; do
-		nt_wait_until 5 nt_ping c "${NT2_PRI[$h]}" ||
+		nt_wait_until 15 nt_ping c "${NT2_PRI[$h]}" ||
 			{ nt_log "topology: no path from the client to $h"; return 1; }
 	done
-	nt_wait_until 5 nt_ping d1 "${NT2_ALT[t1]}" ||
+	nt_wait_until 15 nt_ping d1 "${NT2_ALT[t1]}" ||
 		{ nt_log "topology: no alternate path d1 -> t1"; return 1; }
-	nt_wait_until 5 nt_ping t2 "${NT2_ALT[d2]}" ||
+	nt_wait_until 15 nt_ping t2 "${NT2_ALT[d2]}" ||
 		{ nt_log "topology: no alternate path t2 -> d2"; return 1; }
 	return 0
 }
@@ -784,7 +883,7 @@ cluster = {
   heartbeat_ms = $NT2_HB;
   retry_threshold = $NT2_RETRY;
 };
-daemon = { workers = 2; };
+daemon = { workers = ${NT_WORKERS:-2}; };
 nodes = (
 $nodes
 );
@@ -809,8 +908,8 @@ nt_cluster2_up()
 	nt_write_config2
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
 	nt2_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
-	if ! nt_wait_listening d1 2 80 tcp 10 "$NT_VIP4"; then
-		nt_fail setup "d1 does not see 2 listening targets for $NT_VIP4:80 within 10 s"
+	if ! nt_wait_listening d1 2 80 tcp 30 "$NT_VIP4"; then
+		nt_fail setup "d1 does not see 2 listening targets for $NT_VIP4:80 within 30 s"
 		nt_ctl d1 targets
 		nt_finish
 	fi
@@ -1031,7 +1130,7 @@ nt2_watch_stop()
 	local h
 	touch "$NT_WORK/watch.stop"
 	for h in "$@"; do
-		nt_wait_until 5 test -s "$NT_WORK/watch-$h.out"
+		nt_wait_until 15 test -s "$NT_WORK/watch-$h.out"
 		nt_stop "watch-$h"
 	done
 }

@@ -17,6 +17,22 @@
 #include "rules/nft.h"
 #include "rules/rules.h"
 
+/* The sanitizer runtimes read these before UBSAN_OPTIONS and ASAN_OPTIONS (which still override
+ * them).  t_rules.sh builds this tool with -fsanitize=undefined, which prints an error and goes
+ * on unless told to halt: a test's tool must stop at the first one, with a failing status. */
+const char *__ubsan_default_options(void);
+const char *__asan_default_options(void);
+
+const char *__ubsan_default_options(void)
+{
+	return "halt_on_error=1:print_stacktrace=1";
+}
+
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:detect_leaks=1";
+}
+
 enum { D1, D2, T1, T2, N_NODES };
 
 static struct cfg_addr a_d1[3], a_d2[1], a_t1[2], a_t2[1];

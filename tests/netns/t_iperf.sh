@@ -1,6 +1,7 @@
 #!/bin/bash
 # t_iperf: an iperf3 upload through the VIPA (tcp 5201 -> t1) succeeds with a non-zero bitrate.
 . "$(dirname "$0")/lib.sh"
+nt_need iperf3
 nt_cluster_up
 nt_bg t1 iperf3-t1 iperf3 -s -p 5201
 nt_wait_until 5 nt_listening t1 tcp 5201 || nt_fail setup "iperf3 server"

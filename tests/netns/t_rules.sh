@@ -27,6 +27,11 @@ fail() {
 	exit 1
 }
 
+# exit 77: skipped (run.sh counts it so), like lib.sh's nt_need
+for c in socat nft; do
+	command -v $c >/dev/null 2>&1 || { echo "SKIP: t_rules: missing $c"; exit 77; }
+done
+
 if [ $# -ge 1 ]; then
 	tool=$1
 else
@@ -98,7 +103,16 @@ nsx ip addr add 10.2.0.100/32 dev lo
 ip netns exec "$ns" socat TCP-LISTEN:80,bind=10.2.0.100,reuseaddr,fork SYSTEM:'echo hi' \
 	</dev/null >/dev/null 2>&1 &
 listener=$!
-sleep 0.5
+# bounded wait (5 s) until socat listens, so a refused connection below means the rules
+i=0
+until nsx ss -Hltn 'sport = :80' | grep -q .; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "socat does not listen on 10.2.0.100:80 after 5 s"
+	sleep 0.05
+done
+# without rules it answers: the refusal below is the rules' doing, not a listener missing
+out=$(nsx timeout 3 socat -u TCP:10.2.0.100:80,connect-timeout=2 - 2>/dev/null) || true
+[ "$out" = hi ] || fail "before the rules the listener is not reachable (got '$out')"
 nsx "$tool" install d1 1 0 "$mode" || fail "install d1"
 if nsx timeout 3 socat -u TCP:10.2.0.100:80,connect-timeout=2 - >/dev/null 2>&1; then
 	fail "VIPA traffic passed with no queue reader"
