@@ -11,7 +11,8 @@
 # Environment: NTO_DURATION (seconds of load after READY at least, default 12; the load ends 3 s
 # after a test's last step, 40 s after READY at most), NTO_EVENT_S (when the event comes,
 # seconds after READY, default 3), NTO_CONNS (long-lived connections, 48), NTO_MAX_STALL_MS /
-# NTO_MAX_WINDOW_MS (limits, 1000 each), NTO_SCHED / NTO_HB (see nto_cluster_up).
+# NTO_MAX_WINDOW_MS (limits, 1000 each), NTO_SCHED / NTO_HB (see nto_cluster_up), NTO_VIP (the
+# VIPA under test: the load's, the watchers' and the checks'; default $NT_VIP4, or $NT_VIP6).
 
 NTO_DURATION=${NTO_DURATION:-12}
 NTO_EVENT_S=${NTO_EVENT_S:-3}
@@ -19,17 +20,21 @@ NTO_CONNS=${NTO_CONNS:-48}
 NTO_MAX_STALL_MS=${NTO_MAX_STALL_MS:-1000}
 NTO_MAX_WINDOW_MS=${NTO_MAX_WINDOW_MS:-1000}
 NTO_SYNC_PORT=${NTO_SYNC_PORT:-7788}
+NTO_VIP=${NTO_VIP:-$NT_VIP4}
+
+# nto_ipv: 6 when the VIPA under test is IPv6, else 4 (for ip -4 / -6).
+nto_ipv() { case $NTO_VIP in *:*) echo 6 ;; *) echo 4 ;; esac; }
 
 # ---------------------------------------------------------------- the client load
 
-# nto_lc_start NAME [ARGS...]: starts longconn.py on the client against the IPv4 VIPA; waits
+# nto_lc_start NAME [ARGS...]: starts longconn.py on the client against NTO_VIP; waits
 # (15 s) for its READY line; 0 when every long-lived connection got its first answer.
 nto_lc_start()
 {
 	local name=$1
 	shift
 	rm -f "$NT_WORK/$name.json" "$NT_WORK/$name.stop"
-	nt_bg c "$name" "$PY" -u "$NT_DIR/longconn.py" "$NT_VIP4" --conns "$NTO_CONNS" \
+	nt_bg c "$name" "$PY" -u "$NT_DIR/longconn.py" "$NTO_VIP" --conns "$NTO_CONNS" \
 		--duration "${NTO_MAX_DURATION:-40}" --stop-file "$NT_WORK/$name.stop" \
 		--out "$NT_WORK/$name.json" "$@"
 	nt_wait_until 15 grep -q -e '^READY' -e '^DONE' "$NT_WORK/$name.log"
@@ -111,7 +116,7 @@ PY
 # nto_watch_start HOST [PERIOD_MS]: polls HOST's daemon every PERIOD_MS (10) until
 # $NT_WORK/watch-HOST.stop exists (bounded: 120 s); appends to $NT_WORK/watch-HOST.txt lines
 # "EPOCH_MS WHAT ARGS", one per change:
-#   ROLE role owner       the IPv4 VIPA's role on HOST and the owner it reports
+#   ROLE role owner       NTO_VIP's role on HOST and the owner it reports
 #   FWD_START n           packets.rewritten moves again (n: its value), after >= 200 ms still
 #   FWD_STOP n            packets.rewritten has not moved for 200 ms (stamped at its last move)
 #   CTL up|down           the control socket answers or not (a killed daemon)
@@ -178,7 +183,7 @@ while not os.path.exists(stop) and time.time() < end:
 			f.write("%d REPLICA %d\n" % (ms(t), rp))
 			replica = rp
 	time.sleep(max(0.0, period - (time.time() - t)))
-' "$CLUSTERCTL" "$(nt_sock "$h")" "$NT_VIP4" "$NT_WORK/watch-$h.txt" "$NT_WORK/watch-$h.stop" \
+' "$CLUSTERCTL" "$(nt_sock "$h")" "$NTO_VIP" "$NT_WORK/watch-$h.txt" "$NT_WORK/watch-$h.stop" \
 		"$period"
 	nt_wait_until 5 test -s "$NT_WORK/watch-$h.txt"
 }
@@ -212,11 +217,11 @@ nto_watch_show()
 	done | sort -n -s -k1,1 | cut -f2- | sed 's/^/watch: /'
 }
 
-# nto_state HOST: "role owner" of the IPv4 VIPA on HOST, in one question ("- -" if no answer).
+# nto_state HOST: "role owner" of NTO_VIP on HOST, in one question ("- -" if no answer).
 nto_state()
 {
 	nt_ctl "$1" status --json 2>/dev/null | nt_json "' '.join('%s %s' % (v['role'], v['owner'])
-		for v in j['vipas'] if v['address'] == '$NT_VIP4')" 2>/dev/null || echo "- -"
+		for v in j['vipas'] if v['address'] == '$NTO_VIP')" 2>/dev/null || echo "- -"
 }
 
 # nto_owns HOST: HOST's daemon says it distributes the VIPA and names itself the owner.
@@ -292,8 +297,8 @@ nto_sync_loss_dropped()
 		END { print s + 0 }'
 }
 
-# nto_has_vipa HOST: HOST's lan0 carries the IPv4 VIPA.
-nto_has_vipa() { nt_x "$1" ip -4 -o addr show dev lan0 | grep -q " $NT_VIP4/"; }
+# nto_has_vipa HOST: HOST's lan0 carries NTO_VIP.
+nto_has_vipa() { nt_x "$1" ip -"$(nto_ipv)" -o addr show dev lan0 | grep -q " $NTO_VIP/"; }
 
 # nto_has_rules HOST: HOST's namespace holds clusterd's nft table.
 nto_has_rules() { nt_x "$1" nft list tables 2>/dev/null | grep -q clusterd; }
@@ -331,10 +336,12 @@ interval_ms = $NTO_SYNC_INTERVAL;/" "$NT_WORK/clusterd.conf"
 	[ "${NTO_PREEMPT:-true}" = false ] && sed -i \
 		-e 's/\(address = "[^"]*"; interface = "lan0";\)/\1 preempt = false;/' \
 		"$NT_WORK/clusterd.conf"
+	# NTO_CONF_EDIT: a test's own change of the file (a command), before any daemon reads it
+	[ -n "${NTO_CONF_EDIT:-}" ] && eval "$NTO_CONF_EDIT"
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
 	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
-	if ! nt_wait_listening d1 3 80 tcp 10 "$NT_VIP4"; then
-		nt_fail setup "d1 does not see 3 listening targets for $NT_VIP4:80 within 10 s"
+	if ! nt_wait_listening d1 3 80 tcp 10 "$NTO_VIP"; then
+		nt_fail setup "d1 does not see 3 listening targets for $NTO_VIP:80 within 10 s"
 		nt_ctl d1 targets
 		nt_finish
 	fi
@@ -343,12 +350,15 @@ interval_ms = $NTO_SYNC_INTERVAL;/" "$NT_WORK/clusterd.conf"
 # nto_mac HOST: HOST's lan0 MAC address.
 nto_mac() { nt_x "$1" cat /sys/class/net/lan0/address; }
 
-# nto_router_sends_to HOST: the router's neighbour entry for the VIPA names HOST's MAC (the
+# nto_router_sends_to HOST: the router's neighbour entry for NTO_VIP names HOST's MAC (the
 # VIPA was announced by HOST, or learnt from it).
 nto_router_sends_to()
 {
-	nt_x r ip -4 neigh show "$NT_VIP4" dev lan0 | grep -qi " lladdr $(nto_mac "$1") "
+	nt_x r ip -"$(nto_ipv)" neigh show "$NTO_VIP" dev lan0 | grep -qi " lladdr $(nto_mac "$1") "
 }
+
+# nto_router_entry: the router's neighbour entry for NTO_VIP (for messages).
+nto_router_entry() { nt_x r ip -"$(nto_ipv)" neigh show "$NTO_VIP" dev lan0; }
 
 # nto_begin: the cluster (nto_cluster_up), then the command NTO_PRELOAD if set, the watchers on
 # d1 and d2, the load; sleeps until the moment of the event (NTO_EVENT_S after READY).  Sets
@@ -358,20 +368,24 @@ nto_begin()
 	nto_cluster_up
 	[ -n "${NTO_PRELOAD:-}" ] && eval "$NTO_PRELOAD"
 	# the daemons start together: give the primary the time to become ready and own the VIPA
-	if ! nt_wait_until 10 eval 'nto_owns d1 && [ "$(nto_state d2)" = "backup d1" ]'; then
+	# each pass only in the branch where its condition held (nt_finish exits, but a pass must
+	# not depend on that)
+	if nt_wait_until 10 eval 'nto_owns d1 && [ "$(nto_state d2)" = "backup d1" ]'; then
+		nt_pass d1_distributes_first
+	else
 		nt_fail d1_distributes_first "10 s after the start, d1: $(nto_state d1), d2: \
 $(nto_state d2)"
 		nt_finish
 	fi
-	nt_pass d1_distributes_first
-	nto_watch_start d1
-	nto_watch_start d2
-	if ! nto_lc_start lc; then
+	nto_watch_start d1 || nt_fail watch_d1 "the watcher on d1 wrote nothing within 5 s"
+	nto_watch_start d2 || nt_fail watch_d2 "the watcher on d2 wrote nothing within 5 s"
+	if nto_lc_start lc; then
+		nt_pass load_established
+	else
 		nt_fail load_established "$(tail -n 3 "$NT_WORK/lc.log" | tr '\n' ' ')"
 		nt_finish
 	fi
 	NTO_READY_MS=$(nto_lc_ready_ms lc)
-	nt_pass load_established
 	nto_sleep_until $((NTO_READY_MS + NTO_EVENT_S * 1000))
 }
 
@@ -433,8 +447,8 @@ nto_check_takeover()
 	nt_check d2_owns_after_event "d2's role and owner: $st" [ "$st" = "distributor d2" ]
 	nt_check d2_forwards "d2 forwarded nothing within 3 s of the event" \
 		[ "$NTO_TAKEOVER_MS" -ge 0 ]
-	nt_check router_to_d2 "the router's neighbour entry for $NT_VIP4: $(nt_x r ip -4 neigh \
-		show "$NT_VIP4" dev lan0) (d2 is $(nto_mac d2))" nto_router_sends_to d2
+	nt_check router_to_d2 "the router's neighbour entry for $NTO_VIP: $(nto_router_entry) \
+(d2 is $(nto_mac d2))" nto_router_sends_to d2
 }
 
 # nto_check_takeback T1_MS: after d1's return at T1_MS, waits (10 s) until d1 owns the VIPA
@@ -457,8 +471,8 @@ nto_check_takeback()
 $NTO_BACK_FWD_MS ms (want d2 quiet within 1 s of d1's start)" \
 		[ "$NTO_D2_STOP_MS" -ge 0 -a "$NTO_BACK_FWD_MS" -ge 0 -a \
 		  "$NTO_D2_STOP_MS" -le $((NTO_BACK_FWD_MS + 1000)) ]
-	nt_check router_to_d1 "the router's neighbour entry for $NT_VIP4: $(nt_x r ip -4 neigh \
-		show "$NT_VIP4" dev lan0) (d1 is $(nto_mac d1))" nto_router_sends_to d1
+	nt_check router_to_d1 "the router's neighbour entry for $NTO_VIP: $(nto_router_entry) \
+(d1 is $(nto_mac d1))" nto_router_sends_to d1
 }
 
 # nto_end T0_MS: waits for the load, prints the timeline of both distributors and checks the

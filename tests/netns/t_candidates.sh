@@ -11,12 +11,22 @@ nt_write_config
 # the first VIPA's distributors: d2 with its own list
 sed -i '0,/distributors = ( { node = "d1"; }, { node = "d2"; } );/s//distributors = ( { node = "d1"; }, { node = "d2"; targets = ( "t3" ); } );/' \
 	"$NT_WORK/clusterd.conf"
-nt_check config_has_list "d2's list not in the configuration" \
-	grep -q 'node = "d2"; targets = ( "t3" )' "$NT_WORK/clusterd.conf"
 nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
 nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
 nt_wait_listening d1 3 80 tcp 10 "$NT_VIP4" ||
 	{ nt_fail setup "d1 does not see 3 listening targets"; nt_finish; }
+# What each daemon took from the file: the targets its view holds for VIPA:80 (d2: its own
+# list, d1: the service's), and what its status counts for the service.
+cands() { nt_ctl "$1" targets --json | nt_json "' '.join(sorted(t['node'] for t in j['targets']
+	if t['vipa'] == '$NT_VIP4' and t['port'] == 80 and t['protocol'] == 'tcp'))"; }
+svc_targets() { nt_ctl "$1" status --json | nt_json "[s['targets'] for v in j['vipas']
+	if v['address'] == '$NT_VIP4' for s in v['services'] if s['port'] == 80][0]"; }
+nt_check d2_own_candidates "d2's view of $NT_VIP4:80 holds: $(cands d2)" \
+	[ "$(cands d2)" = t3 ]
+nt_check d2_status_counts_one "d2's status counts $(svc_targets d2) targets for $NT_VIP4:80" \
+	[ "$(svc_targets d2)" = 1 ]
+nt_check d1_service_candidates "d1's view of $NT_VIP4:80 holds: $(cands d1)" \
+	[ "$(cands d1)" = "t1 t2 t3" ]
 role() { nt_ctl "$1" status --json | nt_json "[v['role'] for v in j['vipas']
 	if v['address'] == '$NT_VIP4'][0]"; }
 

@@ -29,7 +29,14 @@ nt_check d2_takes_vipa "d2's role: $(nt2_vipa_role d2)" [ "$ms" -ge 0 ]
 nt_check d1_keeps_vipa "d1's role: $(nt2_vipa_role d1)" [ "$(nt2_vipa_role d1)" = distributor ]
 nt_check d2_holds_address "$NT_VIP4 not on d2's lan0" nt_wait_until 2 has_vipa d2
 nt_check d1_holds_address "$NT_VIP4 not on d1's lan0" has_vipa d1
-nt_wait_until 1 false
+# before the heal, each side has settled on one table of its own (the merge then has two
+# settled views to reconcile), instead of a fixed second of waiting
+if nt_wait_until 5 eval 'nt2_converged d1 t1 && nt2_converged d2 t2'; then
+	nt_pass sides_settled
+else
+	nt_fail sides_settled "CDATs within a side differ 5 s after the split (version digest of \
+$NT_HOSTS): $(nt2_digests $NT_HOSTS | tr '\n' ';')"
+fi
 
 t0=$(nt_now_ms)
 for h in d1 t1; do nt2_sync_heal "$h" split; done

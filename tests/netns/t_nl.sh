@@ -46,6 +46,35 @@ if [ -z "$TOOL" ]; then
 fi
 tool() { in_ns "$TOOL" "$@"; }
 
+# refused RC TEXT ARGS...: nl_tool ARGS answers "no" the way it is written to: exit RC exactly,
+# no sanitizer report (reports exit 99 here: their default, 1, is a refusal's), and stderr
+# holds the fixed string TEXT, or is empty when TEXT is "".  A crash is not a "no".
+refused() {
+	local want=$1 text=$2 rc=0
+	shift 2
+	in_ns env ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}exitcode=99" \
+		UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}halt_on_error=1:exitcode=99" \
+		"$TOOL" "$@" >/dev/null 2>"$TMPD/refused.err" || rc=$?
+	if grep -qE 'Sanitizer|runtime error:' "$TMPD/refused.err"; then
+		echo "    nl_tool $*: sanitizer report: $(grep -m1 -E 'Sanitizer|runtime error:' \
+			"$TMPD/refused.err")"
+		return 1
+	fi
+	if [ "$rc" -ne "$want" ]; then
+		echo "    nl_tool $*: exit $rc, want $want: $(head -c 200 "$TMPD/refused.err")"
+		return 1
+	fi
+	if [ -z "$text" ] && [ -s "$TMPD/refused.err" ]; then
+		echo "    nl_tool $*: unexpected stderr: $(head -c 200 "$TMPD/refused.err")"
+		return 1
+	fi
+	if [ -n "$text" ] && ! grep -qF -- "$text" "$TMPD/refused.err"; then
+		echo "    nl_tool $*: stderr lacks '$text': $(head -c 200 "$TMPD/refused.err")"
+		return 1
+	fi
+	return 0
+}
+
 ip netns add "$NS"
 in_ns sysctl -qw net.ipv6.conf.all.ndisc_notify=0 net.ipv6.conf.default.ndisc_notify=0
 ip -n "$NS" link set lo up
@@ -73,12 +102,12 @@ check "no prefix route for $VIP6" \
 	bash -c "! ip -n '$NS' -6 route show table main | grep -q '^$VIP6 '"
 check "present $VIP4 on v0" tool present v0 $VIP4
 check "present $VIP6 on v0" tool present v0 $VIP6
-check "not present $VIP6 on v1" bash -c "! ip netns exec '$NS' '$TOOL' present v1 $VIP6"
-check "not present 10.9.0.99 on v0" bash -c "! ip netns exec '$NS' '$TOOL' present v0 10.9.0.99"
+check "not present $VIP6 on v1" refused 1 "" present v1 $VIP6
+check "not present 10.9.0.99 on v0" refused 1 "" present v0 10.9.0.99
 check "add on a missing interface fails" \
-	bash -c "! ip netns exec '$NS' '$TOOL' add nosuch0 $VIP4 2>/dev/null"
+	refused 1 "nl_tool: add $VIP4/32 to nosuch0: No such device" add nosuch0 $VIP4
 check "ARP announce on loopback is refused" \
-	bash -c "! ip netns exec '$NS' '$TOOL' announce lo $VIP4 2>/dev/null"
+	refused 1 "nl_tool: lo: gratuitous ARP needs an Ethernet link" announce lo $VIP4
 
 # --- vipaddr: announce, captured on the peer -------------------------------
 cat >"$TMPD/cap.py" <<'PYEOF'
@@ -171,8 +200,8 @@ check "ip addr no longer shows $VIP4" \
 	bash -c "! ip -n '$NS' -4 -o addr show dev v0 | grep -q 'inet $VIP4/'"
 check "ip addr no longer shows $VIP6" \
 	bash -c "! ip -n '$NS' -6 -o addr show dev v0 | grep -q 'inet6 $VIP6/'"
-check "present $VIP4 now false" bash -c "! ip netns exec '$NS' '$TOOL' present v0 $VIP4"
-check "present $VIP6 now false" bash -c "! ip netns exec '$NS' '$TOOL' present v0 $VIP6"
+check "present $VIP4 now false" refused 1 "" present v0 $VIP4
+check "present $VIP6 now false" refused 1 "" present v0 $VIP6
 check "other addresses untouched" tool present v0 10.9.0.1
 
 # --- listen_scan ------------------------------------------------------------
@@ -336,7 +365,7 @@ N=5
 ESTAB=1
 
 check "conns: nothing on 9001 yet" conns_are tcp4:9001 "count 0"
-check "conns: port 0 is refused" bash -c "! ip netns exec '$NS' '$TOOL' conns tcp4:0 2>/dev/null"
+check "conns: port 0 is refused" refused 2 "usage: nl_tool" conns tcp4:0
 
 # IPv4 server, IPv4 clients.
 bg "$CONN" srv 10.9.0.1 9001 0
