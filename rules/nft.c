@@ -327,6 +327,20 @@ add_expr(struct nftnl_rule *r, struct nftnl_expr *e)
 	return 0;
 }
 
+/* An empty rule of the inet table `table`, chain `chain`. */
+static struct nftnl_rule *
+rule_new(const char *table, const char *chain)
+{
+	struct nftnl_rule *r = nftnl_rule_alloc();
+
+	if (r == NULL)
+		return NULL;
+	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, table);
+	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
+	return r;
+}
+
 static int
 e_meta(struct nftnl_rule *r, uint32_t key, uint32_t dreg)
 {
@@ -559,14 +573,11 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 	if (nb->err)
 		return;
 
-	r = nftnl_rule_alloc();
+	r = rule_new(RULES_TABLE, chain);
 	if (r == NULL) {
 		nb->err = -ENOMEM;
 		return;
 	}
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, RULES_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain);
 
 	err = err ? err : e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
 	err = err ? err : e_cmp_eq(r, NFT_REG_1, &nfproto, 1);
@@ -641,14 +652,11 @@ put_sync_rule(struct nb *nb, const struct rules_sync *sy, int f)
 			      sy->addrs[f][0].b, sizeof(sy->addrs[f][0]), n, desc);
 	if (nb->err)
 		return;
-	r = nftnl_rule_alloc();
+	r = rule_new(RULES_TABLE, RULES_CHAIN_IN);
 	if (r == NULL) {
 		nb->err = -ENOMEM;
 		return;
 	}
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, RULES_TABLE);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, RULES_CHAIN_IN);
 	err = err ? err : e_meta(r, NFT_META_NFPROTO, NFT_REG_1);
 	err = err ? err : e_cmp_eq(r, NFT_REG_1, &nfproto, 1);
 	if (n > 0)
@@ -760,13 +768,10 @@ probe_one(bool native, char *err, size_t errlen)
 	}
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, PROBE_TABLE);
 	put_chain(&nb, PROBE_TABLE, PROBE_CHAIN, NF_INET_PRE_ROUTING);
-	r = nftnl_rule_alloc();
+	r = rule_new(PROBE_TABLE, PROBE_CHAIN);
 	if (r == NULL) {
 		nb.err = -ENOMEM;
 	} else {
-		nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, PROBE_TABLE);
-		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, PROBE_CHAIN);
 		if (e_queue(r, 0, native))
 			nb.err = -ENOMEM;
 		nlh = nb_msg(&nb, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND,
