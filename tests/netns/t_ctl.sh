@@ -217,7 +217,8 @@ elif cmd == "cdat":
     need(names == ["d1", "d2", "t1", "t2", "t3"], "nodes %r" % names)
     for n in j.get("nodes", []):
         for a in n.get("addresses", []):
-            need(row(n["name"], n.get("status"), a.get("ip"), a.get("status")),
+            need(row(n["name"], n.get("status"), "yes" if n.get("suspected") else "no",
+                     a.get("ip"), a.get("status")),
                  "no text row for %s %s" % (n["name"], a.get("ip")))
     for n in j.get("nodes", []):
         if n.get("name") != "d1":
