@@ -132,12 +132,50 @@ static int parse_hex(const char *path, const uint8_t *text, size_t len, uint8_t 
 	return (int)(digits / 2);
 }
 
+/* Text to key; text holds at most KEY_FILE_MAX bytes. */
+static int key_from_text(const char *name, const uint8_t *text, size_t len, struct wire_keys *out,
+			 char *err, size_t errlen)
+{
+	uint8_t bytes[KEY_FILE_MAX / 2 + 1];
+	int n;
+
+	n = parse_hex(name, text, len, bytes, err, errlen);
+	if (n < 0)
+		goto out;
+	if ((size_t)n == sizeof(out->key[0].k))
+		memcpy(out->key[0].k, bytes, sizeof(out->key[0].k));
+	else
+		crypto_generichash(out->key[0].k, sizeof(out->key[0].k), bytes, (size_t)n,
+				   NULL, 0);
+	out->n = 1;
+	n = 0;
+out:
+	sodium_memzero(bytes, sizeof(bytes));
+	return n;
+}
+
+int key_parse(const char *name, const void *text, size_t len, struct wire_keys *out, char *err,
+	      size_t errlen)
+{
+	sodium_memzero(out, sizeof(*out));
+	if (errlen)
+		err[0] = '\0';
+	if (sodium_init() < 0) {
+		snprintf(err, errlen, "%s: libsodium failed to initialise", name);
+		return -ENOSYS;
+	}
+	if (len > KEY_FILE_MAX) {
+		snprintf(err, errlen, "%s: key file larger than %d bytes", name, KEY_FILE_MAX);
+		return -EFBIG;
+	}
+	return key_from_text(name, text, len, out, err, errlen);
+}
+
 int key_load(const char *path, struct wire_keys *out, char *err, size_t errlen)
 {
 	uint8_t text[KEY_FILE_MAX + 1];
-	uint8_t bytes[KEY_FILE_MAX / 2 + 1];
 	ssize_t len;
-	int n, rc = 0;
+	int rc;
 
 	sodium_memzero(out, sizeof(*out));
 	if (errlen)
@@ -147,23 +185,7 @@ int key_load(const char *path, struct wire_keys *out, char *err, size_t errlen)
 		return -ENOSYS;
 	}
 	len = read_file(path, text, sizeof(text), err, errlen);
-	if (len < 0) {
-		rc = (int)len;
-		goto out;
-	}
-	n = parse_hex(path, text, (size_t)len, bytes, err, errlen);
-	if (n < 0) {
-		rc = n;
-		goto out;
-	}
-	if ((size_t)n == sizeof(out->key[0].k))
-		memcpy(out->key[0].k, bytes, sizeof(out->key[0].k));
-	else
-		crypto_generichash(out->key[0].k, sizeof(out->key[0].k), bytes, (size_t)n,
-				   NULL, 0);
-	out->n = 1;
-out:
+	rc = len < 0 ? (int)len : key_from_text(path, text, (size_t)len, out, err, errlen);
 	sodium_memzero(text, sizeof(text));
-	sodium_memzero(bytes, sizeof(bytes));
 	return rc;
 }

@@ -18,4 +18,10 @@
  * naming the file to err. */
 int key_load(const char *path, struct wire_keys *out, char *err, size_t errlen);
 
+/* The same, from the text of a key file already read (the file checks
+ * aside); name stands for the file in messages.  More than KEY_FILE_MAX
+ * bytes is -EFBIG. */
+int key_parse(const char *name, const void *text, size_t len, struct wire_keys *out, char *err,
+	      size_t errlen);
+
 #endif

@@ -2,12 +2,8 @@
  *
  * Besides "no crash, no overread", it checks that an incremental rewrite keeps a right
  * L4 checksum right: the input's checksum is first made right by a full_csum rewrite.
- *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. nfq/csum.c nfq/pkt.c \
- *         nfq/mangle.c nfq/reply.c tests/fuzz/fuzz_pkt.c -o fuzz_pkt
- *   gcc -DFUZZ_STANDALONE -fsanitize=address,undefined -I. ... -o fuzz_pkt  (runs files
- *         given as arguments, or a built-in pseudo-random corpus without arguments)
- */
+ * Built by `make fuzz` (tests/fuzz/fuzz_pkt) and, for the corpus replay of `make check`,
+ * with tests/fuzz/standalone.c (tests/fuzz/replay_pkt). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,8 +13,7 @@
 #include "nfq/mangle.h"
 #include "nfq/pkt.h"
 #include "nfq/reply.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "tests/fuzz/fuzz.h"
 
 static bool l4_csum_ok(const uint8_t *b, const struct pkt *p)
 {
@@ -94,67 +89,3 @@ out:
 	free(b);
 	return 0;
 }
-
-#ifdef FUZZ_STANDALONE
-static void run_file(const char *path)
-{
-	static uint8_t buf[0xffff + 40];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f) {
-		perror(path);
-		exit(1);
-	}
-	n = fread(buf, 1, sizeof(buf), f);
-	fclose(f);
-	LLVMFuzzerTestOneInput(buf, n);
-}
-
-/* Without files: mutated IPv4/IPv6 TCP, UDP and ICMP error skeletons. */
-static void run_random(unsigned long rounds)
-{
-	static const uint8_t v4[] = {
-		0x45, 0, 0, 60, 0, 0, 0x40, 0, 64, 1, 0, 0, 10, 9, 9, 9, 10, 2, 0, 100,
-		3, 4, 0, 0, 0, 0, 5, 0x78,
-		0x45, 0, 5, 0xdc, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 2, 0, 100, 10, 0, 0, 1,
-		0, 80, 0x9c, 0x40, 0, 0, 0, 1 };
-	static const uint8_t v6[] = {
-		0x60, 0, 0, 0, 0, 28, 0, 64, 0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-		0, 0, 0, 1, 0x20, 1, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0,
-		60, 0, 1, 4, 0, 0, 0, 0,
-		17, 0, 0, 0, 0, 0, 0, 0, 0x13, 0x88, 0, 53, 0, 12, 0, 0, 1, 2, 3, 4 };
-	uint8_t buf[256];
-	unsigned long r;
-	uint32_t st = 1;
-	size_t n, k, j;
-
-	for (r = 0; r < rounds; r++) {
-		const uint8_t *base = r & 1 ? v6 : v4;
-
-		n = r & 1 ? sizeof(v6) : sizeof(v4);
-		memcpy(buf, base, n);
-		for (k = 0; k < 1 + r % 4; k++) {
-			st = st * 1103515245u + 12345u;
-			j = (st >> 8) % n;
-			st = st * 1103515245u + 12345u;
-			buf[j] = (uint8_t)(st >> 16);
-		}
-		st = st * 1103515245u + 12345u;
-		LLVMFuzzerTestOneInput(buf, (st >> 8) % 8 ? n : (st >> 12) % (n + 1));
-	}
-}
-
-int main(int argc, char **argv)
-{
-	int i;
-
-	if (argc < 2) {
-		run_random(200000);
-		return 0;
-	}
-	for (i = 1; i < argc; i++)
-		run_file(argv[i]);
-	return 0;
-}
-#endif

@@ -82,7 +82,7 @@ static void test_tlv_values(void **state)
 	uint8_t b[32], longer[40];
 	uint64_t e, x, y;
 
-	/* 1400 - 32 header - 32 MAC - 4 TLV header - 8 seq */
+	/* 1412 - 44 header - 32 MAC - 4 TLV header - 8 seq */
 	assert_int_equal(REL_BODY_MAX, 1324);
 	rel_enc_nack(b, 0x0102030405060708ull, 5, 0x100000009ull);
 	assert_memory_equal(b, nack, sizeof(nack));
