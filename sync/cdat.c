@@ -442,6 +442,8 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 	if (!v || !d)
 		return false;
 	*version = be_get64(v);
+	if (*version >= CDAT_VERSION_LIMIT)
+		return false;
 	memcpy(digest, d, CDAT_DIGEST_LEN);
 	return true;
 }
@@ -485,6 +487,8 @@ int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 	    count_tlv(body, len, CDAT_TLV_DIGEST) != 1)
 		goto fail;
 	t->version = be_get64(v);
+	if (t->version >= CDAT_VERSION_LIMIT)
+		goto fail;
 	cdat_update_digest(t);
 	/* The digest covers every entry: a body cut at a TLV boundary fails. */
 	if (memcmp(d, t->digest, CDAT_DIGEST_LEN) != 0)
@@ -1091,7 +1095,7 @@ void cdat_proto_heard(struct cdat_proto *p, const char *from, uint64_t version,
 	long i = cdat_find_node(&p->cur, from);
 	struct cdat_node *n;
 
-	if (i < 0 || !digest)
+	if (i < 0 || !digest || version >= CDAT_VERSION_LIMIT)
 		return;
 	n = &p->cur.nodes[i];
 	/* A peer whose table changed: let the cluster settle before acting. */
@@ -1295,6 +1299,8 @@ static void propose(struct cdat_proto *p, uint64_t now, struct cdat_outbox *out)
 	uint64_t v = p->max_seen > p->cur.version ? p->max_seen : p->cur.version;
 
 	prop_reset(p);
+	if (v + 1 >= CDAT_VERSION_LIMIT)
+		return;	/* cannot happen: every version taken in is below it */
 	if (cdat_copy(&p->prop, &p->work) < 0)
 		return;
 	p->acked = calloc(p->prop.n ? p->prop.n : 1, sizeof(*p->acked));
@@ -1388,6 +1394,8 @@ static int get_summary_strict(const uint8_t *body, size_t len, uint64_t *version
 	if (!v || !d)
 		return CDAT_ERR_FORMAT;
 	*version = be_get64(v);
+	if (*version >= CDAT_VERSION_LIMIT)
+		return CDAT_ERR_FORMAT;
 	*digest = d;
 	return CDAT_OK;
 }
@@ -1445,6 +1453,8 @@ static int in_propose(struct cdat_proto *p, const char *from, const uint8_t *bod
 	if (!v || !pt)
 		return CDAT_ERR_FORMAT;
 	version = be_get64(v);
+	if (version >= CDAT_VERSION_LIMIT)
+		return CDAT_ERR_FORMAT;
 	part = be_get16(pt);
 	parts = be_get16(pt + 2);
 	first = be_get16(pt + 4);

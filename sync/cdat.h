@@ -35,6 +35,9 @@ struct cfg;
 #define CDAT_NAME_MAX 64	/* with the NUL: names are 1..63 bytes */
 #define CDAT_TYPE_MAX 16	/* with the NUL: types are 0..15 bytes */
 #define CDAT_DIGEST_LEN 32
+/* A table version grows by one per commit: one at or above this bound can
+ * only be forged or corrupt, and refused as such (v + 1 must never wrap). */
+#define CDAT_VERSION_LIMIT (UINT64_C(1) << 62)
 #define CDAT_MAX_EVENTS 64
 /* A message body (TLVs) that fits one wire datagram with header and MAC. */
 /* Leaves room for the reliable channel's sequence TLV (sync/reliable.h,

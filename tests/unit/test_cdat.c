@@ -1279,6 +1279,46 @@ static void test_proto_fragments(void **state)
 /* A coordinator change from a long node name to a shorter one: the shorter
  * coordinator's fragmented proposal is reassembled, acknowledged and
  * committed (the name of the previous proposer must not linger). */
+/* A version near 2^64 (found by fuzz_cdat: 2^64-1 made the next proposal
+ * wrap to 0, which every peer refuses as older, and the coordinator could
+ * never commit again) is refused wherever it comes in, and proposals go on. */
+static void test_version_limit(void **state)
+{
+	struct body b;
+	const uint8_t *body;
+	uint8_t digest[CDAT_DIGEST_LEN] = { 1 }, got[CDAT_DIGEST_LEN];
+	uint64_t v = 0, before;
+	size_t len;
+	struct sim s;
+
+	(void)state;
+	body_begin(&b);
+	cdat_put_summary(&b.w, UINT64_MAX, digest);
+	body = body_of(&b, &len);
+	assert_false(cdat_get_summary(body, len, &v, got));
+	body_begin(&b);
+	cdat_put_summary(&b.w, CDAT_VERSION_LIMIT - 1, digest);
+	body = body_of(&b, &len);
+	assert_true(cdat_get_summary(body, len, &v, got));
+	assert_int_equal(v, CDAT_VERSION_LIMIT - 1);
+
+	sim_init(&s, 3);
+	for (size_t i = 0; i < s.n; i++)
+		assert_int_equal(cdat_proto_set_own(&s.p[i], 0, 24, 1500, "eth"), CDAT_OK);
+	for (int i = 0; i < 40; i++)
+		sim_step(&s);
+	before = sim_agree(&s, -1);
+	assert_true(before >= 1);
+	cdat_proto_heard(&s.p[0], s.p[1].cur.nodes[1].name, UINT64_MAX, digest, s.now);
+	assert_true(s.p[0].max_seen < CDAT_VERSION_LIMIT);
+	/* a change still commits, with a higher version */
+	assert_int_equal(cdat_proto_set_own(&s.p[2], 0, 24, 9000, "eth"), CDAT_OK);
+	for (int i = 0; i < 40; i++)
+		sim_step(&s);
+	assert_true(sim_agree(&s, -1) > before);
+	sim_free(&s);
+}
+
 static void test_sim_shorter_coordinator(void **state)
 {
 	static const char *const names[] = { "coordinator-long", "c2", "n2", "n3", "n4", "n5" };
@@ -1712,6 +1752,7 @@ int main(void)
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_decode_rejects),
 		cmocka_unit_test(test_decode_fuzz),
+		cmocka_unit_test(test_version_limit),
 		cmocka_unit_test(test_rtt),
 		cmocka_unit_test(test_probe_grid),
 		cmocka_unit_test(test_loss_late_loop),
