@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # sync_bench.sh: cluster messaging figures against the configured heartbeat, on the two-subnet
 # topology of tests/netns/lib.sh (nt_topo2_up: d1 d2 | R1, R2 | t1 t2, two addresses each).
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # takeover_bench.sh: distributor takeover time and connections lost, for several heartbeat
 # settings, on the namespace cluster of tests/netns/lib.sh.  Not a test: prints a table and
 # never fails on the figures.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # vipa_bench.sh: throughput and new-connection rate through a VIPA, clusterd's userspace rewrite
 # against the same rewrite done by nftables in the kernel, on one namespace topology
 # (client - router - LAN with d1 distributing to t1).  Prints a table; never fails on figures.

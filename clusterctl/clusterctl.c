@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * clusterctl - query and steer a running clusterd over its control socket.
  *

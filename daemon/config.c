@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config: load and validate the configuration file.
  *
  * libconfig does the syntax; this file does the meaning.  Every group is

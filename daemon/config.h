@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* config: the immutable configuration object.
  *
  * cfg_load() parses /etc/clusterd.conf (libconfig syntax, the contract keys

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* connlog: what a worker's connection table did, for replication.  One
  * single-producer (the worker) single-consumer (the main thread) ring per
  * worker; no locks.  When the ring is full the event is dropped and counted,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctl: the control socket.  One line in ("stats\n"), one JSON object out,
  * then close; up to 32 clients at once, served from the main loop without
  * blocking it.  The protocol is documented in clusterctl(8). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctx: the daemon's top-level context.  The only mutable state outside a
  * function's locals lives here, owned by the main thread except where a
  * field says otherwise. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* epoch: the persistent boot epoch (see epoch.h). */
 #include <errno.h>
 #include <fcntl.h>

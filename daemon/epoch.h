@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* epoch: a boot epoch that grows across restarts, whatever the wall clock does.
  *
  * Peers reject a message whose epoch is lower than the last one they saw from

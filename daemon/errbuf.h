@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* errbuf: the one way modules report an error to their caller, as text in a
  * caller's buffer (err, errlen), which may be NULL. */
 #ifndef CLUSTERD_ERRBUF_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* listen: listening sockets through NETLINK_SOCK_DIAG (see listen.h). */
 #include <errno.h>
 #include <limits.h>

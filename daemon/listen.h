@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* listen: which ports have a listening application.
  *
  * Adapter: NETLINK_SOCK_DIAG (inet_diag) through libmnl.  Each call opens its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* log: one logging module for the daemon (stderr in the foreground, syslog
  * otherwise), rate-limited per call site so a packet flood cannot flood the
  * log.  Pure modules never log: they return errors. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* clusterd: main, the event loop, roles and reload.
  *
  * The main thread owns the configuration, the member table, the VIPA

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* member: where the other nodes' applications listen, from their
  * heartbeats.  Pure table logic.  Whether a node is alive is the CDAT's
  * business (sync/cdat: per-address reachability). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* replicate: the connection table travels to the other distributors of a
  * VIPA, so that a backup can take the VIPA over without losing a connection
  * (seed 002).

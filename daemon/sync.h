@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sync: the daemon side of cluster messaging.
  *
  * - Heartbeats go to every address of every other node, every heartbeat_ms

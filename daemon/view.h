@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* view: the routing view the packet engine reads, built from the immutable
  * configuration plus what the cluster knows right now (which nodes are alive,
  * where an application listens, which nodes the operator drained).

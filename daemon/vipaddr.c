@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vipaddr: add, delete, look up and announce a VIPA (see vipaddr.h). */
 #include <errno.h>
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* vipaddr: own a VIPA on an interface and announce it.
  *
  * Adapter: rtnetlink (libmnl) to add, delete and look up the address, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* worker: one thread per NFQUEUE, driving the engine. */
 #ifndef CLUSTERD_WORKER_H
 #define CLUSTERD_WORKER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* addr: one IPv4 or IPv6 address, the type every module shares.
  * Pure header-only helpers; no allocation. */
 #ifndef CLUSTERD_ADDR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* be: big-endian (network order) loads and stores on byte buffers, for
  * packets and cluster messages; no alignment assumed. */
 #ifndef CLUSTERD_BE_H

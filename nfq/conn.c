@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn: the connection table of one worker (see conn.h). */
 #include <errno.h>
 #include <stdlib.h>

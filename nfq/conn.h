@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* conn: the connection table of one worker.  Pure: no locks (the owning
  * worker serialises calls), no logging, allocation only in conn_table_new().
  * A fixed pool of entries with a free list, chained in a power-of-two bucket

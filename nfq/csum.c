@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* csum: Internet checksum and CRC32c. */
 #include <sys/socket.h>
 

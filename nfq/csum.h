@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* csum: Internet checksum (RFC 1071, incremental per RFC 1624) and CRC32c (SCTP).
  * Pure: no state, no allocation. */
 #ifndef CLUSTERD_CSUM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* engine: the verdict for one queued packet.  Pure: given the packet bytes,
  * the worker's connection table and the current routing view, it rewrites the
  * buffer in place and says what to do with it.  No sockets; the queue glue

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mangle: address and port rewriting with checksum upkeep. */
 #include <string.h>
 

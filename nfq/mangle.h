@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* mangle: rewrite one side's address and port of a parsed packet in place, keeping
  * every checksum right (IPv4 header, TCP/UDP/ICMPv6 with pseudo-header, SCTP CRC32c,
  * and the packet quoted in an ICMP error).  Pure: no allocation. */

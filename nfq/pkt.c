@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt: bounded parser for IPv4/IPv6 packets and the packets ICMP errors quote. */
 #include <string.h>
 #include <netinet/ip.h>

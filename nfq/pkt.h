@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pkt: parse an IPv4/IPv6 packet (options, extension headers, TCP, UDP, SCTP,
  * ICMP/ICMPv6 and the packet quoted in an ICMP error) into a view of offsets and
  * fields.  Pure: reads the buffer only, never past len; no allocation. */

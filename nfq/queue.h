@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* queue: one NFQUEUE through libnetfilter_queue's libmnl API.  Thin glue:
  * it receives packets, hands each to a callback and sends the verdicts of a
  * whole drain in one sendmsg.  No packet logic here. */

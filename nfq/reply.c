@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reply: TCP RST and ICMP port unreachable builders. */
 #include <string.h>
 

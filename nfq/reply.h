@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reply: build the answers the daemon sends itself through a raw socket (IP header
  * included): TCP RST and ICMP port unreachable.  Pure: writes only into out. */
 #ifndef CLUSTERD_REPLY_H

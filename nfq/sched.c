@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched: Maglev, round robin and least-connections (see sched.h). */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sched: picking a target for a new connection.  Pure: no globals, no
  * logging; only sched_maglev_build() allocates.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* stats: per-worker packet counters.  Each worker writes only its own array
  * (relaxed atomics so readers never see torn values); the control socket sums
  * them when asked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nft: the ruleset into the kernel as one nfnetlink batch (libnftnl + libmnl).
  *
  * Rules are built expression by expression exactly as nft 1.0.6 compiles the

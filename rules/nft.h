@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nft: the ruleset into the kernel, through libnftnl and libmnl.
  *
  * Every change is one nfnetlink batch, so the kernel applies all of it or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rules: the ruleset of one node as data, and its nft text.  Pure. */
 #include <errno.h>
 #include <stdarg.h>

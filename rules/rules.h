@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rules: the nftables ruleset of one node, as data, and its nft text.
  *
  * Pure: built once from the configuration, then either rendered as an

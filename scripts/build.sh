@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Builds clusterd out of tree: scripts/build.sh rel|san|tsan [DIR]  ->  DIR (default build/KIND)
 #   rel:  the normal build (-O2 -g), what the demo and the benches run
 #   san:  AddressSanitizer + UndefinedBehaviorSanitizer (configure --enable-sanitizers): the unit

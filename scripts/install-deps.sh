@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Installs what building and testing clusterd needs (Debian 12, as root).
 # Quiet and quick when everything is already there.
 set -euo pipefail

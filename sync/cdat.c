@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cdat: the cluster destination address table, reachability of its
  * addresses and its distribution protocol.  Pure code: see cdat.h. */
 #include <assert.h>

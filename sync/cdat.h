@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* cdat: the cluster destination address table and its distribution.
  *
  * The table holds every node by name with its addresses in the file's

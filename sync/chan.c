@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chan: one dual-stack UDP socket for cluster messages (see chan.h). */
 #include <errno.h>
 #include <net/if.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* chan: the cluster's UDP socket, a thin adapter under the wire layer.
  *
  * One dual-stack socket (AF_INET6, IPV6_V6ONLY off, IPv4 peers as v4-mapped

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* key: the cluster key file loader.  Reads one file; no other side effects.
  * Key material on the stack is wiped on every path out. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* key: loads the cluster key file (hex text, see DESIGN.md) into the keys
  * that authenticate cluster messages. */
 #ifndef CLUSTERD_KEY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reliable: sequence numbers, ACK/NACK, resend queue and reorder buffer for
  * cluster state messages.  Pure code: see reliable.h for the protocol. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* reliable: in-order, exactly-once delivery of state messages between two
  * nodes, above the authenticated wire layer, in the manner of conntrackd's
  * FT-FW mode.  Pure: no sockets, no clock (time is a parameter), no globals;

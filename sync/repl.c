@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* repl: replication records and the replica store (see repl.h). */
 #include <stdlib.h>
 #include <string.h>

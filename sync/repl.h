@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* repl: connection-table replication (seed 002).  The distributor of a VIPA
  * sends its connection table to the backup distributor(s) as records in
  * reliable state messages; a target reports the connections it holds to a

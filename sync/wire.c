@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* wire: encode, decode and authenticate cluster messages; replay window.
  * Pure code: see wire.h for the layout. */
 #include <assert.h>

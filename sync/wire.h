@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* wire: the authenticated cluster message format.  Pure: buffers in,
  * results out; no sockets, no allocation, no globals.
  *

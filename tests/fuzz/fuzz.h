@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Shared by the fuzz targets: the libFuzzer entry point, a reader that takes
  * fields off the front of the input, and invariant checks that abort (so
  * libFuzzer and the replay programs report them as crashes). */

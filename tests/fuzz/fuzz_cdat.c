@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/cdat: the body decoders, and the distribution
  * protocol as a state machine.  One cdat_proto (node a, b or c of a
  * three-node cluster, see fuzz_cdat.h for the input format) takes

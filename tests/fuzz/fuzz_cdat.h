@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cluster that fuzz_cdat runs in, shared with the corpus generator so
  * that recorded message streams replay to the same states.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for daemon/config (libconfig text to struct cfg), and
  * what the daemon builds from a loaded configuration: the CDAT
  * (cdat_from_cfg) and the nftables ruleset (rules_build, rules_render).

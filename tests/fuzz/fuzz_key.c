@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/key: the key file text.
  *
  * key_parse must accept exactly the texts that hold an even number (>= 64)

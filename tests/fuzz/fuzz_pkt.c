@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for nfq/pkt, nfq/mangle and nfq/reply.
  *
  * Besides "no crash, no overread", it checks that an incremental rewrite keeps a right

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/reliable: a sender and a receiver joined by a
  * network that the input drives (it delays, drops, duplicates and reorders
  * in both directions; either end may restart), then a drain with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/repl: repl_decode and the replica store.
  *
  * Input: messages, each {origin u8, dt u8, len u16, body}.  A body that

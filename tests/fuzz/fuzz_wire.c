@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/wire: wire_decode, the TLV iterator,
  * wire_get_listen, wire_tlv_framing_ok and the replay window.
  *

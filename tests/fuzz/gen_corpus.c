@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writes the seed corpora of the fuzz targets: small, meaningful inputs made
  * by the project's own encoders (and by the packet builder of the unit
  * tests).  Run once by `make fuzz-corpus`; its output is committed under

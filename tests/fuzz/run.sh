@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs the libFuzzer targets one after the other:
 #   tests/fuzz/run.sh BUILDDIR [SECONDS [TARGET...]]
 # BUILDDIR was configured with CC=clang --enable-fuzzing and has run `make fuzz`.

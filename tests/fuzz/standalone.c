@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* main() for the replay builds of the fuzz targets (any compiler, no
  * libFuzzer): feeds every file named on the command line, or every file of
  * each directory named, to LLVMFuzzerTestOneInput.  Without arguments it

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # demo.sh: the README's demo.  Builds the namespace cluster (client, router, distributors d1 d2,
 # targets t1 t2 t3), starts the HTTP servers and clusterd everywhere, sends 30 requests to the
 # VIPA showing which target answered each, then shows clusterctl status and targets from d1.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """forge.py: forged, replayed, relayed and bit-flipped cluster messages for the netns tests.
 
   forge.py random  --to IP [--port P] [--len N] [--count N]

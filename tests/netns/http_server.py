@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """A tiny HTTP/1.1 server for the netns tests.
 
 Listens on [::]:PORT (dual stack), answers every GET with "NAME\\n" so the client can tell which

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # lib.sh: the network-namespace test cluster of clusterd (sourced by t_*.sh, demo.sh, the bench).
 #
 # Topology (every name carries a per-run id, so parallel or leftover runs never collide):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # lib_takeover.sh: helpers of the distributor takeover / takeback tests (t_takeover_*.sh) and of
 # bench/takeover_bench.sh.  Sourced after lib.sh (uses its nt_* helpers and the standard
 # cluster: d1 distributes 10.2.0.100, d2 backs it up); sources nothing itself.

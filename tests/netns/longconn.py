@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """longconn.py: long-lived HTTP/1.1 connections plus a stream of new ones, for takeover tests.
 
 Opens --conns (48) keep-alive connections to HOST:PORT and, on each, sends a GET every

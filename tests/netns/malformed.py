@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Sends a burst of malformed packets toward a VIPA (no scapy: bytes are built by hand).
 
 --mode ip   raw IP socket (IP_HDRINCL): the kernel fixes the IPv4 total length and header

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* nl_tool: a tiny driver for daemon/vipaddr.c and daemon/listen.c, used by
  * t_nl.sh inside a scratch network namespace.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* rules_tool: drives rules/ against the kernel for tests/netns/t_rules.sh.
  *
  *   rules_tool probe

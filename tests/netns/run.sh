@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # run.sh: runs every t_*.sh of this directory (or those named) in sequence, each with a timeout,
 # and ends with exactly one line "N passed, N failed, N skipped"; exits non-zero if any failed.
 # A test's exit status: 0 passed, 77 skipped (a tool it needs is missing), anything else failed.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_converge: four nodes on two routed subnets, two addresses each.  Within 5 s of the
 # daemons answering, every node holds the same CDAT (version and digest), version > 0 (t2's
 # alternate reported MTU 1400 against the file's 1500, so the coordinator committed a change),

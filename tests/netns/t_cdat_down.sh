@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_down: both of t1's paths are cut for cluster traffic.  t1 is down on d1, d2 and t2
 # within retry x heartbeat + 500 ms (measured per node, all polled at once); the VIPA keeps
 # serving every request and none reaches t1.  Healed, t1 is up again everywhere and gets

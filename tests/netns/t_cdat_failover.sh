@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_failover: t1's primary path is cut for cluster traffic only (UDP to and from the sync
 # port of 10.3.0.21, in t1's namespace).  Within (retry + 1) x heartbeat + 500 ms d1 marks
 # that address unreachable and makes the alternate current; t1 stays up on every node, no

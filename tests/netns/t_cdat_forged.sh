@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_forged: d1 gets, from d2's namespace (a node's address: anything else is dropped
 # before the MAC, see t_sync_foreign), random bytes, real cluster messages (captured on d2
 # with tcpdump) replayed verbatim, and the same messages with one bit flipped in the body or

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_loss: 10 % of the cluster traffic is dropped at random on every node (nftables numgen,
 # in and out).  t1's alternate MTU is changed three times; each time the CDAT converges to the
 # same version and digest on every node, with the new MTU, within 10 s.  The loss was real

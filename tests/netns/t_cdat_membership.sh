@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_membership: a fifth node, t3 (10.3.0.23 / 10.5.0.23), not in the file at start, is
 # added to the file and every running daemon is reloaded (`clusterctl reload`), t3's daemon
 # started: t3 appears in every node's CDAT, up, with the same digest everywhere.  Removed from

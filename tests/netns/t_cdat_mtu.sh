@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_mtu: cluster datagrams fit the path's adapter MTUs.  d2's lan0 has MTU 1280 (set
 # before the daemons start), every other adapter 1500; d2 reports its MTU into the CDAT, and
 # d1 (the coordinator) commits it.  Under the load of the takeover tests (d1 distributes and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_oneway: a one-way failure must not move a VIPA.  Under the load of the takeover tests
 # (d1 distributes the VIPA, d2 backs it up, t1..t3 targets), d2's namespace drops every
 # cluster datagram from d1 (both of d1's addresses), nothing else: d2 no longer hears d1 and

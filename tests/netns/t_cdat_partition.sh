@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_cdat_partition: cluster traffic between {d1, t1} and {d2, t2} is cut (both paths).  Each
 # side sees the other down and keeps serving: d2 takes the VIPA on its side (d1 and d2 both
 # distributor: expected during a partition).  Healed, within 1 s the VIPA has exactly one owner

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_config: bad configurations are refused with FILE:LINE, an unknown key is refused, a key file
 # readable by others is refused.  Runs in one scratch namespace (a daemon that wrongly starts
 # touches nothing outside it).

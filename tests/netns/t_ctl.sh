@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_ctl: clusterctl against a running clusterd, and against a fake one for what a daemon never
 # sends.
 #

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_ctl_daemon: the control socket serves its clients without blocking the daemon.  40 clients
 # connect to d1's socket and send nothing: an operator's clusterctl still gets its answer at
 # once (the oldest silent clients make room, counted in ctl.clients_dropped), d1 stays alive on

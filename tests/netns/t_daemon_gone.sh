@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_daemon_gone: with clusterd on d1 killed -9 and its rules left in place, VIPA traffic is
 # dropped by the kernel (curl times out) instead of reaching d1's stack (which would RST:
 # curl exit 7).  Restarted, it serves again.  d2 (the backup) is stopped first so that no

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_drain: a drained target gets no new connection while its established ones keep working;
 # undrained, it gets new connections again.
 . "$(dirname "$0")/lib.sh"

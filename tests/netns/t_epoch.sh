@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_epoch: the boot epoch grows across restarts even when the wall clock went back.  d1's state
 # file is seeded with an epoch a day ahead of the clock (as if its clock had stood a day ahead at
 # its last start); d1 starts with that + 1, and after a SIGKILL and restart with that + 2, and d2

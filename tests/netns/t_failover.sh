@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_failover: `clusterctl failover VIPA` moves a VIPA to its backup on purpose
 # (maintenance) without losing an established connection; only the node that
 # distributes the VIPA accepts it.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_icmp_flood: a flood of ICMP errors at the VIPA does not stall the connections through it.
 # Long-lived HTTP connections (longconn.py, a request every 50 ms on each) run from the client
 # through d1 while the router sends d1 20000 "fragmentation needed" errors in about 5 s, from

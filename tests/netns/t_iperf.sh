@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_iperf: an iperf3 upload through the VIPA (tcp 5201 -> t1) succeeds with a non-zero bitrate.
 . "$(dirname "$0")/lib.sh"
 nt_need iperf3

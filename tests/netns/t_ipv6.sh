@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_ipv6: t_spread over the IPv6 VIPA.
 . "$(dirname "$0")/lib.sh"
 N=120

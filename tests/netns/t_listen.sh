@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_listen: a target whose application stops listening leaves the distributor's set within 1.5 s
 # and gets no new connection; when it listens again it comes back within 1.5 s.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_malformed: a burst of malformed packets toward the VIPA, from the client (routed) and from a
 # LAN host (raw frames, including IPv4 headers a router would drop): d1's daemon survives,
 # counts drops by reason, and serves normal requests afterwards.

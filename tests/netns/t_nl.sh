@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # nl_smoke: vipaddr (add/del/present/announce) and listen_scan in a scratch
 # network namespace.  Needs root, iproute2 and python3.  Builds
 # tests/netns/nl_tool.c into a temporary directory unless NL_TOOL names a

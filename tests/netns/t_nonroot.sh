@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_nonroot: every clusterd runs as an unprivileged system user with CAP_NET_ADMIN and
 # CAP_NET_RAW as ambient capabilities (what systemd/clusterd.service does, here with setpriv):
 # each starts, binds its queues, installs its rules and serves IPv4 and IPv6 traffic; after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_notarget: a service with no listening target refuses at once (TCP RST: curl exit 7 in < 1 s;
 # UDP: ICMP port unreachable) and the distributor counts no_target.
 . "$(dirname "$0")/lib.sh"

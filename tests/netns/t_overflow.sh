@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_overflow: what a full queue does.  d1's queue holds 8 packets; an iperf3
 # upload through the VIPA overflows it.  The kernel must drop (no fail-open):
 # the transfer survives on TCP retransmissions, the overruns are counted, and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_pmtu: ICMP errors about a VIPA connection reach the target that holds it.
 # The router's link to the client gets MTU 1280; the target sends full-size
 # segments (DF) as the VIPA, so the router answers "fragmentation needed" to

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_reload: SIGHUP with a configuration that removes t3 from VIPA:80: the connection established
 # to t3 before continues, new connections avoid t3.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_restart_adopt: a distributor that is restarted with no backup to take over keeps the
 # established connections.  clusterd runs on d1, t1, t2 and t3 only (d2, the VIPA's second
 # distributor in the file, never starts: nobody takes over).  48 long-lived HTTP connections

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # rules_smoke: rules/ against the real kernel, in a scratch network namespace.
 #
 # For several nodes and worker counts: install the ruleset with libnftnl,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_sctp_service: an SCTP service never takes its targets' other services down.  The IPv4 VIPA
 # carries HTTP on t1..t3 and, like etc/clusterd.conf, an SCTP service (3868) on t1 and t2.  The
 # listener scan answers TCP on t1 and t2 although the kernel may not answer SCTP (no SCTP here:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_spread: 300 requests to the IPv4 VIPA all succeed, spread over t1..t3, the servers see the real
 # client, and both the distributor and a target rewrote packets.
 . "$(dirname "$0")/lib.sh"

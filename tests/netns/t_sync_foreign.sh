@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_sync_foreign: the sync port takes datagrams only from the nodes' addresses (defect 9 of the
 # security review).  From t3 (10.3.0.23: built, but no node of the configuration) d1 gets
 # random bytes and authentic cluster messages (captured from d2 to d1, replayed).

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_sync_relay: a datagram counts only at the node it was sent to, and a heartbeat or answer
 # only measures the path it came by (defect 2 of the security review, and the stated source).
 #

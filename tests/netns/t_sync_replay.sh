@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_sync_replay: recordings replayed into a restart count for nothing (defect 3 of the security
 # review).  d1 restarts while d2's own traffic cannot reach it (cut at d1), so d1's replay
 # window for d2 is empty, as after any restart.  Then d1 gets, from t1's address (a node's,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_synflood: 30,000 SYNs from forged sources at the plain L4 (maglev) service VIPA:80 must not
 # fill d1's connection table (a SYN routed by maglev makes no entry until its handshake
 # completes), nothing of them may reach the backup d2's replicas, and a real client keeps

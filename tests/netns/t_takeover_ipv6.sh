@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_ipv6: t_takeover_kill over the IPv6 VIPA fd02::100: 48 long-lived connections and
 # 10 new ones a second from the client to [fd02::100]:80 (round-robin: d2 keeps their targets
 # only from the replica); at t0 clusterd on d1 is SIGKILLed, d2 takes the VIPA over (its unsolicited

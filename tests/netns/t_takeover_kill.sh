@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_kill: the load of t_takeover_linkdown; at t0 clusterd on d1 is SIGKILLed (its rules
 # and the VIPA address stay behind, so whatever still reaches d1 is dropped by its queue rules):
 # d2 takes the VIPA over; at t0 + 2 s clusterd on d1 is started again: it cleans the leftovers,

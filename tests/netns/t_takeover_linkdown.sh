@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_linkdown: 48 long-lived HTTP/1.1 connections (a request every 100 ms each) and 10 new
 # connections a second through the VIPA (round-robin, see nto_cluster_up); at t0 = READY + 3 s
 # d1's link goes down: d2 takes the VIPA over and keeps every connection going; at t0 + 3.5 s

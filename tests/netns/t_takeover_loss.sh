@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_loss: t_takeover_linkdown with 10 % random loss of the cluster traffic (UDP to or
 # from port 7788, in and out) on every node, from before the load until the end: no false
 # takeover before the event, the same takeover and takeback, nothing lost, no stall over 1 s.

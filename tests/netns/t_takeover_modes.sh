@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_modes: the kill scenario of t_takeover_kill (SIGKILL clusterd on d1 at t0, d2 takes
 # over; d1 restarted at t0 + 2 s takes the VIPA back) under the two replication modes that
 # every-update does not cover, each on a fresh cluster:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_nopreempt: with `preempt = false` the VIPA stays on the backup
 # when the primary returns.  clusterd on d1 stops (SIGTERM): d2 takes over
 # with every connection; d1 starts again, takes the table and becomes the

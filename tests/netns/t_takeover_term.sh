@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_term: the load of t_takeover_linkdown; at t0 clusterd on d1 gets SIGTERM: it hands
 # the VIPA over (final sync), removes its rules and address and leaves, and d2 routes at once,
 # without waiting for a missed heartbeat; at t0 + 2 s clusterd on d1 is started again and takes

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_term_periodic: t_takeover_term's handover (SIGTERM clusterd on d1 at t0; d2 routes at
 # once; d1 restarted at t0 + 2 s takes the VIPA back) with `sync.mode = "periodic"` and
 # interval_ms = 1000: d1 sends its table changes once a second, so whatever it logged since its

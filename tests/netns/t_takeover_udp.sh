@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_takeover_udp: UDP flows keep their target across a takeover.  The VIPA's UDP service 5353
 # (t1, t2, t3, echo servers answering with their name) is scheduled round-robin here, so a
 # distributor can learn a flow's target only from its own table or the replica (maglev would

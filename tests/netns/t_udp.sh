@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # t_udp: 50 datagrams from 50 source ports to the VIPA's UDP service, each answered from the
 # VIPA's address and port, spread over more than one target.
 . "$(dirname "$0")/lib.sh"

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """UDP echo for the netns tests, and a client of long-lived UDP flows against it.
 
 Server (--name): answers every datagram on [::]:PORT (dual stack) with "NAME <the datagram>" so

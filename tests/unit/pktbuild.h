@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pktbuild: packets built byte by byte for the unit tests, and reference checksums.
  * The sums here are a plain add of 16-bit words, written apart from nfq/csum on purpose:
  * a test that checked csum against itself could not fail.  Header-only, tests only;

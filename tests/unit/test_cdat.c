@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sync/cdat: the table, its encoding, reachability and the
  * distribution protocol (a simulated cluster exchanging outbox messages in
  * random order, with dead nodes and a partition that heals).  The known

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for daemon/config.c: the DESIGN.md example and a file that sets
  * every key load with the expected values; every refusal names the right
  * file and line.  Refusal inputs are written to temporary files; the line of

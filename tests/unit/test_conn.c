@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/conn: round trips, full table, TCP tracking, expiry
  * with a fake clock and budgeted scans, hash values and spread. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/csum: known vectors and checks against a by-the-book sum. */
 #include <stdarg.h>
 #include <stddef.h>

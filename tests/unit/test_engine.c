@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Engine: one verdict per packet, driven with packets from pktbuild.h and a view
  * built from tests/unit/data/engine.conf.  Checksums are verified with pktbuild's
  * independent one's-complement sum, not with nfq/csum. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for daemon/epoch: the persistent boot epoch.  Every test works in
  * its own mkdtemp directory under /tmp and checks the exact result, the exact
  * file contents, that no temporary is left and that no descriptor leaks. */

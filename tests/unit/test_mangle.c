@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/mangle: every rewrite is compared byte for byte with the packet built
  * from scratch with the new values, and every checksum is verified by a plain sum. */
 #include <stdarg.h>

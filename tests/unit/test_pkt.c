@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/pkt: every field of the view, every error, and truncation at
  * every length inside exactly sized heap buffers (ASan catches any overread). */
 #include <stdarg.h>

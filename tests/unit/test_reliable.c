@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sync/reliable: TLV values, in-order delivery, duplicates,
  * reordering, the window, go-back-N and NACK resends, resync and the
  * floor, new epochs, the count and byte bounds, and a lossy, reordering

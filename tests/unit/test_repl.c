@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sync/repl: record encoding (exact bytes written out by
  * hand from the layout in repl.h), round trips, a body filled to the brim,
  * strict rejection, and the replica store (updates, bulk mark-and-sweep,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/reply: RST and port unreachable checked field by field and by sum. */
 #include <stdarg.h>
 #include <stddef.h>

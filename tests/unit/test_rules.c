@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* test_rules: the ruleset model and its nft text, on hand-built configurations. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for nfq/sched: Maglev shares, weights, disruption and
  * determinism; round robin; least-connections. */
 #include <stdarg.h>

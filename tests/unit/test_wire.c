@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sync/wire (encode, decode, MAC, replay), sync/key (key file
  * loader) and a loopback check of sync/chan.  Known answers were computed
  * outside libsodium (Python hmac/hashlib). */
