@@ -349,7 +349,22 @@ interval_ms = $NTO_SYNC_INTERVAL;/" "$NT_WORK/clusterd.conf"
 	# NTO_CONF_EDIT: a test's own change of the file (a command), before any daemon reads it
 	[ -n "${NTO_CONF_EDIT:-}" ] && eval "$NTO_CONF_EDIT"
 	nt_servers_start || { nt_fail setup "http servers"; nt_finish; }
-	nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
+	if [ "${NTO_PREEMPT:-true}" = false ]; then
+		# Without preemption the first node to distribute keeps the VIPA: a d1 that
+		# starts slower than d2 (a loaded machine, the sanitizers) would leave it on d2
+		# for good, as it should.  The scenario is "d1 was the distributor": it starts
+		# first and owns the VIPA before the others start.
+		nt_cd_start d1 || { nt_fail setup "clusterd did not start on d1"; nt_finish; }
+		nt_wait_until 15 nto_owns d1 ||
+			{ nt_fail setup "d1 alone did not take $NTO_VIP within 15 s"; nt_finish; }
+		local h
+		for h in $NT_HOSTS; do [ "$h" = d1 ] || nt_cd_launch "$h"; done
+		for h in $NT_HOSTS; do
+			nt_cd_ready "$h" || { nt_fail setup "clusterd did not start"; nt_finish; }
+		done
+	else
+		nt_cd_start_all || { nt_fail setup "clusterd did not start"; nt_finish; }
+	fi
 	if ! nt_wait_listening d1 3 80 tcp 10 "$NTO_VIP"; then
 		nt_fail setup "d1 does not see 3 listening targets for $NTO_VIP:80 within 10 s"
 		nt_ctl d1 targets
