@@ -385,6 +385,29 @@ nto_router_sends_to()
 # nto_router_entry: the router's neighbour entry for NTO_VIP (for messages).
 nto_router_entry() { nt_x r ip -"$(nto_ipv)" neigh show "$NTO_VIP" dev lan0; }
 
+# nto_burst_arm GO N DURATION_S: starts a burst of N long-lived connections of longconn.py (no
+# new connections), loaded but waiting for the file GO: python's start-up (a few hundred ms on a
+# busy machine) must not fall between the moment a test picks and its event.  Creates GO.armed
+# once loaded.  Its files are those of nto_lc_start (burst.log, .json, .stop, .pid), so nto_lc_wait
+# and nto_lc read them.
+nto_burst_arm()
+{
+	rm -f "$1" "$1.armed" "$NT_WORK/burst.json" "$NT_WORK/burst.stop"
+	nt_bg c burst "$PY" -u -c 'import os, sys, time
+sys.path.insert(0, sys.argv[1])
+import longconn
+go = sys.argv[2]
+open(go + ".armed", "w").close()
+end = time.time() + 20
+while not os.path.exists(go):
+	if time.time() > end:
+		sys.exit(3)
+	time.sleep(0.002)
+sys.argv = ["longconn.py"] + sys.argv[3:]
+sys.exit(longconn.main())' "$NT_DIR" "$1" "$NT_VIP4" --conns "$2" --rate 0 \
+		--duration "$3" --stop-file "$NT_WORK/burst.stop" --out "$NT_WORK/burst.json"
+}
+
 # nto_begin: the cluster (nto_cluster_up), then the command NTO_PRELOAD if set, the watchers on
 # d1 and d2, the load; sleeps until the moment of the event (NTO_EVENT_S after READY).  Sets
 # NTO_READY_MS.

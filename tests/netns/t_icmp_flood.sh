@@ -39,15 +39,10 @@ rx_before=$(nt_stat d1 "j['packets']['received']")
 # The flood: raw IPv4 from the router, FLOOD_N errors paced evenly over FLOOD_S seconds.
 t0=$(nt_now_ms)
 nt_x r "$PY" -c 'import random, socket, struct, sys, time
-vip, client, n, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
-ports = [int(p) for p in sys.argv[5:]]
-def csum(b):
-	if len(b) % 2:
-		b += b"\0"
-	t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-	t = (t >> 16) + (t & 0xffff)
-	t += t >> 16
-	return ~t & 0xffff
+sys.path.insert(0, sys.argv[1])
+from malformed import csum
+vip, client, n, secs = sys.argv[2], sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+ports = [int(p) for p in sys.argv[6:]]
 def ip4(src, dst, proto, payload, ident):
 	h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(payload), ident, 0x4000, 64, proto, 0,
 			socket.inet_aton(src), socket.inet_aton(dst))
@@ -71,7 +66,7 @@ for i in range(n):
 	ahead = start + secs * (i + 1) / n - time.monotonic()
 	if ahead > 0.002:
 		time.sleep(ahead)
-print("SENT", n, "in %.2f s" % (time.monotonic() - start))' "$NT_VIP4" "${NT_IP4[c]}" \
+print("SENT", n, "in %.2f s" % (time.monotonic() - start))' "$NT_DIR" "$NT_VIP4" "${NT_IP4[c]}" \
 	"$FLOOD_N" "$FLOOD_S" $ports >"$NT_WORK/flood.log" 2>&1
 t1=$(nt_now_ms)
 cat "$NT_WORK/flood.log"

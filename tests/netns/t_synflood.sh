@@ -48,16 +48,11 @@ client_paced()
 # (about 10,000 per second at most, so that the flood lasts a few seconds).
 flood()
 {
-	nt_x c "$PY" - "$NT_VIP4" "$1" "$2" <<'PY'
+	nt_x c "$PY" - "$NT_VIP4" "$1" "$2" "$NT_DIR" <<'PY'
 import random, socket, struct, sys, time
 
-def csum(b):
-	if len(b) % 2:
-		b += b"\0"
-	s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-	while s >> 16:
-		s = (s & 0xffff) + (s >> 16)
-	return ~s & 0xffff
+sys.path.insert(0, sys.argv[4])
+from malformed import csum
 
 dst = socket.inet_aton(sys.argv[1])
 port, n = int(sys.argv[2]), int(sys.argv[3])

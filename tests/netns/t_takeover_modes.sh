@@ -95,28 +95,6 @@ print(f[0], f[1], k, int(t * 1000))' "$CLUSTERCTL" "$(nt_sock d1)" "$1" "$NT_WOR
 		"$(cat "$NT_WORK/clusterd-d1.pid")"
 }
 
-# mo_burst_arm GO: starts the burst, MO_BURST long-lived connections of longconn.py (no new
-# connections), loaded but waiting for the file GO: python's start-up (a few hundred ms on a
-# busy machine) must not fall between a flush and the kill.  Its files are those of
-# nto_lc_start (burst.log, .json, .stop, .pid), so nto_lc_wait and nto_lc read them.
-mo_burst_arm()
-{
-	rm -f "$1" "$1.armed" "$NT_WORK/burst.json" "$NT_WORK/burst.stop"
-	nt_bg c burst "$PY" -u -c 'import os, sys, time
-sys.path.insert(0, sys.argv[1])
-import longconn
-go = sys.argv[2]
-open(go + ".armed", "w").close()
-end = time.time() + 20
-while not os.path.exists(go):
-	if time.time() > end:
-		sys.exit(3)
-	time.sleep(0.002)
-sys.argv = ["longconn.py"] + sys.argv[3:]
-sys.exit(longconn.main())' "$NT_DIR" "$1" "$NT_VIP4" --conns "$MO_BURST" --rate 0 \
-		--duration 20 --stop-file "$NT_WORK/burst.stop" --out "$NT_WORK/burst.json"
-}
-
 # mo_wire_on: counts, in d1's namespace, the UPDATE messages (wire type 32, the byte at offset 5
 # of the UDP payload, in clear before the MAC) that leave for d2's sync port, retransmissions
 # included: the daemon's own counters mix them with the CDAT's messages.
@@ -267,7 +245,7 @@ times/s (want 0.5 .. 1.6 with interval_ms = $MO_INTERVAL)" \
 			eval 'fless 0.5 "$MO_FLUSHES" && fless "$MO_FLUSHES" 1.6'
 		# right after a flush, the burst; the kill as soon as it is up, long before the
 		# next flush
-		mo_burst_arm "$NT_WORK/burst.go"
+		nto_burst_arm "$NT_WORK/burst.go" "$MO_BURST" 20
 		# python's start-up, before the flush is sought
 		if ! nt_wait_until 10 test -e "$NT_WORK/burst.go.armed"; then
 			nt_fail burst_armed "the burst was not loaded within 10 s: \

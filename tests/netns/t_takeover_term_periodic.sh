@@ -21,28 +21,6 @@ TP_BURST=${TP_BURST:-8}
 # tp_stat HOST PYEXPR: a stats value (empty if the daemon does not answer).
 tp_stat() { nt_ctl "$1" stats --json 2>/dev/null | nt_json "$2" 2>/dev/null; }
 
-# tp_burst_arm GO: the burst (longconn.py, TP_BURST long-lived connections, no new ones), loaded
-# and waiting for the file GO, so that python's start-up does not fall between a flush and the
-# signal; creates GO.armed once loaded.  Files: burst.log, .json, .stop, .pid (as nto_lc_start).
-tp_burst_arm()
-{
-	rm -f "$1" "$1.armed" "$NT_WORK/burst.json" "$NT_WORK/burst.stop"
-	nt_bg c burst "$PY" -u -c 'import os, sys, time
-sys.path.insert(0, sys.argv[1])
-import longconn
-go = sys.argv[2]
-open(go + ".armed", "w").close()
-end = time.time() + 20
-while not os.path.exists(go):
-	if time.time() > end:
-		sys.exit(3)
-	time.sleep(0.002)
-sys.argv = ["longconn.py"] + sys.argv[3:]
-sys.exit(longconn.main())' "$NT_DIR" "$1" "$NT_VIP4" --conns "$TP_BURST" --rate 0 \
-		--duration 30 --stop-file "$NT_WORK/burst.stop" --out "$NT_WORK/burst.json"
-	nt_wait_until 10 test -e "$1.armed"
-}
-
 # tp_flush_burst_term GO PID: one python process in d1's namespace: waits (3 s) for d1's
 # records_sent to move (a flush: F), creates GO, waits (3 s) for the burst's READY line, reads
 # records_sent again and sends SIGTERM to PID.  Prints "F_MS RECORDS_AT_F RECORDS_AT_TERM TERM_MS"
@@ -123,7 +101,7 @@ echo "d1's records_sent moved $moves times in 3 s (interval_ms = $NTO_SYNC_INTER
 nt_check periodic_in_effect "records_sent moved $moves times in 3 s: want 1 .. 5 (once a second)" \
 	[ "${moves:-0}" -ge 1 -a "${moves:-0}" -le 5 ]
 
-if ! tp_burst_arm "$NT_WORK/burst.go"; then
+if ! nto_burst_arm "$NT_WORK/burst.go" "$TP_BURST" 30; then
 	nt_fail burst_armed "the burst was not loaded within 10 s: $(tail -n 3 "$NT_WORK/burst.log")"
 	nt_finish
 fi
