@@ -39,9 +39,11 @@ nt_check d1_logs_limit "d1's log has no line on d2's limit" grep -q \
 # a second load burst: 48 more connections opened at once make full batches of records
 t_burst=$(nt_now_ms)
 NTO_CONNS=48 nto_lc_start lc2 || nt_fail load2 "$(tail -n 3 "$NT_WORK/lc2.log" | tr '\n' ' ')"
-sleep 2
 counts() { nt_x d1 nft list table inet mtucheck | grep -o 'packets [0-9]*' | awk '{print $2}' |
 	tr '\n' ' '; }
+# until the burst's records made full batches (bounded: the check below says if none came)
+full_batches() { local a b c d; read -r a b c d < <(counts); [ "$((c + d))" -gt 0 ]; }
+nt_wait_until 10 full_batches
 read -r over4 over6 big4 big6 < <(counts)
 echo "d1 -> d2 sync datagrams over $MTU bytes: IPv4 $over4, IPv6 $over6; over 1100 bytes:" \
 	"IPv4 $big4, IPv6 $big6 (full batches, which fit)"
