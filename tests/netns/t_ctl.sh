@@ -59,6 +59,20 @@ contains()
 
 # ---------------------------------------------------------------- part 1: the real daemon
 
+# the roles settled first: both distributors may claim the VIPA for a moment at start (the
+# later one releases it), and a handshake whose SYN went to d2 then would reach d1 as an
+# adopted flow, not a created one (the counters checked below)
+d1_sole_owner()
+{
+	local mac
+	[ "$(nt2_vipa_role d1)" = distributor ] && [ "$(nt2_vipa_role d2)" = backup ] || return 1
+	mac=$(nt_x d1 cat /sys/class/net/lan0/address)
+	# the router sends the VIPA to d1, or has no entry yet (then only d1 answers its ARP)
+	! nt_x r ip -4 neigh show "$NT_VIP4" dev lan0 | grep -q lladdr ||
+		nt_x r ip -4 neigh show "$NT_VIP4" dev lan0 | grep -qi " lladdr $mac "
+}
+nt_wait_until 15 d1_sole_owner || nt_fail setup "d1 is not the VIPA's only distributor: \
+d1 $(nt2_vipa_role d1), d2 $(nt2_vipa_role d2), router $(nt_x r ip -4 neigh show "$NT_VIP4" dev lan0)"
 nt_keepalive_start ka "$NT_VIP4" t1 ||
 	{ nt_fail setup "no long-lived connection to t1: $(tail -n 2 "$NT_WORK/ka.log")"; nt_finish; }
 nt_curl_loop 6 "http://$NT_VIP4/" >"$NT_WORK/short.out"
