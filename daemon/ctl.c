@@ -18,8 +18,8 @@
 
 #include "daemon/ctl.h"
 #include "daemon/log.h"
-#include "daemon/sync.h"
-#include "daemon/replicate.h"
+#include "daemon/dsync.h"
+#include "daemon/drepl.h"
 #include "daemon/worker.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */

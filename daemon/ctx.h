@@ -10,10 +10,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "daemon/config.h"
-#include "daemon/member.h"
+#include "common/config.h"
+#include "common/member.h"
 #include "daemon/vipaddr.h"
-#include "daemon/view.h"
+#include "common/view.h"
 #include "nfq/conn.h"
 #include "nfq/engine.h"
 #include "nfq/queue.h"
@@ -176,7 +176,7 @@ struct daemon {
 	bool *bulk_pending;		/* [n_known]: send that node our whole table */
 	bool *bulk_from;		/* [n_known]: a complete bulk came from it */
 
-	/* Replication (daemon/replicate).  The replica store is written by the
+	/* Replication (daemon/drepl).  The replica store is written by the
 	 * main thread and taken from by workers: under replica_lock. */
 	pthread_mutex_t replica_lock;
 	struct repl_store *replica;

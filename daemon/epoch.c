@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "daemon/errbuf.h"
+#include "common/errbuf.h"
 #include "daemon/epoch.h"
 
 /* "18446744073709551615\n" is 21 bytes; anything longer is not ours. */

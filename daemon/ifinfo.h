@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 struct ifinfo {
 	char ifname[IF_NAMESIZE];

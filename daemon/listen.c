@@ -16,7 +16,7 @@
 
 #include <libmnl/libmnl.h>
 
-#include "daemon/errbuf.h"
+#include "common/errbuf.h"
 #include "daemon/listen.h"
 
 /* The kernel fills dump messages up to 32 KiB; a bigger buffer is wasted. */

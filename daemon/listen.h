@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 struct listen_query {
 	uint8_t family;		/* AF_INET or AF_INET6 */

@@ -20,8 +20,8 @@
 
 #include <libmnl/libmnl.h>
 
-#include "nfq/be.h"
-#include "daemon/errbuf.h"
+#include "common/be.h"
+#include "common/errbuf.h"
 #include "daemon/vipaddr.h"
 
 #define ARP_HDR_LEN	28

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 /* Adds addr as a host address (/32 or /128) to ifname.  IPv6 gets
  * IFA_F_NODAD and IFA_F_NOPREFIXROUTE.  Already present = success. */

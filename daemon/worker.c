@@ -10,7 +10,7 @@
 #include <linux/netfilter.h>
 
 #include "daemon/log.h"
-#include "daemon/replicate.h"
+#include "daemon/drepl.h"
 #include "daemon/worker.h"
 #include "nfq/pkt.h"
 

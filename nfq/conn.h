@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 /* The client side of a VIPA connection.  Padding must be zero: build keys
  * with conn_key_set(), or memset() the key first. */

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/view.h"
+#include "common/view.h"
 #include "nfq/conn.h"
 #include "nfq/stats.h"
 

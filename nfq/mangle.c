@@ -2,7 +2,7 @@
 /* mangle: address and port rewriting with checksum upkeep. */
 #include <string.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "nfq/csum.h"
 #include "nfq/mangle.h"
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 #include "nfq/pkt.h"
 
 enum mangle_side { MANGLE_SRC, MANGLE_DST };

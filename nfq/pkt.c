@@ -3,7 +3,7 @@
 #include <string.h>
 #include <netinet/ip.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "nfq/pkt.h"
 
 #define IPV4_HDRLEN	20

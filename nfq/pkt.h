@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 #define PKT_IPV6_MAX_EXTHDR	8	/* longer chains are refused */
 

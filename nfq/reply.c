@@ -2,7 +2,7 @@
 /* reply: TCP RST and ICMP port unreachable builders. */
 #include <string.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "nfq/csum.h"
 #include "nfq/reply.h"
 

@@ -32,7 +32,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
-#include "daemon/errbuf.h"
+#include "common/errbuf.h"
 #include "rules/nft.h"
 
 #define PROBE_TABLE	"clusterd_probe"

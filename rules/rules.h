@@ -26,8 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "daemon/config.h"
-#include "nfq/addr.h"
+#include "common/config.h"
+#include "common/addr.h"
 
 #define RULES_TABLE		"clusterd"
 #define RULES_CHAIN_PRE		"prerouting"

@@ -8,8 +8,8 @@
 
 #include <sodium.h>
 
-#include "nfq/be.h"
-#include "daemon/config.h"
+#include "common/be.h"
+#include "common/config.h"
 #include "sync/cdat.h"
 
 static_assert(crypto_generichash_BYTES <= CDAT_DIGEST_LEN &&

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 #include "sync/wire.h"
 
 struct cfg;

@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 struct chan;
 

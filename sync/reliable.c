@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "sync/reliable.h"
 
 /* ---- TLV values ---- */

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "sync/repl.h"
 #include "sync/wire.h"
 

@@ -38,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 #include "nfq/conn.h"
 #include "sync/reliable.h"
 

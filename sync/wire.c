@@ -7,7 +7,7 @@
 
 #include <sodium.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "sync/wire.h"
 
 static_assert(crypto_auth_BYTES == WIRE_MAC_LEN, "MAC size");

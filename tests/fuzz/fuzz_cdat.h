@@ -17,7 +17,7 @@
 
 #include <string.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 #include "sync/cdat.h"
 
 enum { FZC_INPUT = 0, FZC_HEARD = 1, FZC_TICK = 2, FZC_OWN = 3 };

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer harness for daemon/config (libconfig text to struct cfg), and
+/* libFuzzer harness for common/config (libconfig text to struct cfg), and
  * what the daemon builds from a loaded configuration: the CDAT
  * (cdat_from_cfg) and the nftables ruleset (rules_build, rules_render).
  *
@@ -22,7 +22,7 @@
 
 #include <sodium.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 #include "rules/rules.h"
 #include "sync/cdat.h"
 #include "tests/fuzz/fuzz.h"

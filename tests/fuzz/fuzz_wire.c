@@ -21,7 +21,7 @@
 
 #include <sodium.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "sync/wire.h"
 #include "tests/fuzz/fuzz.h"
 

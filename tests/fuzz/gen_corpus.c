@@ -14,7 +14,7 @@
 
 #include <sodium.h>
 
-#include "nfq/be.h"
+#include "common/be.h"
 #include "sync/cdat.h"
 #include "sync/reliable.h"
 #include "sync/repl.h"

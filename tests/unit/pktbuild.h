@@ -15,8 +15,8 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "nfq/addr.h"
-#include "nfq/be.h"
+#include "common/addr.h"
+#include "common/be.h"
 
 /* ---- reference checksums ---- */
 

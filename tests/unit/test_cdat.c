@@ -16,7 +16,7 @@
 
 #include <sodium.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 #include "sync/cdat.h"
 #include "sync/wire.h"
 

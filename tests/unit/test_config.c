@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests for daemon/config.c: the DESIGN.md example and a file that sets
+/* Unit tests for common/config.c: the DESIGN.md example and a file that sets
  * every key load with the expected values; every refusal names the right
  * file and line.  Refusal inputs are written to temporary files; the line of
  * the offending setting is the line that carries the marker comment "#!". */
@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 
 /* $CD_TEST_DATA (make check), else data/ beside this source file. */
 static void data_path(char *buf, size_t len, const char *name)

@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/config.h"
-#include "daemon/view.h"
+#include "common/config.h"
+#include "common/view.h"
 #include "nfq/engine.h"
 #include "tests/unit/pktbuild.h"
 

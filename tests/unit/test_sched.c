@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests for nfq/sched: Maglev shares, weights, disruption and
+/* Unit tests for common/sched: Maglev shares, weights, disruption and
  * determinism; round robin; least-connections. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfq/sched.h"
+#include "common/sched.h"
 
 #define M SCHED_MAGLEV_SIZE
 

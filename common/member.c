@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "daemon/member.h"
+#include "common/member.h"
 
 int member_init(struct member *m, size_t n_nodes)
 {

@@ -5,8 +5,8 @@
 
 #include "daemon/ifinfo.h"
 #include "daemon/log.h"
-#include "daemon/replicate.h"
-#include "daemon/sync.h"
+#include "daemon/drepl.h"
+#include "daemon/dsync.h"
 
 /* Unreachable addresses are probed as often as reachable ones: after a
  * partition heals, the two sides must see each other within one heartbeat

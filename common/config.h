@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <net/if.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 #define CFG_NAME_MAX 64
 #define CFG_ERR_MAX 512

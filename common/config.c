@@ -17,7 +17,7 @@
 
 #include <libconfig.h>
 
-#include "daemon/config.h"
+#include "common/config.h"
 
 /* Defaults that config.h does not spell out. */
 #define DEF_CLUSTER_NAME	"clusterd"

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nfq/sched.h"
+#include "common/sched.h"
 
 #define MAGLEV_EMPTY	0xffffu
 

@@ -54,7 +54,7 @@ uint64_t dsync_node_down_since(const struct daemon *d, size_t node);
 /* The largest state body (without its type byte) for node n: REL_BODY_MAX - 1,
  * or less when the adapter MTUs of the paths to n (the CDAT's, theirs and
  * ours) make a full datagram too big; never below 256 bytes.  Writers that
- * batch records for one node (daemon/replicate.c) size their bodies with it. */
+ * batch records for one node (daemon/drepl.c) size their bodies with it. */
 size_t dsync_state_body_max(const struct daemon *d, size_t n);
 /* Queues a state message [type][body] on node n's reliable channel:
  * 0, or -1 when the channel's queue is full (try again later). */

@@ -13,8 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "daemon/config.h"
-#include "nfq/sched.h"
+#include "common/config.h"
+#include "common/sched.h"
 
 struct view_target {
 	size_t node;			/* index into cfg->nodes */

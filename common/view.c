@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/view.h"
+#include "common/view.h"
 
 /* Which entry of the VIPA's distributors list is this node, or -1. */
 static long view_dist_index(const struct cfg_vipa *vp, long self)

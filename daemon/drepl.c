@@ -6,8 +6,8 @@
 
 #include "daemon/listen.h"
 #include "daemon/log.h"
-#include "daemon/replicate.h"
-#include "daemon/sync.h"
+#include "daemon/drepl.h"
+#include "daemon/dsync.h"
 
 #define BACKLOG_MAX 65536	/* messages waiting per peer: a bulk of ~1M entries */
 #define DREPL_BULK_CHUNK 4096	/* buckets a bulk walks per hold of a worker's lock */

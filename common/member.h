@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nfq/addr.h"
+#include "common/addr.h"
 
 #define MEMBER_MAX_LISTEN 64
 #define MEMBER_MAX_OWN 32
