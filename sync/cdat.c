@@ -38,11 +38,6 @@ const char *cdat_err_name(int err)
 	return "?";
 }
 
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
 static unsigned max_prefix(uint8_t family)
 {
 	return family == AF_INET ? 32 : 128;
@@ -302,7 +297,7 @@ bool cdat_find_addr(const struct cdat *t, const struct ip_addr *ip, size_t *node
 
 /* --- encoding and decoding --- */
 
-void cdat_put_node(struct wire_writer *w, const struct cdat_node *n)
+void cdat_put_node(struct tlv_writer *w, const struct cdat_node *n)
 {
 	uint8_t v[CDAT_ADDR_LEN];
 	size_t len = strnlen(n->name, CDAT_NAME_MAX);
@@ -311,33 +306,24 @@ void cdat_put_node(struct wire_writer *w, const struct cdat_node *n)
 		w->overflow = true;
 		return;
 	}
-	wire_put(w, CDAT_TLV_NODE, n->name, (uint16_t)len);
+	tlv_put(w, CDAT_TLV_NODE, n->name, len);
 	for (size_t i = 0; i < n->n_addrs; i++) {
 		enc_addr(v, &n->addrs[i]);
-		wire_put(w, CDAT_TLV_ADDR, v, sizeof(v));
+		tlv_put(w, CDAT_TLV_ADDR, v, sizeof(v));
 	}
 }
 
-void cdat_put_summary(struct wire_writer *w, uint64_t version, const uint8_t *digest)
+void cdat_put_summary(struct tlv_writer *w, uint64_t version, const uint8_t *digest)
 {
-	uint8_t v[8];
-
-	be_put64(v, version);
-	wire_put(w, CDAT_TLV_VERSION, v, sizeof(v));
-	wire_put(w, CDAT_TLV_DIGEST, digest, CDAT_DIGEST_LEN);
+	tlv_put_u64(w, CDAT_TLV_VERSION, version);
+	tlv_put(w, CDAT_TLV_DIGEST, digest, CDAT_DIGEST_LEN);
 }
 
-void cdat_put_table(struct wire_writer *w, const struct cdat *t)
+void cdat_put_table(struct tlv_writer *w, const struct cdat *t)
 {
 	cdat_put_summary(w, t->version, t->digest);
 	for (size_t i = 0; i < t->n; i++)
 		cdat_put_node(w, &t->nodes[i]);
-}
-
-static void iter_begin(struct wire_tlv_iter *it, const uint8_t *body, size_t len)
-{
-	it->p = body;
-	it->end = body + len;
 }
 
 static bool name_ok(const uint8_t *v, uint16_t len)
@@ -364,7 +350,7 @@ static bool fixed_len_ok(uint16_t type, uint16_t len)
 int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, size_t cap,
 		      size_t *n)
 {
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	struct cdat_node *cur = NULL;
 	const uint8_t *v;
 	uint16_t type, vlen;
@@ -374,10 +360,10 @@ int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, si
 	*n = 0;
 	if ((!body && len) || (!out && cap))
 		return CDAT_ERR_INVAL;
-	if (!body || !wire_tlv_framing_ok(body, len))
+	if (!body || !tlv_framing_ok(body, len))
 		return body ? CDAT_ERR_TLV : CDAT_OK;
-	iter_begin(&it, body, len);
-	while (wire_tlv_next(&it, &type, &v, &vlen)) {
+	tlv_iter_init(&it, body, len);
+	while (tlv_next(&it, &type, &v, &vlen)) {
 		if (!fixed_len_ok(type, vlen))
 			return CDAT_ERR_FORMAT;
 		if (type == CDAT_TLV_NODE) {
@@ -419,15 +405,9 @@ int cdat_decode_nodes(const uint8_t *body, size_t len, struct cdat_node *out, si
 /* First TLV of that type; its size already checked by fixed_len_ok. */
 static const uint8_t *find_tlv(const uint8_t *body, size_t len, uint16_t want, uint16_t *vlen)
 {
-	struct wire_tlv_iter it;
-	const uint8_t *v;
-	uint16_t type;
+	const uint8_t *v = tlv_find(body, len, want, vlen);
 
-	iter_begin(&it, body, len);
-	while (wire_tlv_next(&it, &type, &v, vlen))
-		if (type == want)
-			return fixed_len_ok(type, *vlen) ? v : NULL;
-	return NULL;
+	return v && fixed_len_ok(want, *vlen) ? v : NULL;
 }
 
 bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
@@ -436,7 +416,7 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 	const uint8_t *v, *d;
 	uint16_t vl;
 
-	if (!body || !wire_tlv_framing_ok(body, len))
+	if (!body || !tlv_framing_ok(body, len))
 		return false;
 	v = find_tlv(body, len, CDAT_TLV_VERSION, &vl);
 	d = find_tlv(body, len, CDAT_TLV_DIGEST, &vl);
@@ -449,19 +429,6 @@ bool cdat_get_summary(const uint8_t *body, size_t len, uint64_t *version,
 	return true;
 }
 
-static size_t count_tlv(const uint8_t *body, size_t len, uint16_t want)
-{
-	struct wire_tlv_iter it;
-	const uint8_t *v;
-	uint16_t type, vlen;
-	size_t k = 0;
-
-	iter_begin(&it, body, len);
-	while (wire_tlv_next(&it, &type, &v, &vlen))
-		k += type == want;
-	return k;
-}
-
 int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 {
 	const uint8_t *v, *d;
@@ -470,9 +437,9 @@ int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 	int r;
 
 	memset(t, 0, sizeof(*t));
-	if (!body || !wire_tlv_framing_ok(body, len))
+	if (!body || !tlv_framing_ok(body, len))
 		return body ? CDAT_ERR_TLV : CDAT_ERR_INVAL;
-	k = count_tlv(body, len, CDAT_TLV_NODE);
+	k = tlv_count(body, len, CDAT_TLV_NODE);
 	r = table_alloc(t, k);
 	if (r < 0)
 		return r;
@@ -484,8 +451,8 @@ int cdat_decode_table(const uint8_t *body, size_t len, struct cdat *t)
 		goto fail;
 	v = find_tlv(body, len, CDAT_TLV_VERSION, &vl);
 	d = find_tlv(body, len, CDAT_TLV_DIGEST, &vl);
-	if (!v || !d || count_tlv(body, len, CDAT_TLV_VERSION) != 1 ||
-	    count_tlv(body, len, CDAT_TLV_DIGEST) != 1)
+	if (!v || !d || tlv_count(body, len, CDAT_TLV_VERSION) != 1 ||
+	    tlv_count(body, len, CDAT_TLV_DIGEST) != 1)
 		goto fail;
 	t->version = be_get64(v);
 	if (t->version >= CDAT_VERSION_LIMIT)
@@ -1111,18 +1078,15 @@ void cdat_proto_heard(struct cdat_proto *p, const char *from, uint64_t version,
 		p->max_seen = version;
 }
 
-/* A body under construction: wire_put needs a writer, which starts with a
- * header; the header is dropped when the body goes to the outbox. */
+/* A body under construction, as large as an outbox message may be. */
 struct body {
-	struct wire_writer w;
-	uint8_t buf[WIRE_MAX];
+	struct tlv_writer w;
+	uint8_t buf[CDAT_BODY_MAX];
 };
 
 static void body_begin(struct body *b)
 {
-	static const struct wire_hdr h;
-
-	wire_begin(&b->w, b->buf, sizeof(b->buf), &h);
+	tlv_writer_init(&b->w, b->buf, sizeof(b->buf));
 }
 
 static void body_send(struct body *b, struct cdat_outbox *out, const char *to, uint8_t type)
@@ -1132,20 +1096,16 @@ static void body_send(struct body *b, struct cdat_outbox *out, const char *to, u
 
 	if (!out)
 		return;
-	if (b->w.overflow || b->w.len < WIRE_HDR_LEN || out->n >= out->cap || !out->msg) {
+	if (b->w.overflow || out->n >= out->cap || !out->msg) {
 		out->overflow = true;
 		return;
 	}
-	len = b->w.len - WIRE_HDR_LEN;
-	if (len > CDAT_BODY_MAX) {
-		out->overflow = true;
-		return;
-	}
+	len = b->w.len;
 	m = &out->msg[out->n++];
 	name_set(m->to, to);
 	m->type = type;
 	m->len = (uint16_t)len;
-	memcpy(m->body, b->buf + WIRE_HDR_LEN, len);
+	memcpy(m->body, b->buf, len);
 }
 
 static void send_summary(struct cdat_outbox *out, const char *to, uint8_t type,
@@ -1173,12 +1133,12 @@ static void send_report(struct cdat_proto *p, const char *to, uint64_t now,
 
 static size_t entry_size(const struct cdat_node *n)
 {
-	return WIRE_TLV_HDR_LEN + pad4(strnlen(n->name, CDAT_NAME_MAX)) +
-	       n->n_addrs * (WIRE_TLV_HDR_LEN + CDAT_ADDR_LEN);
+	return tlv_space(strnlen(n->name, CDAT_NAME_MAX)) + n->n_addrs * tlv_space(CDAT_ADDR_LEN);
 }
 
 /* Room for entries in a PROPOSE fragment after its VERSION and PART. */
-#define FRAG_ROOM (CDAT_BODY_MAX - 2 * WIRE_TLV_HDR_LEN - 8 - CDAT_PART_LEN)
+#define FRAG_HEAD (tlv_space(8) + tlv_space(CDAT_PART_LEN))
+#define FRAG_ROOM (CDAT_BODY_MAX - FRAG_HEAD)
 /* A state datagram's bytes around a CDAT body: header, MAC, the reliable
  * channel's sequence TLV (CDAT_BODY_MAX leaves room for it). */
 #define DGRAM_OVERHEAD (WIRE_MAX - CDAT_BODY_MAX)
@@ -1194,9 +1154,9 @@ static size_t frag_room(const struct cdat_proto *p, const char *to)
 	if (n < 0)
 		return FRAG_ROOM;
 	path = cdat_path_max(&p->prop, self, (size_t)n);
-	if (path <= DGRAM_OVERHEAD + 2 * WIRE_TLV_HDR_LEN + 8 + CDAT_PART_LEN)
+	if (path <= DGRAM_OVERHEAD + FRAG_HEAD)
 		return 1;	/* one entry per fragment, IP fragments the rest */
-	room = path - DGRAM_OVERHEAD - 2 * WIRE_TLV_HDR_LEN - 8 - CDAT_PART_LEN;
+	room = path - DGRAM_OVERHEAD - FRAG_HEAD;
 	return room < FRAG_ROOM ? room : FRAG_ROOM;
 }
 
@@ -1208,7 +1168,7 @@ static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outb
 {
 	const struct cdat *t = &p->prop;
 	size_t parts = 0, first, i, used = 0, room = frag_room(p, to);
-	uint8_t v[8], part[CDAT_PART_LEN];
+	uint8_t part[CDAT_PART_LEN];
 	struct body b;
 
 	for (i = 0; i < t->n; i++) {
@@ -1222,7 +1182,6 @@ static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outb
 	}
 	if (!parts)
 		parts = 1;
-	be_put64(v, t->version);
 	for (size_t k = 0, start = 0; k < parts; k++) {
 		first = start;
 		used = 0;
@@ -1233,8 +1192,8 @@ static void send_proposal(struct cdat_proto *p, const char *to, struct cdat_outb
 		be_put16(part + 4, (uint16_t)first);
 		be_put16(part + 6, (uint16_t)t->n);
 		body_begin(&b);
-		wire_put(&b.w, CDAT_TLV_VERSION, v, sizeof(v));
-		wire_put(&b.w, CDAT_TLV_PART, part, sizeof(part));
+		tlv_put_u64(&b.w, CDAT_TLV_VERSION, t->version);
+		tlv_put(&b.w, CDAT_TLV_PART, part, sizeof(part));
 		for (i = first; i < start; i++)
 			cdat_put_node(&b.w, &t->nodes[i]);
 		body_send(&b, out, to, CDAT_MSG_PROPOSE);
@@ -1587,7 +1546,7 @@ int cdat_proto_input(struct cdat_proto *p, const char *from, uint8_t type, const
 
 	if (!from || !body || len > CDAT_BODY_MAX || strnlen(from, CDAT_NAME_MAX) >= CDAT_NAME_MAX)
 		return CDAT_ERR_INVAL;
-	if (!wire_tlv_framing_ok(body, len)) {
+	if (!tlv_framing_ok(body, len)) {
 		p->n_bad++;
 		return CDAT_ERR_TLV;
 	}

@@ -27,12 +27,17 @@
 #include <stdint.h>
 
 #include "common/addr.h"
+#include "common/config.h"
+#include "sync/msg.h"
+#include "sync/tlv.h"
 #include "sync/wire.h"
 
 struct cfg;
 
 #define CDAT_MAX_ADDRS 8
 #define CDAT_MAX_NODES 256
+_Static_assert(CDAT_MAX_ADDRS >= CFG_MAX_NODE_ADDRS && CDAT_MAX_NODES >= CFG_MAX_NODES,
+	       "every configuration the parser accepts fits the CDAT");
 #define CDAT_NAME_MAX 64	/* with the NUL: names are 1..63 bytes */
 #define CDAT_TYPE_MAX 16	/* with the NUL: types are 0..15 bytes */
 #define CDAT_DIGEST_LEN 32
@@ -45,9 +50,9 @@ struct cfg;
  * REL_BODY_MAX) and the byte of message type it stores with the body. */
 #define CDAT_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN - 64)
 
-/* TLVs (wire.h framing).  A node entry is flat: a CDAT_TLV_NODE followed by
- * its CDAT_TLV_ADDR TLVs in the file's order; the next NODE starts the
- * next entry.  Receivers skip TLV types they do not know.
+/* TLVs (sync/tlv.h framing; the numbers, CDAT_TLV_*, in sync/msg.h).  A
+ * node entry is flat: a CDAT_TLV_NODE followed by its CDAT_TLV_ADDR TLVs in
+ * the file's order; the next NODE starts the next entry.  Receivers skip TLV types they do not know.
  *
  *   CDAT_TLV_NODE     name, 1..63 bytes, printable, no NUL
  *   CDAT_TLV_ADDR     exactly 40 bytes:
@@ -60,18 +65,11 @@ struct cfg;
  *   CDAT_TLV_PART     8 bytes: part u16, parts u16, first u16, n_nodes u16:
  *                     this PROPOSE fragment holds entries first.. of a table
  *                     of n_nodes entries sent in `parts` fragments */
-enum cdat_tlv {
-	CDAT_TLV_NODE = 0x200,
-	CDAT_TLV_ADDR = 0x201,
-	CDAT_TLV_VERSION = 0x202,
-	CDAT_TLV_DIGEST = 0x203,
-	CDAT_TLV_PART = 0x204,
-};
 
 #define CDAT_ADDR_LEN 40
 #define CDAT_PART_LEN 8
 
-/* Message types (the wire header's type).  Bodies:
+/* Message types (the wire header's type; CDAT_MSG_* in sync/msg.h).  Bodies:
  *   REPORT   VERSION, DIGEST (the sender's committed table), its own entry
  *   PROPOSE  VERSION, PART, entries (one fragment of the whole table)
  *   ACK      VERSION, DIGEST: the digest computed from the proposal; or, to
@@ -79,12 +77,6 @@ enum cdat_tlv {
  *   COMMIT   VERSION, DIGEST
  * Heartbeats carry VERSION and DIGEST of the committed table
  * (cdat_put_summary / cdat_get_summary). */
-enum cdat_msg {
-	CDAT_MSG_REPORT = 16,
-	CDAT_MSG_PROPOSE = 17,
-	CDAT_MSG_ACK = 18,
-	CDAT_MSG_COMMIT = 19,
-};
 
 enum cdat_err {
 	CDAT_OK = 0,
@@ -167,12 +159,13 @@ void cdat_update_digest(struct cdat *t);
 long cdat_find_node(const struct cdat *t, const char *name);
 bool cdat_find_addr(const struct cdat *t, const struct ip_addr *ip, size_t *node, size_t *ai);
 
-/* Encoding with wire_put (errors set w->overflow). */
-void cdat_put_node(struct wire_writer *w, const struct cdat_node *n);
+/* Encoding into any TLV writer (a datagram's: &wire_writer.body; errors
+ * set w->overflow). */
+void cdat_put_node(struct tlv_writer *w, const struct cdat_node *n);
 /* VERSION, DIGEST and every entry: only for tables that fit one message
  * (PROPOSE fragments larger ones). */
-void cdat_put_table(struct wire_writer *w, const struct cdat *t);
-void cdat_put_summary(struct wire_writer *w, uint64_t version, const uint8_t *digest);
+void cdat_put_table(struct tlv_writer *w, const struct cdat *t);
+void cdat_put_summary(struct tlv_writer *w, uint64_t version, const uint8_t *digest);
 
 /* Decoding of a body (the TLVs after the wire header).  Strict: every
  * length is checked, known TLVs must have their exact size and valid
@@ -285,7 +278,7 @@ uint64_t cdat_probe_due(const struct cdat *t, size_t node, size_t ai, uint64_t n
 
 struct cdat_out {
 	char to[CDAT_NAME_MAX];	/* node name */
-	uint8_t type;		/* enum cdat_msg */
+	uint8_t type;		/* CDAT_MSG_* */
 	uint16_t len;
 	uint8_t body[CDAT_BODY_MAX];
 };

@@ -325,6 +325,33 @@ bool rel_tx_alive(struct rel_tx *t, uint64_t now_ms, uint64_t *first, uint64_t *
 	return true;
 }
 
+/* then + ms, or now if the clock went backwards (elapsed() says due then). */
+static uint64_t due_at(uint64_t now, uint64_t then, uint32_t ms)
+{
+	return now < then ? now : then + ms;
+}
+
+uint64_t rel_tx_next_ms(const struct rel_tx *t, uint64_t now_ms, bool data)
+{
+	uint64_t next;
+
+	/* Mirrors rel_tx_alive and rel_tx_poll. */
+	if (t->alive_force)
+		return now_ms;
+	next = due_at(now_ms, t->last_tx_ms, t->cfg.alive_ms);
+	if (!data)
+		return next;
+	if (t->unsent < t->next && t->unsent - t->first < t->cfg.window)
+		return now_ms;
+	if (t->first < t->unsent) {
+		uint64_t rto = due_at(now_ms, t->ents[t->head].sent_ms, t->cfg.rto_ms);
+
+		if (rto < next)
+			next = rto;
+	}
+	return next;
+}
+
 void rel_tx_resync(struct rel_tx *t)
 {
 	while (t->count)
@@ -591,6 +618,30 @@ bool rel_rx_poll(struct rel_rx *r, uint64_t now_ms, struct rel_ctl *ctl)
 		r->st.nacks_sent += ctl->n_nack;
 	}
 	return ctl->ack || ctl->n_nack;
+}
+
+uint64_t rel_rx_next_ms(const struct rel_rx *r, uint64_t now_ms)
+{
+	uint64_t unacked, next = UINT64_MAX;
+
+	/* Mirrors rel_rx_poll. */
+	if (!r->valid)
+		return UINT64_MAX;
+	unacked = r->expected - 1 - r->acked;
+	if (r->ack_now || unacked >= r->cfg.ack_every)
+		return now_ms;
+	if (unacked)
+		next = due_at(now_ms, r->ack_last_ms, r->cfg.ack_ms);
+	if (r->top >= r->expected) {
+		uint64_t nack;
+
+		if (!r->nacked || r->nack_from != r->expected)
+			return now_ms;
+		nack = due_at(now_ms, r->nack_last_ms, r->cfg.nack_ms);
+		if (nack < next)
+			next = nack;
+	}
+	return next;
 }
 
 uint64_t rel_rx_expected(const struct rel_rx *r)

@@ -40,20 +40,14 @@
 
 #include "sync/wire.h"
 
-/* TLV types, in the wire body of any message type (receivers skip TLVs
- * they do not know).  All values are big-endian u64.
+/* TLV types (numbered in sync/msg.h), in the wire body of any message type
+ * (receivers skip TLVs they do not know).  All values are big-endian u64.
  *   REL_TLV_SEQ    seq                  on a state message, with its TLVs
  *   REL_TLV_ACK    epoch, upto          cumulative: all seq <= upto delivered
  *   REL_TLV_NACK   epoch, from, to      please resend [from, to]
  *   REL_TLV_ALIVE  first, next          sender holds [first, next); the
  *                                       epoch is the wire header's
  * ACK, NACK and ALIVE may ride on any message, a heartbeat for instance. */
-enum rel_tlv {
-	REL_TLV_SEQ = 0x100,
-	REL_TLV_ACK = 0x101,
-	REL_TLV_NACK = 0x102,
-	REL_TLV_ALIVE = 0x103,
-};
 
 #define REL_SEQ_LEN 8
 #define REL_ACK_LEN 16
@@ -62,7 +56,7 @@ enum rel_tlv {
 
 /* Largest body (the application's TLVs) that fits one datagram together
  * with the wire header, the REL_TLV_SEQ TLV and the MAC. */
-#define REL_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN - WIRE_TLV_HDR_LEN - REL_SEQ_LEN)
+#define REL_BODY_MAX (WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN - TLV_HDR_LEN - REL_SEQ_LEN)
 
 /* Upper bound for rel_cfg.window: the reorder buffer is window * REL_BODY_MAX. */
 #define REL_WINDOW_MAX 1024
@@ -181,6 +175,14 @@ enum rel_nack_result rel_tx_nack(struct rel_tx *t, uint64_t peer_epoch, uint64_t
  * of what was sent.  Counts it as sent. */
 bool rel_tx_alive(struct rel_tx *t, uint64_t now_ms, uint64_t *first, uint64_t *next);
 
+/* When rel_tx_alive (and, with data, rel_tx_poll) next has something to
+ * do, in the clock of now_ms: an ALIVE (alive_ms after the last
+ * transmission, or now when one is forced), a retransmission (the oldest
+ * unacked + rto_ms), a message not sent yet that the window lets go (now).
+ * Never UINT64_MAX: an idle sender still owes its ALIVE.  An event loop
+ * sleeps until then; without data for a peer it only sends ALIVEs to. */
+uint64_t rel_tx_next_ms(const struct rel_tx *t, uint64_t now_ms, bool data);
+
 /* Starts a bulk resync: drops every queued message (the full state the
  * caller pushes next supersedes them), sets the floor to the next seq and
  * makes an ALIVE due at once, so the peer skips what was dropped. */
@@ -246,6 +248,12 @@ struct rel_ctl {
  * as a hole is seen and then at most once per nack_ms while the first hole
  * stays the same. */
 bool rel_rx_poll(struct rel_rx *r, uint64_t now_ms, struct rel_ctl *ctl);
+
+/* When rel_rx_poll next has an ACK or NACK to give: now when one is due at
+ * once, ack_ms after the last ACK while deliveries are unacknowledged,
+ * nack_ms after the last NACK while the same hole stays; UINT64_MAX when
+ * nothing is pending (before first contact, or all acknowledged). */
+uint64_t rel_rx_next_ms(const struct rel_rx *r, uint64_t now_ms);
 
 /* Next seq expected in order (1 before any message); 0 before first contact. */
 uint64_t rel_rx_expected(const struct rel_rx *r);

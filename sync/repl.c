@@ -5,6 +5,7 @@
 
 #include "common/be.h"
 #include "sync/repl.h"
+#include "sync/tlv.h"
 #include "sync/wire.h"
 
 static const char *const err_names[] = {
@@ -16,11 +17,6 @@ const char *repl_err_name(int err)
 	if (err > 0 || (size_t)-err >= sizeof(err_names) / sizeof(err_names[0]))
 		return "unknown";
 	return err_names[-err];
-}
-
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
 }
 
 /* --- validation, shared by the writer, the decoder and the store --- */
@@ -106,26 +102,17 @@ static void enc_conn(uint8_t out[REPL_CONN_LEN], const struct repl_conn *c)
 
 void repl_writer_init(struct repl_writer *w, uint8_t *buf, size_t cap)
 {
-	w->buf = buf;
-	w->cap = !buf ? 0 : cap < REPL_BODY_MAX ? cap : REPL_BODY_MAX;
-	w->len = 0;
+	tlv_writer_init(&w->tlv, buf, cap < REPL_BODY_MAX ? cap : REPL_BODY_MAX);
 	w->n = 0;
 	w->err = REPL_OK;
 }
 
+/* Asks first, so that a record that does not fit leaves the writer usable
+ * for a smaller one (the caller sends the body and starts another). */
 static bool put_tlv(struct repl_writer *w, uint16_t type, const uint8_t *val, uint16_t len)
 {
-	size_t need = WIRE_TLV_HDR_LEN + pad4(len);
-	uint8_t *p;
-
-	if (w->len > w->cap || need > w->cap - w->len)
+	if (!tlv_fits(&w->tlv, len) || !tlv_put(&w->tlv, type, val, len))
 		return false;
-	p = w->buf + w->len;
-	be_put16(p, type);
-	be_put16(p + 2, len);
-	memcpy(p + WIRE_TLV_HDR_LEN, val, len);
-	memset(p + WIRE_TLV_HDR_LEN + len, 0, pad4(len) - len);
-	w->len += need;
 	w->n++;
 	return true;
 }
@@ -267,13 +254,14 @@ static int dec_tlv(uint16_t type, const uint8_t *v, uint16_t len, struct repl_re
 /* One pass over a framed body: counts records, calls fn if given. */
 static int walk(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
 {
-	struct wire_tlv_iter it = { .p = body, .end = body + len };
+	struct tlv_iter it;
 	struct repl_rec r;
 	const uint8_t *v;
 	uint16_t type, vlen;
 	int n = 0, rc;
 
-	while (wire_tlv_next(&it, &type, &v, &vlen)) {
+	tlv_iter_init(&it, body, len);
+	while (tlv_next(&it, &type, &v, &vlen)) {
 		rc = dec_tlv(type, v, vlen, &r);
 		if (rc < 0)
 			return rc;
@@ -296,7 +284,7 @@ int repl_decode(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
 	 * count below cannot overflow an int. */
 	if (len > WIRE_MAX)
 		return REPL_ERR_INVAL;
-	if (!wire_tlv_framing_ok(body, len))
+	if (!tlv_framing_ok(body, len))
 		return REPL_ERR_TLV;
 	/* Validate everything before delivering anything. */
 	n = walk(body, len, NULL, NULL);

@@ -6,7 +6,8 @@
  * takeover.  Pure: no sockets, no clock, no globals, no locks (the owner
  * serialises calls); the store allocates at creation only.
  *
- * Records are TLVs (wire.h framing, big-endian integers):
+ * Records are TLVs (sync/tlv.h framing, big-endian integers; the numbers,
+ * REPL_TLV_* and REPL_MSG_*, in sync/msg.h):
  *
  *   REPL_TLV_CONN        exactly 64 bytes: a connection, added or updated
  *                          0 family u8 (4 or 6)    1 proto u8 (6, 17, 132)
@@ -40,15 +41,9 @@
 
 #include "common/addr.h"
 #include "nfq/conn.h"
+#include "sync/msg.h"
 #include "sync/reliable.h"
-
-enum repl_tlv {
-	REPL_TLV_CONN = 0x300,
-	REPL_TLV_DEL = 0x301,
-	REPL_TLV_BULK_BEGIN = 0x302,
-	REPL_TLV_BULK_END = 0x303,
-	REPL_TLV_VIPA = 0x304,
-};
+#include "sync/tlv.h"
 
 #define REPL_CONN_LEN 64
 #define REPL_DEL_LEN 40
@@ -56,18 +51,13 @@ enum repl_tlv {
 #define REPL_BULK_END_LEN 8
 #define REPL_VIPA_LEN 20
 
-/* Message types (the wire header's type; reliable state messages).
+/* Message types (the wire header's type; reliable state messages; the
+ * numbers in sync/msg.h).
  *   UPDATE      any mix of CONN, DEL, BULK_BEGIN and BULK_END, in order
  *   REPORT      a target's connections for a VIPA: CONN records
  *   REPORT_REQ  a new distributor asks targets to report: one VIPA
  *   BULK_REQ    the receiver of an incomplete bulk asks for another: no
  *               records */
-enum repl_msg {
-	REPL_MSG_UPDATE = 32,
-	REPL_MSG_REPORT = 33,
-	REPL_MSG_REPORT_REQ = 34,
-	REPL_MSG_BULK_REQ = 35,
-};
 
 /* Largest body: the reliable channel stores the message type in one byte
  * beside the body. */
@@ -110,12 +100,13 @@ void repl_conn_from(struct repl_conn *c, const struct conn *e);
 
 /* --- writing a body --- */
 
-/* Over a caller buffer; cap is clipped to REPL_BODY_MAX.  The put functions
- * return false when the record does not fit (send the body, start a new
- * one) or is invalid: then err is REPL_ERR_INVAL and the body unchanged. */
+/* A tlv_writer over a caller buffer, cap clipped to REPL_BODY_MAX, that
+ * counts records.  The put functions return false when the record does not
+ * fit (send the body, start a new one) or is invalid: then err is
+ * REPL_ERR_INVAL; either way the body is unchanged and the writer still
+ * takes records that fit (it never overflows). */
 struct repl_writer {
-	uint8_t *buf;
-	size_t cap, len;
+	struct tlv_writer tlv;	/* tlv.len: the body's length */
 	unsigned n;		/* records written */
 	int err;		/* last refusal of an invalid record, else REPL_OK */
 };
@@ -130,7 +121,7 @@ bool repl_put_vipa(struct repl_writer *w, const struct ip_addr *vipa);
 /* --- reading a body --- */
 
 struct repl_rec {
-	uint16_t type;		/* enum repl_tlv */
+	uint16_t type;		/* REPL_TLV_* */
 	union {
 		struct repl_conn conn;		/* CONN */
 		struct conn_key key;		/* DEL */

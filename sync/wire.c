@@ -49,27 +49,22 @@ uint32_t wire_node_id(const char *name)
 	return h;
 }
 
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
-
 /* Room for header + body, leaving space for the MAC. */
-static size_t writer_limit(const struct wire_writer *w)
+static size_t dgram_limit(const uint8_t *buf, size_t cap)
 {
-	size_t lim = w->cap < WIRE_MAX ? w->cap : WIRE_MAX;
+	size_t lim = !buf ? 0 : cap < WIRE_MAX ? cap : WIRE_MAX;
 
 	return lim >= WIRE_MAC_LEN ? lim - WIRE_MAC_LEN : 0;
 }
 
 void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wire_hdr *h)
 {
+	size_t lim = dgram_limit(buf, cap);
+
 	w->buf = buf;
-	w->cap = buf ? cap : 0;
-	w->len = 0;
-	w->overflow = false;
-	if (writer_limit(w) < WIRE_HDR_LEN) {
-		w->overflow = true;
+	if (lim < WIRE_HDR_LEN) {
+		tlv_writer_init(&w->body, NULL, 0);
+		w->body.overflow = true;
 		return;
 	}
 	be_put32(buf, WIRE_MAGIC);
@@ -83,28 +78,7 @@ void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wi
 	be_put16(buf + 30, 0);
 	be_put32(buf + 32, h->recipient);
 	be_put64(buf + 36, h->recipient_epoch);
-	w->len = WIRE_HDR_LEN;
-}
-
-void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t len)
-{
-	size_t need = WIRE_TLV_HDR_LEN + pad4(len);
-	uint8_t *p;
-
-	if (w->overflow)
-		return;
-	if ((len && !val) || need > writer_limit(w) - w->len) {
-		w->overflow = true;
-		return;
-	}
-	p = w->buf + w->len;
-	be_put16(p, type);
-	be_put16(p + 2, len);
-	if (len)
-		memcpy(p + WIRE_TLV_HDR_LEN, val, len);
-	/* Zero padding: the MAC covers it and receivers see no stale bytes. */
-	memset(p + WIRE_TLV_HDR_LEN + len, 0, pad4(len) - len);
-	w->len += need;
+	tlv_writer_init(&w->body, buf + WIRE_HDR_LEN, lim - WIRE_HDR_LEN);
 }
 
 void wire_put_listen(struct wire_writer *w, const struct wire_listen *l)
@@ -116,7 +90,7 @@ void wire_put_listen(struct wire_writer *w, const struct wire_listen *l)
 	} else if (l->family == AF_INET6 || l->family == 6) {
 		v[0] = 6;
 	} else {
-		w->overflow = true;
+		w->body.overflow = true;
 		return;
 	}
 	v[1] = l->proto;
@@ -127,30 +101,14 @@ void wire_put_listen(struct wire_writer *w, const struct wire_listen *l)
 
 size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys)
 {
-	if (w->overflow || w->len < WIRE_HDR_LEN || !keys || keys->n < 1)
+	size_t len = WIRE_HDR_LEN + w->body.len;
+
+	if (w->body.overflow || !w->body.buf || !keys || keys->n < 1)
 		return 0;
-	/* writer_limit() guarantees both the u16 length and the MAC fit. */
-	be_put16(w->buf + 28, (uint16_t)w->len);
-	crypto_auth(w->buf + w->len, w->buf, w->len, keys->key[0].k);
-	return w->len + WIRE_MAC_LEN;
-}
-
-/* Walks the body once: every TLV header and padded value inside it, and
- * nothing left over. */
-bool wire_tlv_framing_ok(const uint8_t *p, size_t len)
-{
-	while (len) {
-		size_t need;
-
-		if (len < WIRE_TLV_HDR_LEN)
-			return false;
-		need = WIRE_TLV_HDR_LEN + pad4(be_get16(p + 2));
-		if (need > len)
-			return false;
-		p += need;
-		len -= need;
-	}
-	return true;
+	/* dgram_limit() guarantees both the u16 length and the MAC fit. */
+	be_put16(w->buf + 28, (uint16_t)len);
+	crypto_auth(w->buf + len, w->buf, len, keys->key[0].k);
+	return len + WIRE_MAC_LEN;
 }
 
 enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_keys *keys,
@@ -177,7 +135,7 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 		ok |= crypto_auth_verify(buf + body_end, buf, body_end, keys->key[i].k) == 0;
 	if (!ok)
 		return WIRE_ERR_MAC;
-	if (!wire_tlv_framing_ok(buf + WIRE_HDR_LEN, body_end - WIRE_HDR_LEN))
+	if (!tlv_framing_ok(buf + WIRE_HDR_LEN, body_end - WIRE_HDR_LEN))
 		return WIRE_ERR_TLV;
 
 	m->hdr.type = buf[5];
@@ -192,32 +150,9 @@ enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_k
 	return WIRE_OK;
 }
 
-void wire_tlv_begin(struct wire_tlv_iter *it, const struct wire_msg *m)
+void wire_tlv_begin(struct tlv_iter *it, const struct wire_msg *m)
 {
-	it->p = m->body;
-	it->end = m->body + m->body_len;
-}
-
-bool wire_tlv_next(struct wire_tlv_iter *it, uint16_t *type, const uint8_t **val, uint16_t *len)
-{
-	size_t room, n;
-
-	if (!it->p || it->p >= it->end)
-		return false;
-	room = (size_t)(it->end - it->p);
-	if (room < WIRE_TLV_HDR_LEN)
-		goto bad;
-	n = be_get16(it->p + 2);
-	if (WIRE_TLV_HDR_LEN + pad4(n) > room)
-		goto bad;
-	*type = be_get16(it->p);
-	*len = (uint16_t)n;
-	*val = it->p + WIRE_TLV_HDR_LEN;
-	it->p += WIRE_TLV_HDR_LEN + pad4(n);
-	return true;
-bad:
-	it->p = it->end;	/* stop for good */
-	return false;
+	tlv_iter_init(it, m->body, m->body_len);
 }
 
 bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l)
@@ -239,7 +174,9 @@ bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l)
 enum wire_status wire_check_recipient(const struct wire_hdr *h, uint32_t self_id,
 				      uint64_t self_epoch)
 {
-	if (h->recipient != self_id)
+	/* A group datagram proves itself by its recipient vector
+	 * (sync/hbgroup.h), never by these fields. */
+	if (h->recipient != self_id || h->recipient == WIRE_GROUP)
 		return WIRE_ERR_RECIPIENT;
 	if (h->recipient_epoch && h->recipient_epoch != self_epoch)
 		return WIRE_ERR_STALE_RECIPIENT_EPOCH;

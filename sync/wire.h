@@ -6,7 +6,7 @@
  *
  *   0      magic    u32  "CLD1"
  *   4      version  u8   WIRE_VERSION
- *   5      type     u8   enum wire_type
+ *   5      type     u8   enum msg_type (sync/msg.h)
  *   6      flags    u16
  *   8      sender   u32  wire_node_id(name)
  *   12     epoch    u64  boot id of the sender, grows across restarts
@@ -17,7 +17,8 @@
  *   32     recipient u32 wire_node_id of the node the datagram is for
  *   36     recipient_epoch u64  the recipient's boot epoch as the sender last
  *                        learnt it; 0 = not known yet
- *   44     body     TLVs {type u16, len u16, value, zero padding to 4}
+ *   44     body     TLVs (sync/tlv.h): {type u16, len u16, value, zero
+ *                        padding to 4}
  *   length MAC      32 bytes: crypto_auth (HMAC-SHA512-256) of header+body
  *
  * The MAC covers the recipient and its epoch: a datagram cannot be relayed
@@ -36,6 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "sync/msg.h"
+#include "sync/tlv.h"
+
 #define WIRE_MAGIC 0x434c4431u	/* "CLD1" */
 #define WIRE_VERSION 2
 #define WIRE_HDR_LEN 44
@@ -44,38 +48,42 @@
  * UDP headers (1460).  Version 2 grew the header by 12 bytes and WIRE_MAX
  * with it, so that bodies (REL_BODY_MAX, CDAT_BODY_MAX) kept their size. */
 #define WIRE_MAX 1412
-#define WIRE_TLV_HDR_LEN 4
 #define WIRE_LISTEN_LEN 8
 #define WIRE_REPLAY_WINDOW 64
+/* The recipient of a multicast heartbeat (sync/hbgroup.h): every node of
+ * the group.  wire_check_recipient refuses it; its WIRE_TLV_RCPTS says whom
+ * it proves itself to.  No node may have this id (the configuration's
+ * wire_node_id of a name). */
+#define WIRE_GROUP 0xffffffffu
 
-/* Message types.  1..15: best effort; 16..127: reliable state messages,
- * whose body starts with a REL_TLV_SEQ (sync/reliable.h): 16..31 are the
- * CDAT's (sync/cdat.h), the connection table's come next. */
-enum wire_type {
-	WIRE_HEARTBEAT = 1,	/* NODE, SRC, LISTEN*, FLAGS, OWN*, YIELD*, CDAT summary,
-				 * SUSPECT, ECHO */
-	WIRE_LISTEN = 2,	/* reserved */
-	WIRE_HEARTBEAT_ACK = 3,	/* NODE, SRC, ECHO: the answer that measures an address */
-	WIRE_REL_CTRL = 4,	/* REL_ACK / REL_NACK / REL_ALIVE when no heartbeat is due */
-	WIRE_STATE_MIN = 16,
-	WIRE_STATE_MAX = 127,
-};
-
-enum wire_tlv {
-	WIRE_TLV_NODE = 1,	/* sender's name, string without NUL */
-	WIRE_TLV_LISTEN = 2,	/* struct wire_listen */
-	WIRE_TLV_ECHO = 3,	/* 16 bytes: sent_ms u64, address index u8, 7 pad: echoed back */
-	WIRE_TLV_FLAGS = 4,	/* u32: WIRE_F_* of the sender */
-	WIRE_TLV_OWN = 5,	/* 20 bytes: family u8 (4|6), 3 pad, address (16): a VIPA the
-				 * sender distributes now */
-	WIRE_TLV_YIELD = 6,	/* 20 bytes, same layout: a VIPA the sender gave away
-				 * (clusterctl failover) and will not distribute */
-	WIRE_TLV_SRC = 7,	/* 20 bytes, same layout: the source address the sender
-				 * sent this heartbeat or answer from (under the MAC) */
-	WIRE_TLV_SUSPECT = 8,	/* n * u32: wire_node_id of the nodes the sender
-				 * suspects (every address unreachable from it): its
-				 * vote before a node is declared down (sync/cdat.h) */
-};
+/* Message types (enum msg_type) and the TLV types of this layer (enum
+ * msg_tlv: WIRE_TLV_*) are numbered in sync/msg.h.  Bodies:
+ *   WIRE_HEARTBEAT      NODE, SRC, LISTEN*, FLAGS, OWN*, YIELD*, CDAT summary,
+ *                       SUSPECT, ECHO
+ *   WIRE_HEARTBEAT_ACK  NODE, SRC, ECHO: the answer that measures an address
+ *   WIRE_REL_CTRL       REL_ACK / REL_NACK / REL_ALIVE when no heartbeat is due
+ *   16..127             state messages: REL_TLV_SEQ, then the body
+ * TLVs:
+ *   WIRE_TLV_NODE     sender's name, string without NUL
+ *   WIRE_TLV_LISTEN   struct wire_listen
+ *   WIRE_TLV_ECHO     16 bytes: sent_ms u64, address index u8, 7 pad: echoed back
+ *   WIRE_TLV_FLAGS    u32: WIRE_F_* of the sender
+ *   WIRE_TLV_OWN      20 bytes: family u8 (4|6), 3 pad, address (16): a VIPA
+ *                     the sender distributes now
+ *   WIRE_TLV_YIELD    20 bytes, same layout: a VIPA the sender gave away
+ *                     (clusterctl failover) and will not distribute
+ *   WIRE_TLV_SRC      20 bytes, same layout: the source address the sender
+ *                     sent this heartbeat or answer from (under the MAC)
+ *   WIRE_TLV_SUSPECT  n * u32: wire_node_id of the nodes the sender suspects
+ *                     (every address unreachable from it): its vote before a
+ *                     node is declared down (sync/cdat.h)
+ *   WIRE_TLV_RCPTS    n * 12 bytes: (node id u32, its boot epoch u64) of every
+ *                     peer, in a heartbeat to WIRE_GROUP (sync/hbgroup.h)
+ *   WIRE_TLV_GECHO    n * 12 bytes: the group heartbeats the sender heard
+ *                     since its last one, echoed (sync/hbgroup.h)
+ *   WIRE_TLV_GALIVE   n * 20 bytes: (node id u32, REL_TLV_ALIVE value): the
+ *                     reliable channels' ALIVEs to the nodes the group
+ *                     reaches, in a heartbeat to WIRE_GROUP */
 
 #define WIRE_F_READY 1u		/* holds the replicated tables: may distribute */
 #define WIRE_F_LEAVING 2u	/* stopping: count it down now, do not wait for misses */
@@ -133,17 +141,26 @@ struct wire_hdr {
 	uint64_t recipient_epoch;	/* 0: the sender does not know ours yet */
 };
 
-/* Encoder.  Any error (no room, bad argument) sets overflow; it sticks and
- * makes wire_finish return 0, so callers check once at the end. */
+/* Encoder: the header, then a tlv_writer over the rest of buf, up to
+ * WIRE_MAX less the MAC.  Any error (no room, bad argument) sets
+ * body.overflow; it sticks and makes wire_finish return 0, so callers check
+ * once at the end. */
 struct wire_writer {
-	uint8_t *buf;
-	size_t cap, len;
-	bool overflow;
+	uint8_t *buf;			/* the datagram; the header at buf */
+	struct tlv_writer body;		/* the TLVs, from buf + WIRE_HDR_LEN */
 };
 
 void wire_begin(struct wire_writer *w, uint8_t *buf, size_t cap, const struct wire_hdr *h);
-void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t len);
+static inline void wire_put(struct wire_writer *w, uint16_t type, const void *val, uint16_t len)
+{
+	tlv_put(&w->body, type, val, len);
+}
 void wire_put_listen(struct wire_writer *w, const struct wire_listen *l);
+/* Bytes left for TLVs (headers included) before the MAC. */
+static inline size_t wire_room(const struct wire_writer *w)
+{
+	return tlv_room(&w->body);
+}
 /* Writes length and MAC (key[0]); returns the total size to send, or 0 on
  * overflow or when keys holds no key. */
 size_t wire_finish(struct wire_writer *w, const struct wire_keys *keys);
@@ -162,19 +179,9 @@ struct wire_msg {
 enum wire_status wire_decode(const uint8_t *buf, size_t len, const struct wire_keys *keys,
 			     struct wire_msg *m);
 
-/* Every TLV header and padded value of a body lies inside it, nothing left
- * over: after this, walking the TLVs cannot stop early.  Shared by every
- * decoder of bodies (wire, cdat, repl). */
-bool wire_tlv_framing_ok(const uint8_t *p, size_t len);
-
-struct wire_tlv_iter {
-	const uint8_t *p, *end;
-};
-
-void wire_tlv_begin(struct wire_tlv_iter *it, const struct wire_msg *m);
-/* Next TLV; false at the end of the body (or on a malformed TLV, which
- * wire_decode has already refused). */
-bool wire_tlv_next(struct wire_tlv_iter *it, uint16_t *type, const uint8_t **val, uint16_t *len);
+/* Walks the body's TLVs (tlv_next); wire_decode has checked their framing,
+ * so the walk cannot stop early. */
+void wire_tlv_begin(struct tlv_iter *it, const struct wire_msg *m);
 /* Parses a WIRE_TLV_LISTEN value; false if too short or the family is not 4/6.
  * Longer values are accepted: later versions may append fields. */
 bool wire_get_listen(const uint8_t *val, uint16_t len, struct wire_listen *l);

@@ -93,7 +93,7 @@ static void decoders(const uint8_t *body, size_t len)
 	struct wire_msg m;
 	struct wire_keys keys = { .n = 1 };
 	struct cdat t;
-	size_t n, n2, i;
+	size_t n, n2, i, dg;
 	uint64_t version;
 	int rc;
 
@@ -106,9 +106,9 @@ static void decoders(const uint8_t *body, size_t len)
 		/* encode again: the same entries */
 		wire_begin(&w, buf, sizeof(buf), &h);
 		for (i = 0; i < n; i++)
-			cdat_put_node(&w, &nodes[i]);
-		if (!w.overflow && wire_finish(&w, &keys)) {
-			FUZZ_CHECK(wire_decode(buf, w.len + WIRE_MAC_LEN, &keys, &m) == WIRE_OK);
+			cdat_put_node(&w.body, &nodes[i]);
+		if ((dg = wire_finish(&w, &keys)) != 0) {
+			FUZZ_CHECK(wire_decode(buf, dg, &keys, &m) == WIRE_OK);
 			FUZZ_CHECK(cdat_decode_nodes(m.body, m.body_len, again, DEC_NODES, &n2) ==
 				   CDAT_OK);
 			FUZZ_CHECK(n2 == n);
@@ -143,7 +143,7 @@ static void check_outbox(const struct cdat_proto *p, struct cdat_outbox *ob)
 			   (p->proposing && cdat_find_node(&p->prop, o->to) >= 0));
 		FUZZ_CHECK(o->type >= CDAT_MSG_REPORT && o->type <= CDAT_MSG_COMMIT);
 		FUZZ_CHECK(o->len <= CDAT_BODY_MAX);
-		FUZZ_CHECK(wire_tlv_framing_ok(o->body, o->len));
+		FUZZ_CHECK(tlv_framing_ok(o->body, o->len));
 	}
 	ob->n = 0;
 	ob->overflow = false;

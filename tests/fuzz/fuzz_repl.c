@@ -13,7 +13,7 @@
 #include "sync/repl.h"
 #include "tests/fuzz/fuzz.h"
 
-#define MAX_RECS (REPL_BODY_MAX / WIRE_TLV_HDR_LEN + 1)
+#define MAX_RECS (REPL_BODY_MAX / TLV_HDR_LEN + 1)
 #define STORE_MAX 32
 
 struct recs {
@@ -94,9 +94,9 @@ static void reencode(const struct recs *rs, size_t body_len)
 			return;
 		}
 	}
-	FUZZ_CHECK(w.n == rs->n && w.len <= body_len);
+	FUZZ_CHECK(w.n == rs->n && w.tlv.len <= body_len);
 	again.n = 0;
-	FUZZ_CHECK(repl_decode(buf, w.len, collect, &again) == (int)rs->n);
+	FUZZ_CHECK(repl_decode(buf, w.tlv.len, collect, &again) == (int)rs->n);
 	FUZZ_CHECK(again.n == rs->n);
 	for (i = 0; i < rs->n; i++)
 		FUZZ_CHECK(rec_same(&rs->r[i], &again.r[i]));

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* libFuzzer harness for sync/wire: wire_decode, the TLV iterator,
- * wire_get_listen, wire_tlv_framing_ok and the replay window.
+ * wire_get_listen, tlv_framing_ok and the replay window.
  *
  * Input: a mode byte, then data.
  *   mode & 0x80: data is a sequence of replay-window operations, checked
@@ -12,7 +12,7 @@
  *                exactly, and encode again (wire_begin/put/finish) to a
  *                datagram of the same size that decodes to the same header
  *                and TLVs.  The data is also checked as a bare TLV body:
- *                wire_tlv_framing_ok is true exactly when the iterator
+ *                tlv_framing_ok is true exactly when the iterator
  *                consumes all of it. */
 #include <stdbool.h>
 #include <stdint.h>
@@ -24,11 +24,6 @@
 #include "common/be.h"
 #include "sync/wire.h"
 #include "tests/fuzz/fuzz.h"
-
-static size_t pad4(size_t n)
-{
-	return (n + 3) & ~(size_t)3;
-}
 
 static void fill_keys(struct wire_keys *k)
 {
@@ -42,23 +37,23 @@ static void fill_keys(struct wire_keys *k)
 static void check_framing(const uint8_t *p, size_t len)
 {
 	struct wire_msg m = { .body = p, .body_len = len };
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
 	size_t used = 0;
 
 	wire_tlv_begin(&it, &m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
-		FUZZ_CHECK(val == p + used + WIRE_TLV_HDR_LEN);
-		used += WIRE_TLV_HDR_LEN + pad4(vlen);
+	while (tlv_next(&it, &type, &val, &vlen)) {
+		FUZZ_CHECK(val == p + used + TLV_HDR_LEN);
+		used += TLV_HDR_LEN + tlv_pad4(vlen);
 		FUZZ_CHECK(used <= len);
 	}
 	/* a stopped iterator stays stopped */
-	FUZZ_CHECK(!wire_tlv_next(&it, &type, &val, &vlen));
-	FUZZ_CHECK(wire_tlv_framing_ok(p, len) == (used == len));
+	FUZZ_CHECK(!tlv_next(&it, &type, &val, &vlen));
+	FUZZ_CHECK(tlv_framing_ok(p, len) == (used == len));
 }
 
-#define MAX_TLVS (WIRE_MAX / WIRE_TLV_HDR_LEN)
+#define MAX_TLVS (WIRE_MAX / TLV_HDR_LEN)
 
 struct tlv {
 	uint16_t type, len;
@@ -67,14 +62,14 @@ struct tlv {
 
 static size_t walk(const struct wire_msg *m, struct tlv *t)
 {
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	struct wire_listen l;
 	size_t n = 0, used = 0;
 
 	wire_tlv_begin(&it, m);
-	while (n < MAX_TLVS && wire_tlv_next(&it, &t[n].type, &t[n].val, &t[n].len)) {
-		FUZZ_CHECK(t[n].val == m->body + used + WIRE_TLV_HDR_LEN);
-		used += WIRE_TLV_HDR_LEN + pad4(t[n].len);
+	while (n < MAX_TLVS && tlv_next(&it, &t[n].type, &t[n].val, &t[n].len)) {
+		FUZZ_CHECK(t[n].val == m->body + used + TLV_HDR_LEN);
+		used += TLV_HDR_LEN + tlv_pad4(t[n].len);
 		FUZZ_CHECK(used <= m->body_len);
 		if (t[n].type == WIRE_TLV_LISTEN && wire_get_listen(t[n].val, t[n].len, &l)) {
 			FUZZ_CHECK(t[n].len >= WIRE_LISTEN_LEN);

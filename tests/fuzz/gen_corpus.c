@@ -275,8 +275,8 @@ static void repl_msg(struct buf *b, uint8_t ob, uint8_t dt, const struct repl_wr
 {
 	b_u8(b, ob);
 	b_u8(b, dt);
-	b_u16(b, (uint16_t)w->len);
-	b_mem(b, w->buf, w->len);
+	b_u16(b, (uint16_t)w->tlv.len);
+	b_mem(b, w->tlv.buf, w->tlv.len);
 }
 
 static void gen_repl(void)
@@ -369,7 +369,7 @@ static void gen_repl(void)
 	repl_writer_init(&w, body, sizeof(body));
 	mk_conn(&c, 0, IPPROTO_TCP, CONN_EST, 0);
 	repl_put_conn(&w, &c);
-	body[WIRE_TLV_HDR_LEN] = 5;	/* family 5 */
+	body[TLV_HDR_LEN] = 5;	/* family 5 */
 	repl_msg(&b, 0, 0, &w);
 	put_file("repl", "bad_family", b.b, b.n);
 }
@@ -614,10 +614,8 @@ static void cdat_record(size_t x, bool c_dead, const char *name)
 static void gen_cdat(void)
 {
 	struct cdat t;
-	uint8_t dg[WIRE_MAX];
-	struct wire_writer w;
-	struct wire_hdr h = { .type = CDAT_MSG_PROPOSE };
-	struct wire_keys k = { .n = 1 };
+	uint8_t body[WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN];
+	struct tlv_writer w;
 	struct buf b;
 
 	cdat_record(0, false, "as_a_coordinator");
@@ -628,22 +626,23 @@ static void gen_cdat(void)
 	/* a whole table as one body, from a stranger and from a peer */
 	if (fzc_table(&t) != CDAT_OK)
 		exit(1);
-	wire_begin(&w, dg, sizeof(dg), &h);
+	tlv_writer_init(&w, body, sizeof(body));
 	cdat_put_table(&w, &t);
-	wire_finish(&w, &k);
+	if (w.overflow)
+		exit(1);
 	cdat_free(&t);
 	b.n = 0;
 	b_u8(&b, 1);
 	b_u8(&b, FZC_INPUT | 3 << 2);
 	b_u8(&b, 1);
 	b_u8(&b, CDAT_MSG_REPORT);
-	b_u16(&b, (uint16_t)(w.len - WIRE_HDR_LEN));
-	b_mem(&b, dg + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN);
+	b_u16(&b, (uint16_t)w.len);
+	b_mem(&b, body, w.len);
 	b_u8(&b, FZC_INPUT | 0 << 2);
 	b_u8(&b, 1);
 	b_u8(&b, CDAT_MSG_COMMIT);
-	b_u16(&b, (uint16_t)(w.len - WIRE_HDR_LEN));
-	b_mem(&b, dg + WIRE_HDR_LEN, w.len - WIRE_HDR_LEN);
+	b_u16(&b, (uint16_t)w.len);
+	b_mem(&b, body, w.len);
 	put_file("cdat", "table_body", b.b, b.n);
 }
 

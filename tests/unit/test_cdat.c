@@ -81,24 +81,22 @@ static int setup(void **state)
 	return sodium_init() < 0 ? -1 : 0;
 }
 
-/* Body of a writer: the bytes after the wire header. */
+/* A body as large as a datagram's: a TLV writer, no header. */
 struct body {
-	struct wire_writer w;
-	uint8_t buf[WIRE_MAX];
+	struct tlv_writer w;
+	uint8_t buf[WIRE_MAX - WIRE_HDR_LEN - WIRE_MAC_LEN];
 };
 
 static void body_begin(struct body *b)
 {
-	static const struct wire_hdr h;
-
-	wire_begin(&b->w, b->buf, sizeof(b->buf), &h);
+	tlv_writer_init(&b->w, b->buf, sizeof(b->buf));
 }
 
 static const uint8_t *body_of(const struct body *b, size_t *len)
 {
 	assert_false(b->w.overflow);
-	*len = b->w.len - WIRE_HDR_LEN;
-	return b->buf + WIRE_HDR_LEN;
+	*len = b->w.len;
+	return b->buf;
 }
 
 /* --- the table --- */
@@ -417,32 +415,32 @@ static void test_decode_rejects(void **state)
 
 		memset(name, 'n', sizeof(name));
 		body_begin(&b);
-		wire_put(&b.w, CDAT_TLV_NODE, name, 64);
-		wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+		tlv_put(&b.w, CDAT_TLV_NODE, name, 64);
+		tlv_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
 		body = body_of(&b, &len);
 		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_FORMAT);
 		body_begin(&b);
-		wire_put(&b.w, CDAT_TLV_NODE, name, 63);
-		wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+		tlv_put(&b.w, CDAT_TLV_NODE, name, 63);
+		tlv_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
 		body = body_of(&b, &len);
 		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_OK);
 		assert_int_equal(strlen(n[0].name), 63);
 		/* Nine addresses. */
 		body_begin(&b);
-		wire_put(&b.w, CDAT_TLV_NODE, "x", 1);
+		tlv_put(&b.w, CDAT_TLV_NODE, "x", 1);
 		for (int i = 0; i < 9; i++) {
 			v[11] = (uint8_t)(i + 1);
-			wire_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
+			tlv_put(&b.w, CDAT_TLV_ADDR, v, CDAT_ADDR_LEN);
 		}
 		body = body_of(&b, &len);
 		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_LIMIT);
 		/* Eight are fine, and unknown TLVs are skipped. */
 		assert_int_equal(cdat_decode_nodes(body, len - 44, n, 4, &k), CDAT_OK);
 		assert_int_equal(n[0].n_addrs, 8);
-		wire_put(&b.w, 0x2ff, "zz", 2);
+		tlv_put(&b.w, 0x2ff, "zz", 2);
 		/* A known fixed-size TLV with the wrong size. */
 		body_begin(&b);
-		wire_put(&b.w, CDAT_TLV_VERSION, "1234567", 7);
+		tlv_put(&b.w, CDAT_TLV_VERSION, "1234567", 7);
 		body = body_of(&b, &len);
 		assert_int_equal(cdat_decode_nodes(body, len, n, 4, &k), CDAT_ERR_FORMAT);
 	}

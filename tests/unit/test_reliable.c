@@ -793,8 +793,9 @@ static void run_lossy(unsigned loss, uint64_t seed, uint64_t n, uint64_t max_rou
 	struct pkt *p = malloc(sizeof(*p));
 	struct rel_ctl ctl;
 	uint8_t b[REL_BODY_MAX];
-	uint64_t pushed = 0, rounds = 0, now = 0, x, y, z;
+	uint64_t pushed = 0, rounds = 0, now = 0, x, y, z, due;
 	size_t len;
+	bool emitted;
 
 	assert_non_null(s);
 	assert_non_null(p);
@@ -826,15 +827,22 @@ static void run_lossy(unsigned loss, uint64_t seed, uint64_t n, uint64_t max_rou
 			assert_int_equal(rel_tx_push(t, b, len, now), pushed + 1);
 			pushed++;
 		}
-		rel_tx_poll(t, now, sim_emit, s);
+		/* The deadlines say exactly when there is work: never later
+		 * (an event loop would sleep through it), never sooner than
+		 * needed (it would spin), and poll leaves nothing due. */
+		due = rel_tx_next_ms(t, now, true);
+		emitted = rel_tx_poll(t, now, sim_emit, s) > 0;
 		if (rel_tx_alive(t, now, &x, &y)) {
 			struct pkt *a = link_send(&s->ab, P_ALIVE);
 
+			emitted = true;
 			if (a) {
 				rel_enc_alive(a->tlv, x, y);
 				a->tlv_len = REL_ALIVE_LEN;
 			}
 		}
+		assert_int_equal(due <= now, emitted);
+		assert_true(rel_tx_next_ms(t, now, true) > now);
 		while (link_recv(&s->ab, p)) {
 			if (p->kind == P_DATA) {
 				assert_true(rel_dec_seq(p->tlv, p->tlv_len, &x));
@@ -844,7 +852,11 @@ static void run_lossy(unsigned loss, uint64_t seed, uint64_t n, uint64_t max_rou
 				rel_rx_alive(r, TX_EPOCH, x, y, now, sim_deliver, s);
 			}
 		}
-		if (rel_rx_poll(r, now, &ctl)) {
+		due = rel_rx_next_ms(r, now);
+		emitted = rel_rx_poll(r, now, &ctl);
+		assert_int_equal(due <= now, emitted);
+		assert_true(rel_rx_next_ms(r, now) > now);
+		if (emitted) {
 			struct pkt *a = link_send(&s->ba, P_CTL);
 
 			if (a) {
@@ -901,6 +913,69 @@ static void run_lossy(unsigned loss, uint64_t seed, uint64_t n, uint64_t max_rou
 	free(p);
 }
 
+/* The deadlines of an idle pair and of one with a message in flight. */
+static void test_next_ms(void **state)
+{
+	struct rel_cfg c;
+	struct rel_tx *t;
+	struct rel_rx *r;
+	struct rec *out = rec_new();
+	struct rel_ctl ctl;
+	uint64_t first, next;
+
+	small_cfg(&c);		/* alive 100, ack 50, ack_every 3, nack 40 */
+	c.rto_ms = 60;
+	t = rel_tx_new(&c, TX_EPOCH);
+	r = rel_rx_new(&c);
+	assert_non_null(t);
+	assert_non_null(r);
+	/* Before first contact the receiver owes nothing. */
+	assert_true(rel_rx_next_ms(r, 1000) == UINT64_MAX);
+	/* Idle: an ALIVE alive_ms after the last one. */
+	assert_true(rel_tx_alive(t, 1000, &first, &next));
+	assert_int_equal(rel_tx_next_ms(t, 1000, true), 1100);
+	assert_false(rel_tx_alive(t, 1099, &first, &next));
+	/* A message queued: due at once; once sent, its rto (before the ALIVE). */
+	assert_int_equal(rel_tx_push(t, "m", 1, 1010), 1);
+	assert_int_equal(rel_tx_next_ms(t, 1010, true), 1010);
+	assert_int_equal(rel_tx_next_ms(t, 1010, false), 1100);	/* ALIVE only */
+	assert_int_equal(rel_tx_poll(t, 1020, rec_fn, out), 1);
+	assert_int_equal(rel_tx_next_ms(t, 1020, true), 1080);	/* rto 1020 + 60, before the ALIVE */
+	assert_int_equal(rel_tx_poll(t, 1079, rec_fn, out), 0);
+	assert_int_equal(rel_tx_poll(t, 1080, rec_fn, out), 1);	/* resent */
+	assert_int_equal(rel_tx_next_ms(t, 1080, true), 1140);
+	/* The receiver: a new sender, ACK at once; then nothing until more comes. */
+	rel_rx_input(r, TX_EPOCH, 1, "m", 1, 1125, rec_fn, out);
+	assert_int_equal(rel_rx_next_ms(r, 1125), 1125);
+	assert_true(rel_rx_poll(r, 1125, &ctl));
+	assert_true(rel_rx_next_ms(r, 1125) == UINT64_MAX);
+	/* An ACK acknowledges it: the sender is back to its ALIVE. */
+	assert_int_equal(rel_tx_ack(t, PEER_EPOCH, TX_EPOCH, 1), 1);
+	assert_int_equal(rel_tx_next_ms(t, 1130, true), 1180);
+	/* A hole: NACK at once, then every nack_ms; one delivery: ACK within ack_ms. */
+	rel_rx_input(r, TX_EPOCH, 3, "c", 1, 1200, rec_fn, out);
+	assert_int_equal(rel_rx_next_ms(r, 1200), 1200);
+	assert_true(rel_rx_poll(r, 1200, &ctl));
+	assert_int_equal(ctl.n_nack, 1);
+	assert_int_equal(rel_rx_next_ms(r, 1200), 1240);
+	rel_rx_input(r, TX_EPOCH, 2, "b", 1, 1210, rec_fn, out);	/* fills it: 2, 3 delivered */
+	/* ack_ms after the last ACK (1125): already due. */
+	assert_int_equal(rel_rx_next_ms(r, 1210), 1175);
+	assert_true(rel_rx_poll(r, 1210, &ctl));
+	assert_true(ctl.ack && ctl.ack_upto == 3);
+	assert_true(rel_rx_next_ms(r, 1210) == UINT64_MAX);
+	/* One more delivery: ACK ack_ms after that one (ack_every is 3). */
+	rel_rx_input(r, TX_EPOCH, 4, "d", 1, 1220, rec_fn, out);
+	assert_int_equal(rel_rx_next_ms(r, 1220), 1260);
+	assert_false(rel_rx_poll(r, 1259, &ctl));
+	assert_true(rel_rx_poll(r, 1260, &ctl));
+	/* A clock that went back: due at once, as the polls see it. */
+	assert_int_equal(rel_tx_next_ms(t, 10, true), 10);
+	rel_tx_free(t);
+	rel_rx_free(r);
+	free(out);
+}
+
 static void test_lossy_10(void **state)
 {
 	run_lossy(10, 0x9e3779b97f4a7c15ull, 5000, 1500);
@@ -927,6 +1002,7 @@ int main(void)
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_byte_bound),
 		cmocka_unit_test(test_new_epoch),
+		cmocka_unit_test(test_next_ms),
 		cmocka_unit_test(test_lossy_10),
 		cmocka_unit_test(test_lossy_30),
 	};

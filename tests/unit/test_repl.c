@@ -126,7 +126,7 @@ static void test_exact_bytes(void **state)
 	c.flags = REPL_F_HANDOFF;
 	repl_writer_init(&w, buf, sizeof(buf));
 	assert_true(repl_put_conn(&w, &c));
-	assert_int_equal(w.len, sizeof(kat_conn_v4));
+	assert_int_equal(w.tlv.len, sizeof(kat_conn_v4));
 	assert_memory_equal(buf, kat_conn_v4, sizeof(kat_conn_v4));
 
 	ip(&ca, "2001:db8::5");
@@ -134,7 +134,7 @@ static void test_exact_bytes(void **state)
 	conn_key_set(&k, IPPROTO_UDP, &ca, 53, &va, 53);
 	repl_writer_init(&w, buf, sizeof(buf));
 	assert_true(repl_put_del(&w, &k));
-	assert_int_equal(w.len, sizeof(kat_del_v6));
+	assert_int_equal(w.tlv.len, sizeof(kat_del_v6));
 	assert_memory_equal(buf, kat_del_v6, sizeof(kat_del_v6));
 
 	repl_writer_init(&w, buf, sizeof(buf));
@@ -143,7 +143,7 @@ static void test_exact_bytes(void **state)
 	assert_true(repl_put_bulk_end(&w, 258, 65536));
 	assert_true(repl_put_vipa(&w, &vipa));
 	assert_int_equal(w.n, 3);
-	assert_int_equal(w.len, sizeof(kat_bulk));
+	assert_int_equal(w.tlv.len, sizeof(kat_bulk));
 	assert_memory_equal(buf, kat_bulk, sizeof(kat_bulk));
 }
 
@@ -221,8 +221,8 @@ static void test_round_trip_all(void **state)
 	}
 	assert_int_equal(n, 12);
 	assert_int_equal(w.n, 12);
-	assert_int_equal(w.len, 12 * (4 + REPL_CONN_LEN));
-	assert_int_equal(repl_decode(buf, w.len, collect, &s), 12);
+	assert_int_equal(w.tlv.len, 12 * (4 + REPL_CONN_LEN));
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 12);
 	assert_int_equal(s.n, 12);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(s.r[i].type, REPL_TLV_CONN);
@@ -234,7 +234,7 @@ static void test_round_trip_all(void **state)
 	for (int i = 0; i < n; i++)
 		assert_true(repl_put_del(&w, &want[i].key));
 	s.n = 0;
-	assert_int_equal(repl_decode(buf, w.len, collect, &s), 12);
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 12);
 	for (int i = 0; i < n; i++) {
 		assert_int_equal(s.r[i].type, REPL_TLV_DEL);
 		assert_true(conn_key_eq(&s.r[i].key, &want[i].key));
@@ -254,7 +254,7 @@ static void test_brim(void **state)
 
 	memset(buf, 0xee, sizeof(buf));
 	repl_writer_init(&w, buf, sizeof(buf));
-	assert_int_equal(w.cap, REPL_BODY_MAX);
+	assert_int_equal(w.tlv.cap, REPL_BODY_MAX);
 	for (;;) {
 		mk_conn(&c, n % 2 ? AF_INET6 : AF_INET, IPPROTO_TCP, (uint32_t)n);
 		if (!repl_put_conn(&w, &c))
@@ -263,21 +263,21 @@ static void test_brim(void **state)
 	}
 	assert_int_equal(w.err, REPL_OK);
 	assert_int_equal(n, 19);
-	assert_int_equal(w.len, 19 * 68);
+	assert_int_equal(w.tlv.len, 19 * 68);
 	assert_false(repl_put_del(&w, &c.key));		/* 44 > 28 */
 	assert_int_equal(w.err, REPL_OK);
 	assert_true(repl_put_bulk_end(&w, 7, 19));
 	assert_true(repl_put_bulk_begin(&w, 8));
 	assert_true(repl_put_bulk_begin(&w, 9));
 	assert_false(repl_put_bulk_begin(&w, 10));
-	assert_int_equal(w.len, 1320);
-	assert_true(w.len <= REPL_BODY_MAX);
+	assert_int_equal(w.tlv.len, 1320);
+	assert_true(w.tlv.len <= REPL_BODY_MAX);
 	assert_int_equal(w.n, 22);
 	/* Nothing written past the body. */
-	for (size_t i = w.len; i < sizeof(buf); i++)
+	for (size_t i = w.tlv.len; i < sizeof(buf); i++)
 		assert_int_equal(buf[i], 0xee);
 
-	assert_int_equal(repl_decode(buf, w.len, collect, &s), 22);
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 22);
 	for (int i = 0; i < 19; i++)
 		assert_conn_equal(&s.r[i].conn, &want[i]);
 	assert_int_equal(s.r[19].type, REPL_TLV_BULK_END);
@@ -300,7 +300,7 @@ static void test_writer_refuses_invalid(void **state)
 	c.state = CONN_EST;			/* a TCP state on UDP */
 	assert_false(repl_put_conn(&w, &c));
 	assert_int_equal(w.err, REPL_ERR_INVAL);
-	assert_int_equal(w.len, 0);
+	assert_int_equal(w.tlv.len, 0);
 	assert_int_equal(w.n, 0);
 	mk_conn(&c, AF_INET, IPPROTO_TCP, 1);
 	ip(&c.taddr, "fd00::1");		/* family differs from the key's */
@@ -312,7 +312,7 @@ static void test_writer_refuses_invalid(void **state)
 	assert_false(repl_put_del(&w, &c.key));
 	memset(&none, 0, sizeof(none));
 	assert_false(repl_put_vipa(&w, &none));
-	assert_int_equal(w.len, 0);
+	assert_int_equal(w.tlv.len, 0);
 	/* A valid one after a refusal goes in. */
 	w.err = REPL_OK;
 	mk_conn(&c, AF_INET6, IPPROTO_SCTP, 1);
@@ -345,19 +345,19 @@ static void test_truncation(void **state)
 	repl_writer_init(&w, buf, sizeof(buf));
 	bounds[nb++] = 0;
 	assert_true(repl_put_bulk_begin(&w, 1));
-	bounds[nb++] = w.len;
+	bounds[nb++] = w.tlv.len;
 	mk_conn(&c, AF_INET6, IPPROTO_TCP, 5);
 	assert_true(repl_put_conn(&w, &c));
-	bounds[nb++] = w.len;
+	bounds[nb++] = w.tlv.len;
 	assert_true(repl_put_del(&w, &c.key));
-	bounds[nb++] = w.len;
+	bounds[nb++] = w.tlv.len;
 	ip(&vipa, "2001:db8::1");
 	assert_true(repl_put_vipa(&w, &vipa));
-	bounds[nb++] = w.len;
+	bounds[nb++] = w.tlv.len;
 	assert_true(repl_put_bulk_end(&w, 1, 1));
-	bounds[nb++] = w.len;
+	bounds[nb++] = w.tlv.len;
 
-	for (size_t len = 0; len <= w.len; len++) {
+	for (size_t len = 0; len <= w.tlv.len; len++) {
 		struct sink s = { .n = 0 };
 		uint8_t *p = malloc(len ? len : 1);
 		int rc, want = -1;
@@ -783,7 +783,7 @@ static void test_decode_into_store(void **state)
 		assert_true(repl_put_conn(&w, &c[i]));
 	assert_true(repl_put_del(&w, &c[2].key));
 	assert_true(repl_put_bulk_end(&w, 42, 6));
-	assert_int_equal(repl_decode(buf, w.len, apply_cb, &ctx), 9);
+	assert_int_equal(repl_decode(buf, w.tlv.len, apply_cb, &ctx), 9);
 	assert_int_equal(repl_store_count(s), 5);
 	assert_false(repl_store_lookup(s, &c[7].key, NULL, NULL));
 	assert_false(repl_store_lookup(s, &c[2].key, NULL, NULL));
@@ -792,7 +792,7 @@ static void test_decode_into_store(void **state)
 	/* A DEL of an unknown key stops the walk with NOTFOUND. */
 	repl_writer_init(&w, buf, sizeof(buf));
 	assert_true(repl_put_del(&w, &c[6].key));
-	assert_int_equal(repl_decode(buf, w.len, apply_cb, &ctx), REPL_ERR_NOTFOUND);
+	assert_int_equal(repl_decode(buf, w.tlv.len, apply_cb, &ctx), REPL_ERR_NOTFOUND);
 	repl_store_free(s);
 }
 

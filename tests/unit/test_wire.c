@@ -152,7 +152,7 @@ static void test_roundtrip(void **state)
 	uint8_t buf[WIRE_MAX];
 	struct wire_writer w;
 	struct wire_msg m;
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	struct wire_listen l;
 	const uint8_t *val;
 	uint16_t type, len;
@@ -184,7 +184,7 @@ static void test_roundtrip(void **state)
 	assert_int_equal(m.body_len, 44);
 
 	wire_tlv_begin(&it, &m);
-	while (wire_tlv_next(&it, &type, &val, &len)) {
+	while (tlv_next(&it, &type, &val, &len)) {
 		if (type == WIRE_TLV_NODE) {
 			assert_int_equal(len, 2);
 			assert_memory_equal(val, "t1", 2);
@@ -229,15 +229,25 @@ static void test_writer_overflow(void **state)
 	memset(val, 0x5a, sizeof(val));
 	/* 1412 - 32 MAC - 44 header = 1336 body: twelve 104-byte TLVs fit */
 	wire_begin(&w, buf, sizeof(buf), &kat_hdr);
+	assert_int_equal(wire_room(&w), 1336);
+	/* a smaller buffer: its own size less header and MAC */
+	{
+		struct wire_writer s2;
+
+		wire_begin(&s2, buf, 200, &kat_hdr);
+		assert_int_equal(wire_room(&s2), 200 - H - WIRE_MAC_LEN);
+		wire_put(&s2, WIRE_TLV_NODE, "d1", 2);
+		assert_int_equal(wire_room(&s2), 200 - H - WIRE_MAC_LEN - 8);
+	}
 	for (int i = 0; i < 12; i++)
 		wire_put(&w, 9, val, sizeof(val));
-	assert_false(w.overflow);
+	assert_false(w.body.overflow);
 	assert_int_equal(wire_finish(&w, &keys_a), H + 12 * 104 + 32);
 
 	wire_begin(&w, buf, sizeof(buf), &kat_hdr);
 	for (int i = 0; i < 13; i++)
 		wire_put(&w, 9, val, sizeof(val));
-	assert_true(w.overflow);
+	assert_true(w.body.overflow);
 	assert_int_equal(wire_finish(&w, &keys_a), 0);
 
 	/* a buffer smaller than the message */
@@ -250,7 +260,7 @@ static void test_writer_overflow(void **state)
 
 	/* no room for even the header */
 	wire_begin(&w, buf, H + WIRE_MAC_LEN - 1, &kat_hdr);
-	assert_true(w.overflow);
+	assert_true(w.body.overflow);
 	assert_int_equal(wire_finish(&w, &keys_a), 0);
 
 	/* bad family, no key */
@@ -424,7 +434,7 @@ static void test_reject_tlv(void **state)
 	static const uint8_t good[] = { 0, 7, 0, 0, 0x12, 0x34, 0, 1, 'x', 0, 0, 0 };
 	uint8_t buf[WIRE_MAX];
 	struct wire_msg m;
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, len;
 	size_t n;
@@ -440,20 +450,20 @@ static void test_reject_tlv(void **state)
 	n = raw_msg(buf, good, sizeof(good));
 	assert_int_equal(wire_decode(buf, n, &keys_a, &m), WIRE_OK);
 	wire_tlv_begin(&it, &m);
-	assert_true(wire_tlv_next(&it, &type, &val, &len));
+	assert_true(tlv_next(&it, &type, &val, &len));
 	assert_int_equal(type, 7);
 	assert_int_equal(len, 0);
-	assert_true(wire_tlv_next(&it, &type, &val, &len));
+	assert_true(tlv_next(&it, &type, &val, &len));
 	assert_int_equal(type, 0x1234);
 	assert_int_equal(len, 1);
 	assert_int_equal(val[0], 'x');
-	assert_false(wire_tlv_next(&it, &type, &val, &len));
+	assert_false(tlv_next(&it, &type, &val, &len));
 
 	/* the iterator alone also stops on a malformed body */
 	m.body = overrun;
 	m.body_len = sizeof(overrun);
 	wire_tlv_begin(&it, &m);
-	assert_false(wire_tlv_next(&it, &type, &val, &len));
+	assert_false(tlv_next(&it, &type, &val, &len));
 }
 
 static void test_replay_in_order(void **state)
