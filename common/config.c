@@ -21,8 +21,8 @@
 
 /* Defaults that config.h does not spell out. */
 #define DEF_CLUSTER_NAME	"clusterd"
-#define DEF_SYNC_GROUP		"239.255.77.1"
-#define DEF_CONTROL_SOCKET	"/run/clusterd/clusterd.sock"
+/* Makefile.am: $(runstatedir)/clusterd/clusterd.sock, shared with clusterctl */
+#define DEF_CONTROL_SOCKET	CLUSTERD_SOCKET_PATH
 
 /* A setting that may be a list ( ... ) or an array [ ... ] of names. */
 #define T_NAMES			(-1)
@@ -551,6 +551,9 @@ static int parse_node(struct ld *ld, const config_setting_t *g, size_t idx)
 	len = config_setting_length(as);
 	if (len <= 0)
 		return fail(ld, as, "node '%s' needs at least one address", n->name);
+	if (len > CFG_MAX_NODE_ADDRS)
+		return fail(ld, as, "node '%s' has %d addresses; at most %d", n->name, len,
+			    CFG_MAX_NODE_ADDRS);
 	n->addrs = calloc((size_t)len, sizeof(*n->addrs));
 	if (!n->addrs)
 		return fail(ld, as, "out of memory");
@@ -604,6 +607,9 @@ static int parse_nodes(struct ld *ld, const config_setting_t *ns)
 	len = config_setting_length(ns);
 	if (len <= 0)
 		return fail(ld, ns, "nodes must list at least one node");
+	if (len > CFG_MAX_NODES)
+		return fail(ld, ns, "nodes lists %d nodes; a cluster has at most %d", len,
+			    CFG_MAX_NODES);
 	c->nodes = calloc((size_t)len, sizeof(*c->nodes));
 	if (!c->nodes)
 		return fail(ld, ns, "out of memory");
@@ -1027,7 +1033,7 @@ static int parse_vipas(struct ld *ld, const config_setting_t *vs)
 static void set_defaults(struct cfg *c)
 {
 	strcpy(c->cluster_name, DEF_CLUSTER_NAME);
-	addr_parse(&c->sync_group, DEF_SYNC_GROUP);
+	/* No group (family 0): unicast sync; a group is an explicit choice. */
 	c->sync_port = 7788;
 	c->sync_mode = SYNC_EVERY_UPDATE;
 	c->sync_interval_ms = 200;

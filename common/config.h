@@ -32,6 +32,10 @@ struct cfg_addr {
 	int retry;		/* default: cluster.retry_threshold */
 };
 
+/* What the cluster destination address table carries (sync/cdat.h). */
+#define CFG_MAX_NODES 256
+#define CFG_MAX_NODE_ADDRS 8
+
 struct cfg_node {
 	char name[CFG_NAME_MAX];
 	struct cfg_addr *addrs;	/* in order of preference, >= 1 */

@@ -33,19 +33,10 @@ struct member_node {
 	size_t n_yields;
 };
 
-struct member {
-	struct member_node *nodes;
-	size_t n;
-};
-
-int member_init(struct member *m, size_t n_nodes);
-void member_free(struct member *m);
-
-/* A heartbeat from node n arrived. */
-void member_heard(struct member *m, size_t n, uint64_t epoch, uint64_t now_ms,
+/* A heartbeat from that node arrived, with its listeners. */
+void member_heard(struct member_node *mn, uint64_t epoch, uint64_t now_ms,
 		  const struct member_listen *l, size_t nl);
-
-bool member_listening(const struct member *m, size_t n, uint8_t family, uint8_t proto,
-		      uint16_t port);
+/* Its last heartbeat says it listens there. */
+bool member_listening(const struct member_node *mn, uint8_t family, uint8_t proto, uint16_t port);
 
 #endif

@@ -12,6 +12,8 @@
 
 #include "common/config.h"
 #include "common/member.h"
+#include "daemon/clock.h"
+#include "daemon/peer.h"
 #include "daemon/vipaddr.h"
 #include "common/view.h"
 #include "nfq/conn.h"
@@ -49,44 +51,65 @@ struct worker {
 	 * holds no view (blocked in poll), else the generation it read. */
 	uint64_t online_gen;
 	int raw4, raw6;		/* raw sockets for RST / ICMP replies */
+	int stop_fd;		/* eventfd: worker_join wakes it out of poll */
 	struct connlog *log;	/* what the table did, for replication */
 	/* Token bucket of the ICMP errors this worker looks up (worker.c):
 	 * thousandths of a token, and when it was last filled. */
 	uint64_t icmp_tokens, icmp_fill_ms;
 };
 
-struct sync_stats {
-	uint64_t tx, rx, tx_errors, unknown_sender;
-	uint64_t rejected[WIRE__MAX];
-	uint64_t hb_tx, hb_ack_tx, hb_ack_rx, state_tx, state_rx, ctrl_tx;
-	uint64_t rel_overflow, outbox_overflow, cdat_errors;
-	/* unproven: authenticated, for us, but not echoing our boot epoch (only
-	 * its sender's epoch is learnt); foreign_source: from an address that is
-	 * no node's, dropped before the MAC; hb_src_mismatch: a heartbeat or
-	 * answer whose real source is not the one it states (relayed): it
-	 * measures no path. */
-	uint64_t unproven, foreign_source, hb_src_mismatch;
-	/* Agreement (sync/cdat.h cdat_agreed): nodes this node suspected,
-	 * suspicions that ended before the voters agreed (a one-way or
-	 * passing failure that moved nothing), nodes declared down. */
-	uint64_t suspected, suspect_cleared, declared_down;
-	/* Datagrams larger than the path's adapter MTUs allow (queued before
-	 * an MTU shrank): IP fragments them. */
-	uint64_t tx_over_path;
-};
+/* The sync counters: field, name under "sync." in `clusterctl stats`, in the
+ * order shown; XA: an array of n, shown as an object keyed by
+ * wire_status_name() from 1.  A line here is all a new counter needs. */
+#define SYNC_STATS_LIST(X, XA)                                                   \
+	X(tx, "tx")                                                              \
+	X(tx_errors, "tx_errors")                                                \
+	X(rx, "rx")                                                              \
+	X(unknown_sender, "unknown_sender")                                      \
+	XA(rejected, WIRE__MAX, "rejected")                                      \
+	X(hb_tx, "heartbeats_sent")                                              \
+	X(hb_ack_tx, "heartbeat_answers_sent")                                   \
+	X(hb_ack_rx, "heartbeat_answers_received")                               \
+	X(state_tx, "state_sent")                                                \
+	X(state_rx, "state_received")                                            \
+	X(ctrl_tx, "control_sent")                                               \
+	X(rel_overflow, "reliable_queue_full")                                   \
+	X(outbox_overflow, "outbox_overflow")                                    \
+	X(cdat_errors, "cdat_refused")                                           \
+	/* authenticated, for us, but not echoing our boot epoch (only its       \
+	 * sender's epoch is learnt) */                                          \
+	X(unproven, "unproven")                                                  \
+	/* from an address that is no node's, dropped before the MAC */          \
+	X(foreign_source, "foreign_source")                                      \
+	/* a heartbeat or answer whose real source is not the one it states      \
+	 * (relayed): it measures no path */                                     \
+	X(hb_src_mismatch, "heartbeat_source_mismatch")                          \
+	/* agreement (sync/cdat.h cdat_agreed): nodes this node suspected,       \
+	 * suspicions that ended before the voters agreed (a one-way or passing  \
+	 * failure that moved nothing), nodes declared down */                   \
+	X(suspected, "nodes_suspected")                                          \
+	X(suspect_cleared, "suspicions_cleared")                                 \
+	X(declared_down, "nodes_declared_down")                                  \
+	/* datagrams larger than the path's adapter MTUs allow (queued before an \
+	 * MTU shrank): IP fragments them */                                     \
+	X(tx_over_path, "datagrams_over_path_mtu")                               \
+	/* multicast mode (sync/hbgroup.h): group heartbeats sent and received,  \
+	 * echoes of our heartbeats in them (a path of ours measured), heartbeats\
+	 * sent by unicast to a peer address the group does not cover, group     \
+	 * sends that failed, group heartbeats for an earlier boot of ours */    \
+	X(hb_group_tx, "group_heartbeats_sent")                                  \
+	X(hb_group_rx, "group_heartbeats_received")                              \
+	X(echo_credited, "group_echoes_credited")                                \
+	X(hb_unicast_fallback, "unicast_fallback_heartbeats")                    \
+	X(group_tx_errors, "group_tx_errors")                                    \
+	X(group_stale, "group_stale_recipient_epoch")
 
-/* Reliable channel to one peer (indexed like cfg->nodes). */
-struct dsync_peer {
-	struct rel_tx *tx;
-	struct rel_rx *rx;
-	/* The highest boot epoch of the peer seen in an authenticated datagram
-	 * addressed to us (0: none yet), sent back as recipient_epoch; never
-	 * lowered.  hb_soon: it just grew, send the peer a heartbeat now. */
-	uint64_t epoch_seen;
-	bool hb_soon;
-	/* The largest datagram every path to the peer carries (adapter MTUs
-	 * in the CDAT), as last logged; 0 = not yet. */
-	size_t path_max;
+struct sync_stats {
+#define SYNC_STATS_FIELD(f, name) uint64_t f;
+#define SYNC_STATS_ARRAY(f, n, name) uint64_t f[n];
+	SYNC_STATS_LIST(SYNC_STATS_FIELD, SYNC_STATS_ARRAY)
+#undef SYNC_STATS_FIELD
+#undef SYNC_STATS_ARRAY
 };
 
 struct vipa_state {
@@ -124,17 +147,19 @@ struct daemon {
 
 	struct worker *workers;
 	unsigned n_workers;
-	/* Threads other than the workers and the main thread that read the
-	 * workers' tables (conns answers): worker_fini() waits for them
-	 * (atomic; see worker_tables_enter()). */
-	unsigned table_readers;
 	uint16_t queue_base;
 
 	bool native_queue;
 	bool rules_installed;
 
-	struct member member;
-	bool *drained;		/* [cfg->n_nodes] */
+	/* Everything about each node, indexed like cfg->nodes (daemon/peer.h):
+	 * carried across a reload by name. */
+	struct peer *peers;		/* [n_peers] */
+	size_t n_peers;
+	/* The subsystems (daemon/subsys.h), in the order a reload prepares and
+	 * commits them; dsync routes state messages by their types. */
+	const struct subsys *const *subsys;
+	size_t n_subsys;
 	struct vipa_state *vipas;	/* [cfg->n_vipas] */
 	/* Gratuitous ARP / NA sockets: opened at start, before CAP_NET_RAW is
 	 * dropped, for the takeovers that come later. */
@@ -147,15 +172,16 @@ struct daemon {
 	bool scan_unsupported[3];
 
 	struct chan *chan;
+	struct dsync_group *group;	/* multicast heartbeats (dsync.c); NULL: unicast */
 	struct wire_keys keys;
 	uint64_t epoch, seq;
-	struct wire_replay *replay;	/* [cfg->n_nodes] */
-	uint32_t *node_ids;		/* wire_node_id of each node */
-	size_t n_known;			/* entries in replay / node_ids */
 	struct sync_stats sync;
-	struct dsync_peer *peers;	/* [n_known] */
 	struct cdat_proto cdat;		/* cdat.cur: the committed table + reachability */
 	bool cdat_ready;
+	/* A reloaded file's table the CDAT protocol could not take yet (out of
+	 * memory at commit): dsync retries, the coordinator proposes it then. */
+	struct cdat cdat_pending;
+	bool cdat_pending_set;
 
 	/* Takeover (seed 002).  ready: this node holds the replicated tables
 	 * and may distribute; a starting node waits for the bulk of the node
@@ -173,24 +199,26 @@ struct daemon {
 		unsigned fwd_vipa;		/* atomic: the index it was for */
 	} takeover;
 	uint64_t start_ms, leave_ms;
-	bool *bulk_pending;		/* [n_known]: send that node our whole table */
-	bool *bulk_from;		/* [n_known]: a complete bulk came from it */
 
 	/* Replication (daemon/drepl).  The replica store is written by the
 	 * main thread and taken from by workers: under replica_lock. */
 	pthread_mutex_t replica_lock;
 	struct repl_store *replica;
 	size_t replica_count;		/* atomic: workers skip the lock when 0 */
-	struct drepl_backlog *backlog;	/* [backlog_n]: bodies waiting for the channel */
-	size_t backlog_n;
 	uint32_t bulk_id;
 	bool in_bulk;
 	uint64_t last_repl_ms, last_expire_ms;
+	/* Replication counters, shown under "sync.repl." by the field's name
+	 * (after "replicas", the store's size), in this order. */
+#define DREPL_STATS_LIST(X)                                                       \
+	X(records_sent) X(records_received) X(bulks_sent) X(bulks_received)      \
+	X(bulks_incomplete) X(reports_sent) X(reports_received) X(log_dropped)   \
+	X(store_full) X(backlog_dropped) X(bulk_requests) X(replicas_expired)    \
+	X(report_conns_added)
 	struct drepl_stats {
-		uint64_t records_sent, records_received, bulks_sent, bulks_received;
-		uint64_t bulks_incomplete, reports_sent, reports_received, log_dropped;
-		uint64_t store_full, backlog_dropped, bulk_requests, replicas_expired;
-		uint64_t report_conns_added;
+#define DREPL_STATS_FIELD(f) uint64_t f;
+		DREPL_STATS_LIST(DREPL_STATS_FIELD)
+#undef DREPL_STATS_FIELD
 	} repl;
 
 	time_t started;
@@ -200,8 +228,5 @@ struct daemon {
 	bool fatal;		/* stop the main loop now, exit 1 */
 };
 
-uint64_t daemon_now_ms(void);
-/* CLOCK_REALTIME in ms: for stamps an operator compares with other clocks. */
-uint64_t daemon_wall_ms(void);
 
 #endif

@@ -8,21 +8,16 @@
 #include "daemon/log.h"
 #include "daemon/drepl.h"
 #include "daemon/dsync.h"
+#include "daemon/subsys.h"
 
 #define BACKLOG_MAX 65536	/* messages waiting per peer: a bulk of ~1M entries */
+#define DREPL_COALESCE_MS 5	/* every-update mode: drains of the workers' logs at most this often */
 #define DREPL_BULK_CHUNK 4096	/* buckets a bulk walks per hold of a worker's lock */
 
 struct drepl_body {
 	uint8_t type;
 	uint16_t len;
 	uint8_t b[REPL_BODY_MAX];
-};
-
-/* Messages waiting for room in a peer's reliable queue, oldest first. */
-struct drepl_backlog {
-	struct drepl_body *q;
-	size_t head, n, cap;
-	unsigned bulk_asks;	/* incomplete bulks from that node asked again */
 };
 
 /* An incomplete bulk (records dropped by a full store or backlog) is asked
@@ -69,6 +64,9 @@ static bool drepl_peer_is_dist(const struct daemon *d, size_t n)
 	return false;
 }
 
+/* Workers only: a worker reads the configuration of its view, which is
+ * not the main thread's peer table (peer_by_id) for a moment after a
+ * reload. */
 static long drepl_node_by_id(const struct cfg *c, uint32_t id)
 {
 	for (size_t i = 0; i < c->n_nodes; i++)
@@ -79,19 +77,20 @@ static long drepl_node_by_id(const struct cfg *c, uint32_t id)
 
 /* The wire id of the node a flow goes to, by its address: an entry's node
  * index belongs to the configuration of the view its worker last used,
- * which after a reload may not be c yet.  0 when no node has the address. */
-static uint32_t drepl_target_id(const struct cfg *c, const struct ip_addr *taddr)
+ * which after a reload may not be d->cfg yet.  0 when no node has the
+ * address. */
+static uint32_t drepl_target_id(const struct daemon *d, const struct ip_addr *taddr)
 {
-	long n = cfg_node_by_addr(c, taddr);
+	long n = cfg_node_by_addr(d->cfg, taddr);
 
-	return n >= 0 ? wire_node_id(c->nodes[n].name) : 0;
+	return n >= 0 ? d->peers[n].id : 0;
 }
 
 /* --- backlog and sending -------------------------------------------------- */
 
 static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t *b, size_t len)
 {
-	struct drepl_backlog *bl = &d->backlog[n];
+	struct peer_backlog *bl = &d->peers[n].backlog;
 	struct drepl_body *e;
 
 	if (bl->n == bl->cap) {
@@ -104,7 +103,7 @@ static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 			 * the peer's sweep keeps what it had). */
 			d->repl.backlog_dropped++;
 			if (!d->in_bulk)
-				d->bulk_pending[n] = true;
+				d->peers[n].bulk_pending = true;
 			return;
 		}
 		for (size_t i = 0; i < bl->n; i++)
@@ -121,7 +120,7 @@ static void drepl_queue(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 	bl->n++;
 }
 
-static void drepl_backlog_drop_updates(struct drepl_backlog *bl)
+static void drepl_backlog_drop_updates(struct peer_backlog *bl)
 {
 	size_t kept = 0;
 
@@ -136,7 +135,7 @@ static void drepl_backlog_drop_updates(struct drepl_backlog *bl)
 
 static void drepl_flush_backlog(struct daemon *d, size_t n)
 {
-	struct drepl_backlog *bl = &d->backlog[n];
+	struct peer_backlog *bl = &d->peers[n].backlog;
 
 	while (bl->n) {
 		const struct drepl_body *e = &bl->q[bl->head];
@@ -158,8 +157,8 @@ struct drepl_out {
 
 static void drepl_out_flush(struct daemon *d, size_t n, struct drepl_out *o)
 {
-	if (o->w.len) {
-		drepl_queue(d, n, o->type ? o->type : REPL_MSG_UPDATE, o->buf, o->w.len);
+	if (o->w.tlv.len) {
+		drepl_queue(d, n, o->type ? o->type : REPL_MSG_UPDATE, o->buf, o->w.tlv.len);
 		d->repl.records_sent += o->w.n;
 	}
 	repl_writer_init(&o->w, o->buf, dsync_state_body_max(d, n));
@@ -210,47 +209,20 @@ int drepl_init(struct daemon *d)
 		return -1;
 	if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))
 		repl_store_set_seed(d->replica, seed[0], seed[1]);
-	return drepl_config(d);
-}
-
-static void drepl_free_backlogs(struct drepl_backlog *b, size_t n)
-{
-	for (size_t i = 0; b && i < n; i++)
-		free(b[i].q);
-	free(b);
+	return 0;
 }
 
 void drepl_fini(struct daemon *d)
 {
-	drepl_free_backlogs(d->backlog, d->n_known);
-	d->backlog = NULL;
+	/* The backlogs go with the peers (peer_table_free). */
 	repl_store_free(d->replica);
 	d->replica = NULL;
 	pthread_mutex_destroy(&d->replica_lock);
 }
 
-int drepl_config(struct daemon *d)
-{
-	/* Called after dsync_config: n_known is the new node count.  Backlogs
-	 * of a reload are dropped; the peers get a bulk instead. */
-	struct drepl_backlog *b = calloc(d->n_known ? d->n_known : 1, sizeof(*b));
-
-	if (!b)
-		return -1;
-	if (d->backlog) {
-		for (size_t i = 0; i < d->n_known; i++)
-			if (d->bulk_pending)
-				d->bulk_pending[i] = true;
-		drepl_free_backlogs(d->backlog, d->backlog_n);
-	}
-	d->backlog = b;
-	d->backlog_n = d->n_known;
-	return 0;
-}
-
 size_t drepl_backlog_len(const struct daemon *d, size_t n)
 {
-	return d->backlog && n < d->backlog_n ? d->backlog[n].n : 0;
+	return n < d->n_peers ? d->peers[n].backlog.n : 0;
 }
 
 size_t drepl_replicas(struct daemon *d)
@@ -317,8 +289,7 @@ static bool drepl_wanted(const struct daemon *d, const struct connlog_ev *e)
 
 static void drepl_drain_logs(struct daemon *d)
 {
-	const struct cfg *c = d->cfg;
-	struct drepl_out *outs = calloc(d->n_known ? d->n_known : 1, sizeof(*outs));
+	struct drepl_out *outs = calloc(d->n_peers ? d->n_peers : 1, sizeof(*outs));
 
 	if (!outs)
 		return;
@@ -331,8 +302,8 @@ static void drepl_drain_logs(struct daemon *d)
 		if (lost) {
 			/* Events were lost: every peer gets the whole table again. */
 			d->repl.log_dropped += lost;
-			for (size_t n = 0; n < d->n_known; n++)
-				d->bulk_pending[n] = true;
+			for (size_t n = 0; n < d->n_peers; n++)
+				d->peers[n].bulk_pending = true;
 		}
 		while ((e = connlog_peek(l))) {
 			struct repl_conn rc;
@@ -342,8 +313,8 @@ static void drepl_drain_logs(struct daemon *d)
 			rc.taddr = e->taddr;
 			rc.tport = e->tport;
 			rc.state = e->state;
-			rc.target = drepl_target_id(c, &e->taddr);
-			for (size_t n = 0; drepl_wanted(d, e) && n < d->n_known; n++) {
+			rc.target = drepl_target_id(d, &e->taddr);
+			for (size_t n = 0; drepl_wanted(d, e) && n < d->n_peers; n++) {
 				if (!drepl_peer_wants(d, n, &e->key.vaddr) ||
 				    !dsync_node_alive(d, n))
 					continue;
@@ -355,7 +326,7 @@ static void drepl_drain_logs(struct daemon *d)
 			connlog_done(l);
 		}
 	}
-	for (size_t n = 0; n < d->n_known; n++)
+	for (size_t n = 0; n < d->n_peers; n++)
 		if (outs[n].used)
 			drepl_out_flush(d, n, &outs[n]);
 	free(outs);
@@ -373,7 +344,6 @@ struct drepl_bulk {
 static int drepl_bulk_conn(const struct conn *e, void *arg)
 {
 	struct drepl_bulk *b = arg;
-	const struct cfg *c = b->d->cfg;
 	struct repl_conn rc;
 
 	/* Embryonic entries stay local: a spoofed SYN must cost the peers
@@ -381,7 +351,7 @@ static int drepl_bulk_conn(const struct conn *e, void *arg)
 	if (e->cls == CONN_C_EMBRYO || !drepl_peer_wants(b->d, b->n, &e->key.vaddr))
 		return 0;
 	repl_conn_from(&rc, e);
-	rc.target = drepl_target_id(c, &e->taddr);
+	rc.target = drepl_target_id(b->d, &e->taddr);
 	drepl_out_conn(b->d, b->n, b->o, &rc);
 	b->count++;
 	return 0;
@@ -411,7 +381,7 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 	/* The bulk replaces the updates waiting for that peer (requests and
 	 * reports stay); a bulk that does not fit either must not schedule
 	 * another one at once. */
-	drepl_backlog_drop_updates(&d->backlog[n]);
+	drepl_backlog_drop_updates(&d->peers[n].backlog);
 	d->in_bulk = true;
 	memset(&o, 0, sizeof(o));
 	/* Bodies no larger than the paths to n carry (adapter MTUs). */
@@ -456,13 +426,13 @@ static void drepl_send_bulk(struct daemon *d, size_t n)
 static uint64_t drepl_origin_stopped(uint32_t origin, void *arg)
 {
 	struct daemon *d = arg;
-	long n = drepl_node_by_id(d->cfg, origin);
+	long n = peer_by_id(d->peers, d->n_peers, origin);
 	uint64_t since;
 
 	/* Not (or no longer) a distributor beside us: its replicas are
 	 * reports, or it stopped being one at the last (re)load at the
 	 * latest. */
-	if (n < 0 || (size_t)n >= d->n_known || !drepl_peer_is_dist(d, (size_t)n))
+	if (n < 0 || !drepl_peer_is_dist(d, (size_t)n))
 		return d->cfg_loaded_ms;
 	if (dsync_node_alive(d, (size_t)n))
 		return 0;
@@ -493,25 +463,39 @@ static void drepl_expire(struct daemon *d, uint64_t now)
 	d->repl.replicas_expired += n;
 }
 
-void drepl_tick(struct daemon *d)
+void drepl_tick(struct daemon *d, uint64_t *next)
 {
 	const struct cfg *c = d->cfg;
-	uint64_t now = daemon_now_ms();
+	uint64_t now = daemon_now_ms(), period;
 
 	drepl_expire(d, now);
+	/* Deadlines: the expiry steps while replicas remain; the workers' logs
+	 * wake the loop themselves (connlog.h), to wait for the period only in
+	 * periodic mode.  A bulk goes whole and a backlog moves on an ACK
+	 * (a message): neither needs a timer. */
+	if (__atomic_load_n(&d->replica_count, __ATOMIC_RELAXED) &&
+	    d->last_expire_ms + DREPL_EXPIRE_MS < *next)
+		*next = d->last_expire_ms + DREPL_EXPIRE_MS;
 
 	/* Leaving: what the workers logged since the last period goes now, so
-	 * that the peers acknowledge it before we stop (periodic mode too). */
-	if (c->sync_mode != SYNC_PERIODIC || d->leaving ||
-	    now - d->last_repl_ms >= c->sync_interval_ms) {
+	 * that the peers acknowledge it before we stop (periodic mode too).
+	 * Every-update mode drains at most every DREPL_COALESCE_MS: the first
+	 * change after a quiet spell goes at once, a burst behind it fills
+	 * batches (path-MTU sized) instead of one datagram per wake-up. */
+	period = c->sync_mode == SYNC_PERIODIC ? c->sync_interval_ms : DREPL_COALESCE_MS;
+	if (d->leaving || now - d->last_repl_ms >= period) {
 		d->last_repl_ms = now;
 		drepl_drain_logs(d);
 	}
-	for (size_t n = 0; n < d->n_known; n++) {
+	for (unsigned i = 0; i < d->n_workers; i++)
+		if (d->workers[i].log && connlog_pending(d->workers[i].log) &&
+		    d->last_repl_ms + period < *next)
+			*next = d->last_repl_ms + period;
+	for (size_t n = 0; n < d->n_peers; n++) {
 		if ((long)n == c->self)
 			continue;
-		if (d->bulk_pending[n] && dsync_node_alive(d, n) && d->member.nodes[n].heard) {
-			d->bulk_pending[n] = false;
+		if (d->peers[n].bulk_pending && dsync_node_alive(d, n) && d->peers[n].mn.heard) {
+			d->peers[n].bulk_pending = false;
 			if (drepl_peer_is_dist(d, n))
 				drepl_send_bulk(d, n);
 		}
@@ -591,7 +575,7 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 	if (x->report && r->type == REPL_TLV_CONN && ret == REPL_OK)
 		d->repl.report_conns_added++;
 	if (r->type == REPL_TLV_BULK_END) {
-		struct drepl_backlog *bl = &d->backlog[x->n];
+		struct peer_backlog *bl = &d->peers[x->n].backlog;
 
 		d->repl.bulks_received++;
 		if (ret == REPL_ERR_INCOMPLETE) {
@@ -612,7 +596,7 @@ static int drepl_rx_rec(const struct repl_rec *r, void *arg)
 				 DREPL_BULK_ASKS + 1);
 		}
 		bl->bulk_asks = 0;
-		d->bulk_from[x->n] = true;
+		d->peers[x->n].bulk_from = true;
 	}
 	if (ret == REPL_ERR_FULL)
 		d->repl.store_full++;
@@ -641,7 +625,7 @@ static int drepl_report_conn(const struct listen_conn *lc, void *arg)
 	conn_key_set(&rc.key, r->s->proto, &lc->remote, lc->rport, &r->vp->addr, r->s->port);
 	rc.taddr = *mine;
 	rc.tport = r->s->target_port;
-	rc.target = wire_node_id(c->node_name);
+	rc.target = r->d->peers[c->self].id;
 	rc.state = r->s->proto == IPPROTO_TCP ? CONN_EST : CONN_UDP;
 	drepl_out_conn(r->d, r->to, r->o, &rc);
 	r->count++;
@@ -699,7 +683,7 @@ void drepl_request_reports(struct daemon *d, size_t vipa)
 			asked[vp->dists[i].targets[k].node] = true;
 	for (size_t n = 0; n < c->n_nodes; n++)
 		if (asked[n] && (long)n != c->self && dsync_node_alive(d, n))
-			drepl_queue(d, n, REPL_MSG_REPORT_REQ, buf, w.len);
+			drepl_queue(d, n, REPL_MSG_REPORT_REQ, buf, w.tlv.len);
 }
 
 static int drepl_req_vipa(const struct repl_rec *r, void *arg)
@@ -709,15 +693,17 @@ static int drepl_req_vipa(const struct repl_rec *r, void *arg)
 	return 0;
 }
 
-void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len)
+/* A replication message from node n (the reliable channel, by type). */
+static void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body,
+			size_t len)
 {
-	struct drepl_rx x = { .d = d, .n = n, .origin = wire_node_id(d->cfg->nodes[n].name) };
+	struct drepl_rx x = { .d = d, .n = n, .origin = d->peers[n].id };
 	int r;
 
 	if (type == REPL_MSG_BULK_REQ) {
 		/* It found our last bulk incomplete. */
 		if (drepl_peer_is_dist(d, n)) {
-			d->bulk_pending[n] = true;
+			d->peers[n].bulk_pending = true;
 			d->repl.bulk_requests++;
 		}
 		return;
@@ -746,3 +732,50 @@ void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, 
 		log_rl(&drepl_rl, 5, LOG_WARNING, "replication message from %s refused: %s",
 		       d->cfg->nodes[n].name, repl_err_name(r));
 }
+
+/* --- the subsystem ---------------------------------------------------------------------- */
+
+/* A reload may change who distributes which VIPA beside us: the updates
+ * waiting in a peer's backlog (carried with the peer) go, and every peer
+ * gets our whole table again if it still distributes beside us; the
+ * requests and reports waiting stay.  Nothing to allocate: the backlogs
+ * moved with their peers. */
+static void drepl_commit(struct daemon *d, void *prep)
+{
+	(void)prep;
+	for (size_t n = 0; n < d->n_peers; n++) {
+		drepl_backlog_drop_updates(&d->peers[n].backlog);
+		if (!d->peers[n].self)
+			d->peers[n].bulk_pending = true;
+	}
+}
+
+/* drepl_tick reads the clock itself (it may run long: a bulk). */
+static void drepl_tick_hook(struct daemon *d, uint64_t now, uint64_t *next)
+{
+	(void)now;
+	drepl_tick(d, next);
+}
+
+static const uint8_t drepl_types[] = {
+	REPL_MSG_UPDATE, REPL_MSG_REPORT, REPL_MSG_REPORT_REQ, REPL_MSG_BULK_REQ,
+};
+
+/* Counters, under "sync.repl." (clusterctl stats). */
+static void drepl_stats(struct daemon *d, subsys_emit *emit, void *arg)
+{
+	emit(arg, "sync.repl.replicas", drepl_replicas(d));
+#define DREPL_EMIT(f) emit(arg, "sync.repl." #f, d->repl.f);
+	DREPL_STATS_LIST(DREPL_EMIT)
+#undef DREPL_EMIT
+}
+
+const struct subsys drepl_subsys = {
+	.name = "repl",
+	.types = drepl_types,
+	.n_types = sizeof(drepl_types),
+	.commit = drepl_commit,
+	.input = drepl_input,
+	.tick = drepl_tick_hook,
+	.stats = drepl_stats,
+};

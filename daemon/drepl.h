@@ -5,7 +5,8 @@
  *
  * - Workers log what their tables do (daemon/connlog); the main thread
  *   drains the logs into UPDATE messages for every other distributor of
- *   the VIPA concerned (mode every-update: every loop, ~20 ms batches;
+ *   the VIPA concerned (mode every-update: as soon as a worker logs, its
+ *   eventfd waking the event loop;
  *   periodic: every sync.interval_ms; on-event: only established, closing
  *   and removed connections), over the reliable channel.  Embryonic entries
  *   (a SYN's, round-robin and least-conn) never travel: the engine logs an
@@ -23,14 +24,14 @@
 
 #include "daemon/ctx.h"
 
+/* The replica store (sized at start: conn_max and the worker count). */
 int drepl_init(struct daemon *d);
 void drepl_fini(struct daemon *d);
-/* After a configuration (re)load: per-node state follows cfg->nodes. */
-int drepl_config(struct daemon *d);
-/* Drains the workers' logs, sends bulks and backlogs. */
-void drepl_tick(struct daemon *d);
-/* A replication message (UPDATE, REPORT, REPORT_REQ) from node n. */
-void drepl_input(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);
+/* The subsystem (daemon/subsys.h): "repl", the REPL_MSG_* types. */
+extern const struct subsys drepl_subsys;
+/* Drains the workers' logs, sends bulks and backlogs; lowers *next to when
+ * it must run again. */
+void drepl_tick(struct daemon *d, uint64_t *next);
 /* This node now distributes VIPA i: ask its targets for their connections. */
 void drepl_request_reports(struct daemon *d, size_t vipa);
 /* Worker callbacks (engine hooks). */

@@ -22,6 +22,8 @@
 #include <linux/capability.h>
 #include <sodium.h>
 
+#include "common/alloc.h"
+#include "common/roles.h"
 #include "daemon/ctl.h"
 #include "daemon/ctx.h"
 #include "daemon/epoch.h"
@@ -29,6 +31,8 @@
 #include "daemon/log.h"
 #include "daemon/dsync.h"
 #include "daemon/drepl.h"
+#include "daemon/peer.h"
+#include "daemon/subsys.h"
 #include "daemon/vipaddr.h"
 #include "daemon/worker.h"
 #include "rules/nft.h"
@@ -37,22 +41,6 @@
 
 #define SCAN_MS 250		/* listener scan period: a change is known within 1 s */
 #define DEFAULT_CONF SYSCONFDIR "/clusterd.conf"
-
-uint64_t daemon_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t daemon_wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 void daemon_mark_dirty(struct daemon *d)
 {
@@ -92,14 +80,14 @@ static bool daemon_listening_cb(void *arg, size_t node, uint8_t family, uint8_t 
 		}
 		return false;
 	}
-	return member_listening(&d->member, node, family, proto, port);
+	return node < d->n_peers && peer_listening(&d->peers[node], family, proto, port);
 }
 
 static bool daemon_heard_cb(void *arg, size_t node)
 {
 	struct daemon *d = arg;
 
-	return (long)node == d->cfg->self || (node < d->member.n && d->member.nodes[node].heard);
+	return (long)node == d->cfg->self || (node < d->n_peers && d->peers[node].mn.heard);
 }
 
 /* The (family, proto, port) triples this node serves as a target. */
@@ -217,13 +205,13 @@ static bool daemon_scan(struct daemon *d)
 static int daemon_rebuild_view(struct daemon *d)
 {
 	const struct cfg *c = d->cfg;
-	bool alive[c->n_nodes ? c->n_nodes : 1];
+	bool alive[c->n_nodes ? c->n_nodes : 1], drained[c->n_nodes ? c->n_nodes : 1];
 	struct view *nv;
 	struct view_input in = {
 		.cfg = c,
 		.self = c->self,
 		.alive = alive,
-		.drained = d->drained,
+		.drained = drained,
 		.listening = daemon_listening_cb,
 		.heard = daemon_heard_cb,
 		.arg = d,
@@ -232,8 +220,10 @@ static int daemon_rebuild_view(struct daemon *d)
 		.cfg_gen = d->cfg_gen,
 	};
 
-	for (size_t n = 0; n < c->n_nodes; n++)
+	for (size_t n = 0; n < c->n_nodes; n++) {
 		alive[n] = dsync_node_alive(d, n);
+		drained[n] = d->peers[n].drained;
+	}
 	nv = view_build(&in);
 	if (!nv) {
 		log_err("out of memory building the routing view");
@@ -272,85 +262,73 @@ static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 
 /* --- roles (seeds 002 and 004) ------------------------------------------------
  *
- * The distributor of a VIPA is the first node of its list that is alive
- * (some address answers its heartbeats) and ready (holds the replicated
- * tables).  With preempt = false a node that already distributes the VIPA
- * keeps it while alive.  Every node computes this from the same inputs
- * (CDAT reachability, the READY/LEAVING flags and VIPA claims carried by
- * heartbeats), so after a change every node agrees within a heartbeat.  A
- * node not heard yet counts as alive until its heartbeats go unanswered
- * `retry` times, but not as ready: a starting backup never grabs a VIPA its
- * primary holds, and a restarted primary takes its VIPAs back only after
- * the node that distributed them meanwhile sent it the table. */
+ * The ownership rule and the ready decision are common/roles (pure, unit
+ * tested): here the daemon fills their snapshot from what it knows (CDAT
+ * reachability, the READY/LEAVING flags and VIPA claims carried by
+ * heartbeats, our own state) and acts on the answers.  A node not heard yet
+ * counts as alive until its heartbeats go unanswered `retry` times, but not
+ * as ready. */
 
-static bool daemon_node_ready(const struct daemon *d, size_t n)
+/* The rule's inputs now, in one allocation (a few bytes per node and VIPA,
+ * read within the call): false when out of memory, and the caller keeps
+ * things as they are until its next pass. */
+static bool daemon_roles_snap(const struct daemon *d, struct roles_snap *s)
 {
-	const struct member_node *mn;
+	const struct cfg *c = d->cfg;
+	size_t nn = c->n_nodes, nv = c->n_vipas;
+	struct roles_node *nodes;
+	uint8_t *bits;
 
-	if ((long)n == d->cfg->self)
-		return d->ready && !d->leaving;
-	mn = &d->member.nodes[n];
-	return mn->heard && (mn->flags & WIRE_F_READY) && !(mn->flags & WIRE_F_LEAVING);
-}
+	nodes = calloc(nn ? nn : 1, sizeof(*nodes) + nv);
+	if (!nodes)
+		return false;
+	bits = (uint8_t *)(nodes + nn);
+	for (size_t n = 0; n < nn; n++) {
+		struct roles_node *rn = &nodes[n];
+		const struct member_node *mn;
 
-static bool daemon_node_claims(const struct daemon *d, size_t n, size_t vipa)
-{
-	const struct member_node *mn;
-
-	if ((long)n == d->cfg->self)
-		return d->vipas[vipa].owned && !d->leaving;
-	mn = &d->member.nodes[n];
-	for (size_t k = 0; k < mn->n_owns; k++)
-		if (addr_eq(&mn->owns[k], &d->cfg->vipas[vipa].addr))
-			return true;
-	return false;
-}
-
-/* clusterctl failover: a node gave the VIPA away and says so. */
-static bool daemon_node_yields(const struct daemon *d, size_t n, size_t vipa)
-{
-	const struct member_node *mn;
-
-	if ((long)n == d->cfg->self)
-		return d->vipas[vipa].yield;
-	mn = &d->member.nodes[n];
-	for (size_t k = 0; k < mn->n_yields; k++)
-		if (addr_eq(&mn->yields[k], &d->cfg->vipas[vipa].addr))
-			return true;
-	return false;
-}
-
-/* The owner of the VIPA, skipping `skip` (-1: none): skipping the owner
- * gives the backup. */
-static long daemon_vipa_pick(const struct daemon *d, size_t vipa, long skip)
-{
-	const struct cfg_vipa *vp = &d->cfg->vipas[vipa];
-
-	if (!vp->preempt)
-		for (size_t k = 0; k < vp->n_dists; k++) {
-			size_t n = vp->dists[k].node;
-
-			if ((long)n != skip && dsync_node_alive(d, n) &&
-			    daemon_node_claims(d, n, vipa) && !daemon_node_yields(d, n, vipa))
-				return (long)n;
+		if ((long)n == c->self) {
+			rn->alive = rn->heard = true;
+			rn->ready = d->ready;
+			rn->leaving = d->leaving;
+			for (size_t i = 0; d->vipas && i < nv; i++)
+				bits[i * nn + n] = (d->vipas[i].owned ? ROLES_CLAIMS : 0) |
+						   (d->vipas[i].yield ? ROLES_YIELDS : 0);
+			continue;
 		}
-	for (size_t k = 0; k < vp->n_dists; k++) {
-		size_t n = vp->dists[k].node;
+		if (n >= d->n_peers)
+			continue;	/* no slot (a reload half done): not alive */
+		mn = &d->peers[n].mn;
+		rn->alive = dsync_node_alive(d, n);
+		rn->heard = mn->heard;
+		rn->ready = mn->flags & WIRE_F_READY;
+		rn->leaving = mn->flags & WIRE_F_LEAVING;
+		rn->bulk = d->peers[n].bulk_from;
+		for (size_t i = 0; i < nv; i++) {
+			const struct ip_addr *a = &c->vipas[i].addr;
 
-		if ((long)n != skip && dsync_node_alive(d, n) && daemon_node_ready(d, n) &&
-		    !daemon_node_yields(d, n, vipa))
-			return (long)n;
+			for (size_t k = 0; k < mn->n_owns; k++)
+				if (addr_eq(&mn->owns[k], a))
+					bits[i * nn + n] |= ROLES_CLAIMS;
+			for (size_t k = 0; k < mn->n_yields; k++)
+				if (addr_eq(&mn->yields[k], a))
+					bits[i * nn + n] |= ROLES_YIELDS;
+		}
 	}
-	return -1;
+	*s = (struct roles_snap){ .cfg = c, .nodes = nodes, .bits = bits };
+	return true;
 }
 
-static long daemon_vipa_owner(const struct daemon *d, size_t vipa)
+static void daemon_roles_snap_free(struct roles_snap *s)
 {
-	return daemon_vipa_pick(d, vipa, -1);
+	free((void *)s->nodes);
+	s->nodes = NULL;
+	s->bits = NULL;
 }
 
 int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen)
 {
+	struct roles_snap s;
 	struct ip_addr a;
 	long i = -1, backup;
 
@@ -370,7 +348,12 @@ int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen
 			 vipa, d->vipas[i].owner[0] ? d->vipas[i].owner : "nobody");
 		return -1;
 	}
-	backup = daemon_vipa_pick(d, (size_t)i, d->cfg->self);
+	if (!daemon_roles_snap(d, &s)) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	backup = roles_pick(&s, (size_t)i, d->cfg->self);
+	daemon_roles_snap_free(&s);
 	if (backup < 0) {
 		snprintf(err, errlen, "no other distributor of %s is alive and ready", vipa);
 		return -1;
@@ -382,63 +365,39 @@ int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen
 	return 0;
 }
 
-/* A starting node is ready once every node that distributes one of its
- * VIPAs has sent it a complete bulk, or after one dead interval when
- * nobody does (or after READY_MAX_MS whatever happens: a peer that never
- * sends its bulk must not keep a VIPA from its primary for ever). */
-#define READY_MAX_MS 10000
-
-static void daemon_update_ready(struct daemon *d)
+/* A starting node becomes ready once the distributors of its VIPAs sent it
+ * their tables (roles_ready says when).  Lowers *next (NULL: not asked) to
+ * the time the answer changes by the passing of time alone. */
+static void daemon_update_ready(struct daemon *d, uint64_t *next)
 {
-	const struct cfg *c = d->cfg;
-	uint64_t now = daemon_now_ms(), grace = (uint64_t)(c->retry_threshold + 1) * c->heartbeat_ms;
-	bool waiting = false, got = false;
+	struct roles_snap s;
+	enum roles_ready r;
 
 	if (d->ready || d->leaving)
 		return;
-	for (size_t i = 0; i < c->n_vipas; i++) {
-		const struct cfg_vipa *vp = &c->vipas[i];
-		bool mine = false;
-
-		for (size_t k = 0; k < vp->n_dists; k++)
-			mine |= (long)vp->dists[k].node == c->self;
-		for (size_t k = 0; mine && k < vp->n_dists; k++) {
-			size_t n = vp->dists[k].node;
-
-			if ((long)n == c->self || !dsync_node_alive(d, n) ||
-			    !daemon_node_claims(d, n, i))
-				continue;
-			if (d->bulk_from[n])
-				got = true;
-			else
-				waiting = true;
-		}
-	}
-	if ((!waiting && (got || now - d->start_ms >= grace)) || now - d->start_ms >= READY_MAX_MS) {
-		if (waiting)
-			log_warn("no table from the distributor after %u ms: ready anyway",
-				 READY_MAX_MS);
-		d->ready = true;
-		log_info("ready to distribute (%s)", got ? "table received" : "no distributor to "
-			 "take a table from");
-	}
+	if (!daemon_roles_snap(d, &s))
+		return;		/* out of memory: the next pass asks again */
+	r = roles_ready(&s, d->start_ms, daemon_now_ms(), next);
+	daemon_roles_snap_free(&s);
+	if (!roles_ready_now(r))
+		return;
+	d->ready = true;
+	if (r == ROLES_READY_FORCED)
+		log_warn("ready to distribute: %s", roles_ready_str(r));
+	else
+		log_info("ready to distribute (%s)", roles_ready_str(r));
 }
 
 #define ANNOUNCE_COUNT 5	/* announcements after taking a VIPA, a heartbeat apart: a
 				 * link that just came up may lose the first ones */
 
-static void daemon_announce(struct daemon *d, size_t i)
+static void daemon_announce(struct daemon *d, size_t i, bool contested)
 {
 	const struct cfg_vipa *vp = &d->cfg->vipas[i];
 	struct vipa_state *vs = &d->vipas[i];
 	uint64_t now = daemon_now_ms();
 	char err[256], ab[ADDR_STRLEN];
-	bool contested = false;
 
-	for (size_t n = 0; n < d->cfg->n_nodes; n++)
-		if ((long)n != d->cfg->self && dsync_node_alive(d, n) &&
-		    daemon_node_claims(d, n, i))
-			contested = true;
 	if (contested && !vs->announce_left) {
 		/* Someone else says it is ours too (a partition that healed):
 		 * the rule gives it to us, so make the network agree. */
@@ -456,15 +415,23 @@ static void daemon_announce(struct daemon *d, size_t i)
 
 static bool daemon_roles(struct daemon *d)
 {
+	static struct log_rl rl;
 	const struct cfg *c = d->cfg;
 	bool changed = false;
 	uint64_t taken = 0;
+	struct roles_snap s;
 
+	/* One snapshot for all VIPAs: taking or releasing VIPA i changes
+	 * only VIPA i's inputs. */
+	if (!daemon_roles_snap(d, &s)) {
+		log_rl(&rl, 1, LOG_ERR, "roles: out of memory: VIPAs stay as they are");
+		return false;
+	}
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		const struct cfg_vipa *vp = &c->vipas[i];
 		struct vipa_state *vs = &d->vipas[i];
-		long owner = daemon_vipa_owner(d, i);
-		long backup = daemon_vipa_pick(d, i, owner);
+		long owner = roles_owner(&s, i);
+		long backup = owner < 0 ? -1 : roles_pick(&s, i, owner);
 		char err[256], ab[ADDR_STRLEN];
 
 		snprintf(vs->owner, sizeof(vs->owner), "%s",
@@ -497,8 +464,9 @@ static bool daemon_roles(struct daemon *d)
 		if (vs->owned && d->reannounce && !vs->announce_left)
 			vs->announce_left = ANNOUNCE_COUNT;
 		if (vs->owned)
-			daemon_announce(d, i);
+			daemon_announce(d, i, roles_contested(&s, i));
 	}
+	daemon_roles_snap_free(&s);
 	d->reannounce = false;
 	if (taken) {
 		/* Time the takeover: disarm, describe, arm (workers read only
@@ -523,7 +491,7 @@ static bool daemon_left(struct daemon *d, uint64_t now)
 		return true;
 	if (now - d->leave_ms < 2 * (uint64_t)d->cfg->heartbeat_ms)
 		return false;
-	for (size_t n = 0; n < d->n_known; n++)
+	for (size_t n = 0; n < d->n_peers; n++)
 		if (d->peers[n].tx && dsync_node_alive(d, n) &&
 		    (rel_tx_queued(d->peers[n].tx) || drepl_backlog_len(d, n)))
 			return false;
@@ -556,15 +524,99 @@ static int daemon_install_rules(struct daemon *d, char *err, size_t errlen)
 	return ret;
 }
 
+/* --- the roles subsystem: VIPA state follows the configuration ------------- */
+
+struct vipas_prep {
+	struct vipa_state *vs;		/* [nc->n_vipas], zeroed */
+	const struct cfg *oc;		/* the configuration d->vipas follows */
+};
+
+static int vipas_prepare(struct daemon *d, const struct cfg *nc, void **prep, char *err,
+			 size_t len)
+{
+	struct vipas_prep *p = cd_calloc(1, sizeof(*p));
+
+	if (p)
+		p->vs = cd_calloc(nc->n_vipas ? nc->n_vipas : 1, sizeof(*p->vs));
+	if (!p || !p->vs) {
+		free(p);
+		snprintf(err, len, "out of memory for %zu VIPAs", nc->n_vipas);
+		return -1;
+	}
+	p->oc = d->cfg;
+	*prep = p;
+	return 0;
+}
+
+static void vipas_abort(struct daemon *d, void *prep)
+{
+	struct vipas_prep *p = prep;
+
+	(void)d;
+	free(p->vs);
+	free(p);
+}
+
+/* Carries each VIPA's state by address and interface; one the new file no
+ * longer has (or moved to another interface) is released. */
+static void vipas_commit(struct daemon *d, void *prep)
+{
+	struct vipas_prep *p = prep;
+	const struct cfg *oc = p->oc, *nc = d->cfg;
+
+	for (size_t i = 0; d->vipas && i < oc->n_vipas; i++) {
+		bool kept = false;
+
+		for (size_t j = 0; j < nc->n_vipas; j++) {
+			if (addr_eq(&oc->vipas[i].addr, &nc->vipas[j].addr) &&
+			    !strcmp(oc->vipas[i].ifname, nc->vipas[j].ifname)) {
+				p->vs[j] = d->vipas[i];
+				kept = true;
+			}
+		}
+		if (!kept)
+			daemon_vipa_release(d, &oc->vipas[i], &d->vipas[i]);
+	}
+	free(d->vipas);
+	d->vipas = p->vs;
+	free(p);
+}
+
+static const struct subsys vipas_subsys = {
+	.name = "roles",
+	.prepare = vipas_prepare,
+	.commit = vipas_commit,
+	.abort = vipas_abort,
+};
+
+/* The subsystems, in the order a (re)load prepares and commits them: the
+ * peer table first (the others index it), then the sync channel and CDAT,
+ * replication, roles. */
+static const struct subsys *const daemon_subsys[] = {
+	&peer_subsys, &dsync_subsys, &drepl_subsys, &vipas_subsys,
+};
+
 /* --- reload ------------------------------------------------------------------ */
 
-int daemon_reload(struct daemon *d, char *err, size_t errlen)
+/* Makes nc the configuration: every subsystem prepared for it, or none
+ * changed.  At start d->cfg is nc already (nothing to carry). */
+static int daemon_apply(struct daemon *d, struct cfg *nc, char *err, size_t errlen)
+{
+	void *prep[SUBSYS_MAX];
+	size_t n = sizeof(daemon_subsys) / sizeof(daemon_subsys[0]);
+
+	if (subsys_prepare_all(d, daemon_subsys, n, nc, prep, err, errlen) < 0)
+		return -1;
+	d->cfg = nc;
+	subsys_commit_all(d, daemon_subsys, n, prep);
+	return 0;
+}
+
+static int daemon_reload_try(struct daemon *d, char *err, size_t errlen)
 {
 	struct cfg *nc, *oc = d->cfg;
-	struct member nm;
-	bool *ndrained;
-	struct vipa_state *nvs;
 	struct view *old;
+	char why[CFG_ERR_MAX];
 
 	nc = cfg_load(d->conf_path, d->node_override, err, errlen);
 	if (!nc)
@@ -578,57 +630,16 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	    (nc->workers && nc->workers != d->n_workers))
 		log_warn("reload: workers, queue and sync port changes take effect at restart");
 
-	ndrained = calloc(nc->n_nodes ? nc->n_nodes : 1, sizeof(*ndrained));
-	nvs = calloc(nc->n_vipas ? nc->n_vipas : 1, sizeof(*nvs));
-	if (!ndrained || !nvs ||
-	    member_init(&nm, nc->n_nodes) < 0) {
-		free(ndrained);
-		free(nvs);
+	/* Everything prepared, or nothing changed: the old configuration
+	 * stays whole and in effect. */
+	if (daemon_apply(d, nc, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: cannot apply: %s", nc->path, why);
 		cfg_free(nc);
-		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Carry state over by name and address, not by index. */
-	for (size_t n = 0; n < nc->n_nodes; n++) {
-		long o = cfg_node_index(oc, nc->nodes[n].name);
-
-		if (o >= 0) {
-			ndrained[n] = d->drained[o];
-			nm.nodes[n] = d->member.nodes[o];
-		}
-	}
-	for (size_t i = 0; i < oc->n_vipas; i++) {
-		bool kept = false;
-
-		for (size_t j = 0; j < nc->n_vipas; j++) {
-			if (addr_eq(&oc->vipas[i].addr, &nc->vipas[j].addr) &&
-			    !strcmp(oc->vipas[i].ifname, nc->vipas[j].ifname)) {
-				nvs[j] = d->vipas[i];
-				kept = true;
-			}
-		}
-		if (!kept)
-			daemon_vipa_release(d, &oc->vipas[i], &d->vipas[i]);
-	}
-	member_free(&d->member);
-	d->member = nm;
-	free(d->drained);
-	d->drained = ndrained;
-	free(d->vipas);
-	d->vipas = nvs;
-	d->cfg = nc;
 	d->cfg_gen++;
 	d->cfg_loaded_ms = daemon_now_ms();
 	d->reloads++;
-	if (dsync_config(d) < 0 || drepl_config(d) < 0) {
-		/* Per-node state sized for the old node list beside the new
-		 * configuration: stop rather than run on it.  The backup takes
-		 * the VIPAs over with their connections; systemd restarts us. */
-		log_err("reload: out of memory rebuilding the cluster state: exiting");
-		d->fatal = true;
-		snprintf(err, errlen, "out of memory rebuilding the cluster state");
-		return -1;
-	}
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (d->rules_installed || nc->manage_rules) {
@@ -644,13 +655,15 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	old = d->view;
 	{
 		struct view_input in;
-		bool alive[nc->n_nodes ? nc->n_nodes : 1];
+		bool alive[nc->n_nodes ? nc->n_nodes : 1], drained[nc->n_nodes ? nc->n_nodes : 1];
 		struct view *nv;
 
-		for (size_t n = 0; n < nc->n_nodes; n++)
+		for (size_t n = 0; n < nc->n_nodes; n++) {
 			alive[n] = dsync_node_alive(d, n);
+			drained[n] = d->peers[n].drained;
+		}
 		in = (struct view_input){ .cfg = nc, .self = nc->self, .alive = alive,
-					  .drained = d->drained, .listening = daemon_listening_cb,
+					  .drained = drained, .listening = daemon_listening_cb,
 					  .heard = daemon_heard_cb, .arg = d, .prev = NULL,
 					  .generation = old->generation + 1,
 					  .cfg_gen = d->cfg_gen };
@@ -678,6 +691,15 @@ int daemon_reload(struct daemon *d, char *err, size_t errlen)
 	log_info("configuration reloaded from %s (generation %llu)", nc->path,
 		 (unsigned long long)d->view->generation);
 	return 0;
+}
+
+/* SIGHUP and clusterctl reload: a refusal is logged here and returned. */
+int daemon_reload(struct daemon *d, char *err, size_t errlen)
+{
+	if (daemon_reload_try(d, err, errlen) == 0)
+		return 0;
+	log_err("reload refused, keeping the running configuration: %s", err);
+	return -1;
 }
 
 /* --- the daemon ------------------------------------------------------------- */
@@ -776,13 +798,20 @@ static int daemon_run(struct daemon *d)
 		}
 	}
 
-	d->drained = calloc(c->n_nodes, sizeof(*d->drained));
-	d->vipas = calloc(c->n_vipas ? c->n_vipas : 1, sizeof(*d->vipas));
+	d->subsys = daemon_subsys;
+	d->n_subsys = sizeof(daemon_subsys) / sizeof(daemon_subsys[0]);
+	if (subsys_check(d->subsys, d->n_subsys, err, sizeof(err)) < 0) {
+		log_err("subsystem table: %s", err);	/* a bug */
+		return 1;
+	}
 	d->workers = calloc(d->n_workers, sizeof(*d->workers));
-	if (!d->drained || !d->vipas || !d->workers ||
-	    member_init(&d->member, c->n_nodes) < 0 ||
-	    dsync_config(d) < 0 || drepl_init(d) < 0) {
+	if (!d->workers || drepl_init(d) < 0) {
 		log_err("out of memory");
+		return 1;
+	}
+	/* The same prepare and commit as a reload, from nothing. */
+	if (daemon_apply(d, c, err, sizeof(err)) < 0) {
+		log_err("%s: %s", c->path, err);
 		return 1;
 	}
 	d->start_ms = d->cfg_loaded_ms = daemon_now_ms();
@@ -867,20 +896,66 @@ static int daemon_run(struct daemon *d)
 	epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev);
 	ev.data.fd = chan_fd(d->chan);
 	epoll_ctl(ep, EPOLL_CTL_ADD, chan_fd(d->chan), &ev);
+	/* The workers' connection logs wake the loop (daemon/connlog.h). */
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		ev.data.fd = d->workers[i].log->wake_fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	}
 
 	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
 		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
 	daemon_roles(d);
-	dsync_tick(d, true);
 	d->last_scan_ms = daemon_now_ms();
 
-	for (bool running = true; running;) {
+	/* The loop sleeps until the earliest deadline of its timers (each
+	 * lowers `next`: heartbeats, misses, the CDAT protocol, the reliable
+	 * channels, replication, readiness, announcements, leaving, the
+	 * listener scan, the control clients' timeouts) or until an fd wakes
+	 * it: a datagram, a signal, the control socket, a worker's log.  Every
+	 * pass runs every timer: what is not due does nothing. */
+	for (bool running = true, hb_now = true; running;) {
 		struct epoll_event evs[8];
-		/* 10 ms: the timers (heartbeats, misses) need that resolution. */
-		int n = epoll_wait(ep, evs, 8, 10);
-		uint64_t now = daemon_now_ms();
-		bool hb_now = false;
+		uint64_t now = daemon_now_ms(), next = UINT64_MAX;
+		int n;
 
+		/* Liveness changes by the passing of time, not only by messages. */
+		if (dsync_tick(d, hb_now, &next))
+			d->view_dirty = true;
+		hb_now = false;
+		subsys_tick_all(d, d->subsys, d->n_subsys, now, &next);	/* replication */
+		daemon_update_ready(d, &next);
+		if (d->view_dirty)
+			daemon_rebuild_view(d);
+		/* A worker lets go of an old view within a batch or a poll. */
+		if (worker_reclaim(d) && now + 10 < next)
+			next = now + 10;
+		if (daemon_roles(d))
+			dsync_tick(d, true, &next);	/* our claims changed: say so now */
+		c = d->cfg;
+		for (size_t i = 0; i < c->n_vipas; i++)
+			if (d->vipas[i].owned && d->vipas[i].announce_left &&
+			    d->vipas[i].next_announce_ms < next)
+				next = d->vipas[i].next_announce_ms;
+		if (d->leaving) {
+			uint64_t t = d->leave_ms + 2 * (uint64_t)c->heartbeat_ms;
+
+			if (daemon_left(d, now))
+				break;
+			/* Its other condition (every peer acknowledged) comes by
+			 * message. */
+			t = now < t ? t : d->leave_ms + LEAVE_MS;
+			if (t < next)
+				next = t;
+		}
+		if (d->n_self_listen && d->last_scan_ms + SCAN_MS < next)
+			next = d->last_scan_ms + SCAN_MS;
+		if (ctl_next_deadline(ctl) < next)
+			next = ctl_next_deadline(ctl);
+
+		now = daemon_now_ms();
+		n = epoll_wait(ep, evs, 8, next <= now ? 0 : next - now > INT_MAX ? INT_MAX :
+				   (int)(next - now));
+		now = daemon_now_ms();
 		for (int i = 0; i < n && !d->fatal; i++) {
 			int fd = evs[i].data.fd;
 
@@ -889,9 +964,7 @@ static int daemon_run(struct daemon *d)
 
 				while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						if (daemon_reload(d, err, sizeof(err)) < 0)
-							log_err("reload refused, keeping the running "
-								"configuration: %s", err);
+						daemon_reload(d, err, sizeof(err));	/* logs */
 					} else if (!d->leaving) {
 						/* Impending failure (seed 000/002): say
 						 * so, let the backup take over, keep
@@ -911,6 +984,14 @@ static int daemon_run(struct daemon *d)
 			} else if (fd == chan_fd(d->chan)) {
 				if (dsync_receive(d))
 					d->view_dirty = true;
+			} else {
+				uint64_t v;
+
+				/* A worker's log: replication drains it in
+				 * drepl_tick; this resets the eventfd. */
+				if (read(fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					log_warn("reading a worker's wake-up: %s",
+						 strerror(errno));
 			}
 		}
 		if (!d->fatal)
@@ -918,25 +999,13 @@ static int daemon_run(struct daemon *d)
 		if (d->fatal)
 			break;
 		c = d->cfg;
-		if (now - d->last_scan_ms >= SCAN_MS) {
+		if (d->n_self_listen && now - d->last_scan_ms >= SCAN_MS) {
 			d->last_scan_ms = now;
 			if (daemon_scan(d)) {
 				d->view_dirty = true;
 				hb_now = true;	/* tell the distributors at once */
 			}
 		}
-		/* Liveness changes by the passing of time, not only by messages. */
-		if (dsync_tick(d, hb_now))
-			d->view_dirty = true;
-		drepl_tick(d);
-		daemon_update_ready(d);
-		if (d->view_dirty)
-			daemon_rebuild_view(d);
-		worker_reclaim(d);
-		if (daemon_roles(d))
-			dsync_tick(d, true);	/* our claims changed: say so now */
-		if (d->leaving && daemon_left(d, now))
-			running = false;
 	}
 	ret = d->fatal ? 1 : 0;
 out:
@@ -961,10 +1030,11 @@ out:
 	worker_reclaim(d);	/* workers joined: everything retired goes */
 	drepl_fini(d);
 	dsync_close(d);
+	peer_table_free(d->peers, d->n_peers);
+	d->peers = NULL;
+	d->n_peers = 0;
 	view_free(d->view);
-	member_free(&d->member);
 	free(d->workers);
-	free(d->drained);
 	free(d->vipas);
 	sodium_memzero(&d->keys, sizeof(d->keys));
 	return ret;

@@ -58,4 +58,39 @@ nt_check established_survives_reload \
 	"requests: $k0 -> $k2; $(grep '^ERR' "$NT_WORK/ka.log")" \
 	eval "[ $k2 -gt $k0 ] && ! grep -q '^ERR' '$NT_WORK/ka.log'"
 nt_check keepalive_clean "$(tail -n 2 "$NT_WORK/ka.log" | tr '\n' ' ')" nt_keepalive_stop ka
+
+# A file that cannot be applied: t3 with ten addresses, more than a CDAT entry holds (8).  The
+# reload is refused with the reason and file:line, and the running configuration stays whole:
+# same reload count and view, the cluster still synchronised, traffic still served; a good file
+# after it loads.  (Before, the parser let it through and the failed rebuild made the daemon
+# exit; a failure past the parser, in a subsystem's prepare, is tests/unit/test_reload.c's.)
+conf=$NT_WORK/clusterd.conf
+t_status() { nt_ctl d1 status --json | nt_json "(j['reloads'], j['generation'])"; }
+t_alive_nodes() { nt_ctl d1 cdat --json |
+	nt_json "sum(1 for n in j['nodes'] if n['status'] != 'down')"; }
+before=$(t_status)
+alive0=$(t_alive_nodes)
+cp "$conf" "$NT_WORK/good.conf"
+extra=""
+for i in 1 2 3 4 5 6 7 8; do extra="$extra { ip = \"192.0.2.$i\"; },"; done
+sed -i "s/{ name = \"t3\"; addresses = ( /&$extra /" "$conf"
+nt_check bad_conf_written "t3 not given 10 addresses" [ "$(grep -c '192.0.2.8' "$conf")" -eq 1 ]
+out=$(nt_ctl d1 reload 2>&1); rc=$?
+nt_log "reload of a file that cannot be applied: rc=$rc: $out"
+nt_check bad_reload_refused "clusterctl reload succeeded (rc=$rc): $out" [ "$rc" -ne 0 ]
+nt_check bad_reload_says_why "no reason given: $out" \
+	eval "echo \"\$out\" | grep -q 'clusterd.conf:[0-9]*:.*node .t3. has 10 addresses; at most 8'"
+after=$(t_status)
+nt_check bad_reload_kept_config "reloads, generation: $before before, $after after" \
+	[ "$after" = "$before" ]
+nt_check bad_reload_kept_peers "nodes alive: $alive0 before, $(t_alive_nodes) after" \
+	[ "$(t_alive_nodes)" = "$alive0" ]
+nt_curl_loop 20 "http://$NT_VIP4/" >"$NT_WORK/after_bad.out"
+ok=$(grep -vc '^ERR:' "$NT_WORK/after_bad.out")
+nt_check requests_after_bad_reload "$ok/20 succeeded" [ "$ok" -eq 20 ]
+nt_check daemon_alive_after_bad_reload "clusterd on d1 died on a reload it could not apply" \
+	nt_alive clusterd-d1
+cp "$NT_WORK/good.conf" "$conf"
+out=$(nt_ctl d1 reload 2>&1); rc=$?
+nt_check good_reload_after_bad "reload of the good file: rc=$rc: $out" [ "$rc" -eq 0 ]
 nt_finish

@@ -99,7 +99,7 @@ static void test_design_example(void **state)
 	assert_int_equal(c->queue_base, 0);
 	assert_int_equal(c->queue_maxlen, 4096);
 	assert_true(c->manage_rules);
-	assert_string_equal(c->control_socket, "/run/clusterd/clusterd.sock");
+	assert_string_equal(c->control_socket, CLUSTERD_SOCKET_PATH);
 	assert_int_equal(c->tcp_syn_timeout, 30);
 	assert_int_equal(c->tcp_est_timeout, 900);
 	assert_int_equal(c->tcp_fin_timeout, 30);
@@ -301,7 +301,7 @@ static void test_minimal_defaults(void **state)
 	assert_string_equal(c->node_name, host);
 	assert_int_equal(c->self, strcmp(host, "n1") == 0 ? 0 : -1);
 	assert_string_equal(c->cluster_name, "clusterd");
-	assert_addr(&c->sync_group, "239.255.77.1");
+	assert_int_equal(c->sync_group.family, 0);	/* no group: unicast */
 	assert_int_equal(c->sync_port, 7788);
 	assert_string_equal(c->sync_ifname, "");
 	assert_int_equal(c->sync_mode, SYNC_EVERY_UPDATE);
@@ -567,6 +567,12 @@ static const struct rcase rcases[] = {
 	{ "empty_addresses",
 	  CLUSTER "nodes = ( { name = \"n\"; addresses = ( ); } ); #!\n",
 	  "node 'n' needs at least one address" },
+	{ "nine_addresses",
+	  CLUSTER "nodes = ( { name = \"n\"; addresses = ( { ip = \"10.9.0.1\"; }, #!\n"
+	  " { ip = \"10.9.0.2\"; }, { ip = \"10.9.0.3\"; }, { ip = \"10.9.0.4\"; },\n"
+	  " { ip = \"10.9.0.5\"; }, { ip = \"10.9.0.6\"; }, { ip = \"10.9.0.7\"; },\n"
+	  " { ip = \"10.9.0.8\"; }, { ip = \"10.9.0.9\"; } ); } );\n",
+	  "node 'n' has 9 addresses; at most 8" },
 	{ "missing_ip",
 	  CLUSTER "nodes = ( { name = \"n\";\n addresses = ( { prefix = 24; } ); } ); #!\n",
 	  "missing required key 'ip' in node 'n'" },
