@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <unistd.h>
+#include <sys/eventfd.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -16,6 +18,7 @@
 
 #define WORKER_BUDGET 64	/* netlink messages per drain */
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
+#define WORKER_EXPIRE_MS 100	/* expiry step while the table holds entries */
 
 /* Per thread: the rate limiter's counters are plain fields. */
 static __thread struct log_rl worker_rl_reply;
@@ -221,6 +224,24 @@ static void worker_renumber(struct worker *w, const struct view *v)
 	w->table_cfg_gen = v->cfg_gen;
 }
 
+/* Waits for a packet (true), the stop signal or the expiry step.  An empty
+ * table has nothing to expire: the worker then sleeps until a packet comes
+ * or worker_join wakes it, so an idle worker costs no wake-ups. */
+static bool worker_wait(struct worker *w)
+{
+	struct pollfd p[2] = {
+		{ .fd = queue_fd(w->q), .events = POLLIN },
+		{ .fd = w->stop_fd, .events = POLLIN },
+	};
+	/* Only this thread writes the table: no lock to read its count. */
+	int timeout = conn_count(w->conns) ? WORKER_EXPIRE_MS : -1;
+
+	if (w->stop_fd < 0 && timeout < 0)
+		timeout = WORKER_EXPIRE_MS;	/* no eventfd: look at d->stop now and then */
+	return poll(p, w->stop_fd >= 0 ? 2 : 1, timeout) > 0 &&
+	       (p[0].revents & (POLLIN | POLLERR));
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -232,7 +253,7 @@ static void *worker_main(void *arg)
 		const struct cfg *c;
 
 		__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
-		ready = queue_wait(w->q, 100);
+		ready = worker_wait(w);
 		/* Announce which generation we read before reading the view:
 		 * the swapper waits for us in worker_swap_view(). */
 		__atomic_store_n(&w->online_gen, __atomic_load_n(&d->gen, __ATOMIC_SEQ_CST),
@@ -277,6 +298,11 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->qnum = (uint16_t)(d->queue_base + idx);
 	w->raw4 = w->raw6 = -1;
 	pthread_mutex_init(&w->lock, NULL);
+	w->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->stop_fd < 0) {
+		snprintf(err, errlen, "worker %u: eventfd: %s", idx, strerror(errno));
+		return -1;
+	}
 	w->conns = conn_table_new(d->cfg->conn_max);
 	if (!w->conns) {
 		snprintf(err, errlen, "worker %u: cannot allocate a table of %u connections", idx,
@@ -297,6 +323,12 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->log = calloc(1, sizeof(*w->log));
 	if (!w->log) {
 		snprintf(err, errlen, "worker %u: out of memory", idx);
+		return -1;
+	}
+	/* The main loop polls it: replication drains the log (connlog.h). */
+	w->log->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->log->wake_fd < 0) {
+		snprintf(err, errlen, "worker %u: eventfd: %s", idx, strerror(errno));
 		return -1;
 	}
 	w->eng.conn_event = drepl_conn_event;
@@ -328,45 +360,21 @@ int worker_start(struct worker *w)
 
 void worker_join(struct worker *w)
 {
+	uint64_t one = 1;
+
+	/* d->stop is set: wake the worker out of poll to see it. */
+	if (w->started && w->stop_fd >= 0 && write(w->stop_fd, &one, sizeof(one)) < 0)
+		log_warn("worker %u: waking it to stop: %s", w->idx, strerror(errno));
 	if (w->started)
 		pthread_join(w->thr, NULL);
 	w->started = false;
 }
 
-bool worker_tables_enter(struct daemon *d)
-{
-	/* worker_fini() sets d->stop, then waits for no reader; a reader
-	 * counts itself, then looks at d->stop.  Sequentially consistent, one
-	 * of the two sees the other: no reader starts on a table being freed. */
-	__atomic_add_fetch(&d->table_readers, 1, __ATOMIC_SEQ_CST);
-	if (!__atomic_load_n(&d->stop, __ATOMIC_SEQ_CST))
-		return true;
-	worker_tables_leave(d);
-	return false;
-}
-
-void worker_tables_leave(struct daemon *d)
-{
-	__atomic_sub_fetch(&d->table_readers, 1, __ATOMIC_SEQ_CST);
-}
-
 void worker_fini(struct worker *w)
 {
-	struct daemon *d = w->d;
-
-	/* A reader takes the lock for one chunk of rows at a time: it is gone
-	 * within milliseconds.  Should it not be, the table is left to it:
-	 * leaking beats a use after free. */
-	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);
-	for (int i = 0; i < 1000 && __atomic_load_n(&d->table_readers, __ATOMIC_SEQ_CST); i++)
-		usleep(10000);
-	if (__atomic_load_n(&d->table_readers, __ATOMIC_SEQ_CST)) {
-		log_err("worker %u: a reader of its table did not finish: table not freed",
-			w->idx);
-		queue_close(w->q);
-		w->q = NULL;
-		return;
-	}
+	/* Every worker is joined (they look into each other's tables) and the
+	 * main thread, the only other reader (stats, conns answers,
+	 * replication), is the caller: nobody reads the table any more. */
 	queue_close(w->q);
 	w->q = NULL;
 	if (w->raw4 >= 0)
@@ -375,8 +383,12 @@ void worker_fini(struct worker *w)
 		close(w->raw6);
 	conn_table_free(w->conns);
 	w->conns = NULL;
+	close(w->log->wake_fd);
 	free(w->log);
 	w->log = NULL;
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
+	w->stop_fd = -1;
 	pthread_mutex_destroy(&w->lock);
 }
 
@@ -411,7 +423,7 @@ void worker_swap_view(struct daemon *d, struct view *nv, struct cfg *old_cfg)
 	worker_reclaim(d);
 }
 
-void worker_reclaim(struct daemon *d)
+bool worker_reclaim(struct daemon *d)
 {
 	struct worker_retired **pp = &d->retired;
 
@@ -433,4 +445,5 @@ void worker_reclaim(struct daemon *d)
 		cfg_free(r->cfg);
 		free(r);
 	}
+	return d->retired != NULL;
 }

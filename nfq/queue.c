@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -130,13 +129,6 @@ void queue_close(struct queue *q)
 int queue_fd(const struct queue *q)
 {
 	return mnl_socket_get_fd(q->nl);
-}
-
-bool queue_wait(struct queue *q, int timeout_ms)
-{
-	struct pollfd pfd = { .fd = queue_fd(q), .events = POLLIN };
-
-	return poll(&pfd, 1, timeout_ms) > 0 && (pfd.revents & (POLLIN | POLLERR));
 }
 
 static int queue_flush(struct queue *q, struct stats *st)

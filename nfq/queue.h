@@ -32,9 +32,6 @@ struct queue *queue_open(uint16_t num, uint32_t maxlen, int rcvbuf, char *err, s
 void queue_close(struct queue *q);
 int queue_fd(const struct queue *q);
 
-/* Waits up to timeout_ms for packets; true when some are ready. */
-bool queue_wait(struct queue *q, int timeout_ms);
-
 /* Drains up to `budget` netlink messages, calls cb per packet, sends the
  * verdicts.  Returns packets handled, or -errno on a socket error. */
 int queue_process(struct queue *q, unsigned budget, queue_cb cb, void *arg, struct stats *st);
