@@ -2,10 +2,9 @@
 /*
  * clusterctl - query and steer a running clusterd over its control socket.
  *
- * Protocol: connect to a unix stream socket, write one line (the command and
- * its arguments separated by single spaces, ending in "\n"), read one JSON
- * object until the server closes.  Every reply carries "ok"; when it is false,
- * "error" says why (and "busy": true means: try again later).
+ * Protocol (common/ctlproto.h, which also lists the commands): connect to a
+ * unix stream socket, write one line, read one JSON object until the server
+ * closes.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -20,16 +19,19 @@
 
 #include <jansson.h>
 
+#include "common/ctlproto.h"
+
 #ifndef PACKAGE_VERSION
 #define PACKAGE_VERSION "0.1.0"
 #endif
 
-#define CTL_SOCKET_DEFAULT	"/run/clusterd/clusterd.sock"
+/* Makefile.am: $(runstatedir)/clusterd/clusterd.sock, the daemon's default too */
+#define CTL_SOCKET_DEFAULT	CLUSTERD_SOCKET_PATH
 #define CTL_SOCKET_ENV		"CLUSTERD_SOCKET"
 #define CTL_TIMEOUT_S		5
 #define CTL_REPLY_MAX		(64u << 20)	/* the conns reply can be large */
 #define CTL_REPLY_CHUNK		(64u << 10)
-#define CTL_ARG_MAX		255
+#define CTL_ARG_MAX		CTLPROTO_ARG_MAX
 
 enum {
 	CTL_EXIT_OK = 0,
@@ -39,11 +41,8 @@ enum {
 	CTL_EXIT_BUSY = 4,	/* daemon said ok:false, busy:true: try again later */
 };
 
-struct ctl_cmd {
-	const char	*name;
-	int		nargs;
-	void		(*render)(const json_t *reply, FILE *out);
-};
+/* How a reply is printed as text, by command (ctlproto.h's order). */
+typedef void ctl_render_fn(const json_t *reply, FILE *out);
 
 /* One column of a table: the JSON key, its heading, layout facts. */
 struct ctl_col {
@@ -58,23 +57,16 @@ struct ctl_colspec {
 	const char	*head;
 };
 
-static void ctl_render_status(const json_t *reply, FILE *out);
-static void ctl_render_targets(const json_t *reply, FILE *out);
-static void ctl_render_conns(const json_t *reply, FILE *out);
-static void ctl_render_stats(const json_t *reply, FILE *out);
-static void ctl_render_generic(const json_t *reply, FILE *out);
-static void ctl_render_cdat(const json_t *reply, FILE *out);
+#define CTL_RENDER_DECL(id, word, nargs, streamed, arg, help) static ctl_render_fn ctl_render_##word;
+CTLPROTO_CMDS(CTL_RENDER_DECL)
+#undef CTL_RENDER_DECL
 
-static const struct ctl_cmd ctl_cmds[] = {
-	{ "status",	0, ctl_render_status },
-	{ "targets",	0, ctl_render_targets },
-	{ "conns",	0, ctl_render_conns },
-	{ "stats",	0, ctl_render_stats },
-	{ "cdat",	0, ctl_render_cdat },
-	{ "drain",	1, ctl_render_generic },
-	{ "undrain",	1, ctl_render_generic },
-	{ "failover",	1, ctl_render_generic },
-	{ "reload",	0, ctl_render_generic },
+/* Generated from the command list: a command without its ctl_render_<word>
+ * does not build. */
+static ctl_render_fn *const ctl_renderers[CTLPROTO__MAX] = {
+#define CTL_RENDER_ENTRY(id, word, nargs, streamed, arg, help) [CTLPROTO_##id] = ctl_render_##word,
+	CTLPROTO_CMDS(CTL_RENDER_ENTRY)
+#undef CTL_RENDER_ENTRY
 };
 
 static const struct ctl_colspec ctl_target_cols[] = {
@@ -141,33 +133,22 @@ static void ctl_usage(FILE *f)
 {
 	fputs("usage: clusterctl [-s SOCKET] [--json] COMMAND [ARG]\n"
 	      "\n"
-	      "commands:\n"
-	      "  status          node, uptime, VIPAs and their roles, cluster nodes\n"
-	      "  targets         targets of every service and their state\n"
-	      "  conns           the connection table\n"
-	      "  stats           packet, drop, queue, connection and sync counters\n"
-	      "  cdat            the cluster destination address table\n"
-	      "  drain NODE      send no new connections to target NODE\n"
-	      "  undrain NODE    let target NODE take new connections again\n"
-	      "  failover VIPA   hand VIPA to its next distributor\n"
-	      "  reload          reread the configuration file (like SIGHUP)\n"
-	      "\n"
+	      "commands:\n", f);
+	for (size_t i = 0; i < CTLPROTO__MAX; i++) {
+		const struct ctlproto_info *c = &ctlproto_cmds[i];
+		char word[32];
+
+		snprintf(word, sizeof(word), "%s%s%s", c->name, c->arg ? " " : "",
+			 c->arg ? c->arg : "");
+		fprintf(f, "  %-16s%s\n", word, c->help);
+	}
+	fputs("\n"
 	      "options:\n"
 	      "  -s, --socket PATH  control socket (default $" CTL_SOCKET_ENV
 	      ", else " CTL_SOCKET_DEFAULT ")\n"
 	      "  -j, --json         print the daemon's JSON reply\n"
 	      "  -h, --help         this help\n"
 	      "  -V, --version      print the version\n", f);
-}
-
-static const struct ctl_cmd *ctl_cmd_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < CTL_NELEM(ctl_cmds); i++)
-		if (strcmp(ctl_cmds[i].name, name) == 0)
-			return &ctl_cmds[i];
-	return NULL;
 }
 
 /* The protocol is one space-separated line: an argument must not be able to
@@ -514,6 +495,27 @@ static void ctl_render_generic(const json_t *reply, FILE *out)
 		return;
 	}
 	ctl_flatten(out, NULL, reply, true);
+}
+
+/* Commands whose reply is only "ok" or a few fields. */
+static void ctl_render_drain(const json_t *reply, FILE *out)
+{
+	ctl_render_generic(reply, out);
+}
+
+static void ctl_render_undrain(const json_t *reply, FILE *out)
+{
+	ctl_render_generic(reply, out);
+}
+
+static void ctl_render_failover(const json_t *reply, FILE *out)
+{
+	ctl_render_generic(reply, out);
+}
+
+static void ctl_render_reload(const json_t *reply, FILE *out)
+{
+	ctl_render_generic(reply, out);
 }
 
 static void ctl_render_stats(const json_t *reply, FILE *out)
@@ -901,7 +903,8 @@ int main(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 },
 	};
 	const char *path = getenv(CTL_SOCKET_ENV);
-	const struct ctl_cmd *cmd;
+	const struct ctlproto_info *cmd;
+	int id;
 	bool json_out = false;
 	char line[64 + CTL_ARG_MAX];
 	char *buf = NULL;
@@ -937,13 +940,14 @@ int main(int argc, char **argv)
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
-	cmd = ctl_cmd_find(argv[optind]);
-	if (cmd == NULL) {
+	id = ctlproto_find(argv[optind]);
+	if (id < 0) {
 		fprintf(stderr, "clusterctl: unknown command '%s'\n", argv[optind]);
 		ctl_usage(stderr);
 		return CTL_EXIT_USAGE;
 	}
-	if (argc - optind - 1 != cmd->nargs) {
+	cmd = &ctlproto_cmds[id];
+	if (argc - optind - 1 != (int)cmd->nargs) {
 		fprintf(stderr, "clusterctl: %s takes %s\n", cmd->name,
 			cmd->nargs ? "one argument" : "no argument");
 		ctl_usage(stderr);
@@ -995,7 +999,7 @@ int main(int argc, char **argv)
 		fputc('\n', stderr);
 		rc = json_is_true(json_object_get(reply, "busy")) ? CTL_EXIT_BUSY : CTL_EXIT_FAIL;
 	} else if (!json_out) {
-		cmd->render(reply, stdout);
+		ctl_renderers[id](reply, stdout);
 	}
 	json_decref(reply);
 	if (ctl_finish_stdout() != CTL_EXIT_OK)

@@ -1,9 +1,33 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ctl: the control socket, served from the main loop (see ctl.h).
+ *
+ * Commands come from common/ctlproto.h's table: ctl_cmds[] below is generated
+ * from it, one ctl_cmd_<word> per command.
+ *
+ * Lock order (every mutex of the daemon):
+ *   - struct worker.lock, one per worker: guards its connection table.  The
+ *     worker holds it for one packet or one expiry step; any other thread for
+ *     one bounded chunk of buckets or one lookup.
+ *   - struct daemon.replica_lock: guards the replica store (daemon/drepl.c).
+ * The only nesting allowed is a worker's own lock, then replica_lock (a
+ * worker taking a replica over, drepl_find_replica).  Never replica_lock then
+ * a worker's lock, and never two workers' locks at once: a worker looking into
+ * another's table (ICMP errors, worker_find_other) lets go of its own first;
+ * the main thread (stats, conns dumps, bulks, reports) takes one lock at a
+ * time and holds none while it waits.  Nothing tries a lock in a loop
+ * (no trylock anywhere), and nothing sleeps or does I/O holding one.
+ *
+ * conns answers are streamed: a dumping client has a cursor (worker, bucket);
+ * each time its socket is writable and what was formatted is gone, one step
+ * copies at most CTL_STEP_BUCKETS buckets, CTL_LOCK_BUCKETS at a time under
+ * that worker's lock, stopping early at CTL_STEP_ROWS rows, formats them and
+ * writes what the socket takes.  A slow reader costs nothing but its buffer:
+ * its socket stays unwritable and the loop does not wake for it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdarg.h>
-#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,10 +40,12 @@
 
 #include <jansson.h>
 
+#include "common/ctlproto.h"
 #include "daemon/ctl.h"
 #include "daemon/log.h"
 #include "daemon/dsync.h"
 #include "daemon/drepl.h"
+#include "daemon/subsys.h"
 #include "daemon/worker.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
@@ -28,17 +54,36 @@
  * take up to CTL_CLIENT_MS to send its line and read its answer. */
 #define CTL_CLIENTS_MAX 32
 #define CTL_CLIENT_MS 5000
-#define CTL_LINE_MAX 512
-#define CTL_JOBS_MAX 2		/* conns answers formatted at once */
-#define CTL_CONNS_MS 10000	/* a conns answer is cut off when not read by then */
+#define CTL_LINE_MAX CTLPROTO_LINE_MAX
+#define CTL_DUMPS_MAX 2		/* streamed answers under way at once */
+#define CTL_DUMP_MS 10000	/* a streamed answer is cut off when not read by then */
+#define CTL_LOCK_BUCKETS 2048	/* buckets per hold of a worker's lock */
+#define CTL_STEP_BUCKETS 65536	/* buckets per step of one dump */
+#define CTL_STEP_ROWS 512	/* a step stops once it holds this many rows */
+
+/* A streamed answer under way. */
+struct ctl_dump {
+	unsigned worker;	/* cursor: the worker's table being read */
+	size_t bucket;		/* and its next bucket */
+	size_t rows;		/* rows formatted so far */
+	size_t total;		/* entries of the tables read to the end */
+	bool done;		/* the whole answer is in the buffer */
+	/* The rows of one step, copied under the lock, formatted after. */
+	struct conn *copy;
+	size_t n_copy, cap_copy;
+	bool lost;		/* a row could not be copied (no memory) */
+};
 
 struct ctl_client {
 	int fd;			/* -1: free slot */
-	uint64_t since_ms;
+	uint64_t since_ms;	/* connected */
+	uint64_t deadline_ms;	/* closed then, answered or not */
 	char in[CTL_LINE_MAX];
 	size_t got;
-	char *out;		/* the answer, once the line is in */
-	size_t off, len;
+	bool answering;		/* the line is in: only writes from now on */
+	char *out;		/* what is to be written: out[off, len) */
+	size_t off, len, cap;
+	struct ctl_dump *dump;	/* a streamed answer, or NULL */
 };
 
 struct ctl_server {
@@ -47,7 +92,15 @@ struct ctl_server {
 	char path[108];
 	struct ctl_client c[CTL_CLIENTS_MAX];
 	uint64_t dropped;	/* clients closed for being slow or too many */
-	unsigned busy;		/* conns answers being written by threads (atomic) */
+	unsigned dumps;		/* clients with a dump */
+};
+
+/* One request being handled. */
+struct ctl_req {
+	struct daemon *d;
+	struct ctl_server *s;
+	struct ctl_client *c;
+	const char *arg;	/* NULL for a command without argument */
 };
 
 /* The socket's directory (/run/clusterd by default) is made by systemd's
@@ -120,6 +173,11 @@ static void ctl_drop(struct ctl_server *s, struct ctl_client *c)
 	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
+	if (c->dump) {
+		free(c->dump->copy);
+		free(c->dump);
+		s->dumps--;
+	}
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
 }
@@ -127,13 +185,6 @@ static void ctl_drop(struct ctl_server *s, struct ctl_client *c)
 void ctl_close(struct ctl_server *s)
 {
 	if (!s)
-		return;
-	/* A conns thread stops writing after CTL_CONNS_MS (and one 5 s send
-	 * timeout): wait 7 s for it, or leave the server to it rather than
-	 * free what it uses. */
-	for (int i = 0; i < 700 && __atomic_load_n(&s->busy, __ATOMIC_SEQ_CST); i++)
-		usleep(10000);
-	if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST))
 		return;
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
 		if (s->c[i].fd >= 0)
@@ -257,12 +308,12 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "vipas", vips);
 	for (size_t n = 0; n < c->n_nodes; n++) {
 		json_t *jn = json_object();
-		const struct member_node *mn = &d->member.nodes[n];
+		const struct member_node *mn = &d->peers[n].mn;
 
 		json_object_set_new(jn, "name", json_string(c->nodes[n].name));
 		json_object_set_new(jn, "alive", json_boolean(dsync_node_alive(d, n)));
 		json_object_set_new(jn, "self", json_boolean((long)n == c->self));
-		json_object_set_new(jn, "drained", json_boolean(d->drained[n]));
+		json_object_set_new(jn, "drained", json_boolean(d->peers[n].drained));
 		if ((long)n != c->self && mn->heard)
 			json_object_set_new(jn, "last_heard_ms",
 					    json_integer((json_int_t)(now - mn->last_ms)));
@@ -308,159 +359,6 @@ static json_t *ctl_targets(struct daemon *d)
 	return o;
 }
 
-static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* conns: a thread of its own per answer copies the rows out of the workers'
- * tables (each worker's lock taken for CTL_COPY_BUCKETS buckets at a time),
- * names the targets and formats and writes the JSON, so that neither a worker
- * nor the main loop (the heartbeats) waits for 100000 rows.  The main thread
- * only hands the client over, with a copy of the node names; when
- * CTL_JOBS_MAX answers are under way it answers "busy" at once. */
-#define CTL_COPY_BUCKETS 4096
-
-struct ctl_row {
-	struct conn c;
-	char target[CFG_NAME_MAX];
-};
-
-/* A node's address and name, copied from the configuration by the main
- * thread: a reload may free the configuration while the thread runs. */
-struct ctl_node_addr {
-	struct ip_addr ip;
-	char name[CFG_NAME_MAX];
-};
-
-struct ctl_conns_job {
-	struct daemon *d;		/* workers and stop only (fixed, atomic) */
-	struct ctl_node_addr *names;
-	size_t n_names;
-	struct ctl_row *rows;
-	size_t n, cap, total;
-	uint64_t now;
-	int fd;				/* the client, blocking, 5 s send timeout */
-	unsigned *busy;			/* the server's count of jobs (atomic) */
-};
-
-static int ctl_conn_copy(const struct conn *c, void *arg)
-{
-	struct ctl_conns_job *j = arg;
-
-	if (j->n == j->cap)
-		return 1;
-	j->rows[j->n++].c = *c;
-	return 0;
-}
-
-/* One worker's rows, a chunk of buckets per lock. */
-static void ctl_conns_copy_worker(struct ctl_conns_job *j, struct worker *w)
-{
-	size_t b = 0, nb, count;
-
-	pthread_mutex_lock(&w->lock);
-	nb = conn_buckets(w->conns);
-	pthread_mutex_unlock(&w->lock);
-	while (b < nb && j->n < j->cap) {
-		pthread_mutex_lock(&w->lock);
-		b = conn_foreach_chunk(w->conns, b, CTL_COPY_BUCKETS, ctl_conn_copy, j);
-		pthread_mutex_unlock(&w->lock);
-	}
-	pthread_mutex_lock(&w->lock);
-	count = conn_count(w->conns);
-	pthread_mutex_unlock(&w->lock);
-	j->total += count;
-}
-
-/* The rows of every worker's table, names resolved; NULL, or the error to
- * answer. */
-static json_t *ctl_conns_collect(struct ctl_conns_job *j)
-{
-	struct daemon *d = j->d;
-	size_t hint = 0;
-
-	if (!worker_tables_enter(d))
-		return ctl_error("the daemon is stopping");
-	/* A size hint, with room for some growth; the copy stops at cap. */
-	for (unsigned i = 0; i < d->n_workers; i++) {
-		pthread_mutex_lock(&d->workers[i].lock);
-		hint += conn_count(d->workers[i].conns);
-		pthread_mutex_unlock(&d->workers[i].lock);
-	}
-	hint += hint / 8 + 64;
-	j->cap = hint < CTL_CONNS_MAX ? hint : CTL_CONNS_MAX;
-	j->rows = malloc(j->cap * sizeof(*j->rows));
-	if (!j->rows) {
-		worker_tables_leave(d);
-		return ctl_error("out of memory for %zu rows", j->cap);
-	}
-	j->n = j->total = 0;
-	j->now = daemon_now_ms();
-	for (unsigned i = 0; i < d->n_workers; i++)
-		ctl_conns_copy_worker(j, &d->workers[i]);
-	worker_tables_leave(d);
-	/* Rows added while copying may outnumber the counts read. */
-	if (j->total < j->n)
-		j->total = j->n;
-	for (size_t i = 0; i < j->n; i++) {
-		/* By address: right even before a worker renumbered its table
-		 * after a reload. */
-		const char *name = "?";
-
-		for (size_t k = 0; k < j->n_names; k++)
-			if (addr_eq(&j->names[k].ip, &j->rows[i].c.taddr)) {
-				name = j->names[k].name;
-				break;
-			}
-		snprintf(j->rows[i].target, sizeof(j->rows[i].target), "%s", name);
-	}
-	return NULL;
-}
-
-/* The answer is written as it is formatted: the client reads the first rows
- * while the last are made, and no JSON tree of 100000 objects is built. */
-struct ctl_out {
-	int fd;
-	bool failed;		/* gone, too slow, or past the deadline */
-	uint64_t deadline_ms;	/* the job slot is not held longer */
-	size_t len;
-	char buf[64 << 10];
-};
-
-static void ctl_out_flush(struct ctl_out *o)
-{
-	size_t off = 0;
-
-	while (!o->failed && off < o->len) {
-		ssize_t n = write(o->fd, o->buf + off, o->len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0 || daemon_now_ms() > o->deadline_ms)
-			o->failed = true;
-		else
-			off += (size_t)n;
-	}
-	o->len = 0;
-}
-
-static void ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* One piece of at most 2 KiB (a row is less than 1). */
-static void ctl_out_printf(struct ctl_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (sizeof(o->buf) - o->len < 2048)
-		ctl_out_flush(o);
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, sizeof(o->buf) - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len += (size_t)n < sizeof(o->buf) - o->len ? (size_t)n
-							       : sizeof(o->buf) - o->len - 1;
-}
-
 /* s as a JSON string (a node name from the configuration: any bytes). */
 static void ctl_json_str(char *out, size_t cap, const char *s)
 {
@@ -485,77 +383,229 @@ static void ctl_json_str(char *out, size_t cap, const char *s)
 	out[k] = 0;
 }
 
-static void ctl_conns_write(const struct ctl_conns_job *j, struct ctl_out *o)
-{
-	ctl_out_printf(o, "{\"ok\":true,\"total\":%zu,\"truncated\":%s,\"conns\":[", j->total,
-		       j->n < j->total ? "true" : "false");
-	for (size_t i = 0; i < j->n && !o->failed; i++) {
-		const struct conn *c = &j->rows[i].c;
-		char cl[ADDR_STRLEN + 16], vi[ADDR_STRLEN + 16], ta[ADDR_STRLEN + 16];
-		char name[6 * CFG_NAME_MAX + 3];
+static json_t *ctl_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-		ctl_json_str(name, sizeof(name), j->rows[i].target);
-		ctl_out_printf(o, "%s{\"protocol\":\"%s\",\"client\":\"%s\",\"vipa\":\"%s\","
-			       "\"target\":%s,\"target_address\":\"%s\",\"state\":\"%s\","
-			       "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
-			       ",\"bytes\":%" PRIu64 "}", i ? "," : "",
-			       cfg_proto_name(c->key.proto),
-			       ctl_fmt_ep(&c->key.caddr, c->key.cport, cl, sizeof(cl)),
-			       ctl_fmt_ep(&c->key.vaddr, c->key.vport, vi, sizeof(vi)), name,
-			       ctl_fmt_ep(&c->taddr, c->tport, ta, sizeof(ta)),
-			       ctl_state_name(c->state),
-			       j->now > c->created_ms ? (j->now - c->created_ms) / 1000 : 0,
-			       j->now > c->last_ms ? (j->now - c->last_ms) / 1000 : 0,
-			       c->packets, c->bytes);
-	}
-	ctl_out_printf(o, "]}\n");
-	ctl_out_flush(o);
+/* --- output buffer ------------------------------------------------------------- */
+
+static bool ctl_out_reserve(struct ctl_client *c, size_t more)
+{
+	size_t cap = c->cap ? c->cap : 64 << 10;
+	char *n;
+
+	while (cap - c->len <= more)
+		cap *= 2;
+	if (cap == c->cap)
+		return true;
+	n = realloc(c->out, cap);
+	if (!n)
+		return false;
+	c->out = n;
+	c->cap = cap;
+	return true;
 }
 
-static void *ctl_conns_thread(void *arg)
+static bool ctl_out_printf(struct ctl_client *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Appends to the client's answer; false when out of memory. */
+static bool ctl_out_printf(struct ctl_client *c, const char *fmt, ...)
 {
-	struct ctl_conns_job *j = arg;
-	json_t *err = ctl_conns_collect(j);
-	struct ctl_out o = { .fd = j->fd, .deadline_ms = daemon_now_ms() + CTL_CONNS_MS };
+	va_list ap;
+	int n;
 
-	if (err) {
-		char *s = json_dumps(err, JSON_COMPACT);
-
-		if (s)
-			ctl_out_printf(&o, "%.900s\n", s);
-		free(s);
-		ctl_out_flush(&o);
-	} else {
-		ctl_conns_write(j, &o);
+	if (!ctl_out_reserve(c, 0))
+		return false;
+	va_start(ap, fmt);
+	n = vsnprintf(c->out + c->len, c->cap - c->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return false;
+	if ((size_t)n >= c->cap - c->len) {
+		if (!ctl_out_reserve(c, (size_t)n))
+			return false;
+		va_start(ap, fmt);
+		vsnprintf(c->out + c->len, c->cap - c->len, fmt, ap);
+		va_end(ap);
 	}
-	json_decref(err);
-	free(j->rows);
-	free(j->names);
-	close(j->fd);
-	__atomic_fetch_sub(j->busy, 1, __ATOMIC_SEQ_CST);
-	free(j);
+	c->len += (size_t)n;
+	return true;
+}
+
+/* Writes what the socket takes: 1 all of it, 0 the socket is full, -1 the
+ * client is gone. */
+static int ctl_write(struct ctl_client *c)
+{
+	while (c->off < c->len) {
+		ssize_t n = send(c->fd, c->out + c->off, c->len - c->off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n <= 0)
+			return -1;
+		c->off += (size_t)n;
+	}
+	c->off = c->len = 0;
+	return 1;
+}
+
+/* --- conns: streamed from the event loop ---------------------------------------- */
+
+static int ctl_dump_copy(const struct conn *c, void *arg)
+{
+	struct ctl_dump *x = arg;
+
+	if (x->rows + x->n_copy >= CTL_CONNS_MAX)
+		return 0;	/* counted in the total, not shown: truncated */
+	if (x->n_copy == x->cap_copy) {
+		/* Seldom: a lock hold's buckets held more rows than usual.
+		 * Growing under the lock beats losing the row. */
+		size_t cap = x->cap_copy * 2;
+		struct conn *n = realloc(x->copy, cap * sizeof(*n));
+
+		if (!n) {
+			x->lost = true;
+			return 0;
+		}
+		x->copy = n;
+		x->cap_copy = cap;
+	}
+	x->copy[x->n_copy++] = *c;
+	return 0;
+}
+
+/* The node a target address belongs to, in the running configuration. */
+static const char *ctl_target_name(const struct cfg *cf, const struct ip_addr *a)
+{
+	for (size_t k = 0; k < cf->n_nodes; k++)
+		for (size_t i = 0; i < cf->nodes[k].n_addrs; i++)
+			if (addr_eq(&cf->nodes[k].addrs[i].ip, a))
+				return cf->nodes[k].name;
+	return "?";
+}
+
+static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struct conn *cn,
+			 uint64_t now, bool first)
+{
+	char cl[ADDR_STRLEN + 16], vi[ADDR_STRLEN + 16], ta[ADDR_STRLEN + 16];
+	char name[6 * CFG_NAME_MAX + 3];
+
+	ctl_json_str(name, sizeof(name), ctl_target_name(cf, &cn->taddr));
+	return ctl_out_printf(c, "%s{\"protocol\":\"%s\",\"client\":\"%s\",\"vipa\":\"%s\","
+			      "\"target\":%s,\"target_address\":\"%s\",\"state\":\"%s\","
+			      "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
+			      ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
+			      cfg_proto_name(cn->key.proto),
+			      ctl_fmt_ep(&cn->key.caddr, cn->key.cport, cl, sizeof(cl)),
+			      ctl_fmt_ep(&cn->key.vaddr, cn->key.vport, vi, sizeof(vi)), name,
+			      ctl_fmt_ep(&cn->taddr, cn->tport, ta, sizeof(ta)),
+			      ctl_state_name(cn->state),
+			      now > cn->created_ms ? (now - cn->created_ms) / 1000 : 0,
+			      now > cn->last_ms ? (now - cn->last_ms) / 1000 : 0,
+			      cn->packets, cn->bytes);
+}
+
+/* One step of a dump: copies the rows of up to CTL_STEP_BUCKETS buckets, a
+ * lock hold of CTL_LOCK_BUCKETS at a time, stopping at CTL_STEP_ROWS rows,
+ * and formats them into the client's buffer (empty on entry).  Each lock hold
+ * is a consistent view of its buckets; rows added or removed during the dump
+ * may or may not show, the others show once.  false: out of memory. */
+static bool ctl_dump_step(struct daemon *d, struct ctl_client *c)
+{
+	struct ctl_dump *x = c->dump;
+	size_t budget = CTL_STEP_BUCKETS;
+	uint64_t now;
+
+	x->n_copy = 0;
+	while (budget && x->n_copy < CTL_STEP_ROWS && x->worker < d->n_workers) {
+		struct worker *w = &d->workers[x->worker];
+		size_t n = budget < CTL_LOCK_BUCKETS ? budget : CTL_LOCK_BUCKETS;
+		bool end = true;
+
+		if (w->conns) {
+			pthread_mutex_lock(&w->lock);
+			/* Full: only the count is wanted from here on. */
+			if (x->rows + x->n_copy < CTL_CONNS_MAX)
+				x->bucket = conn_foreach_chunk(w->conns, x->bucket, n,
+							       ctl_dump_copy, x);
+			end = x->rows + x->n_copy >= CTL_CONNS_MAX ||
+			      x->bucket >= conn_buckets(w->conns);
+			if (end)
+				x->total += conn_count(w->conns);
+			pthread_mutex_unlock(&w->lock);
+		}
+		budget -= n;
+		if (end) {
+			x->worker++;
+			x->bucket = 0;
+		}
+	}
+	now = daemon_now_ms();
+	for (size_t i = 0; i < x->n_copy; i++)
+		if (!ctl_dump_row(c, d->cfg, &x->copy[i], now, x->rows + i == 0))
+			return false;
+	x->rows += x->n_copy;
+	if (x->worker < d->n_workers)
+		return true;
+	/* Rows added while reading may outnumber the counts read. */
+	if (x->total < x->rows)
+		x->total = x->rows;
+	/* Truncated: rows left out for the limit (or for want of memory), not
+	 * rows that came in behind the cursor. */
+	if (!ctl_out_printf(c, "],\"total\":%zu,\"truncated\":%s}\n", x->total,
+			    x->lost || (x->rows >= CTL_CONNS_MAX && x->total > x->rows) ?
+			    "true" : "false"))
+		return false;
+	x->done = true;
+	return true;
+}
+
+static json_t *ctl_cmd_conns(const struct ctl_req *r)
+{
+	struct ctl_dump *x = calloc(1, sizeof(*x));
+
+	if (x) {
+		x->cap_copy = CTL_STEP_ROWS + CTL_LOCK_BUCKETS;
+		x->copy = malloc(x->cap_copy * sizeof(*x->copy));
+	}
+	if (!x || !x->copy || !ctl_out_printf(r->c, "{\"ok\":true,\"conns\":[")) {
+		if (x)
+			free(x->copy);
+		free(x);
+		r->c->len = 0;
+		return ctl_error("out of memory");
+	}
+	r->c->dump = x;
+	r->s->dumps++;
+	r->c->deadline_ms = daemon_now_ms() + CTL_DUMP_MS;
 	return NULL;
 }
 
-/* "section.key" counter names become nested objects. */
-static void ctl_put_counter(json_t *root, const char *name, uint64_t val)
-{
-	char sec[64];
-	const char *dot = strchr(name, '.');
-	json_t *s;
+/* --- stats ----------------------------------------------------------------------- */
 
-	if (!dot || (size_t)(dot - name) >= sizeof(sec)) {
-		json_object_set_new(root, name, json_integer((json_int_t)val));
-		return;
+/* "section.key" counter names become nested objects. */
+static void ctl_put_counter(void *arg, const char *name, uint64_t val)
+{
+	json_t *o = arg;
+	const char *dot;
+	char sec[64];
+
+	while ((dot = strchr(name, '.')) && (size_t)(dot - name) < sizeof(sec)) {
+		json_t *sub;
+
+		memcpy(sec, name, (size_t)(dot - name));
+		sec[dot - name] = 0;
+		sub = json_object_get(o, sec);
+		if (!json_is_object(sub)) {
+			sub = json_object();
+			json_object_set_new(o, sec, sub);
+		}
+		o = sub;
+		name = dot + 1;
 	}
-	memcpy(sec, name, (size_t)(dot - name));
-	sec[dot - name] = 0;
-	s = json_object_get(root, sec);
-	if (!s) {
-		s = json_object();
-		json_object_set_new(root, sec, s);
-	}
-	json_object_set_new(s, dot + 1, json_integer((json_int_t)val));
+	json_object_set_new(o, name, json_integer((json_int_t)val));
 }
 
 /* Kernel-side drops of a queue: /proc/net/netfilter/nfnetlink_queue columns
@@ -585,9 +635,10 @@ static bool ctl_kernel_queue(uint16_t num, uint64_t *waiting, uint64_t *qdrop,
 	return found;
 }
 
-static json_t *ctl_stats(struct daemon *d)
+static json_t *ctl_cmd_stats(const struct ctl_req *r)
 {
-	json_t *o = json_object(), *workers = json_array(), *sync, *rej;
+	struct daemon *d = r->d;
+	json_t *o = json_object(), *workers = json_array();
 	uint64_t tot[STAT__MAX] = { 0 };
 	uint64_t overruns = 0, conns = 0;
 
@@ -616,104 +667,14 @@ static json_t *ctl_stats(struct daemon *d)
 		json_object_set_new(jw, "kernel_user_dropped", json_integer((json_int_t)udrop));
 		json_array_append_new(workers, jw);
 	}
+	/* The workers' counters: nfq/stats.h's STATS_LIST. */
 	for (int k = 0; k < STAT__MAX; k++)
 		ctl_put_counter(o, stats_name((enum stats_id)k), tot[k]);
 	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
 	ctl_put_counter(o, "conns.active", conns);
-	if (d->ctl)
-		ctl_put_counter(o, "ctl.clients_dropped", d->ctl->dropped);
-	sync = json_object();
-	rej = json_object();
-	json_object_set_new(sync, "tx", json_integer((json_int_t)d->sync.tx));
-	json_object_set_new(sync, "tx_errors", json_integer((json_int_t)d->sync.tx_errors));
-	json_object_set_new(sync, "rx", json_integer((json_int_t)d->sync.rx));
-	json_object_set_new(sync, "unknown_sender",
-			    json_integer((json_int_t)d->sync.unknown_sender));
-	for (int k = 1; k < WIRE__MAX; k++)
-		json_object_set_new(rej, wire_status_name((enum wire_status)k),
-				    json_integer((json_int_t)d->sync.rejected[k]));
-	json_object_set_new(sync, "rejected", rej);
-	{
-		struct {
-			const char *name;
-			uint64_t v;
-		} sv[] = {
-			{ "heartbeats_sent", d->sync.hb_tx }, { "heartbeat_answers_sent", d->sync.hb_ack_tx },
-			{ "heartbeat_answers_received", d->sync.hb_ack_rx },
-			{ "state_sent", d->sync.state_tx }, { "state_received", d->sync.state_rx },
-			{ "control_sent", d->sync.ctrl_tx },
-			{ "reliable_queue_full", d->sync.rel_overflow },
-			{ "outbox_overflow", d->sync.outbox_overflow },
-			{ "cdat_refused", d->sync.cdat_errors },
-			{ "unproven", d->sync.unproven },
-			{ "foreign_source", d->sync.foreign_source },
-			{ "heartbeat_source_mismatch", d->sync.hb_src_mismatch },
-			{ "nodes_suspected", d->sync.suspected },
-			{ "suspicions_cleared", d->sync.suspect_cleared },
-			{ "nodes_declared_down", d->sync.declared_down },
-			{ "datagrams_over_path_mtu", d->sync.tx_over_path },
-		};
-		struct rel_stats tx = { 0 }, rx = { 0 };
-		json_t *jr = json_object();
-
-		for (size_t k = 0; k < sizeof(sv) / sizeof(sv[0]); k++)
-			json_object_set_new(sync, sv[k].name, json_integer((json_int_t)sv[k].v));
-		for (size_t n = 0; n < d->n_known; n++) {
-			const struct rel_stats *a, *b;
-
-			if (!d->peers[n].tx)
-				continue;
-			a = rel_tx_stats(d->peers[n].tx);
-			b = rel_rx_stats(d->peers[n].rx);
-			tx.pushed += a->pushed; tx.sent += a->sent; tx.resent += a->resent;
-			tx.acked += a->acked; tx.nacks_recv += a->nacks_recv;
-			tx.resyncs += a->resyncs; tx.overflow += a->overflow;
-			rx.delivered += b->delivered; rx.dups += b->dups;
-			rx.out_of_order += b->out_of_order; rx.restarts += b->restarts;
-			rx.nacks_sent += b->nacks_sent; rx.acks_sent += b->acks_sent;
-		}
-		json_object_set_new(jr, "queued", json_integer((json_int_t)tx.pushed));
-		json_object_set_new(jr, "sent", json_integer((json_int_t)tx.sent));
-		json_object_set_new(jr, "resent", json_integer((json_int_t)tx.resent));
-		json_object_set_new(jr, "acked", json_integer((json_int_t)tx.acked));
-		json_object_set_new(jr, "nacks_received", json_integer((json_int_t)tx.nacks_recv));
-		json_object_set_new(jr, "resyncs", json_integer((json_int_t)tx.resyncs));
-		json_object_set_new(jr, "delivered", json_integer((json_int_t)rx.delivered));
-		json_object_set_new(jr, "duplicates", json_integer((json_int_t)rx.dups));
-		json_object_set_new(jr, "out_of_order", json_integer((json_int_t)rx.out_of_order));
-		json_object_set_new(jr, "peer_restarts", json_integer((json_int_t)rx.restarts));
-		json_object_set_new(jr, "nacks_sent", json_integer((json_int_t)rx.nacks_sent));
-		json_object_set_new(jr, "acks_sent", json_integer((json_int_t)rx.acks_sent));
-		json_object_set_new(sync, "reliable", jr);
-	}
-	json_object_set_new(o, "sync", sync);
-	{
-		json_t *jr = json_object();
-
-		json_object_set_new(jr, "replicas", json_integer((json_int_t)drepl_replicas(d)));
-		json_object_set_new(jr, "records_sent", json_integer((json_int_t)d->repl.records_sent));
-		json_object_set_new(jr, "records_received",
-				    json_integer((json_int_t)d->repl.records_received));
-		json_object_set_new(jr, "bulks_sent", json_integer((json_int_t)d->repl.bulks_sent));
-		json_object_set_new(jr, "bulks_received",
-				    json_integer((json_int_t)d->repl.bulks_received));
-		json_object_set_new(jr, "bulks_incomplete",
-				    json_integer((json_int_t)d->repl.bulks_incomplete));
-		json_object_set_new(jr, "reports_sent", json_integer((json_int_t)d->repl.reports_sent));
-		json_object_set_new(jr, "reports_received",
-				    json_integer((json_int_t)d->repl.reports_received));
-		json_object_set_new(jr, "log_dropped", json_integer((json_int_t)d->repl.log_dropped));
-		json_object_set_new(jr, "store_full", json_integer((json_int_t)d->repl.store_full));
-		json_object_set_new(jr, "backlog_dropped",
-				    json_integer((json_int_t)d->repl.backlog_dropped));
-		json_object_set_new(jr, "bulk_requests",
-				    json_integer((json_int_t)d->repl.bulk_requests));
-		json_object_set_new(jr, "replicas_expired",
-				    json_integer((json_int_t)d->repl.replicas_expired));
-		json_object_set_new(jr, "report_conns_added",
-				    json_integer((json_int_t)d->repl.report_conns_added));
-		json_object_set_new(sync, "repl", jr);
-	}
+	ctl_put_counter(o, "ctl.clients_dropped", r->s->dropped);
+	/* The subsystems' counters (their stats hooks, daemon/subsys.h). */
+	subsys_stats_all(d, d->subsys, d->n_subsys, ctl_put_counter, o);
 	json_object_set_new(o, "workers", workers);
 	return o;
 }
@@ -832,7 +793,7 @@ static json_t *ctl_drain(struct daemon *d, const char *node, bool on)
 
 	if (n < 0)
 		return ctl_error("unknown node '%s'", node ? node : "");
-	d->drained[n] = on;
+	d->peers[n].drained = on;
 	daemon_mark_dirty(d);
 	log_info("node %s %s", node, on ? "drained: no new connections" : "undrained");
 	o = json_object();
@@ -842,49 +803,175 @@ static json_t *ctl_drain(struct daemon *d, const char *node, bool on)
 	return o;
 }
 
-static json_t *ctl_dispatch(struct daemon *d, char *line)
+/* --- the other commands ------------------------------------------------------------ */
+
+static json_t *ctl_cmd_status(const struct ctl_req *r)
 {
-	char *save = NULL, *cmd = strtok_r(line, " \t\r\n", &save);
-	char *arg = strtok_r(NULL, " \t\r\n", &save);
+	return ctl_status(r->d);
+}
+
+static json_t *ctl_cmd_targets(const struct ctl_req *r)
+{
+	return ctl_targets(r->d);
+}
+
+static json_t *ctl_cmd_cdat(const struct ctl_req *r)
+{
+	return ctl_cdat(r->d);
+}
+
+static json_t *ctl_cmd_drain(const struct ctl_req *r)
+{
+	return ctl_drain(r->d, r->arg, true);
+}
+
+static json_t *ctl_cmd_undrain(const struct ctl_req *r)
+{
+	return ctl_drain(r->d, r->arg, false);
+}
+
+static json_t *ctl_cmd_reload(const struct ctl_req *r)
+{
 	char err[CFG_ERR_MAX];
+	json_t *o;
+
+	if (daemon_reload(r->d, err, sizeof(err)) < 0)
+		return ctl_error("%s", err);
+	o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "generation", json_integer((json_int_t)r->d->view->generation));
+	return o;
+}
+
+static json_t *ctl_cmd_failover(const struct ctl_req *r)
+{
+	char err[CFG_ERR_MAX];
+	json_t *o;
+
+	if (daemon_failover(r->d, r->arg, err, sizeof(err)) < 0)
+		return ctl_error("%s", err);
+	o = json_object();
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "vipa", json_string(r->arg));
+	return o;
+}
+
+/* --- dispatch ---------------------------------------------------------------------- */
+
+/* A handler answers with an object, or NULL when it started a streamed
+ * answer (the client's dump). */
+typedef json_t *ctl_cmd_fn(const struct ctl_req *r);
+
+#define CTL_CMD_DECL(id, word, nargs, streamed, arg, help) static ctl_cmd_fn ctl_cmd_##word;
+CTLPROTO_CMDS(CTL_CMD_DECL)
+#undef CTL_CMD_DECL
+
+/* Generated from the command list: a command without its ctl_cmd_<word> does
+ * not build. */
+static ctl_cmd_fn *const ctl_cmds[CTLPROTO__MAX] = {
+#define CTL_CMD_ENTRY(id, word, nargs, streamed, arg, help) [CTLPROTO_##id] = ctl_cmd_##word,
+	CTLPROTO_CMDS(CTL_CMD_ENTRY)
+#undef CTL_CMD_ENTRY
+};
+
+/* An answer that says "try again", with "busy": true for scripts. */
+static json_t *ctl_busy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static json_t *ctl_busy(const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+	json_t *o;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	o = ctl_error("%s", msg);
+	json_object_set_new(o, "busy", json_true());
+	return o;
+}
+
+static json_t *ctl_dispatch(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
+{
+	char *save = NULL, *cmd = strtok_r(c->in, " \t\r\n", &save);
+	char *arg = strtok_r(NULL, " \t\r\n", &save);
+	struct ctl_req r = { .d = d, .s = s, .c = c, .arg = arg };
+	const struct ctlproto_info *ci;
+	int id;
 
 	if (!cmd)
 		return ctl_error("empty command");
-	if (!strcmp(cmd, "status"))
-		return ctl_status(d);
-	if (!strcmp(cmd, "targets"))
-		return ctl_targets(d);
-	if (!strcmp(cmd, "stats"))
-		return ctl_stats(d);
-	if (!strcmp(cmd, "drain"))
-		return ctl_drain(d, arg, true);
-	if (!strcmp(cmd, "undrain"))
-		return ctl_drain(d, arg, false);
-	if (!strcmp(cmd, "reload")) {
-		if (daemon_reload(d, err, sizeof(err)) < 0)
-			return ctl_error("%s", err);
-		json_t *o = json_object();
-
-		json_object_set_new(o, "ok", json_true());
-		json_object_set_new(o, "generation", json_integer((json_int_t)d->view->generation));
-		return o;
-	}
-	if (!strcmp(cmd, "cdat"))
-		return ctl_cdat(d);
-	if (!strcmp(cmd, "failover")) {
-		json_t *o;
-
-		if (daemon_failover(d, arg, err, sizeof(err)) < 0)
-			return ctl_error("%s", err);
-		o = json_object();
-		json_object_set_new(o, "ok", json_true());
-		json_object_set_new(o, "vipa", json_string(arg));
-		return o;
-	}
-	return ctl_error("unknown command '%s'", cmd);
+	id = ctlproto_find(cmd);
+	if (id < 0)
+		return ctl_error("unknown command '%s'", cmd);
+	ci = &ctlproto_cmds[id];
+	if ((arg ? 1u : 0u) != ci->nargs || strtok_r(NULL, " \t\r\n", &save))
+		return ctl_error("%s takes %s", ci->name, ci->nargs ? "one argument" : "no argument");
+	if (ci->streamed && s->dumps >= CTL_DUMPS_MAX)
+		return ctl_busy("busy: %d %s answers are being written, try again", CTL_DUMPS_MAX,
+				ci->name);
+	return ctl_cmds[id](&r);
 }
 
-static void ctl_accept(struct ctl_server *s, uint64_t now)
+/* Writes what the socket takes and, once all of it is gone, the next step
+ * of a dump: one step per call, so one per wake-up.  true when the client is
+ * done with. */
+static bool ctl_progress(struct daemon *d, struct ctl_client *c)
+{
+	int r = ctl_write(c);
+
+	if (r > 0 && c->dump && !c->dump->done) {
+		if (!ctl_dump_step(d, c))
+			return true;	/* out of memory: the client sees a cut answer */
+		r = ctl_write(c);
+	}
+	return r < 0 || (r > 0 && (!c->dump || c->dump->done));
+}
+
+static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
+{
+	struct epoll_event ev = { .events = EPOLLOUT, .data.u32 = (uint32_t)(c - s->c) };
+	json_t *reply;
+	char *out;
+
+	for (;;) {
+		ssize_t n = read(c->fd, c->in + c->got, sizeof(c->in) - 1 - c->got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return false;	/* the rest of the line later */
+		if (n < 0)
+			return true;
+		c->got += (size_t)n;
+		/* A line, the end of the stream, or a full buffer: answer. */
+		if (n == 0 || memchr(c->in, '\n', c->got) || c->got == sizeof(c->in) - 1)
+			break;
+	}
+	c->in[c->got] = 0;
+	/* From now on the client is only written to, when its socket has room. */
+	c->answering = true;
+	epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+	reply = ctl_dispatch(d, s, c);
+	if (reply) {
+		out = json_dumps(reply, JSON_COMPACT);
+		json_decref(reply);
+		if (!out)
+			return true;
+		free(c->out);
+		c->out = out;
+		c->len = strlen(out);
+		c->cap = c->len + 1;
+		c->off = 0;
+		if (!ctl_out_printf(c, "\n"))
+			return true;
+	}
+	return ctl_progress(d, c);
+}
+
+/* Accepts whoever is waiting and reads their line at once: a client sends it
+ * with connect(), and waiting for the next wake-up would cost a pass. */
+static void ctl_accept(struct daemon *d, struct ctl_server *s, uint64_t now)
 {
 	for (;;) {
 		int fd = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -911,161 +998,15 @@ static void ctl_accept(struct ctl_server *s, uint64_t now)
 			close(fd);
 			continue;
 		}
-		/* Big answers (conns) go out in one write when they can. */
+		/* Big answers (conns) go out in few writes when they can. */
 		if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)) < 0)
 			setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		s->c[i].fd = fd;
 		s->c[i].since_ms = now;
+		s->c[i].deadline_ms = now + CTL_CLIENT_MS;
+		if (ctl_input(d, s, &s->c[i]))
+			ctl_drop(s, &s->c[i]);
 	}
-}
-
-/* Writes what the socket takes; true when the client is done with. */
-static bool ctl_flush(struct ctl_server *s, struct ctl_client *c)
-{
-	while (c->off < c->len) {
-		ssize_t n = write(c->fd, c->out + c->off, c->len - c->off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			struct epoll_event ev = { .events = EPOLLOUT,
-						  .data.u32 = (uint32_t)(c - s->c) };
-
-			epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
-			return false;
-		}
-		if (n <= 0)
-			return true;	/* gone: nothing more to do */
-		c->off += (size_t)n;
-	}
-	return true;
-}
-
-/* An answer that says "try again", with "busy": true for scripts. */
-static json_t *ctl_busy(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static json_t *ctl_busy(const char *fmt, ...)
-{
-	char msg[256];
-	va_list ap;
-	json_t *o;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	o = ctl_error("%s", msg);
-	json_object_set_new(o, "busy", json_true());
-	return o;
-}
-
-/* A conns request goes to a thread: NULL when one took the client (its slot
- * is free again), else the answer to give at once.  Never formatted here. */
-static json_t *ctl_conns_start(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
-{
-	struct timeval tv = { .tv_sec = CTL_CLIENT_MS / 1000 };
-	struct ctl_conns_job *j;
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = (uint32_t)(c - s->c) };
-	const struct cfg *cf = d->cfg;
-	pthread_attr_t attr;
-	pthread_t t;
-	size_t n = 0;
-	int fl, rc;
-
-	if (__atomic_load_n(&s->busy, __ATOMIC_SEQ_CST) >= CTL_JOBS_MAX)
-		return ctl_busy("busy: %d conns answers are being written, try again",
-				CTL_JOBS_MAX);
-	for (size_t k = 0; k < cf->n_nodes; k++)
-		n += cf->nodes[k].n_addrs;
-	j = calloc(1, sizeof(*j));
-	if (j)
-		j->names = calloc(n ? n : 1, sizeof(*j->names));
-	if (!j || !j->names) {
-		free(j);
-		return ctl_error("out of memory");
-	}
-	for (size_t k = 0; k < cf->n_nodes; k++)
-		for (size_t i = 0; i < cf->nodes[k].n_addrs; i++) {
-			j->names[j->n_names].ip = cf->nodes[k].addrs[i].ip;
-			snprintf(j->names[j->n_names].name, sizeof(j->names[j->n_names].name),
-				 "%s", cf->nodes[k].name);
-			j->n_names++;
-		}
-	j->d = d;
-	j->fd = c->fd;
-	j->busy = &s->busy;
-	/* The thread writes blocking, for 5 s at most. */
-	fl = fcntl(c->fd, F_GETFL);
-	epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	fcntl(c->fd, F_SETFL, fl & ~O_NONBLOCK);
-	setsockopt(c->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	__atomic_fetch_add(&s->busy, 1, __ATOMIC_SEQ_CST);
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	rc = pthread_create(&t, &attr, ctl_conns_thread, j);
-	pthread_attr_destroy(&attr);
-	if (rc != 0) {
-		__atomic_fetch_sub(&s->busy, 1, __ATOMIC_SEQ_CST);
-		fcntl(c->fd, F_SETFL, fl);
-		epoll_ctl(s->ep, EPOLL_CTL_ADD, c->fd, &ev);
-		free(j->names);
-		free(j);
-		return ctl_busy("busy: cannot start a thread for the answer (%s), try again",
-				strerror(rc));
-	}
-	memset(c, 0, sizeof(*c));
-	c->fd = -1;
-	return NULL;
-}
-
-/* The command word of a request line. */
-static bool ctl_is_cmd(const char *line, const char *cmd)
-{
-	char w[16];
-
-	return sscanf(line, "%15s", w) == 1 && !strcmp(w, cmd);
-}
-
-static bool ctl_input(struct daemon *d, struct ctl_server *s, struct ctl_client *c)
-{
-	json_t *reply;
-	char *out;
-
-	if (c->out)
-		return ctl_flush(s, c);
-	for (;;) {
-		ssize_t n = read(c->fd, c->in + c->got, sizeof(c->in) - 1 - c->got);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return false;	/* the rest of the line later */
-		if (n < 0)
-			return true;
-		c->got += (size_t)n;
-		/* A line, the end of the stream, or a full buffer: answer. */
-		if (n == 0 || memchr(c->in, '\n', c->got) || c->got == sizeof(c->in) - 1)
-			break;
-	}
-	c->in[c->got] = 0;
-	if (ctl_is_cmd(c->in, "conns")) {
-		reply = ctl_conns_start(d, s, c);
-		if (!reply)
-			return false;	/* a thread has the client now */
-	} else {
-		reply = ctl_dispatch(d, c->in);
-	}
-	out = json_dumps(reply, JSON_COMPACT);
-	json_decref(reply);
-	if (!out)
-		return true;
-	c->len = strlen(out);
-	c->out = realloc(out, c->len + 1);
-	if (!c->out) {
-		free(out);
-		return true;
-	}
-	c->out[c->len++] = '\n';
-	return ctl_flush(s, c);
 }
 
 void ctl_serve(struct daemon *d, struct ctl_server *s)
@@ -1074,18 +1015,36 @@ void ctl_serve(struct daemon *d, struct ctl_server *s)
 	uint64_t now = daemon_now_ms();
 	int n = epoll_wait(s->ep, evs, CTL_CLIENTS_MAX + 1, 0);
 
-	for (int i = 0; i < n; i++) {
-		uint32_t k = evs[i].data.u32;
+	/* Short requests first, the next chunks of the dumps after them (a dump
+	 * started by this batch's line waits for its socket's EPOLLOUT). */
+	for (int pass = 0; pass < 2; pass++)
+		for (int i = 0; i < n; i++) {
+			uint32_t k = evs[i].data.u32;
+			struct ctl_client *c = &s->c[k];
 
-		if (k == CTL_CLIENTS_MAX)
-			ctl_accept(s, now);
-		else if (k < CTL_CLIENTS_MAX && s->c[k].fd >= 0 && ctl_input(d, s, &s->c[k]))
-			ctl_drop(s, &s->c[k]);
-	}
+			if (k == CTL_CLIENTS_MAX) {
+				if (pass == 0)
+					ctl_accept(d, s, now);
+			} else if (k < CTL_CLIENTS_MAX && c->fd >= 0 &&
+				   (pass == 0 ? !c->dump : c->dump && (evs[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) &&
+				   (c->answering ? ctl_progress(d, c) : ctl_input(d, s, c))) {
+				ctl_drop(s, c);
+			}
+		}
 	/* A client that neither sends its line nor reads its answer goes. */
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
-		if (s->c[i].fd >= 0 && now - s->c[i].since_ms > CTL_CLIENT_MS) {
+		if (s->c[i].fd >= 0 && now >= s->c[i].deadline_ms) {
 			s->dropped++;
 			ctl_drop(s, &s->c[i]);
 		}
+}
+
+uint64_t ctl_next_deadline(const struct ctl_server *s)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
+		if (s->c[i].fd >= 0 && s->c[i].deadline_ms < next)
+			next = s->c[i].deadline_ms;
+	return next;
 }

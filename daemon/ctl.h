@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ctl: the control socket.  One line in ("stats\n"), one JSON object out,
  * then close; up to 32 clients at once, served from the main loop without
- * blocking it.  The protocol is documented in clusterctl(8). */
+ * blocking it, `conns` answers streamed a bounded chunk at a time as the
+ * client reads them.  The commands are common/ctlproto.h's; the protocol is
+ * documented in clusterctl(8). */
 #ifndef CLUSTERD_CTL_H
 #define CLUSTERD_CTL_H
+
+#include <stdint.h>
 
 #include "daemon/ctx.h"
 
@@ -11,11 +15,16 @@ struct ctl_server;
 
 /* Listens on path (mode 0600, a stale socket replaced). */
 struct ctl_server *ctl_open(const char *path, char *err, size_t errlen);
-/* Readable when a client connects, sends or can be written to: poll it and
- * call ctl_serve(), which never blocks. */
+/* An epoll fd of the listener and the clients: readable when a client
+ * connects, sends its line, or can take more of its answer.  Put it in the
+ * main loop's set and call ctl_serve() when it is readable. */
 int ctl_fd(const struct ctl_server *s);
-/* Serves what is ready; closes clients that took more than 5 s. */
+/* Serves what is ready, never blocking, at most one chunk of a streamed
+ * answer per client per call; closes the clients whose time is up. */
 void ctl_serve(struct daemon *d, struct ctl_server *s);
+/* When ctl_serve() must run even if ctl_fd() stays quiet: the earliest
+ * client timeout (daemon_now_ms clock), UINT64_MAX without clients. */
+uint64_t ctl_next_deadline(const struct ctl_server *s);
 void ctl_close(struct ctl_server *s);
 
 /* Provided by the daemon (main.c). */

@@ -5,10 +5,12 @@
 # once (the oldest silent clients make room, counted in ctl.clients_dropped), d1 stays alive on
 # d2 (heartbeats go on), and every silent client is closed by d1 within its 5 s allowance.
 # Then d1's table holds 100000 UDP flows and clusterctl conns asks for them 4 at a time, twice
-# over: each answer has a thread that copies the rows in chunks and formats them off the main
-# loop; 2 answers are written at a time and the other requests are told at once that d1 is busy
+# over: the main loop streams each answer a bounded chunk of buckets at a time, as the client
+# reads; 2 answers are written at a time and the other requests are told at once that d1 is busy
 # (clusterctl exits 4).  Meanwhile d1 answers `status` within STATUS_MAX_MS (its main loop is
 # never held up), d2 never sees d1 down nor any of its addresses unreachable (no takeover).
+# Before that, a client that asks for conns and stops reading holds nothing up either, and is
+# cut off after 10 s.
 . "$(dirname "$0")/lib.sh"
 nt_cluster_up
 
@@ -61,6 +63,60 @@ nt_wait_until 5 eval '[ "$(d1_flows)" -ge 90000 ]'
 flows=$(d1_flows)
 echo "d1 holds $flows connections"
 nt_check big_table "d1 holds only $flows connections" [ "${flows:-0}" -ge 90000 ]
+# A reader that stops: it asks for conns and reads nothing for 12 s.  d1 fills its socket and
+# waits for room without holding anything up: `status` answers at once, another conns answer
+# (the second slot) completes, and d1 cuts the stalled answer off after its 10 s (the reader
+# then finds part of the object and the end of the stream).
+nt_bg d1 stalled "$PY" -u -c 'import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(sys.argv[1])
+s.sendall(b"conns\n")
+t0 = time.monotonic()
+print("SENT", flush=True)
+time.sleep(12)
+s.settimeout(5)
+b = b""
+try:
+	while True:
+		d = s.recv(1 << 20)
+		if not d:
+			break
+		b += d
+except OSError as e:
+	print("ERR", e, flush=True)
+print("STALLED", len(b), int(b.endswith(b"}\n")), int((time.monotonic() - t0) * 1000), flush=True)' \
+	"$(nt_sock d1)"
+nt_wait_until 5 grep -q SENT "$NT_WORK/stalled.log"
+# d1's end of it (the socket's path is its local address) holds 1 MB the reader did not take
+stalled_full()
+{
+	nt_x d1 ss -Hx src "$(nt_sock d1)" | awk '$4 >= 1000000 { f = 1 } END { exit !f }'
+}
+nt_check stalled_reader_filled "d1's socket to the stalled reader held less than 1 MB for 5 s" \
+	nt_wait_until 5 stalled_full
+worst=0
+for ((i = 0; i < 10; i++)); do
+	t=$(nt_now_ms)
+	nt_ctl d1 status >/dev/null || worst=99999
+	t=$(( $(nt_now_ms) - t ))
+	[ "$t" -gt "$worst" ] && worst=$t
+	sleep 0.1
+done
+# (a main loop held by the stalled reader would not answer for seconds: 5 s, clusterctl's limit)
+STALL_MAX_MS=${STALL_MAX_MS:-1000}
+nt_check status_beside_stalled_reader "the slowest of 10 status requests beside a stalled conns \
+reader took $worst ms (bound $STALL_MAX_MS)" [ "$worst" -le "$STALL_MAX_MS" ]
+n=$(nt_ctl d1 conns --json | nt_json "len(j['conns']) if j['truncated'] is False and \
+j['total'] == len(j['conns']) else -1")
+nt_check conns_beside_stalled_reader "a conns answer beside the stalled reader: ${n:-none} rows" \
+	[ "${n:-0}" -ge 1000 ]
+nt_wait_until 20 grep -q '^STALLED' "$NT_WORK/stalled.log"
+read -r _ got whole ms < <(grep '^STALLED' "$NT_WORK/stalled.log")
+echo "the stalled reader got ${got:-?} bytes, whole answer ${whole:-?}, the stream ended after" \
+	"${ms:-?} ms"
+nt_check stalled_reader_cut_off "stalled reader: ${got:-?} bytes, whole ${whole:-?}, $(grep ERR \
+"$NT_WORK/stalled.log")" [ "${got:-0}" -gt 0 -a "${whole:-1}" = 0 ]
 # d2's view of d1 every 50 ms while the answers are built (bounded: 20 s)
 nt_bg d2 watch-d1 bash -c 'for ((i = 0; i < 400; i++)); do
 	[ -e "$1" ] && break
