@@ -5,8 +5,10 @@
 
 #include "daemon/ifinfo.h"
 #include "daemon/log.h"
-#include "daemon/drepl.h"
+#include "common/alloc.h"
 #include "daemon/dsync.h"
+#include "daemon/subsys.h"
+#include "sync/hbgroup.h"
 
 /* Unreachable addresses are probed as often as reachable ones: after a
  * partition heals, the two sides must see each other within one heartbeat
@@ -62,7 +64,7 @@ static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n
  * waits for our acknowledgements of its final sync: its primary address. */
 static bool dsync_leaving(const struct daemon *d, size_t n)
 {
-	return d->member.nodes[n].heard && (d->member.nodes[n].flags & WIRE_F_LEAVING);
+	return d->peers[n].mn.heard && (d->peers[n].mn.flags & WIRE_F_LEAVING);
 }
 
 static const struct ip_addr *dsync_current_addr(const struct daemon *d, size_t n)
@@ -100,7 +102,7 @@ size_t dsync_state_body_max(const struct daemon *d, size_t n)
 	 * with the body travels in the header. */
 	size_t path = dsync_path_max(d, n), over = WIRE_MAX - REL_BODY_MAX, m;
 
-	if (n >= d->n_known)
+	if (n >= d->n_peers)
 		return REL_BODY_MAX - 1;
 	m = path > over + DSYNC_BODY_MIN ? path - over : DSYNC_BODY_MIN;
 	return m < REL_BODY_MAX - 1 ? m : REL_BODY_MAX - 1;
@@ -114,14 +116,14 @@ static void dsync_begin_bare(struct daemon *d, struct wire_writer *w, uint8_t *b
 {
 	struct wire_hdr h = {
 		.type = type,
-		.sender = d->node_ids[d->cfg->self],
+		.sender = d->peers[d->cfg->self].id,
 		.epoch = d->epoch,
 		/* One sequence number per datagram keeps replay windows exact.
 		 * One counter for all peers is enough: the recipient is under
 		 * the MAC, so each peer's window sees only its own datagrams
 		 * (with gaps, which a window accepts). */
 		.seq = ++d->seq,
-		.recipient = d->node_ids[to],
+		.recipient = d->peers[to].id,
 		.recipient_epoch = d->peers[to].epoch_seen,
 	};
 
@@ -189,17 +191,6 @@ static void dsync_send(struct daemon *d, struct wire_writer *w, const struct ip_
 	d->sync.tx++;
 }
 
-/* Appends TLVs that are already encoded (a CDAT body). */
-static void dsync_put_raw(struct wire_writer *w, const uint8_t *p, size_t len)
-{
-	if (w->overflow || w->len + len > w->cap) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->buf + w->len, p, len);
-	w->len += len;
-}
-
 /* --- the reliable channel ------------------------------------------------------ */
 
 struct dsync_emit {
@@ -222,7 +213,7 @@ static void dsync_emit_state(void *arg, uint64_t seq, const void *blob, size_t l
 	dsync_begin_bare(d, &w, buf, sizeof(buf), b[0], e->node);
 	rel_enc_seq(sq, seq);
 	wire_put(&w, REL_TLV_SEQ, sq, sizeof(sq));
-	dsync_put_raw(&w, b + 1, len - 1);
+	tlv_put_tlvs(&w.body, b + 1, len - 1);	/* the body, already encoded */
 	to = dsync_current_addr(d, e->node);
 	dsync_send(d, &w, to, dsync_src(d, e->node, to));
 	d->sync.state_tx++;
@@ -233,7 +224,7 @@ int dsync_send_state(struct daemon *d, size_t node, uint8_t type, const uint8_t 
 {
 	uint8_t blob[REL_BODY_MAX];
 
-	if (node >= d->n_known || !d->peers[node].tx || len + 1 > sizeof(blob))
+	if (node >= d->n_peers || !d->peers[node].tx || len + 1 > sizeof(blob))
 		return 0;	/* nowhere to send: not a failure to retry */
 	blob[0] = type;
 	memcpy(blob + 1, body, len);
@@ -270,42 +261,52 @@ struct dsync_deliver {
 	struct cdat_outbox *ob;
 };
 
+/* A state message, in order: to the subsystem that registered its type. */
 static void dsync_deliver_state(void *arg, uint64_t seq, const void *blob, size_t len)
 {
 	struct dsync_deliver *dl = arg;
 	struct daemon *d = dl->d;
 	const uint8_t *b = blob;
-	int r;
+	const struct subsys *s;
 
 	(void)seq;
 	if (len < 1)
 		return;
 	d->sync.state_rx++;
-	if (b[0] >= REPL_MSG_UPDATE && b[0] <= REPL_MSG_BULK_REQ) {
-		drepl_input(d, dl->node, b[0], b + 1, len - 1);
-		return;
-	}
-	if (b[0] >= CDAT_MSG_REPORT && b[0] <= CDAT_MSG_COMMIT) {
-		uint64_t before = d->cdat.cur.version;
-
-		r = cdat_proto_input(&d->cdat, d->cfg->nodes[dl->node].name, b[0], b + 1, len - 1,
-				     daemon_now_ms(), dl->ob);
-		if (r < 0 && r != CDAT_ERR_STALE) {
-			d->sync.cdat_errors++;
-			log_rl(&dsync_rl_cdat, 5, LOG_WARNING, "CDAT message from %s refused: %s",
-			       d->cfg->nodes[dl->node].name, cdat_err_name(r));
-		}
-		if (d->cdat.cur.version != before)
-			log_info("CDAT version %llu committed (coordinator %s)",
-				 (unsigned long long)d->cdat.cur.version,
-				 cdat_proto_coordinator(&d->cdat) >= 0 ?
-				 d->cdat.cur.nodes[cdat_proto_coordinator(&d->cdat)].name : "?");
-	}
+	s = subsys_for_type(d->subsys, d->n_subsys, b[0]);
+	if (s && s->input)
+		s->input(d, dl->node, b[0], b + 1, len - 1);
 }
+
+/* The CDAT protocol's messages (this subsystem's input hook); its answers
+ * go out on the reliable channels at once. */
+static void dsync_cdat_input(struct daemon *d, size_t node, uint8_t type, const uint8_t *b,
+			     size_t len)
+{
+	struct cdat_out msgs[OUTBOX_CAP];
+	struct cdat_outbox ob = { .msg = msgs, .cap = OUTBOX_CAP };
+	uint64_t before = d->cdat.cur.version;
+	int r;
+
+	r = cdat_proto_input(&d->cdat, d->peers[node].name, type, b, len, daemon_now_ms(), &ob);
+	if (r < 0 && r != CDAT_ERR_STALE) {
+		d->sync.cdat_errors++;
+		log_rl(&dsync_rl_cdat, 5, LOG_WARNING, "CDAT message from %s refused: %s",
+		       d->peers[node].name, cdat_err_name(r));
+	}
+	if (d->cdat.cur.version != before)
+		log_info("CDAT version %llu committed (coordinator %s)",
+			 (unsigned long long)d->cdat.cur.version,
+			 cdat_proto_coordinator(&d->cdat) >= 0 ?
+			 d->cdat.cur.nodes[cdat_proto_coordinator(&d->cdat)].name : "?");
+	dsync_flush_outbox(d, &ob);
+}
+
+static bool dsync_group_alive_defer(struct daemon *d, size_t n, uint64_t now);
 
 static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
 {
-	struct dsync_peer *p = &d->peers[n];
+	struct peer *p = &d->peers[n];
 	struct rel_ctl ctl;
 	uint64_t first, next;
 	uint8_t buf[WIRE_MAX], v[REL_NACK_LEN];
@@ -326,7 +327,7 @@ static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
 			any = true;
 		}
 	}
-	if (rel_tx_alive(p->tx, now, &first, &next)) {
+	if (!dsync_group_alive_defer(d, n, now) && rel_tx_alive(p->tx, now, &first, &next)) {
 		rel_enc_alive(v, first, next);
 		wire_put(&w, REL_TLV_ALIVE, v, REL_ALIVE_LEN);
 		any = true;
@@ -340,52 +341,62 @@ static void dsync_send_ctrl(struct daemon *d, size_t n, uint64_t now)
 
 /* --- configuration -------------------------------------------------------------- */
 
+static int dsync_group_open(struct daemon *d, char *err, size_t errlen);
+static void dsync_group_close(struct daemon *d);
+
 int dsync_open(struct daemon *d, char *err, size_t errlen)
 {
 	const struct cfg *c = d->cfg;
 
 	d->chan = chan_open(c->sync_port, &c->sync_group, c->sync_ifname, err, errlen);
-	return d->chan ? 0 : -1;
+	if (!d->chan)
+		return -1;
+	if (dsync_group_open(d, err, errlen) < 0) {
+		chan_close(d->chan);
+		d->chan = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void dsync_close(struct daemon *d)
 {
+	/* The channels live in the peer table (daemon/peer.h), freed with it. */
+	dsync_group_close(d);
 	chan_close(d->chan);
 	d->chan = NULL;
-	for (size_t i = 0; d->peers && i < d->n_known; i++) {
-		rel_tx_free(d->peers[i].tx);
-		rel_rx_free(d->peers[i].rx);
-	}
-	free(d->peers);
-	free(d->replay);
-	free(d->node_ids);
-	free(d->bulk_pending);
-	free(d->bulk_from);
-	d->bulk_pending = d->bulk_from = NULL;
-	d->peers = NULL;
-	d->replay = NULL;
-	d->node_ids = NULL;
-	d->n_known = 0;
 	if (d->cdat_ready)
 		cdat_proto_free(&d->cdat);
 	d->cdat_ready = false;
+	if (d->cdat_pending_set)
+		cdat_free(&d->cdat_pending);
+	d->cdat_pending_set = false;
 }
 
-static void dsync_rel_cfg(const struct cfg *c, struct rel_cfg *rc)
+/* A reload's table into the CDAT protocol (the coordinator proposes it).
+ * cdat_proto_reload copies it, which may fail: then the table waits in
+ * cdat_pending and the next try is a second later (dsync_own_adapters);
+ * meanwhile the committed table rules, as it does anyway until the
+ * coordinator commits the new one. */
+static void dsync_cdat_reload(struct daemon *d)
 {
-	rel_cfg_default(rc);
-	/* Resend after two heartbeats without an ACK; ALIVE every heartbeat
-	 * when idle, so that a lost tail is noticed at heartbeat speed. */
-	rc->rto_ms = 2 * c->heartbeat_ms;
-	rc->alive_ms = c->heartbeat_ms;
-	rc->ack_ms = c->heartbeat_ms / 2 ? c->heartbeat_ms / 2 : 1;
-	rc->nack_ms = c->heartbeat_ms;
+	if (!d->cdat_pending_set)
+		return;
+	if (cdat_proto_reload(&d->cdat, &d->cdat_pending, daemon_now_ms()) < 0) {
+		log_rl(&dsync_rl_cdat, 1, LOG_WARNING, "CDAT: out of memory taking the reloaded "
+		       "node list (retrying)");
+		return;
+	}
+	cdat_free(&d->cdat_pending);
+	d->cdat_pending_set = false;
 }
 
 /* Our own adapter information, as the kernel has it (seed 001). */
 static void dsync_own_adapters(struct daemon *d)
 {
 	const struct cfg_node *me = &d->cfg->nodes[d->cfg->self];
+
+	dsync_cdat_reload(d);
 
 	for (size_t ai = 0; ai < me->n_addrs; ai++) {
 		struct ifinfo inf;
@@ -401,87 +412,142 @@ static void dsync_own_adapters(struct daemon *d)
 	}
 }
 
-int dsync_config(struct daemon *d)
+/* --- the subsystem: the CDAT follows the configuration ------------------------ */
+
+struct dsync_prep {
+	bool init;			/* first load: a whole protocol state */
+	struct cdat_proto proto;	/* init */
+	struct cdat table;		/* reload: the file's nodes and addresses */
+};
+
+static int dsync_prepare(struct daemon *d, const struct cfg *nc, void **prep, char *err,
+			 size_t len)
 {
-	const struct cfg *c = d->cfg;
-	size_t n = c->n_nodes ? c->n_nodes : 1;
-	struct wire_replay *rp = calloc(n, sizeof(*rp));
-	uint32_t *ids = calloc(n, sizeof(*ids));
-	struct dsync_peer *peers = calloc(n, sizeof(*peers));
-	bool *bp = calloc(n, sizeof(*bp)), *bf = calloc(n, sizeof(*bf));
-	struct rel_cfg rc;
-	uint64_t now = daemon_now_ms();
+	struct dsync_prep *p = cd_calloc(1, sizeof(*p));
+	int r;
 
-	if (!rp || !ids || !peers || !bp || !bf)
-		goto nomem;
-	dsync_rel_cfg(c, &rc);
-	for (size_t i = 0; i < c->n_nodes; i++) {
-		ids[i] = wire_node_id(c->nodes[i].name);
-		/* Keep the replay window and the channel of nodes we knew. */
-		for (size_t j = 0; d->node_ids && j < d->n_known; j++) {
-			if (d->node_ids[j] != ids[i])
-				continue;
-			rp[i] = d->replay[j];
-			peers[i] = d->peers[j];
-			bp[i] = d->bulk_pending[j];
-			bf[i] = d->bulk_from[j];
-			d->peers[j].tx = NULL;
-			d->peers[j].rx = NULL;
-		}
-		if ((long)i == c->self)
-			continue;
-		if (!peers[i].tx)
-			peers[i].tx = rel_tx_new(&rc, d->epoch);
-		if (!peers[i].rx)
-			peers[i].rx = rel_rx_new(&rc);
-		if (!peers[i].tx || !peers[i].rx)
-			goto nomem;
+	if (!p) {
+		snprintf(err, len, "out of memory");
+		return -1;
 	}
-	for (size_t j = 0; d->peers && j < d->n_known; j++) {
-		rel_tx_free(d->peers[j].tx);
-		rel_rx_free(d->peers[j].rx);
+	cdat_init(&p->table);
+	p->init = !d->cdat_ready;
+	if (cd_alloc_fault())
+		r = CDAT_ERR_NOMEM;
+	else if (p->init)
+		r = cdat_proto_init_cfg(&p->proto, nc, daemon_now_ms());
+	else
+		r = cdat_from_cfg(&p->table, nc);
+	if (r < 0) {
+		if (!p->init)
+			cdat_free(&p->table);
+		free(p);
+		if (r == CDAT_ERR_LIMIT)
+			snprintf(err, len, "the cluster destination address table holds at most %d "
+				 "nodes of %d addresses each", CDAT_MAX_NODES, CDAT_MAX_ADDRS);
+		else
+			snprintf(err, len, "the cluster destination address table: %s",
+				 cdat_err_name(r));
+		return -1;
 	}
-	free(d->replay);
-	free(d->node_ids);
-	free(d->peers);
-	free(d->bulk_pending);
-	free(d->bulk_from);
-	d->replay = rp;
-	d->node_ids = ids;
-	d->peers = peers;
-	d->bulk_pending = bp;
-	d->bulk_from = bf;
-	d->n_known = c->n_nodes;
+	*prep = p;
+	return 0;
+}
 
-	if (!d->cdat_ready) {
-		if (cdat_proto_init_cfg(&d->cdat, c, now) < 0)
-			return -1;
+static void dsync_abort(struct daemon *d, void *prep)
+{
+	struct dsync_prep *p = prep;
+
+	(void)d;
+	if (p->init)
+		cdat_proto_free(&p->proto);
+	else
+		cdat_free(&p->table);
+	free(p);
+}
+
+static void dsync_commit(struct daemon *d, void *prep)
+{
+	struct dsync_prep *p = prep;
+
+	if (p->init) {
+		d->cdat = p->proto;
 		d->cdat_ready = true;
 	} else {
-		struct cdat t;
-
-		cdat_init(&t);
-		if (cdat_from_cfg(&t, c) < 0 || cdat_proto_reload(&d->cdat, &t, now) < 0) {
-			cdat_free(&t);
-			return -1;
-		}
-		cdat_free(&t);
+		/* A newer file supersedes a table still waiting. */
+		if (d->cdat_pending_set)
+			cdat_free(&d->cdat_pending);
+		d->cdat_pending = p->table;
+		d->cdat_pending_set = true;
 	}
-	dsync_own_adapters(d);
-	return 0;
-nomem:
-	if (peers)
-		for (size_t i = 0; i < n; i++) {
-			rel_tx_free(peers[i].tx);
-			rel_rx_free(peers[i].rx);
-		}
-	free(rp);
-	free(ids);
-	free(peers);
-	free(bp);
-	free(bf);
-	return -1;
+	free(p);
+	dsync_own_adapters(d);	/* takes the pending table first */
 }
+
+static const uint8_t dsync_types[] = {
+	CDAT_MSG_REPORT, CDAT_MSG_PROPOSE, CDAT_MSG_ACK, CDAT_MSG_COMMIT,
+};
+
+/* The reliable channel's counters summed over the peers: direction, field of
+ * struct rel_stats, name under "sync.reliable.". */
+#define DSYNC_REL_STATS(X)                                                          \
+	X(tx, pushed, "queued") X(tx, sent, "sent") X(tx, resent, "resent")        \
+	X(tx, acked, "acked") X(tx, nacks_recv, "nacks_received")                 \
+	X(tx, resyncs, "resyncs") X(rx, delivered, "delivered")                   \
+	X(rx, dups, "duplicates") X(rx, out_of_order, "out_of_order")             \
+	X(rx, restarts, "peer_restarts") X(rx, nacks_sent, "nacks_sent")          \
+	X(rx, acks_sent, "acks_sent")
+
+enum {
+#define DSYNC_REL_ENUM(dir, f, name) DSYNC_REL_##dir##_##f,
+	DSYNC_REL_STATS(DSYNC_REL_ENUM)
+#undef DSYNC_REL_ENUM
+	DSYNC_REL__MAX
+};
+
+/* The sync subsystem's counters: struct sync_stats (SYNC_STATS_LIST) and the
+ * reliable channels, under "sync.". */
+static void dsync_stats(struct daemon *d, subsys_emit *emit, void *arg)
+{
+	uint64_t rel[DSYNC_REL__MAX] = { 0 };
+	char name[96];
+
+#define DSYNC_SYNC_FIELD(f, n) emit(arg, "sync." n, d->sync.f);
+#define DSYNC_SYNC_ARRAY(f, cnt, n)                                                       \
+	for (int k = 1; k < (cnt); k++) {                                               \
+		snprintf(name, sizeof(name), "sync." n ".%s",                           \
+			 wire_status_name((enum wire_status)k));                        \
+		emit(arg, name, d->sync.f[k]);                                          \
+	}
+	SYNC_STATS_LIST(DSYNC_SYNC_FIELD, DSYNC_SYNC_ARRAY)
+#undef DSYNC_SYNC_FIELD
+#undef DSYNC_SYNC_ARRAY
+	for (size_t n = 0; n < d->n_peers; n++) {
+		const struct rel_stats *tx, *rx;
+
+		if (!d->peers[n].tx || !d->peers[n].rx)
+			continue;
+		tx = rel_tx_stats(d->peers[n].tx);
+		rx = rel_rx_stats(d->peers[n].rx);
+#define DSYNC_REL_SUM(dir, f, n) rel[DSYNC_REL_##dir##_##f] += dir->f;
+		DSYNC_REL_STATS(DSYNC_REL_SUM)
+#undef DSYNC_REL_SUM
+	}
+#define DSYNC_REL_EMIT(dir, f, n) emit(arg, "sync.reliable." n, rel[DSYNC_REL_##dir##_##f]);
+	DSYNC_REL_STATS(DSYNC_REL_EMIT)
+#undef DSYNC_REL_EMIT
+}
+
+const struct subsys dsync_subsys = {
+	.name = "sync",
+	.types = dsync_types,
+	.n_types = sizeof(dsync_types),
+	.prepare = dsync_prepare,
+	.commit = dsync_commit,
+	.abort = dsync_abort,
+	.input = dsync_cdat_input,
+	.stats = dsync_stats,
+};
 
 /* --- heartbeats ---------------------------------------------------------------- */
 
@@ -554,8 +620,8 @@ static void dsync_put_suspects(struct daemon *d, struct wire_writer *w)
 
 	if (!d->cdat_ready)
 		return;
-	room = w->cap > w->len + 2 * WIRE_TLV_HDR_LEN + ECHO_LEN + WIRE_MAC_LEN ?
-	       w->cap - w->len - 2 * WIRE_TLV_HDR_LEN - ECHO_LEN - WIRE_MAC_LEN : 0;
+	room = wire_room(w) > 2 * TLV_HDR_LEN + ECHO_LEN ?
+	       wire_room(w) - 2 * TLV_HDR_LEN - ECHO_LEN : 0;
 	for (size_t i = 0; i < t->n && (k + 1) * 4 <= room && k < CDAT_MAX_NODES; i++) {
 		uint32_t id;
 
@@ -588,13 +654,13 @@ static void dsync_put_src(struct wire_writer *w, const struct ip_addr *src)
 /* The stated source (WIRE_TLV_SRC) is the datagram's real one. */
 static bool dsync_src_ok(const struct wire_msg *m, const struct ip_addr *from)
 {
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
 	struct ip_addr src;
 
 	wire_tlv_begin(&it, m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+	while (tlv_next(&it, &type, &val, &vlen)) {
 		if (type != WIRE_TLV_SRC || vlen != WIRE_OWN_LEN || (val[0] != 4 && val[0] != 6))
 			continue;
 		addr_from_bytes(&src, val[0] == 4 ? AF_INET : AF_INET6, val + 4);
@@ -615,7 +681,7 @@ static void dsync_heartbeat(struct daemon *d, size_t n, const struct ip_addr *to
 	dsync_put_listen(d, &w);
 	dsync_put_roles(d, &w);
 	if (d->cdat_ready)
-		cdat_put_summary(&w, d->cdat.cur.version, d->cdat.cur.digest);
+		cdat_put_summary(&w.body, d->cdat.cur.version, d->cdat.cur.digest);
 	dsync_put_suspects(d, &w);
 	for (int i = 0; i < 8; i++)
 		echo[i] = (uint8_t)(now >> (56 - 8 * i));
@@ -629,7 +695,7 @@ static void dsync_heartbeat(struct daemon *d, size_t n, const struct ip_addr *to
  * (dsync_handshake): news that should not wait a heartbeat period. */
 static void dsync_hb_all_soon(struct daemon *d)
 {
-	for (size_t n = 0; n < d->n_known; n++)
+	for (size_t n = 0; n < d->n_peers; n++)
 		d->peers[n].hb_soon = true;
 }
 
@@ -691,8 +757,8 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
 			dsync_hb_all_soon(d);
 			log_info("node %s is up", cn->name);
 			/* Whatever it had of our table may be stale: send it all. */
-			if (n >= 0 && (size_t)n < d->n_known)
-				d->bulk_pending[n] = true;
+			if (n >= 0)
+				d->peers[n].bulk_pending = true;
 			/* It may have held our VIPAs while we were apart, and the
 			 * router may still send them there. */
 			d->reannounce = true;
@@ -708,7 +774,7 @@ static void dsync_log_events(struct daemon *d, const struct cdat_events *ev, boo
  * messages (a CDAT entry, a long heartbeat) do not, and IP fragments them. */
 static void dsync_check_paths(struct daemon *d)
 {
-	for (size_t n = 0; n < d->cfg->n_nodes && n < d->n_known; n++) {
+	for (size_t n = 0; n < d->n_peers; n++) {
 		size_t m;
 
 		if ((long)n == d->cfg->self || dsync_cdat_index(d, n) < 0)
@@ -727,7 +793,580 @@ static void dsync_check_paths(struct daemon *d)
 	}
 }
 
-bool dsync_tick(struct daemon *d, bool force_hb)
+static void dsync_lower(uint64_t *next, uint64_t t)
+{
+	if (t < *next)
+		*next = t;
+}
+
+static unsigned dsync_max_retry(const struct cdat_node *cn)
+{
+	unsigned r = 1;
+
+	for (size_t j = 0; j < cn->n_addrs; j++)
+		if (cn->addrs[j].retry > r)
+			r = cn->addrs[j].retry;
+	return r;
+}
+
+/* --- multicast heartbeats (sync/hbgroup.h) --------------------------------------- */
+
+/* Echo entries one group heartbeat carries at most (the rest rotate), and
+ * the size its echoes do not push it past. */
+#define GROUP_ECHO_MAX 96
+#define GROUP_DGRAM_MAX WIRE_MAX
+#define DSYNC_GALIVE_LEN (4 + REL_ALIVE_LEN)
+
+/* Where cluster.sync.group is set: one heartbeat per own address and period
+ * to the group, out of that address's interface; the receivers echo it in
+ * their own next group heartbeat.  A peer address whose group heartbeats we
+ * have heard within the dead interval is covered: our group heartbeat counts
+ * as the one sent to it (cdat_sent) and its echo as the answer
+ * (cdat_answered); any other address gets today's unicast heartbeat and
+ * HEARTBEAT_ACK (routed subnets, a switch that drops multicast). */
+struct dsync_group {
+	struct ip_addr group;
+	int only_if;			/* cluster.sync.interface's index; 0: any */
+	int ifindex[HBG_MAX_ADDRS];	/* of our own addresses; 0: none (yet) */
+	const struct cfg *cfg;		/* the configuration hbg is indexed by */
+	struct hbg hbg;
+	/* The datagram being handled: where it arrived. */
+	int rx_ifindex;
+	/* Per node (config index): the sender epoch of the last ALIVE handed
+	 * to its receiving channel from a group heartbeat. */
+	uint64_t alive_epoch[CDAT_MAX_NODES];
+	/* Per node: the last round had room for its channel's ALIVE. */
+	bool alive_round[CDAT_MAX_NODES];
+	/* The last round: interfaces it went out of. */
+	int sent_if[HBG_MAX_ADDRS];
+	size_t n_sent_if;
+};
+
+static uint64_t dsync_dead_ms(const struct cfg *c)
+{
+	return (uint64_t)(c->retry_threshold + 1) * c->heartbeat_ms;
+}
+
+/* The interfaces of our own addresses, joined to the group (once a second:
+ * an address may come later, an interface may be renamed or recreated). */
+static void dsync_group_refresh(struct daemon *d)
+{
+	struct dsync_group *g = d->group;
+	const struct cfg_node *me;
+
+	if (!g || d->cfg->self < 0)
+		return;
+	me = &d->cfg->nodes[d->cfg->self];
+	for (size_t ai = 0; ai < HBG_MAX_ADDRS; ai++) {
+		struct ifinfo inf;
+		char err[128];
+		int idx = 0;
+
+		if (ai < me->n_addrs && me->addrs[ai].ip.family == g->group.family &&
+		    ifinfo_lookup(&me->addrs[ai].ip, &inf, err, sizeof(err)) == 0)
+			idx = (int)if_nametoindex(inf.ifname);
+		if (g->only_if && idx != g->only_if)
+			idx = 0;	/* cluster.sync.interface: that one only */
+		if (idx && idx != g->ifindex[ai] &&
+		    chan_join(d->chan, &g->group, idx, err, sizeof(err)) < 0) {
+			log_rl(&dsync_rl, 5, LOG_WARNING, "%s", err);
+			idx = 0;
+		}
+		g->ifindex[ai] = idx;
+	}
+}
+
+static int dsync_group_open(struct daemon *d, char *err, size_t errlen)
+{
+	const struct cfg *c = d->cfg;
+	struct dsync_group *g;
+
+	d->group = NULL;
+	if (!c->sync_group.family)
+		return 0;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(err, errlen, "sync: out of memory");
+		return -1;
+	}
+	g->group = c->sync_group;
+	if (c->sync_ifname[0])
+		g->only_if = (int)if_nametoindex(c->sync_ifname);
+	d->group = g;
+	dsync_group_refresh(d);
+	return 0;
+}
+
+static void dsync_group_close(struct daemon *d)
+{
+	if (!d->group)
+		return;
+	hbg_free(&d->group->hbg);
+	free(d->group);
+	d->group = NULL;
+}
+
+/* The table follows the configuration's node indexes: a reload starts it
+ * afresh (a period of unicast fallback, nothing worse). */
+static bool dsync_group_ready(struct daemon *d)
+{
+	struct dsync_group *g = d->group;
+
+	if (!g)
+		return false;
+	if (g->cfg != d->cfg) {
+		hbg_free(&g->hbg);
+		/* The arrays indexed by node (ids, alive_*) hold CDAT_MAX_NODES,
+		 * the most a CDAT takes. */
+		if (hbg_init(&g->hbg, d->cfg->n_nodes < CDAT_MAX_NODES ? d->cfg->n_nodes :
+			     CDAT_MAX_NODES) < 0) {
+			g->cfg = NULL;
+			return false;
+		}
+		g->cfg = d->cfg;
+		memset(g->alive_epoch, 0, sizeof(g->alive_epoch));
+	}
+	return true;
+}
+
+/* Does the group reach address ai (CDAT index) of node n (config index)?
+ * *ifindex: where its heartbeats arrive. */
+static bool dsync_group_covers(struct daemon *d, size_t n, size_t ai, uint64_t now, int *ifindex)
+{
+	if (!dsync_group_ready(d))
+		return false;
+	return hbg_covered(&d->group->hbg, n, ai, now, dsync_dead_ms(d->cfg), ifindex);
+}
+
+/* Every address of node n (in the CDAT) is covered. */
+static bool dsync_group_covers_node(struct daemon *d, size_t n, uint64_t now)
+{
+	long ci = dsync_cdat_index(d, n);
+
+	if (ci < 0 || !d->cdat.cur.nodes[ci].n_addrs)
+		return false;
+	for (size_t ai = 0; ai < d->cdat.cur.nodes[ci].n_addrs; ai++)
+		if (!dsync_group_covers(d, n, ai, now, NULL))
+			return false;
+	return true;
+}
+
+static bool dsync_group_sent_on(const struct dsync_group *g, int ifindex)
+{
+	for (size_t i = 0; i < g->n_sent_if; i++)
+		if (g->sent_if[i] == ifindex)
+			return true;
+	return false;
+}
+
+/* Does the group reach some address of node n through interface ifindex? */
+static bool dsync_group_reaches(struct daemon *d, size_t n, int ifindex, uint64_t now)
+{
+	long ci = dsync_cdat_index(d, n);
+	int gif;
+
+	for (size_t ai = 0; ci >= 0 && ai < d->cdat.cur.nodes[ci].n_addrs; ai++)
+		if (dsync_group_covers(d, n, ai, now, &gif) && gif == ifindex)
+			return true;
+	return false;
+}
+
+/* The largest group datagram every peer's path carries (the CDAT's adapter
+ * MTUs: a bridge does not fragment), below GROUP_DGRAM_MAX.  Only what may
+ * wait (echoes, ALIVEs) is cut to it; the rest is what a heartbeat is. */
+static size_t dsync_group_lim(const struct daemon *d)
+{
+	size_t lim = GROUP_DGRAM_MAX;
+
+	for (size_t n = 0; n < d->cfg->n_nodes; n++) {
+		size_t m;
+
+		if ((long)n == d->cfg->self)
+			continue;
+		m = dsync_path_max(d, n);
+		if (m < lim)
+			lim = m;
+	}
+	return lim;
+}
+
+/* Value bytes one more TLV may take in w and stay within lim bytes. */
+static size_t dsync_group_room(const struct wire_writer *w, size_t lim)
+{
+	size_t used = WIRE_HDR_LEN + w->body.len + WIRE_MAC_LEN + TLV_HDR_LEN;
+	size_t room = wire_room(w) > TLV_HDR_LEN ? wire_room(w) - TLV_HDR_LEN : 0;
+
+	if (used + room > lim)
+		room = used < lim ? lim - used : 0;
+	return room;
+}
+
+/* The reliable channels' periodic ALIVEs (sync/reliable.h) to the nodes
+ * this heartbeat reaches ride in it: idle channels then cost no datagram
+ * per peer and period.  An ALIVE due between rounds (a resync, a NACK, an
+ * ALIVE after data) still goes alone (dsync_send_ctrl); the periodic ones
+ * fall due with the rounds, both being heartbeat_ms apart. */
+static void dsync_group_put_alive(struct daemon *d, struct wire_writer *w, int ifindex,
+				  uint64_t now, size_t lim)
+{
+	const struct cfg *c = d->cfg;
+	uint8_t v[CDAT_MAX_NODES * DSYNC_GALIVE_LEN];
+	size_t k = 0, room = dsync_group_room(w, lim);
+
+	for (size_t n = 0; n < c->n_nodes && n < d->n_peers; n++) {
+		struct peer *p = &d->peers[n];
+		uint64_t first, next;
+
+		if ((long)n == c->self || !p->tx || !p->epoch_seen || n >= CDAT_MAX_NODES ||
+		    (!dsync_node_alive(d, n) && !dsync_leaving(d, n)) ||
+		    !dsync_group_reaches(d, n, ifindex, now))
+			continue;
+		if ((k + 1) * DSYNC_GALIVE_LEN > room)
+			continue;	/* alone, as on unicast (alive_round false) */
+		d->group->alive_round[n] = true;
+		if (!rel_tx_alive(p->tx, now, &first, &next))
+			continue;
+		v[k * DSYNC_GALIVE_LEN] = (uint8_t)(p->id >> 24);
+		v[k * DSYNC_GALIVE_LEN + 1] = (uint8_t)(p->id >> 16);
+		v[k * DSYNC_GALIVE_LEN + 2] = (uint8_t)(p->id >> 8);
+		v[k * DSYNC_GALIVE_LEN + 3] = (uint8_t)p->id;
+		rel_enc_alive(v + k * DSYNC_GALIVE_LEN + 4, first, next);
+		k++;
+	}
+	if (k)
+		wire_put(w, WIRE_TLV_GALIVE, v, (uint16_t)(k * DSYNC_GALIVE_LEN));
+}
+
+/* The ALIVE of node n's channel waits for the next round (<= one
+ * heartbeat) when the last round reached n: so it stays in step with the
+ * rounds, whatever shifted it (an extra round, a late tick).  Only a
+ * resync's ALIVE goes alone at once; one made due by a NACK below the queue
+ * waits at most a heartbeat. */
+static bool dsync_group_alive_defer(struct daemon *d, size_t n, uint64_t now)
+{
+	struct peer *p = &d->peers[n];
+
+	(void)now;
+	return d->group && n < CDAT_MAX_NODES && d->group->alive_round[n] && p->tx &&
+	       !rel_tx_resyncing(p->tx);
+}
+
+/* One group heartbeat from our address ai: what a unicast one says, the
+ * recipient vector instead of a recipient, and the echoes owed for what
+ * arrived on that interface. */
+static int dsync_group_heartbeat(struct daemon *d, size_t ai, uint64_t now)
+{
+	struct dsync_group *g = d->group;
+	const struct cfg *c = d->cfg;
+	const struct ip_addr *src = &c->nodes[c->self].addrs[ai].ip;
+	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
+	uint32_t ids[CDAT_MAX_NODES] = { 0 };
+	uint8_t rcpt[CDAT_MAX_NODES * HBG_RCPT_LEN], gecho[GROUP_ECHO_MAX * HBG_ECHO_LEN];
+	struct hbg_echo owed[GROUP_ECHO_MAX];
+	size_t nr = 0, ne, room, len, lim;
+	struct wire_writer w;
+	struct wire_hdr h = {
+		.type = WIRE_HEARTBEAT,
+		.sender = d->peers[c->self].id,
+		.epoch = d->epoch,
+		.seq = ++d->seq,
+		.recipient = WIRE_GROUP,
+	};
+	int r;
+
+	wire_begin(&w, buf, sizeof(buf), &h);
+	wire_put(&w, WIRE_TLV_NODE, c->node_name, (uint16_t)strlen(c->node_name));
+	dsync_put_src(&w, src);
+	for (size_t n = 0; n < c->n_nodes && n < d->n_peers && n < CDAT_MAX_NODES; n++) {
+		ids[n] = d->peers[n].id;
+		if ((long)n != c->self)
+			hbg_rcpt_put(rcpt + HBG_RCPT_LEN * nr++, d->peers[n].id,
+				     d->peers[n].epoch_seen);
+	}
+	wire_put(&w, WIRE_TLV_RCPTS, rcpt, (uint16_t)(nr * HBG_RCPT_LEN));
+	dsync_put_listen(d, &w);
+	dsync_put_roles(d, &w);
+	if (d->cdat_ready)
+		cdat_put_summary(&w.body, d->cdat.cur.version, d->cdat.cur.digest);
+	dsync_put_suspects(d, &w);
+	/* Our send time (the token the others echo) and which of our
+	 * addresses this is; nobody answers it alone. */
+	for (int i = 0; i < 8; i++)
+		echo[i] = (uint8_t)(now >> (56 - 8 * i));
+	echo[8] = (uint8_t)ai;
+	wire_put(&w, WIRE_TLV_ECHO, echo, sizeof(echo));
+	lim = dsync_group_lim(d);
+	dsync_group_put_alive(d, &w, g->ifindex[ai], now, lim);
+	/* The echoes fill what room is left; the rest go next period. */
+	room = dsync_group_room(&w, lim) / HBG_ECHO_LEN;
+	ne = hbg_collect(&g->hbg, g->ifindex[ai], now, dsync_dead_ms(c), ids,
+			 owed, room < GROUP_ECHO_MAX ? room : GROUP_ECHO_MAX);
+	if (ne) {
+		hbg_echo_enc(gecho, sizeof(gecho), owed, ne);
+		wire_put(&w, WIRE_TLV_GECHO, gecho, (uint16_t)(ne * HBG_ECHO_LEN));
+	}
+	len = wire_finish(&w, &d->keys);
+	if (!len) {
+		d->sync.tx_errors++;
+		return -1;
+	}
+	r = chan_send_group(d->chan, src, g->ifindex[ai], &g->group, c->sync_port, buf, len);
+	if (r < 0) {
+		d->sync.group_tx_errors++;
+		log_rl(&dsync_rl, 5, LOG_WARNING, "sync: heartbeat to the group: %s", strerror(-r));
+		return -1;
+	}
+	d->sync.tx++;
+	d->sync.hb_tx++;
+	d->sync.hb_group_tx++;
+	return 0;
+}
+
+/* A group heartbeat from each of our addresses that has an interface in
+ * the group; g->sent_if says where they went. */
+static void dsync_group_round(struct daemon *d, uint64_t now)
+{
+	struct dsync_group *g = d->group;
+	const struct cfg_node *me = &d->cfg->nodes[d->cfg->self];
+
+	g->n_sent_if = 0;
+	memset(g->alive_round, 0, sizeof(g->alive_round));
+	if (!dsync_group_ready(d))
+		return;
+	for (size_t ai = 0; ai < me->n_addrs && ai < HBG_MAX_ADDRS; ai++) {
+		if (!g->ifindex[ai] || dsync_group_heartbeat(d, ai, now) < 0)
+			continue;
+		if (!dsync_group_sent_on(g, g->ifindex[ai]))
+			g->sent_if[g->n_sent_if++] = g->ifindex[ai];
+	}
+	hbg_round_done(&g->hbg);
+}
+
+static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg *m,
+			       const struct ip_addr *from);
+static void dsync_learn_epoch(struct daemon *d, size_t n, uint64_t epoch);
+
+/* A proven group heartbeat from node n: the address it came from is
+ * covered and owed an echo; its echoes of our heartbeats measure the path
+ * from us to that address and back; the rest is any heartbeat's news. */
+static bool dsync_on_group_heartbeat(struct daemon *d, size_t n, const struct wire_msg *m,
+				     const struct ip_addr *from, struct cdat_outbox *ob)
+{
+	struct dsync_group *g = d->group;
+	const uint8_t *val;
+	uint16_t vlen;
+	long ci = dsync_cdat_index(d, n);
+	size_t cn, ai;
+	bool changed = false;
+	uint64_t now = daemon_now_ms();
+
+	/* Only a path the datagram really took (its stated source is its real
+	 * one) and an address of that node in the table. */
+	if (ci >= 0 && dsync_src_ok(m, from) && cdat_find_addr(&d->cdat.cur, from, &cn, &ai) &&
+	    (long)cn == ci && dsync_group_ready(d)) {
+		struct cdat_events ev;
+		uint32_t self_id = d->peers[d->cfg->self].id;
+
+		val = tlv_find(m->body, m->body_len, WIRE_TLV_ECHO, &vlen);
+		if (val && vlen == ECHO_LEN)
+			hbg_heard(&g->hbg, n, ai, (uint32_t)val[4] << 24 | (uint32_t)val[5] << 16 |
+				  (uint32_t)val[6] << 8 | val[7], now, g->rx_ifindex);
+		memset(&ev, 0, sizeof(ev));
+		val = tlv_find(m->body, m->body_len, WIRE_TLV_GECHO, &vlen);
+		for (long k = 0; val && k < hbg_echo_count(vlen); k++) {
+			struct hbg_echo e;
+			uint64_t sent;
+
+			hbg_echo_get(val, (size_t)k, &e);
+			if (e.node != self_id ||
+			    !hbg_token_time(e.token, e.held_ms, now, 2 * dsync_dead_ms(d->cfg), &sent))
+				continue;
+			cdat_answered(&d->cdat.cur, cn, ai, sent, now - e.held_ms, &ev);
+			d->sync.echo_credited++;
+		}
+		dsync_log_events(d, &ev, &changed);
+	}
+	/* The ALIVE of its reliable channel to us, if it rides here. */
+	val = tlv_find(m->body, m->body_len, WIRE_TLV_GALIVE, &vlen);
+	for (size_t k = 0; val && d->peers[n].rx && k < vlen / DSYNC_GALIVE_LEN; k++) {
+		const uint8_t *e = val + k * DSYNC_GALIVE_LEN;
+		struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
+		uint64_t a, b;
+
+		if (((uint32_t)e[0] << 24 | (uint32_t)e[1] << 16 | (uint32_t)e[2] << 8 | e[3]) !=
+		    d->peers[d->cfg->self].id || !rel_dec_alive(e + 4, REL_ALIVE_LEN, &a, &b))
+			continue;
+		/* An idle channel's ALIVE that tells nothing new (same sender
+		 * boot, everything up to `next` received) is not answered: its
+		 * ACK would cost a datagram per peer and period.  A lost tail,
+		 * a resync floor or a restart is answered as on unicast. */
+		if (g->alive_epoch[n] == m->hdr.epoch && a <= b &&
+		    rel_rx_expected(d->peers[n].rx) == b)
+			break;
+		g->alive_epoch[n] = m->hdr.epoch;
+		rel_rx_alive(d->peers[n].rx, m->hdr.epoch, a, b, now, dsync_deliver_state, &dl);
+		break;
+	}
+	return dsync_on_heartbeat(d, n, m, from) || changed;
+}
+
+/* A datagram to the group (recipient WIRE_GROUP) from node n: only
+ * heartbeats, proven by their recipient vector (as unicast ones by their
+ * header), past the sender's replay window. */
+static bool dsync_group_input(struct daemon *d, size_t n, const struct wire_msg *m,
+			      const struct ip_addr *from, struct cdat_outbox *ob)
+{
+	const uint8_t *val;
+	uint16_t vlen = 0;
+	enum hbg_rcpt rc;
+	enum wire_status st;
+
+	if (m->hdr.type != WIRE_HEARTBEAT) {
+		d->sync.rejected[WIRE_ERR_RECIPIENT]++;
+		return false;
+	}
+	val = tlv_find(m->body, m->body_len, WIRE_TLV_RCPTS, &vlen);
+	rc = hbg_rcpt_check(val, val ? vlen : 0, d->peers[d->cfg->self].id, d->epoch);
+	if (rc == HBG_BAD) {
+		d->sync.rejected[WIRE_ERR_TLV]++;
+		return false;
+	}
+	if (rc == HBG_STALE) {
+		/* For an earlier boot of ours (as a unicast one would be): only
+		 * the sender's epoch is learnt. */
+		d->sync.rejected[WIRE_ERR_STALE_RECIPIENT_EPOCH]++;
+		d->sync.group_stale++;
+		dsync_learn_epoch(d, n, m->hdr.epoch);
+		return false;
+	}
+	st = wire_replay_check(&d->peers[n].replay, m->hdr.epoch, m->hdr.seq);
+	if (st != WIRE_OK) {
+		d->sync.rejected[st]++;
+		log_rl(&dsync_rl, 5, LOG_WARNING, "group message from %s rejected: %s",
+		       d->cfg->nodes[n].name, wire_status_name(st));
+		return false;
+	}
+	wire_replay_accept(&d->peers[n].replay, m->hdr.epoch, m->hdr.seq);
+	d->sync.rx++;
+	d->sync.hb_group_rx++;
+	dsync_learn_epoch(d, n, m->hdr.epoch);
+	if (rc != HBG_PROVEN) {
+		d->sync.unproven++;
+		return false;
+	}
+	return dsync_on_group_heartbeat(d, n, m, from, ob);
+}
+
+/* When dsync_tick next has work, for the main loop's sleep: the timers it
+ * runs, after it ran them (so nothing here is due now unless work is left).
+ * It mirrors the rules of sync/cdat (cdat_probe_due, cdat_tick, cdat_agreed,
+ * cdat_proto_tick) and sync/reliable (rel_*_next_ms): a rule changed there
+ * must change here, or the loop sleeps through it (bounded by the adapter
+ * check, every second). */
+static void dsync_next(struct daemon *d, uint64_t now, uint64_t *next)
+{
+	const struct cfg *c = d->cfg;
+	const struct cdat *t = &d->cdat.cur;
+	const struct cdat_proto *p = &d->cdat;
+	const unsigned hb = c->heartbeat_ms;
+	bool coord = cdat_proto_is_coordinator(p);
+
+	dsync_lower(next, d->last_adapters_ms + 1000);
+	/* Multicast: the group heartbeats go every period (a round). */
+	if (d->group)
+		dsync_lower(next, d->last_hb_ms + hb);
+	/* Heartbeats: on the CDAT's grid, or every period to a node not in it. */
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		long ci;
+
+		if ((long)n == c->self)
+			continue;
+		ci = dsync_cdat_index(d, n);
+		if (ci < 0) {
+			if (c->nodes[n].n_addrs)
+				dsync_lower(next, d->last_hb_ms + hb);
+			continue;
+		}
+		for (size_t ai = 0; ai < t->nodes[ci].n_addrs; ai++) {
+			const struct cdat_addr *a = &t->nodes[ci].addrs[ai];
+			uint64_t iv = hb ? hb : 1;
+
+			if (a->outstanding)
+				continue;	/* cdat_tick resolves it first: below */
+			/* Covered by the group: with the group's next round. */
+			if (d->group && dsync_group_covers(d, n, ai, now, NULL)) {
+				dsync_lower(next, d->last_hb_ms + hb);
+				continue;
+			}
+			if (a->status == CDAT_UNREACHABLE)
+				iv *= PROBE_EVERY;
+			dsync_lower(next, a->slot_ms ? a->slot_ms + iv : now);
+		}
+	}
+	/* Misses (an answer's timeout) and silences (cdat_tick). */
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t j = 0; j < t->nodes[i].n_addrs; j++) {
+			const struct cdat_addr *a = &t->nodes[i].addrs[j];
+
+			if (a->outstanding)
+				dsync_lower(next, a->slot_ms + cdat_timeout_ms(a, hb));
+			if (a->status == CDAT_REACHABLE && a->last_ok_ms && a->misses < a->retry)
+				dsync_lower(next, a->last_ok_ms + cdat_silence_ms(a->retry, hb) + 1);
+		}
+	/* A suspected node goes down when the voters agree, which a voter
+	 * whose word grows stale may bring about (cdat_agreed). */
+	for (size_t x = 0; x < t->n; x++) {
+		if (!t->nodes[x].suspected || t->nodes[x].down)
+			continue;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct cdat_node *v = &t->nodes[i];
+			uint64_t stale;
+
+			if (i == x || v->down || v->suspected || !v->voted || now < v->voted_ms)
+				continue;
+			stale = v->voted_ms + cdat_silence_ms(dsync_max_retry(v), hb) + 1;
+			if (stale > now)
+				dsync_lower(next, stale);
+		}
+	}
+	/* The CDAT protocol (cdat_proto_tick): a participant's report repeated
+	 * while the committed table does not show it (whether it does is the
+	 * protocol's to say: at worst one idle wake-up), a coordinator's
+	 * resends and its holdoff after a change or a commit. */
+	if (p->has_self && !coord && cdat_proto_coordinator(p) >= 0 &&
+	    p->report_ms + p->report_every_ms > now)
+		dsync_lower(next, p->report_ms + p->report_every_ms);
+	if (coord && p->proposing)
+		dsync_lower(next, p->prop_ms + p->ack_timeout_ms);
+	if (coord && !p->proposing) {
+		if (p->changed_ms + p->holdoff_ms > now)
+			dsync_lower(next, p->changed_ms + p->holdoff_ms);
+		if (p->commit_ms + p->holdoff_ms > now)
+			dsync_lower(next, p->commit_ms + p->holdoff_ms);
+	}
+	/* The reliable channels, as dsync_tick drives them. */
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		uint64_t tx_next;
+		bool alive;
+
+		if ((long)n == c->self || !d->peers[n].tx || !d->peers[n].epoch_seen)
+			continue;
+		alive = dsync_node_alive(d, n);
+		if (!alive && !dsync_leaving(d, n))
+			continue;
+		tx_next = rel_tx_next_ms(d->peers[n].tx, now, alive);
+		/* Its ALIVE waits for the group's round: when the ALIVE is the
+		 * channel's earliest deadline, the round is. */
+		if (dsync_group_alive_defer(d, n, now) &&
+		    tx_next == rel_tx_next_ms(d->peers[n].tx, now, false) &&
+		    tx_next < d->last_hb_ms + hb)
+			tx_next = d->last_hb_ms + hb;
+		dsync_lower(next, tx_next);
+		dsync_lower(next, rel_rx_next_ms(d->peers[n].rx, now));
+	}
+}
+
+bool dsync_tick(struct daemon *d, bool force_hb, uint64_t *next)
 {
 	const struct cfg *c = d->cfg;
 	uint64_t now = daemon_now_ms();
@@ -735,6 +1374,7 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 	struct cdat_outbox ob = { .msg = msgs, .cap = OUTBOX_CAP };
 	struct cdat_events ev;
 	bool changed = false, hb_round = force_hb || now - d->last_hb_ms >= c->heartbeat_ms;
+	int gif = 0;
 
 	if (hb_round)
 		d->last_hb_ms = now;
@@ -744,6 +1384,7 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 		d->last_adapters_ms = now;
 		dsync_own_adapters(d);
 		dsync_check_paths(d);
+		dsync_group_refresh(d);
 	}
 	/* Count the misses first: an address whose heartbeat just timed out
 	 * gets its next one in this same tick, so `retry` misses take `retry`
@@ -751,6 +1392,9 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 	memset(&ev, 0, sizeof(ev));
 	cdat_tick(&d->cdat.cur, now, c->heartbeat_ms, &ev);
 	dsync_log_events(d, &ev, &changed);
+	/* Multicast: one heartbeat per own address to the group, each period. */
+	if (d->group && hb_round)
+		dsync_group_round(d, now);
 	for (size_t n = 0; n < c->n_nodes; n++) {
 		long ci;
 
@@ -772,11 +1416,27 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 
 			if (!slot)
 				continue;
+			/* Covered by the group: this round's group heartbeat out of
+			 * the interface its heartbeats arrive on is the one sent to
+			 * it; between rounds it waits for the next. */
+			if (d->group && dsync_group_covers(d, n, ai, now, &gif)) {
+				if (!hb_round)
+					continue;
+				if (dsync_group_sent_on(d->group, gif)) {
+					cdat_sent(&d->cdat.cur, (size_t)ci, ai, now, now);
+					continue;
+				}
+			}
 			dsync_heartbeat(d, n, &d->cdat.cur.nodes[ci].addrs[ai].ip, (uint8_t)ai,
 					now);
 			cdat_sent(&d->cdat.cur, (size_t)ci, ai, now, slot);
+			if (d->group)
+				d->sync.hb_unicast_fallback++;
 		}
-		/* A listener changed: tell the node at once, unmeasured. */
+		/* A listener changed: tell the node at once, unmeasured (the
+		 * group round did, where it reaches every address). */
+		if (force_hb && d->group && dsync_group_covers_node(d, n, now))
+			continue;
 		if (force_hb && dsync_current_addr(d, n))
 			dsync_heartbeat(d, n, dsync_current_addr(d, n), NO_ADDR, now);
 	}
@@ -800,6 +1460,7 @@ bool dsync_tick(struct daemon *d, bool force_hb)
 			dsync_send_ctrl(d, n, now);
 	}
 	dsync_handshake(d);
+	dsync_next(d, now, next);
 	return changed;
 }
 
@@ -823,8 +1484,9 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 			       const struct ip_addr *from)
 {
 	struct member_listen ls[MEMBER_MAX_LISTEN];
-	const struct member_node *mn = &d->member.nodes[n];
-	struct wire_tlv_iter it;
+	struct peer *p = &d->peers[n];
+	const struct member_node *mn = &p->mn;
+	struct tlv_iter it;
 	const uint8_t *val, *echo = NULL;
 	uint16_t type, vlen;
 	size_t nl = 0;
@@ -841,7 +1503,7 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 
 	memset(ls, 0, sizeof(ls));	/* compared with memcmp below */
 	wire_tlv_begin(&it, m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+	while (tlv_next(&it, &type, &val, &vlen)) {
 		struct wire_listen wl;
 
 		if (type == WIRE_TLV_ECHO && vlen == ECHO_LEN) {
@@ -886,8 +1548,9 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	} else if (d->leaving || !credit) {
 		echo = NULL;	/* nor do we answer while we leave */
 	}
-	/* Answer from where it came: the answer measures that path. */
-	if (echo)
+	/* Answer from where it came: the answer measures that path.  A group
+	 * heartbeat is answered by our next one (its echo list), not alone. */
+	if (echo && m->hdr.recipient != WIRE_GROUP)
 		dsync_answer(d, n, from, echo);
 	/* And its heartbeat is itself news that the path from that address
 	 * works (unless it is leaving: then it stays down). */
@@ -909,12 +1572,12 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	if (restarted) {
 		/* It lost its tables: it gets ours again. */
 		log_info("node %s restarted", d->cfg->nodes[n].name);
-		d->bulk_pending[n] = true;
-		d->bulk_from[n] = false;
+		p->bulk_pending = true;
+		p->bulk_from = false;
 	} else if (!mn->heard) {
 		/* First word from it since we started: it may be starting too,
 		 * and waits for our table before it may distribute. */
-		d->bulk_pending[n] = true;
+		p->bulk_pending = true;
 	}
 	if (d->cdat_ready && cdat_get_summary(m->body, m->body_len, &version, digest))
 		cdat_proto_heard(&d->cdat, d->cfg->nodes[n].name, version, digest,
@@ -940,19 +1603,19 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 		  mn->flags != flags || mn->n_owns != n_owns ||
 		  memcmp(mn->owns, owns, n_owns * sizeof(*owns)) || mn->n_yields != n_yields ||
 		  memcmp(mn->yields, yields, n_yields * sizeof(*yields));
-	member_heard(&d->member, n, m->hdr.epoch, daemon_now_ms(), ls, nl);
-	d->member.nodes[n].flags = flags;
-	memcpy(d->member.nodes[n].owns, owns, n_owns * sizeof(*owns));
-	d->member.nodes[n].n_owns = n_owns;
-	memcpy(d->member.nodes[n].yields, yields, n_yields * sizeof(*yields));
-	d->member.nodes[n].n_yields = n_yields;
+	peer_heard(p, m->hdr.epoch, daemon_now_ms(), ls, nl);
+	p->mn.flags = flags;
+	memcpy(p->mn.owns, owns, n_owns * sizeof(*owns));
+	p->mn.n_owns = n_owns;
+	memcpy(p->mn.yields, yields, n_yields * sizeof(*yields));
+	p->mn.n_yields = n_yields;
 	return changed;
 }
 
 static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire_msg *m,
 				   const struct ip_addr *from)
 {
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
 	struct cdat_events ev;
@@ -970,7 +1633,7 @@ static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire
 		return false;
 	memset(&ev, 0, sizeof(ev));
 	wire_tlv_begin(&it, m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+	while (tlv_next(&it, &type, &val, &vlen)) {
 		uint64_t sent = 0, now = daemon_now_ms();
 
 		if (type != WIRE_TLV_ECHO || vlen != ECHO_LEN || val[8] == NO_ADDR ||
@@ -991,16 +1654,16 @@ static bool dsync_on_heartbeat_ack(struct daemon *d, size_t n, const struct wire
 static void dsync_on_ctrl(struct daemon *d, size_t n, const struct wire_msg *m,
 			  struct cdat_outbox *ob)
 {
-	struct dsync_peer *p = &d->peers[n];
+	struct peer *p = &d->peers[n];
 	struct dsync_emit e = { .d = d, .node = n };
 	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
 	uint64_t now = daemon_now_ms(), a, b, c;
 
 	wire_tlv_begin(&it, m);
-	while (wire_tlv_next(&it, &type, &val, &vlen)) {
+	while (tlv_next(&it, &type, &val, &vlen)) {
 		if (type == REL_TLV_ACK && rel_dec_ack(val, vlen, &a, &b)) {
 			rel_tx_ack(p->tx, m->hdr.epoch, a, b);
 		} else if (type == REL_TLV_NACK && rel_dec_nack(val, vlen, &a, &b, &c)) {
@@ -1010,7 +1673,7 @@ static void dsync_on_ctrl(struct daemon *d, size_t n, const struct wire_msg *m,
 				 * state is the CDAT, which the coordinator re-proposes
 				 * when the peer's digest differs. */
 				rel_tx_resync(p->tx);
-				d->bulk_pending[n] = true;	/* and our table again */
+				p->bulk_pending = true;	/* and our table again */
 			}
 		} else if (type == REL_TLV_ALIVE && rel_dec_alive(val, vlen, &a, &b)) {
 			rel_rx_alive(p->rx, m->hdr.epoch, a, b, now, dsync_deliver_state, &dl);
@@ -1022,7 +1685,7 @@ static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 			   struct cdat_outbox *ob)
 {
 	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
-	struct wire_tlv_iter it;
+	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
 	uint8_t blob[REL_BODY_MAX + 1];
@@ -1033,20 +1696,20 @@ static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 	 * is the body. */
 	wire_tlv_begin(&it, m);
 	do {
-		if (!wire_tlv_next(&it, &type, &val, &vlen))
+		if (!tlv_next(&it, &type, &val, &vlen))
 			type = 0;
 	} while (type == WIRE_TLV_NODE);
 	if (type != REL_TLV_SEQ || !rel_dec_seq(val, vlen, &seq)) {
 		d->sync.rejected[WIRE_ERR_TLV]++;
 		return;
 	}
-	rest = m->body_len - (size_t)(it.p - m->body);
+	rest = tlv_iter_rest(&it, &val);
 	if (rest + 1 > sizeof(blob)) {
 		d->sync.rejected[WIRE_ERR_TLV]++;
 		return;
 	}
 	blob[0] = m->hdr.type;
-	memcpy(blob + 1, it.p, rest);
+	memcpy(blob + 1, val, rest);
 	rel_rx_input(d->peers[n].rx, m->hdr.epoch, seq, blob, rest + 1, daemon_now_ms(),
 		     dsync_deliver_state, &dl);
 }
@@ -1095,16 +1758,17 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 		       wire_status_name(st));
 		return false;
 	}
-	for (size_t i = 0; i < c->n_nodes; i++)
-		if (d->node_ids[i] == m.hdr.sender)
-			n = (long)i;
+	n = peer_by_id(d->peers, d->n_peers, m.hdr.sender);
 	if (n < 0 || n == c->self) {
 		d->sync.unknown_sender++;
 		return false;
 	}
-	st = wire_check_recipient(&m.hdr, d->node_ids[c->self], d->epoch);
+	/* To the group: proven by its recipient vector (sync/hbgroup.h). */
+	if (m.hdr.recipient == WIRE_GROUP && d->group)
+		return dsync_group_input(d, (size_t)n, &m, from, ob);
+	st = wire_check_recipient(&m.hdr, d->peers[c->self].id, d->epoch);
 	if (st == WIRE_OK)
-		st = wire_replay_check(&d->replay[n], m.hdr.epoch, m.hdr.seq);
+		st = wire_replay_check(&d->peers[n].replay, m.hdr.epoch, m.hdr.seq);
 	if (st != WIRE_OK) {
 		d->sync.rejected[st]++;
 		/* For an earlier boot of ours: the sender has not heard from this
@@ -1120,7 +1784,7 @@ static bool dsync_handle(struct daemon *d, const uint8_t *buf, size_t len,
 		       c->nodes[n].name, wire_status_name(st));
 		return false;
 	}
-	wire_replay_accept(&d->replay[n], m.hdr.epoch, m.hdr.seq);
+	wire_replay_accept(&d->peers[n].replay, m.hdr.epoch, m.hdr.seq);
 	d->sync.rx++;
 	dsync_learn_epoch(d, (size_t)n, m.hdr.epoch);
 	/* Not echoing our boot epoch: the sender has not heard from this boot
@@ -1153,15 +1817,24 @@ static void dsync_handshake(struct daemon *d)
 	const struct cfg *c = d->cfg;
 	uint64_t now = daemon_now_ms();
 
-	for (size_t n = 0; n < c->n_nodes && n < d->n_known; n++) {
+	bool group = false;
+
+	for (size_t n = 0; n < d->n_peers; n++) {
 		if (!d->peers[n].hb_soon)
 			continue;
 		d->peers[n].hb_soon = false;
 		if ((long)n == c->self)
 			continue;
+		/* Multicast: one group round tells every node it reaches. */
+		if (d->group && dsync_group_covers_node(d, n, now)) {
+			group = true;
+			continue;
+		}
 		for (size_t ai = 0; ai < c->nodes[n].n_addrs; ai++)
 			dsync_heartbeat(d, n, &c->nodes[n].addrs[ai].ip, NO_ADDR, now);
 	}
+	if (group)
+		dsync_group_round(d, now);
 }
 
 bool dsync_receive(struct daemon *d)
@@ -1173,10 +1846,13 @@ bool dsync_receive(struct daemon *d)
 	bool changed = false;
 
 	for (int i = 0; i < 256; i++) {
-		ssize_t n = chan_recv(d->chan, buf, sizeof(buf), &from);
+		struct chan_rx_info info;
+		ssize_t n = chan_recv_info(d->chan, buf, sizeof(buf), &from, NULL, &info);
 
 		if (n <= 0)
 			break;
+		if (d->group)
+			d->group->rx_ifindex = info.ifindex;
 		changed |= dsync_handle(d, buf, (size_t)n, &from, &ob);
 		if (ob.n > OUTBOX_CAP / 2)
 			dsync_flush_outbox(d, &ob);

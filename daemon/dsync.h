@@ -36,12 +36,15 @@
 
 int dsync_open(struct daemon *d, char *err, size_t errlen);
 void dsync_close(struct daemon *d);
-/* (Re)build the per-node state and the CDAT after a configuration (re)load. */
-int dsync_config(struct daemon *d);
+/* The subsystem (daemon/subsys.h): "sync", the CDAT_MSG_* types; its
+ * prepare and commit make the CDAT follow a configuration (re)load (the
+ * channels are in the peer table, daemon/peer.h). */
+extern const struct subsys dsync_subsys;
 /* Timers: heartbeats, misses, CDAT protocol, reliable resends and acks.
- * force_hb sends heartbeats now (a listener changed).  Returns true when a
- * node went down or came back. */
-bool dsync_tick(struct daemon *d, bool force_hb);
+ * force_hb sends heartbeats now (a listener changed).  Lowers *next to when
+ * it must run again (daemon_now_ms clock).  Returns true when a node went
+ * down or came back. */
+bool dsync_tick(struct daemon *d, bool force_hb, uint64_t *next);
 /* Reads every pending message; true when something the view depends on changed. */
 bool dsync_receive(struct daemon *d);
 /* A node is alive unless the CDAT says it is down: every one of its

@@ -28,15 +28,20 @@ static int join_v4(int fd, const struct ip_addr *g, int ifindex, char *err, size
 	memset(&mr, 0, sizeof(mr));
 	mr.imr_multiaddr = g->v4;
 	mr.imr_ifindex = ifindex;
-	if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+	if (ifindex >= 0 && setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0 &&
+	    errno != EADDRINUSE) {
 		snprintf(err, errlen, "sync: IP_ADD_MEMBERSHIP: %s", strerror(errno));
 		return -1;
 	}
-	if (ifindex && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0) {
+	mr.imr_ifindex = ifindex > 0 ? ifindex : 0;
+	if (ifindex > 0 && setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof(mr)) < 0) {
 		snprintf(err, errlen, "sync: IP_MULTICAST_IF: %s", strerror(errno));
 		return -1;
 	}
+	/* An AF_INET6 socket's IPv4 multicast loops by the IPv6 option
+	 * (sk_mc_loop): both off, or each node hears its own heartbeats. */
 	if (setopt_int(fd, IPPROTO_IP, IP_MULTICAST_LOOP, 0) < 0 ||
+	    setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, 0) < 0 ||
 	    setopt_int(fd, IPPROTO_IP, IP_MULTICAST_TTL, 1) < 0) {
 		snprintf(err, errlen, "sync: IPv4 multicast options: %s", strerror(errno));
 		return -1;
@@ -50,12 +55,13 @@ static int join_v6(int fd, const struct ip_addr *g, int ifindex, char *err, size
 
 	memset(&mr, 0, sizeof(mr));
 	mr.ipv6mr_multiaddr = g->v6;
-	mr.ipv6mr_interface = (unsigned)ifindex;
-	if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)) < 0) {
+	mr.ipv6mr_interface = ifindex > 0 ? (unsigned)ifindex : 0;
+	if (ifindex >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &mr, sizeof(mr)) < 0 &&
+	    errno != EADDRINUSE) {
 		snprintf(err, errlen, "sync: IPV6_JOIN_GROUP: %s", strerror(errno));
 		return -1;
 	}
-	if (ifindex && setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex) < 0) {
+	if (ifindex > 0 && setopt_int(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex) < 0) {
 		snprintf(err, errlen, "sync: IPV6_MULTICAST_IF: %s", strerror(errno));
 		return -1;
 	}
@@ -95,8 +101,11 @@ struct chan *chan_open(uint16_t port, const struct ip_addr *mcast_group, const c
 		free(c);
 		return NULL;
 	}
+	/* RECVPKTINFO: where a datagram arrived (a group heartbeat's
+	 * interface); it covers the v4-mapped side too. */
 	if (setopt_int(c->fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) < 0 ||
-	    setopt_int(c->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0) {
+	    setopt_int(c->fd, SOL_SOCKET, SO_REUSEADDR, 1) < 0 ||
+	    setopt_int(c->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) < 0) {
 		snprintf(err, errlen, "sync: socket options: %s", strerror(errno));
 		goto fail;
 	}
@@ -113,6 +122,10 @@ struct chan *chan_open(uint16_t port, const struct ip_addr *mcast_group, const c
 		goto fail;
 	}
 	c->port = ntohs(sa.sin6_port);
+	/* Without an interface, the options only (ifindex -1): the caller
+	 * joins on its interfaces (chan_join). */
+	if (!ifindex)
+		ifindex = -1;
 	if (mcast_group && mcast_group->family == AF_INET &&
 	    join_v4(c->fd, mcast_group, ifindex, err, errlen) < 0)
 		goto fail;
@@ -136,8 +149,41 @@ uint16_t chan_port(const struct chan *c)
 	return c->port;
 }
 
-int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_addr *to,
-		   uint16_t port, const void *buf, size_t len)
+int chan_join(struct chan *c, const struct ip_addr *group, int ifindex, char *err,
+	      size_t errlen)
+{
+	struct ip_mreqn m4;
+	struct ipv6_mreq m6;
+	int r;
+
+	if (errlen)
+		err[0] = '\0';
+	if (ifindex <= 0)
+		return -EINVAL;
+	if (group->family == AF_INET) {
+		memset(&m4, 0, sizeof(m4));
+		m4.imr_multiaddr = group->v4;
+		m4.imr_ifindex = ifindex;
+		r = setsockopt(c->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m4, sizeof(m4));
+	} else if (group->family == AF_INET6) {
+		memset(&m6, 0, sizeof(m6));
+		m6.ipv6mr_multiaddr = group->v6;
+		m6.ipv6mr_interface = (unsigned)ifindex;
+		r = setsockopt(c->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m6, sizeof(m6));
+	} else {
+		return -EAFNOSUPPORT;
+	}
+	if (r < 0 && errno != EADDRINUSE) {
+		r = -errno;
+		snprintf(err, errlen, "sync: joining the group on interface %d: %s", ifindex,
+			 strerror(errno));
+		return r;
+	}
+	return 0;
+}
+
+static int chan_sendmsg(struct chan *c, const struct ip_addr *src, int ifindex,
+			const struct ip_addr *to, uint16_t port, const void *buf, size_t len)
 {
 	struct sockaddr_in6 sa;
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
@@ -165,10 +211,10 @@ int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_ad
 	mh.msg_namelen = sizeof(sa);
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
-	if (src && src->family) {
+	if ((src && src->family) || ifindex > 0) {
 		struct cmsghdr *ch;
 
-		if (src->family != to->family)
+		if (src && src->family && src->family != to->family)
 			return -EINVAL;
 		memset(&cm, 0, sizeof(cm));
 		mh.msg_control = cm.b;
@@ -179,7 +225,9 @@ int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_ad
 			struct in_pktinfo pi;
 
 			memset(&pi, 0, sizeof(pi));
-			pi.ipi_spec_dst = src->v4;
+			if (src && src->family)
+				pi.ipi_spec_dst = src->v4;
+			pi.ipi_ifindex = ifindex > 0 ? ifindex : 0;
 			ch->cmsg_level = IPPROTO_IP;
 			ch->cmsg_type = IP_PKTINFO;
 			ch->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -189,7 +237,9 @@ int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_ad
 			struct in6_pktinfo pi;
 
 			memset(&pi, 0, sizeof(pi));
-			pi.ipi6_addr = src->v6;
+			if (src && src->family)
+				pi.ipi6_addr = src->v6;
+			pi.ipi6_ifindex = ifindex > 0 ? (unsigned)ifindex : 0;
 			ch->cmsg_level = IPPROTO_IPV6;
 			ch->cmsg_type = IPV6_PKTINFO;
 			ch->cmsg_len = CMSG_LEN(sizeof(pi));
@@ -205,16 +255,34 @@ int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_ad
 	return (size_t)n == len ? 0 : -EMSGSIZE;
 }
 
+int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_addr *to,
+		   uint16_t port, const void *buf, size_t len)
+{
+	return chan_sendmsg(c, src, 0, to, port, buf, len);
+}
+
+int chan_send_group(struct chan *c, const struct ip_addr *src, int ifindex,
+		    const struct ip_addr *group, uint16_t port, const void *buf, size_t len)
+{
+	if (ifindex <= 0)
+		return -EINVAL;
+	return chan_sendmsg(c, src, ifindex, group, port, buf, len);
+}
+
 int chan_send(struct chan *c, const struct ip_addr *to, uint16_t port, const void *buf, size_t len)
 {
 	return chan_send_from(c, NULL, to, port, buf, len);
 }
 
-ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *from,
-		       uint16_t *from_port)
+ssize_t chan_recv_info(struct chan *c, void *buf, size_t cap, struct ip_addr *from,
+		       uint16_t *from_port, struct chan_rx_info *info)
 {
 	struct sockaddr_in6 sa;
 	struct iovec iov = { .iov_base = buf, .iov_len = cap };
+	union {
+		char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + 64];
+		struct cmsghdr align;
+	} cm;
 	struct msghdr mh;
 	ssize_t n;
 
@@ -225,6 +293,8 @@ ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *fr
 		mh.msg_namelen = sizeof(sa);
 		mh.msg_iov = &iov;
 		mh.msg_iovlen = 1;
+		mh.msg_control = cm.b;
+		mh.msg_controllen = sizeof(cm.b);
 		n = recvmsg(c->fd, &mh, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -244,7 +314,31 @@ ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *fr
 	}
 	if (from_port)
 		*from_port = ntohs(sa.sin6_port);
+	if (info) {
+		struct cmsghdr *ch;
+
+		memset(info, 0, sizeof(*info));
+		for (ch = CMSG_FIRSTHDR(&mh); ch; ch = CMSG_NXTHDR(&mh, ch)) {
+			struct in6_pktinfo pi;
+
+			if (ch->cmsg_level != IPPROTO_IPV6 || ch->cmsg_type != IPV6_PKTINFO ||
+			    ch->cmsg_len < CMSG_LEN(sizeof(pi)))
+				continue;
+			memcpy(&pi, CMSG_DATA(ch), sizeof(pi));
+			info->ifindex = (int)pi.ipi6_ifindex;
+			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr))
+				addr_from_bytes(&info->dst, AF_INET, &pi.ipi6_addr.s6_addr[12]);
+			else
+				addr_from_bytes(&info->dst, AF_INET6, &pi.ipi6_addr);
+		}
+	}
 	return n;
+}
+
+ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *from,
+		       uint16_t *from_port)
+{
+	return chan_recv_info(c, buf, cap, from, from_port, NULL);
 }
 
 ssize_t chan_recv(struct chan *c, void *buf, size_t cap, struct ip_addr *from)

@@ -3,9 +3,11 @@
  *
  * One dual-stack socket (AF_INET6, IPV6_V6ONLY off, IPv4 peers as v4-mapped
  * addresses) bound to the sync port on any address, SO_REUSEADDR,
- * nonblocking, close-on-exec.  When a multicast group is given it is joined
- * on the interface (or the kernel's choice when none), with loopback off and
- * a TTL / hop limit of 1.  Unicast works with or without a group. */
+ * nonblocking, close-on-exec.  When a multicast group is given, loopback is
+ * off and the TTL / hop limit 1; it is joined on the interface if one is
+ * given, else on each interface the caller names (chan_join).  Unicast
+ * works with or without a group.  Receiving says on which interface and to
+ * which address a datagram arrived (IPV6_RECVPKTINFO). */
 #ifndef CLUSTERD_CHAN_H
 #define CLUSTERD_CHAN_H
 
@@ -41,6 +43,21 @@ int chan_send_from(struct chan *c, const struct ip_addr *src, const struct ip_ad
 ssize_t chan_recv(struct chan *c, void *buf, size_t cap, struct ip_addr *from);
 ssize_t chan_recv_port(struct chan *c, void *buf, size_t cap, struct ip_addr *from,
 		       uint16_t *from_port);
+/* Joins group on interface ifindex (> 0): 0 (also when already joined),
+ * or -errno with a message in err. */
+int chan_join(struct chan *c, const struct ip_addr *group, int ifindex, char *err,
+	      size_t errlen);
+/* Sends one datagram to group out of interface ifindex (> 0), from src (as
+ * chan_send_from; NULL: the kernel's choice). */
+int chan_send_group(struct chan *c, const struct ip_addr *src, int ifindex,
+		    const struct ip_addr *group, uint16_t port, const void *buf, size_t len);
+struct chan_rx_info {
+	int ifindex;		/* where it arrived; 0: unknown */
+	struct ip_addr dst;	/* to which address (a group's, or ours) */
+};
+/* chan_recv_port, and (info, may be NULL) where the datagram arrived. */
+ssize_t chan_recv_info(struct chan *c, void *buf, size_t cap, struct ip_addr *from,
+		       uint16_t *from_port, struct chan_rx_info *info);
 void chan_close(struct chan *c);
 
 #endif

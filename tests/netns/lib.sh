@@ -12,7 +12,9 @@
 # Environment: CLUSTERD, CLUSTERCTL (binaries), NT_KEEP=1 (leave everything on exit),
 # NT_ID (force the run id), NT_VERBOSE=1 (trace helper commands), NT_SAVE_LOGS=DIR (copy the
 # logs and sanitizer reports there on exit), NT_WORKERS (worker threads per daemon, default 2),
-# NT_STOP_S (how long nt_stop waits after its signal before SIGKILL, default 20).
+# NT_STOP_S (how long nt_stop waits after its signal before SIGKILL, default 20),
+# NT_SYNC_MODE (multicast, the default: the configurations set cluster.sync.group, heartbeats go
+# to the group; unicast: no group, every message unicast).
 #
 # Exit status of a test: 0 passed, 1 failed, 77 skipped (a tool it needs is missing: nt_need).
 
@@ -32,6 +34,8 @@ if [ -z "${PY:-}" ]; then
 fi
 
 NT_ID=${NT_ID:-cd$$x$RANDOM}
+NT_SYNC_MODE=${NT_SYNC_MODE:-multicast}
+NT_SYNC_GROUP=239.255.77.1
 NT_WORK=${NT_WORK:-/tmp/clusterd-netns.$NT_ID}
 NT_HOSTS="d1 d2 t1 t2 t3"
 NT_TARGETS="t1 t2 t3"
@@ -452,6 +456,16 @@ nt_write_key()
 	chmod 0600 "$NT_WORK/cluster.key"
 }
 
+# nt_sync_group: the group setting of NT_SYNC_MODE, for a configuration's sync line.
+nt_sync_group()
+{
+	case $NT_SYNC_MODE in
+	multicast) printf 'group = "%s"; ' "$NT_SYNC_GROUP" ;;
+	unicast) ;;
+	*) nt_log "NT_SYNC_MODE=$NT_SYNC_MODE: multicast or unicast"; return 1 ;;
+	esac
+}
+
 # nt_write_config [FILE]: the one configuration of every node.  NT_TARGETS80 overrides the
 # targets of VIPA:80 (a libconfig list body, e.g. '"t1", "t2"').
 nt_write_config()
@@ -469,7 +483,7 @@ nt_write_config()
 cluster = {
   name = "nt";
   key_file = "$NT_WORK/cluster.key";
-  sync = { group = "239.255.77.1"; port = 7788; interface = "lan0";
+  sync = { $(nt_sync_group)port = 7788; interface = "lan0";
            mode = "every-update"; interval_ms = 200; };
   heartbeat_ms = 100;
   retry_threshold = 3;
@@ -879,7 +893,7 @@ nt_write_config2()
 cluster = {
   name = "nt2";
   key_file = "$NT_WORK/cluster.key";
-  sync = { group = "239.255.77.1"; port = $NT_SYNC_PORT; interface = "lan0";
+  sync = { $(nt_sync_group)port = $NT_SYNC_PORT;
            mode = "every-update"; interval_ms = 200; };
   heartbeat_ms = $NT2_HB;
   retry_threshold = $NT2_RETRY;
@@ -987,29 +1001,39 @@ print(-1)" "$CLUSTERCTL" "$(nt_sock "$1")" "$2" "$3" "$4" "${5:-cdat}"
 
 # nt2_sync_drop HOST TABLE own|peer ADDR...: drops cluster traffic (UDP to or from the sync
 # port) in HOST's namespace: "own": traffic of HOST's own addresses ADDR (that path of HOST is
-# cut); "peer": traffic exchanged with the peers' addresses ADDR.  Data traffic is untouched.
+# cut), group datagrams arriving on their interfaces included; "peer": traffic exchanged with
+# the peers' addresses ADDR, and every group datagram HOST sends (a group datagram cannot spare
+# some peers: the others measure HOST by unicast, which passes).  Data traffic is untouched.
 # Each cut is its own nft table, healed by nt2_sync_heal HOST TABLE.
 nt2_sync_drop()
 {
-	local h=$1 name=$2 kind=$3 set in out
+	local h=$1 name=$2 kind=$3 set in out a ifn extra="" extra_out=""
 	shift 3
 	set=$(echo "$*" | sed 's/ /, /g')
 	if [ "$kind" = own ]; then
 		in="ip daddr { $set }" out="ip saddr { $set }"
+		for a in "$@"; do
+			ifn=$(nt_x "$h" ip -o -4 addr show to "$a" | awk '{print $2; exit}')
+			[ -n "$ifn" ] && extra="$extra
+		iifname \"$ifn\" ip daddr 224.0.0.0/4 udp dport $NT_SYNC_PORT drop"
+		done
+		extra_out=""
 	else
 		in="ip saddr { $set }" out="ip daddr { $set }"
+		extra_out="ip daddr 224.0.0.0/4 udp dport $NT_SYNC_PORT drop"
 	fi
 	nt_x "$h" nft -f - <<NFT
 table ip $name {
 	chain in {
 		type filter hook input priority -10; policy accept;
 		$in udp dport $NT_SYNC_PORT drop
-		$in udp sport $NT_SYNC_PORT drop
+		$in udp sport $NT_SYNC_PORT drop$extra
 	}
 	chain out {
 		type filter hook output priority -10; policy accept;
 		$out udp dport $NT_SYNC_PORT drop
 		$out udp sport $NT_SYNC_PORT drop
+		$extra_out
 	}
 }
 NFT
