@@ -6,6 +6,8 @@
 #         tests and the integration tests
 #   tsan: ThreadSanitizer (configure --enable-tsan): the unit tests and the multi-worker
 #         integration tests
+# san and tsan are the test builds (tests/run, CI): configured with --enable-werror, so that a
+# warning fails them; rel, like a user's ./configure, does not stop on one.
 set -euo pipefail
 kind=${1:-rel}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,12 +27,12 @@ mkdir -p "$out"
 cd "$out"
 if [ ! -f Makefile ] || [ "$top/configure" -nt Makefile ]; then
 	case $kind in
-	san) "$top/configure" -q --enable-sanitizers ;;
+	san) "$top/configure" -q --enable-sanitizers --enable-werror ;;
 	tsan)
 		# configure ignores an --enable it does not know (a warning): ask it first, and
 		# give the flags directly to a configure without the option
 		if "$top/configure" --help | grep -q -- --enable-tsan; then
-			"$top/configure" -q --enable-tsan
+			"$top/configure" -q --enable-tsan --enable-werror
 		else
 			"$top/configure" -q CFLAGS="-fsanitize=thread -g -O2" LDFLAGS=-fsanitize=thread
 		fi
