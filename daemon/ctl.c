@@ -87,6 +87,7 @@ struct ctl_client {
 };
 
 struct ctl_server {
+	const struct ctl_ops *ops;
 	int ep;			/* epoll: the listener and the clients */
 	int lfd;
 	char path[108];
@@ -120,7 +121,8 @@ static void ctl_make_dir(const char *path)
 		return;	/* bind() says what is wrong */
 }
 
-struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
+struct ctl_server *ctl_open(const char *path, const struct ctl_ops *ops, char *err,
+			    size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = CTL_CLIENTS_MAX };
@@ -135,6 +137,7 @@ struct ctl_server *ctl_open(const char *path, char *err, size_t errlen)
 		snprintf(err, errlen, "control socket: out of memory");
 		return NULL;
 	}
+	s->ops = ops;
 	for (size_t i = 0; i < CTL_CLIENTS_MAX; i++)
 		s->c[i].fd = -1;
 	snprintf(s->path, sizeof(s->path), "%s", path);
@@ -786,15 +789,17 @@ static json_t *ctl_error(const char *fmt, ...)
 	return o;
 }
 
-static json_t *ctl_drain(struct daemon *d, const char *node, bool on)
+static json_t *ctl_drain(const struct ctl_req *r, bool on)
 {
+	struct daemon *d = r->d;
+	const char *node = r->arg;
 	long n = node ? cfg_node_index(d->cfg, node) : -1;
 	json_t *o;
 
 	if (n < 0)
 		return ctl_error("unknown node '%s'", node ? node : "");
 	d->peers[n].drained = on;
-	daemon_mark_dirty(d);
+	r->s->ops->mark_dirty(d);
 	log_info("node %s %s", node, on ? "drained: no new connections" : "undrained");
 	o = json_object();
 	json_object_set_new(o, "ok", json_true());
@@ -822,12 +827,12 @@ static json_t *ctl_cmd_cdat(const struct ctl_req *r)
 
 static json_t *ctl_cmd_drain(const struct ctl_req *r)
 {
-	return ctl_drain(r->d, r->arg, true);
+	return ctl_drain(r, true);
 }
 
 static json_t *ctl_cmd_undrain(const struct ctl_req *r)
 {
-	return ctl_drain(r->d, r->arg, false);
+	return ctl_drain(r, false);
 }
 
 static json_t *ctl_cmd_reload(const struct ctl_req *r)
@@ -835,7 +840,7 @@ static json_t *ctl_cmd_reload(const struct ctl_req *r)
 	char err[CFG_ERR_MAX];
 	json_t *o;
 
-	if (daemon_reload(r->d, err, sizeof(err)) < 0)
+	if (r->s->ops->reload(r->d, err, sizeof(err)) < 0)
 		return ctl_error("%s", err);
 	o = json_object();
 	json_object_set_new(o, "ok", json_true());
@@ -848,7 +853,7 @@ static json_t *ctl_cmd_failover(const struct ctl_req *r)
 	char err[CFG_ERR_MAX];
 	json_t *o;
 
-	if (daemon_failover(r->d, r->arg, err, sizeof(err)) < 0)
+	if (r->s->ops->failover(r->d, r->arg, err, sizeof(err)) < 0)
 		return ctl_error("%s", err);
 	o = json_object();
 	json_object_set_new(o, "ok", json_true());

@@ -13,8 +13,20 @@
 
 struct ctl_server;
 
+/* What the commands that act ask of the daemon: the daemon hands them in at
+ * ctl_open, so the control socket calls nothing in main.c by name. */
+struct ctl_ops {
+	/* Reload the configuration: 0, or -1 with err (the old one stays). */
+	int (*reload)(struct daemon *d, char *err, size_t errlen);
+	/* Give the VIPA to its backup: 0, or -1 with err. */
+	int (*failover)(struct daemon *d, const char *vipa, char *err, size_t errlen);
+	/* A node was drained or undrained: rebuild the routing view. */
+	void (*mark_dirty)(struct daemon *d);
+};
+
 /* Listens on path (mode 0600, a stale socket replaced). */
-struct ctl_server *ctl_open(const char *path, char *err, size_t errlen);
+struct ctl_server *ctl_open(const char *path, const struct ctl_ops *ops, char *err,
+			    size_t errlen);
 /* An epoll fd of the listener and the clients: readable when a client
  * connects, sends its line, or can take more of its answer.  Put it in the
  * main loop's set and call ctl_serve() when it is readable. */
@@ -26,10 +38,5 @@ void ctl_serve(struct daemon *d, struct ctl_server *s);
  * client timeout (daemon_now_ms clock), UINT64_MAX without clients. */
 uint64_t ctl_next_deadline(const struct ctl_server *s);
 void ctl_close(struct ctl_server *s);
-
-/* Provided by the daemon (main.c). */
-int daemon_reload(struct daemon *d, char *err, size_t errlen);
-void daemon_mark_dirty(struct daemon *d);
-int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen);
 
 #endif

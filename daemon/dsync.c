@@ -391,7 +391,7 @@ static void dsync_cdat_reload(struct daemon *d)
 	d->cdat_pending_set = false;
 }
 
-/* Our own adapter information, as the kernel has it (seed 001). */
+/* Our own adapter information, as the kernel has it (cdat, doc/architecture.md). */
 static void dsync_own_adapters(struct daemon *d)
 {
 	const struct cfg_node *me = &d->cfg->nodes[d->cfg->self];
@@ -669,24 +669,34 @@ static bool dsync_src_ok(const struct wire_msg *m, const struct ip_addr *from)
 	return false;
 }
 
+/* What every heartbeat says, unicast or group: where we listen, our roles,
+ * the CDAT summary, our suspicions, and ECHO: our send time (ms) and which
+ * address ai of the recipient (unicast) or of ours (group) it is for. */
+static void dsync_put_hb_body(struct daemon *d, struct wire_writer *w, uint64_t now, uint8_t ai)
+{
+	uint8_t echo[ECHO_LEN] = { 0 };
+
+	dsync_put_listen(d, w);
+	dsync_put_roles(d, w);
+	if (d->cdat_ready)
+		cdat_put_summary(&w->body, d->cdat.cur.version, d->cdat.cur.digest);
+	dsync_put_suspects(d, w);
+	for (int i = 0; i < 8; i++)
+		echo[i] = (uint8_t)(now >> (56 - 8 * i));
+	echo[8] = ai;
+	wire_put(w, WIRE_TLV_ECHO, echo, sizeof(echo));
+}
+
 static void dsync_heartbeat(struct daemon *d, size_t n, const struct ip_addr *to, uint8_t ai,
 			    uint64_t now)
 {
-	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
+	uint8_t buf[WIRE_MAX];
 	const struct ip_addr *src = dsync_src(d, n, to);
 	struct wire_writer w;
 
 	dsync_begin(d, &w, buf, sizeof(buf), WIRE_HEARTBEAT, n);
 	dsync_put_src(&w, src);
-	dsync_put_listen(d, &w);
-	dsync_put_roles(d, &w);
-	if (d->cdat_ready)
-		cdat_put_summary(&w.body, d->cdat.cur.version, d->cdat.cur.digest);
-	dsync_put_suspects(d, &w);
-	for (int i = 0; i < 8; i++)
-		echo[i] = (uint8_t)(now >> (56 - 8 * i));
-	echo[8] = ai;
-	wire_put(&w, WIRE_TLV_ECHO, echo, sizeof(echo));
+	dsync_put_hb_body(d, &w, now, (uint8_t)ai);
 	dsync_send(d, &w, to, src);
 	d->sync.hb_tx++;
 }
@@ -1059,7 +1069,7 @@ static int dsync_group_heartbeat(struct daemon *d, size_t ai, uint64_t now)
 	struct dsync_group *g = d->group;
 	const struct cfg *c = d->cfg;
 	const struct ip_addr *src = &c->nodes[c->self].addrs[ai].ip;
-	uint8_t buf[WIRE_MAX], echo[ECHO_LEN] = { 0 };
+	uint8_t buf[WIRE_MAX];
 	uint32_t ids[CDAT_MAX_NODES] = { 0 };
 	uint8_t rcpt[CDAT_MAX_NODES * HBG_RCPT_LEN], gecho[GROUP_ECHO_MAX * HBG_ECHO_LEN];
 	struct hbg_echo owed[GROUP_ECHO_MAX];
@@ -1084,17 +1094,9 @@ static int dsync_group_heartbeat(struct daemon *d, size_t ai, uint64_t now)
 				     d->peers[n].epoch_seen);
 	}
 	wire_put(&w, WIRE_TLV_RCPTS, rcpt, (uint16_t)(nr * HBG_RCPT_LEN));
-	dsync_put_listen(d, &w);
-	dsync_put_roles(d, &w);
-	if (d->cdat_ready)
-		cdat_put_summary(&w.body, d->cdat.cur.version, d->cdat.cur.digest);
-	dsync_put_suspects(d, &w);
-	/* Our send time (the token the others echo) and which of our
-	 * addresses this is; nobody answers it alone. */
-	for (int i = 0; i < 8; i++)
-		echo[i] = (uint8_t)(now >> (56 - 8 * i));
-	echo[8] = (uint8_t)ai;
-	wire_put(&w, WIRE_TLV_ECHO, echo, sizeof(echo));
+	/* Nobody answers a group heartbeat alone: its ECHO is the token the
+	 * others list in their own. */
+	dsync_put_hb_body(d, &w, now, (uint8_t)ai);
 	lim = dsync_group_lim(d);
 	dsync_group_put_alive(d, &w, g->ifindex[ai], now, lim);
 	/* The echoes fill what room is left; the rest go next period. */

@@ -1,17 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sync: the daemon side of cluster messaging.
  *
- * - Heartbeats go to every address of every other node, every heartbeat_ms
- *   (the seed sends to the primary and fails over on timeout; measuring all
- *   addresses all the time finds a dead alternate before it is needed and a
- *   healed primary at once); the node answers
- *   each one from where it came (HEARTBEAT_ACK), which measures that
- *   address's response time and counts misses (sync/cdat: after `retry`
- *   misses an address is unreachable, a node with every address unreachable
- *   is suspected, and down when the voters agree: cdat_agreed).  Heartbeats
- *   also carry where this node's applications listen, the summary (version,
- *   digest) of its committed CDAT and the nodes it suspects (its vote); a
- *   change of suspicion sends heartbeats at once.
+ * - Unicast (no cluster.sync.group): heartbeats go to every address of
+ *   every other node, every heartbeat_ms (measuring all addresses all the
+ *   time finds a dead alternate before it is needed and a healed primary at
+ *   once); the node answers each one from where it came (HEARTBEAT_ACK),
+ *   which measures that address's response time and counts misses
+ *   (sync/cdat: after `retry` misses an address is unreachable, a node with
+ *   every address unreachable is suspected, and down when the voters agree:
+ *   cdat_agreed).
+ * - Multicast (group set): one heartbeat per own address and period goes to
+ *   the group out of that address's interface; the others list it in their
+ *   own next group heartbeat (sync/hbgroup: token and time held), which
+ *   measures the response time without an answer each, and carry the idle
+ *   reliable channels' ALIVEs.  A group datagram lists every recipient with
+ *   its boot epoch under the MAC.  A peer address whose group heartbeats we
+ *   do not hear (another subnet, the other family) gets unicast ones.
+ * - Heartbeats of both kinds also carry where this node's applications
+ *   listen, the summary (version, digest) of its committed CDAT and the nodes
+ *   it suspects (its vote); a change of suspicion sends heartbeats at once.
  * - State messages (the CDAT's report / propose / ack / commit) go to a
  *   node's current address (its reachable one of lowest cos) over the reliable
  *   channel (sync/reliable: per-peer sequence numbers, ACK, NACK, resend).

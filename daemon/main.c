@@ -42,7 +42,7 @@
 #define SCAN_MS 250		/* listener scan period: a change is known within 1 s */
 #define DEFAULT_CONF SYSCONFDIR "/clusterd.conf"
 
-void daemon_mark_dirty(struct daemon *d)
+static void daemon_mark_dirty(struct daemon *d)
 {
 	d->view_dirty = true;
 }
@@ -260,7 +260,7 @@ static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 	vs->changed_ms = daemon_wall_ms();
 }
 
-/* --- roles (seeds 002 and 004) ------------------------------------------------
+/* --- roles (distribution and takeover, doc/architecture.md) ------------------------------------------------
  *
  * The ownership rule and the ready decision are common/roles (pure, unit
  * tested): here the daemon fills their snapshot from what it knows (CDAT
@@ -326,7 +326,7 @@ static void daemon_roles_snap_free(struct roles_snap *s)
 	s->bits = NULL;
 }
 
-int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen)
+static int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t errlen)
 {
 	struct roles_snap s;
 	struct ip_addr a;
@@ -454,7 +454,7 @@ static bool daemon_roles(struct daemon *d)
 			log_info("now distributing VIPA %s on %s",
 				 addr_fmt(&vp->addr, ab, sizeof(ab)), vp->ifname);
 			/* Tell the others at once, and rebuild what replication
-			 * may have missed from the targets (seed 002). */
+			 * may have missed from the targets (takeover, doc/architecture.md). */
 			drepl_request_reports(d, i);
 			changed = true;
 		} else if (owner != c->self && vs->owned) {
@@ -627,8 +627,11 @@ static int daemon_reload_try(struct daemon *d, char *err, size_t errlen)
 		return -1;
 	}
 	if (nc->queue_base != oc->queue_base || nc->sync_port != oc->sync_port ||
-	    (nc->workers && nc->workers != d->n_workers))
-		log_warn("reload: workers, queue and sync port changes take effect at restart");
+	    (nc->workers && nc->workers != d->n_workers) ||
+	    !addr_eq(&nc->sync_group, &oc->sync_group) ||
+	    strcmp(nc->sync_ifname, oc->sync_ifname))
+		log_warn("reload: changes to workers, queue_base and cluster.sync's port, group "
+			 "and interface take effect at restart");
 
 	/* Everything prepared, or nothing changed: the old configuration
 	 * stays whole and in effect. */
@@ -694,7 +697,7 @@ static int daemon_reload_try(struct daemon *d, char *err, size_t errlen)
 }
 
 /* SIGHUP and clusterctl reload: a refusal is logged here and returned. */
-int daemon_reload(struct daemon *d, char *err, size_t errlen)
+static int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
 	if (daemon_reload_try(d, err, errlen) == 0)
 		return 0;
@@ -755,6 +758,13 @@ static void daemon_drop_caps(void)
 	log_info("capabilities: keeping %s; dropped %u%s", admin ? "CAP_NET_ADMIN" :
 		 "none (CAP_NET_ADMIN missing)", dropped, raw ? ", CAP_NET_RAW among them" : "");
 }
+
+/* What clusterctl's acting commands call (daemon/ctl.h). */
+static const struct ctl_ops daemon_ctl_ops = {
+	.reload = daemon_reload,
+	.failover = daemon_failover,
+	.mark_dirty = daemon_mark_dirty,
+};
 
 static int daemon_run(struct daemon *d)
 {
@@ -879,8 +889,8 @@ static int daemon_run(struct daemon *d)
 			 d->native_queue ? "native" : "xtables", d->queue_base,
 			 d->queue_base + d->n_workers - 1);
 	}
-	d->ctl = ctl = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket, err,
-				sizeof(err));
+	d->ctl = ctl = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket,
+				&daemon_ctl_ops, err, sizeof(err));
 	if (!ctl) {
 		log_err("%s", err);
 		goto out;
@@ -966,7 +976,7 @@ static int daemon_run(struct daemon *d)
 					if (si.ssi_signo == SIGHUP) {
 						daemon_reload(d, err, sizeof(err));	/* logs */
 					} else if (!d->leaving) {
-						/* Impending failure (seed 000/002): say
+						/* Announced failure (takeover, doc/architecture.md): say
 						 * so, let the backup take over, keep
 						 * forwarding and syncing until it has
 						 * everything, then go. */

@@ -560,8 +560,7 @@ unsigned cdat_heard(struct cdat *t, size_t node, size_t ai, uint64_t now, struct
 
 uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms)
 {
-	/* The margin covers the jitter of two senders that wake every 10 ms
-	 * and of the path: with heartbeats on a grid, `retry - 1` losses in a
+	/* The margin covers the senders' scheduling jitter and the path's: with heartbeats on a grid, `retry - 1` losses in a
 	 * row leave a silence of retry heartbeats plus that jitter, which
 	 * must not count as `retry` losses. */
 	uint64_t margin = heartbeat_ms / 4 > 20 ? heartbeat_ms / 4 : 20;
