@@ -2,7 +2,7 @@
 /* config: the immutable configuration object.
  *
  * cfg_load() parses /etc/clusterd.conf (libconfig syntax, the contract keys
- * of DESIGN.md plus the daemon keys below), resolves every reference (node
+ * of clusterd.conf(5), daemon keys included), resolves every reference (node
  * names in vipas/services/distributors), validates everything and returns a
  * complete object, or NULL with "file:line: what is wrong" in err.  Nothing
  * outside this module ever sees a half-valid configuration.  A reload builds

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* roles: who distributes each VIPA (seeds 002 and 004).  Pure functions
+/* roles: who distributes each VIPA (takeover, doc/architecture.md).  Pure functions
  * over a snapshot the daemon fills from what it knows: the configuration,
  * per node whether it is alive (CDAT), heard, ready or leaving, and per
  * node and VIPA whether it claims or yields it.

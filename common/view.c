@@ -30,7 +30,7 @@ static int view_build_service(struct view_service *vs, const struct view_input *
 {
 	const struct cfg *c = in->cfg;
 	const struct cfg_distributor *d = &vp->dists[di];
-	/* A distributor with its own candidate list uses it (seed 002). */
+	/* A distributor with its own candidate list uses it (distribution, doc/architecture.md). */
 	const struct cfg_target *cand = d->n_targets ? d->targets : s->targets;
 	size_t n = d->n_targets ? d->n_targets : s->n_targets;
 	int fam = vp->addr.family;

@@ -183,7 +183,7 @@ struct daemon {
 	struct cdat cdat_pending;
 	bool cdat_pending_set;
 
-	/* Takeover (seed 002).  ready: this node holds the replicated tables
+	/* Takeover (takeover, doc/architecture.md).  ready: this node holds the replicated tables
 	 * and may distribute; a starting node waits for the bulk of the node
 	 * that distributes its VIPAs, or for start_ms + grace when none does. */
 	bool ready, leaving;

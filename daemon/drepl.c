@@ -632,7 +632,7 @@ static int drepl_report_conn(const struct listen_conn *lc, void *arg)
 	return 0;
 }
 
-/* Seed 002: the new distributor builds its table from the targets' reports. */
+/* Targets' reports rebuild a new distributor's table (takeover, doc/architecture.md). */
 static void drepl_send_report(struct daemon *d, size_t to, const struct ip_addr *vaddr)
 {
 	const struct cfg *c = d->cfg;

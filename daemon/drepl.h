@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* replicate: the connection table travels to the other distributors of a
  * VIPA, so that a backup can take the VIPA over without losing a connection
- * (seed 002).
+ * (takeover, doc/architecture.md).
  *
  * - Workers log what their tables do (daemon/connlog); the main thread
  *   drains the logs into UPDATE messages for every other distributor of

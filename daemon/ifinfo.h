@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ifinfo: the adapter information of one of this node's own addresses
- * (seed 001: subnet mask, adapter type, MTU), read from the kernel. */
+ * (prefix, adapter type, MTU: cdat, doc/architecture.md), read from the kernel. */
 #ifndef CLUSTERD_IFINFO_H
 #define CLUSTERD_IFINFO_H
 

@@ -8,7 +8,7 @@
  * misses, smoothed response time; not covered), and each node this node's
  * suspicion and the votes of the others (cdat_agreed).
  *
- * Distribution (seed 001, steps 220-250) is a pure state machine: every
+ * Distribution (cdat, doc/architecture.md) is a pure state machine: every
  * node reports its own entry to the coordinator (the first node of the
  * table, in configuration order, that is not down); the coordinator merges
  * the reports and, when its table differs from the committed one, PROPOSEs
@@ -144,7 +144,7 @@ struct cdat {
 /* Empty table (version 0). */
 void cdat_init(struct cdat *t);
 void cdat_free(struct cdat *t);
-/* Step 210: names and addresses from the file, the per-address keys as the
+/* The starting table: names and addresses from the file, the per-address keys as the
  * first adapter information.  Version 0, every status UNKNOWN. */
 int cdat_from_cfg(struct cdat *t, const struct cfg *c);
 /* Deep copy into dst (freed first); local observations included. */
@@ -232,8 +232,8 @@ uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms);
  * event bits. */
 unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
 
-/* Agreement before a node is expelled (seed 001: "other nodes are ... queried
- * as to their perspective of the silent node"; they "reach a consensus").
+/* Agreement before a node is expelled (cdat, doc/architecture.md): no node is
+ * expelled on the word of one; the nodes that still hear each other agree.
  * Each node's proven heartbeats list the nodes it suspects.  The voters
  * about node x are this node and every node that is not x, not down, not
  * suspected by us, and whose proven heartbeat came within

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* key: loads the cluster key file (hex text, see DESIGN.md) into the keys
+/* key: loads the cluster key file (hex text, see clusterd.conf(5)) into the keys
  * that authenticate cluster messages. */
 #ifndef CLUSTERD_KEY_H
 #define CLUSTERD_KEY_H

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* repl: connection-table replication (seed 002).  The distributor of a VIPA
+/* repl: connection-table replication (takeover, doc/architecture.md).  The distributor of a VIPA
  * sends its connection table to the backup distributor(s) as records in
  * reliable state messages; a target reports the connections it holds to a
  * new distributor; every receiver keeps the replicas in a store, ready for a
@@ -64,7 +64,7 @@
 #define REPL_BODY_MAX (REL_BODY_MAX - 1)
 
 /* Record flags. */
-#define REPL_F_HANDOFF	0x01	/* handed off (seed 003): the target translates sequences */
+#define REPL_F_HANDOFF	0x01	/* handed off (handoff, doc/architecture.md): the target translates sequences */
 
 enum repl_err {
 	REPL_OK = 0,

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0-or-later
-# t_candidates: a distributor's own candidate list (seed 002).  The IPv4 VIPA's backup d2 lists
+# t_candidates: a distributor's own candidate list (distribution, doc/architecture.md).  The IPv4 VIPA's backup d2 lists
 # only t3 as its targets; the service lists t1, t2 and t3.  While d1 distributes, new
 # connections spread over all three; once d1 is stopped (SIGTERM: d2 takes over), every new
 # connection goes to t3, and a connection established to t1 before the takeover carries on

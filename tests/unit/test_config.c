@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests for common/config.c: the DESIGN.md example and a file that sets
+/* Unit tests for common/config.c: the full example (data/design.conf) and a file that sets
  * every key load with the expected values; every refusal names the right
  * file and line.  Refusal inputs are written to temporary files; the line of
  * the offending setting is the line that carries the marker comment "#!". */
@@ -314,7 +314,7 @@ static void test_minimal_defaults(void **state)
 	cfg_free(c);
 }
 
-/* The DESIGN.md example with its handoff group: content-aware handoff does not
+/* The full example with its handoff group (data/handoff.conf): content-aware handoff does not
  * exist yet, so a file that asks for it is refused at the handoff group,
  * after its rules passed every check of their own. */
 static void test_design_handoff(void **state)
