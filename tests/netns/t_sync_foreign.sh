@@ -12,6 +12,9 @@
 #      consulted).  (Before, each cost a MAC, or two during a key rotation, and the replays
 #      were counted as such.)
 # d1's CDAT and view of every node stay as they were.
+# Unicast sync: the attack captures and replays unicast datagrams; a group datagram's
+# binding (every recipient and its boot epoch under the MAC) is tests/unit/test_hbgroup.c's.
+NT_SYNC_MODE=unicast
 . "$(dirname "$0")/lib.sh"
 N_RANDOM=5
 N_TIMES=4

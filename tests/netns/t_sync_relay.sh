@@ -16,6 +16,9 @@
 # they state (WIRE_TLV_SRC): d1 counts them (sync.heartbeat_source_mismatch) and answers
 # none, so d2 never sees d1's cut alternate reachable while the relay runs.  (Before, d1
 # answered to d2's primary, echoing the alternate's index, and d2 credited the alternate.)
+# Unicast sync: the attack relays unicast datagrams between chosen addresses; a group datagram's
+# binding (every recipient and its boot epoch under the MAC) is tests/unit/test_hbgroup.c's.
+NT_SYNC_MODE=unicast
 . "$(dirname "$0")/lib.sh"
 nt_cluster2_up
 nt_check settled "not converged, or response times not settled within 15 s" nt2_settle 15
