@@ -225,6 +225,7 @@ struct daemon {
 	uint64_t reloads;
 	uint64_t last_hb_ms, last_scan_ms, last_adapters_ms;
 	bool view_dirty;
+	bool hb_now;		/* heartbeats at the next tick (dsync) */
 	bool fatal;		/* stop the main loop now, exit 1 */
 };
 

@@ -538,6 +538,18 @@ static void dsync_stats(struct daemon *d, subsys_emit *emit, void *arg)
 #undef DSYNC_REL_EMIT
 }
 
+/* The loop's tick: heartbeats now when d->hb_now asks (a listener or a
+ * claim changed, we leave), and the view follows a node going or coming. */
+static void dsync_tick_hook(struct daemon *d, uint64_t now, uint64_t *next)
+{
+	bool force = d->hb_now;
+
+	(void)now;	/* dsync_tick reads the clock itself */
+	d->hb_now = false;
+	if (dsync_tick(d, force, next))
+		d->view_dirty = true;
+}
+
 const struct subsys dsync_subsys = {
 	.name = "sync",
 	.types = dsync_types,
@@ -546,6 +558,7 @@ const struct subsys dsync_subsys = {
 	.commit = dsync_commit,
 	.abort = dsync_abort,
 	.input = dsync_cdat_input,
+	.tick = dsync_tick_hook,
 	.stats = dsync_stats,
 };
 

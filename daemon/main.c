@@ -923,24 +923,26 @@ static int daemon_run(struct daemon *d)
 	 * listener scan, the control clients' timeouts) or until an fd wakes
 	 * it: a datagram, a signal, the control socket, a worker's log.  Every
 	 * pass runs every timer: what is not due does nothing. */
-	for (bool running = true, hb_now = true; running;) {
+	d->hb_now = true;
+	for (bool running = true; running;) {
 		struct epoll_event evs[8];
 		uint64_t now = daemon_now_ms(), next = UINT64_MAX;
 		int n;
 
-		/* Liveness changes by the passing of time, not only by messages. */
-		if (dsync_tick(d, hb_now, &next))
-			d->view_dirty = true;
-		hb_now = false;
-		subsys_tick_all(d, d->subsys, d->n_subsys, now, &next);	/* replication */
+		/* The subsystems' timers: liveness changes by the passing of time,
+		 * not only by messages (sync), replication drains the workers'
+		 * logs. */
+		subsys_tick_all(d, d->subsys, d->n_subsys, now, &next);
 		daemon_update_ready(d, &next);
 		if (d->view_dirty)
 			daemon_rebuild_view(d);
 		/* A worker lets go of an old view within a batch or a poll. */
 		if (worker_reclaim(d) && now + 10 < next)
 			next = now + 10;
-		if (daemon_roles(d))
-			dsync_tick(d, true, &next);	/* our claims changed: say so now */
+		if (daemon_roles(d)) {
+			d->hb_now = true;	/* our claims changed: say so now */
+			next = now;
+		}
 		c = d->cfg;
 		for (size_t i = 0; i < c->n_vipas; i++)
 			if (d->vipas[i].owned && d->vipas[i].announce_left &&
@@ -984,7 +986,7 @@ static int daemon_run(struct daemon *d)
 							 si.ssi_signo);
 						d->leaving = true;
 						d->leave_ms = now;
-						hb_now = true;
+						d->hb_now = true;
 					} else {
 						running = false;	/* second signal */
 					}
@@ -1013,7 +1015,7 @@ static int daemon_run(struct daemon *d)
 			d->last_scan_ms = now;
 			if (daemon_scan(d)) {
 				d->view_dirty = true;
-				hb_now = true;	/* tell the distributors at once */
+				d->hb_now = true;	/* tell the distributors at once */
 			}
 		}
 	}
