@@ -102,7 +102,13 @@ struct worker {
 	X(echo_credited, "group_echoes_credited")                                \
 	X(hb_unicast_fallback, "unicast_fallback_heartbeats")                    \
 	X(group_tx_errors, "group_tx_errors")                                    \
-	X(group_stale, "group_stale_recipient_epoch")
+	X(group_stale, "group_stale_recipient_epoch")                            \
+	/* multicast state messages: group datagrams sent, the unicast copies   \
+	 * they replaced, received for us, received not listing us (ignored)  */ \
+	X(group_state_sent, "group_state_sent")                                  \
+	X(group_state_copies_saved, "group_state_copies_saved")                  \
+	X(group_state_received, "group_state_received")                          \
+	X(group_state_not_listed, "group_state_not_listed")
 
 struct sync_stats {
 #define SYNC_STATS_FIELD(f, name) uint64_t f;

@@ -840,6 +840,16 @@ static unsigned dsync_max_retry(const struct cdat_node *cn)
 #define GROUP_DGRAM_MAX WIRE_MAX
 #define DSYNC_GALIVE_LEN (4 + REL_ALIVE_LEN)
 
+/* A state message a round emitted to a covered peer: [type][body] (as
+ * queued), for node `node` with its reliable seq. */
+#define GSTATE_MAX 64
+struct dsync_gstate {
+	size_t node;
+	uint64_t seq;
+	size_t len;
+	uint8_t blob[REL_BODY_MAX];
+};
+
 /* Where cluster.sync.group is set: one heartbeat per own address and period
  * to the group, out of that address's interface; the receivers echo it in
  * their own next group heartbeat.  A peer address whose group heartbeats we
@@ -863,6 +873,11 @@ struct dsync_group {
 	/* The last round: interfaces it went out of. */
 	int sent_if[HBG_MAX_ADDRS];
 	size_t n_sent_if;
+	/* State messages of one round of the reliable channels, held until
+	 * the round is over to send the ones alike once (dsync_gstate_*). */
+	struct dsync_gstate st[GSTATE_MAX];
+	size_t n_st;
+	size_t st_ai;		/* our address (and its interface) they go from */
 };
 
 static uint64_t dsync_dead_ms(const struct cfg *c)
@@ -1157,9 +1172,194 @@ static void dsync_group_round(struct daemon *d, uint64_t now)
 	hbg_round_done(&g->hbg);
 }
 
+/* --- multicast state messages --------------------------------------------------- */
+
+/* A round of the reliable channels begins: true when the group can carry
+ * its state messages (then g->st_ai is the address they go from). */
+static bool dsync_gstate_begin(struct daemon *d)
+{
+	struct dsync_group *g = d->group;
+	const struct cfg_node *me;
+
+	if (!g || d->cfg->self < 0 || !dsync_group_ready(d))
+		return false;
+	g->n_st = 0;
+	me = &d->cfg->nodes[d->cfg->self];
+	for (size_t ai = 0; ai < me->n_addrs && ai < HBG_MAX_ADDRS; ai++)
+		if (g->ifindex[ai]) {
+			g->st_ai = ai;
+			return true;
+		}
+	return false;
+}
+
+static void dsync_gstate_flush(struct daemon *d);
+
+/* rel_tx_poll's emit for a peer the group reaches: held for the flush at
+ * the end of the round (a full table is flushed first: a burst keeps its
+ * order). */
+static void dsync_gstate_collect(void *arg, uint64_t seq, const void *blob, size_t len)
+{
+	struct dsync_emit *e = arg;
+	struct dsync_group *g = e->d->group;
+	struct dsync_gstate *s;
+
+	if (len < 1 || len > sizeof(s->blob)) {
+		dsync_emit_state(arg, seq, blob, len);
+		return;
+	}
+	if (g->n_st >= GSTATE_MAX)
+		dsync_gstate_flush(e->d);
+	s = &g->st[g->n_st++];
+	s->node = e->node;
+	s->seq = seq;
+	s->len = len;
+	memcpy(s->blob, blob, len);
+}
+
+/* One group datagram for the held messages alike to st[first] (same[j] ==
+ * first), one per peer; marks done what it carried.  -1 (nothing marked)
+ * when fewer than two peers, it does not fit every peer's path, or the
+ * send failed: they go unicast. */
+static int dsync_gstate_send(struct daemon *d, size_t first, const size_t *same, bool *done)
+{
+	struct dsync_group *g = d->group;
+	const struct cfg *c = d->cfg;
+	const struct dsync_gstate *s0 = &g->st[first];
+	const struct ip_addr *src = &c->nodes[c->self].addrs[g->st_ai].ip;
+	uint8_t buf[WIRE_MAX], rcpt[CDAT_MAX_NODES * HBG_RCPT_LEN],
+		gseq[GSTATE_MAX * HBG_GSEQ_LEN];
+	bool in[GSTATE_MAX] = { false }, listed[CDAT_MAX_NODES] = { false };
+	size_t k = 0, nr = 0, len, lim;
+	struct wire_writer w;
+	struct wire_hdr h = {
+		.type = s0->blob[0],
+		.sender = d->peers[c->self].id,
+		.epoch = d->epoch,
+		.recipient = WIRE_GROUP,
+	};
+	int r;
+
+	for (size_t j = first; j < g->n_st; j++) {
+		size_t n = g->st[j].node;
+
+		/* One entry per peer: the same bytes queued twice for a peer
+		 * (two seqs) send the second unicast. */
+		if (same[j] != first || done[j] || n >= CDAT_MAX_NODES || listed[n])
+			continue;
+		hbg_gseq_put(gseq + k * HBG_GSEQ_LEN, d->peers[n].id, g->st[j].seq);
+		listed[n] = in[j] = true;
+		k++;
+	}
+	if (k < 2)
+		return -1;
+	for (size_t n = 0; n < c->n_nodes && n < d->n_peers && n < CDAT_MAX_NODES; n++)
+		if ((long)n != c->self)
+			hbg_rcpt_put(rcpt + HBG_RCPT_LEN * nr++, d->peers[n].id,
+				     d->peers[n].epoch_seen);
+	lim = dsync_group_lim(d);
+	if (WIRE_HDR_LEN + 2 * TLV_HDR_LEN + nr * HBG_RCPT_LEN + k * HBG_GSEQ_LEN +
+	    (s0->len - 1) + WIRE_MAC_LEN > (lim < WIRE_MAX ? lim : WIRE_MAX))
+		return -1;
+	h.seq = ++d->seq;
+	wire_begin(&w, buf, sizeof(buf), &h);
+	wire_put(&w, WIRE_TLV_RCPTS, rcpt, (uint16_t)(nr * HBG_RCPT_LEN));
+	wire_put(&w, WIRE_TLV_GSEQ, gseq, (uint16_t)(k * HBG_GSEQ_LEN));
+	tlv_put_tlvs(&w.body, s0->blob + 1, s0->len - 1);	/* the body, already encoded */
+	len = wire_finish(&w, &d->keys);
+	if (!len) {
+		d->sync.tx_errors++;
+		return -1;
+	}
+	r = chan_send_group(d->chan, src, g->ifindex[g->st_ai], &g->group, c->sync_port, buf,
+			    len);
+	if (r < 0) {
+		d->sync.group_tx_errors++;
+		log_rl(&dsync_rl, 5, LOG_WARNING, "sync: state message to the group: %s",
+		       strerror(-r));
+		return -1;
+	}
+	for (size_t j = first; j < g->n_st; j++)
+		if (in[j])
+			done[j] = true;
+	d->sync.tx++;
+	d->sync.state_tx += k;
+	d->sync.group_state_sent++;
+	d->sync.group_state_copies_saved += k;
+	return 0;
+}
+
+/* The round is over: what two or more peers are owed alike goes once to
+ * the group, the rest unicast, in the order the channels emitted it (a
+ * peer may see its messages reordered across kinds: its channel buffers
+ * them). */
+static void dsync_gstate_flush(struct daemon *d)
+{
+	struct dsync_group *g = d->group;
+	const uint8_t *blob[GSTATE_MAX];
+	size_t len[GSTATE_MAX], same[GSTATE_MAX];
+	bool done[GSTATE_MAX] = { false };
+
+	for (size_t i = 0; i < g->n_st; i++) {
+		blob[i] = g->st[i].blob;
+		len[i] = g->st[i].len;
+	}
+	hbg_same_blobs(blob, len, g->n_st, same);
+	for (size_t i = 0; i < g->n_st; i++) {
+		struct dsync_emit e = { .d = d, .node = g->st[i].node };
+
+		if (same[i] == i && !done[i])
+			dsync_gstate_send(d, i, same, done);
+		if (!done[i])
+			dsync_emit_state(&e, g->st[i].seq, g->st[i].blob, g->st[i].len);
+		done[i] = true;
+	}
+	g->n_st = 0;
+}
+
 static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg *m,
 			       const struct ip_addr *from);
 static void dsync_learn_epoch(struct daemon *d, size_t n, uint64_t epoch);
+static void dsync_state_input(struct daemon *d, size_t n, const struct wire_msg *m,
+			      uint64_t seq, const uint8_t *body, size_t len,
+			      struct cdat_outbox *ob);
+
+/* A proven group state message from node n: our entry of its GSEQ is the
+ * seq on our channel from n; the body goes where a unicast one would. */
+static void dsync_on_group_state(struct daemon *d, size_t n, const struct wire_msg *m,
+				 struct cdat_outbox *ob)
+{
+	struct tlv_iter it;
+	const uint8_t *val;
+	uint16_t type, vlen = 0;
+	uint64_t seq = 0;
+	size_t rest;
+	int r;
+
+	val = tlv_find(m->body, m->body_len, WIRE_TLV_GSEQ, &vlen);
+	r = val ? hbg_gseq_find(val, vlen, d->peers[d->cfg->self].id, &seq) : -1;
+	if (r < 0) {
+		d->sync.rejected[WIRE_ERR_TLV]++;
+		return;
+	}
+	if (r == 0) {
+		d->sync.group_state_not_listed++;
+		return;
+	}
+	/* RCPTS, GSEQ, then the body. */
+	wire_tlv_begin(&it, m);
+	do {
+		if (!tlv_next(&it, &type, &val, &vlen))
+			type = 0;
+	} while (type == WIRE_TLV_RCPTS);
+	if (type != WIRE_TLV_GSEQ) {
+		d->sync.rejected[WIRE_ERR_TLV]++;
+		return;
+	}
+	rest = tlv_iter_rest(&it, &val);
+	d->sync.group_state_received++;
+	dsync_state_input(d, n, m, seq, val, rest, ob);
+}
 
 /* A proven group heartbeat from node n: the address it came from is
  * covered and owed an echo; its echoes of our heartbeats measure the path
@@ -1226,7 +1426,7 @@ static bool dsync_on_group_heartbeat(struct daemon *d, size_t n, const struct wi
 }
 
 /* A datagram to the group (recipient WIRE_GROUP) from node n: only
- * heartbeats, proven by their recipient vector (as unicast ones by their
+ * heartbeats and state messages, proven by their recipient vector (as unicast ones by their
  * header), past the sender's replay window. */
 static bool dsync_group_input(struct daemon *d, size_t n, const struct wire_msg *m,
 			      const struct ip_addr *from, struct cdat_outbox *ob)
@@ -1236,7 +1436,9 @@ static bool dsync_group_input(struct daemon *d, size_t n, const struct wire_msg 
 	enum hbg_rcpt rc;
 	enum wire_status st;
 
-	if (m->hdr.type != WIRE_HEARTBEAT) {
+	bool state = m->hdr.type >= WIRE_STATE_MIN && m->hdr.type <= WIRE_STATE_MAX;
+
+	if (m->hdr.type != WIRE_HEARTBEAT && !state) {
 		d->sync.rejected[WIRE_ERR_RECIPIENT]++;
 		return false;
 	}
@@ -1263,10 +1465,15 @@ static bool dsync_group_input(struct daemon *d, size_t n, const struct wire_msg 
 	}
 	wire_replay_accept(&d->peers[n].replay, m->hdr.epoch, m->hdr.seq);
 	d->sync.rx++;
-	d->sync.hb_group_rx++;
+	if (!state)
+		d->sync.hb_group_rx++;
 	dsync_learn_epoch(d, n, m->hdr.epoch);
 	if (rc != HBG_PROVEN) {
 		d->sync.unproven++;
+		return false;
+	}
+	if (state) {
+		dsync_on_group_state(d, n, m, ob);
 		return false;
 	}
 	return dsync_on_group_heartbeat(d, n, m, from, ob);
@@ -1389,6 +1596,7 @@ bool dsync_tick(struct daemon *d, bool force_hb, uint64_t *next)
 	struct cdat_outbox ob = { .msg = msgs, .cap = OUTBOX_CAP };
 	struct cdat_events ev;
 	bool changed = false, hb_round = force_hb || now - d->last_hb_ms >= c->heartbeat_ms;
+	bool gstate;
 	int gif = 0;
 
 	if (hb_round)
@@ -1457,6 +1665,9 @@ bool dsync_tick(struct daemon *d, bool force_hb, uint64_t *next)
 	}
 	cdat_proto_tick(&d->cdat, now, &ob);
 	dsync_flush_outbox(d, &ob);
+	/* Multicast: what this round emits alike to peers the group reaches
+	 * goes once to the group (dsync_gstate_flush). */
+	gstate = dsync_gstate_begin(d);
 	for (size_t n = 0; n < c->n_nodes; n++) {
 		struct dsync_emit e = { .d = d, .node = n };
 
@@ -1469,8 +1680,18 @@ bool dsync_tick(struct daemon *d, bool force_hb, uint64_t *next)
 			continue;
 		/* A node that is down gets nothing; its queue waits for it (or is
 		 * replaced by a resync when it restarts). */
-		if (dsync_node_alive(d, n))
+		if (!dsync_node_alive(d, n))
+			continue;
+		if (gstate && dsync_group_reaches(d, n, d->group->ifindex[d->group->st_ai], now))
+			rel_tx_poll(d->peers[n].tx, now, dsync_gstate_collect, &e);
+		else
 			rel_tx_poll(d->peers[n].tx, now, dsync_emit_state, &e);
+	}
+	if (gstate)
+		dsync_gstate_flush(d);
+	for (size_t n = 0; n < c->n_nodes; n++) {
+		if ((long)n == c->self || !d->peers[n].tx || !d->peers[n].epoch_seen)
+			continue;
 		if (dsync_node_alive(d, n) || dsync_leaving(d, n))
 			dsync_send_ctrl(d, n, now);
 	}
@@ -1699,11 +1920,9 @@ static void dsync_on_ctrl(struct daemon *d, size_t n, const struct wire_msg *m,
 static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 			   struct cdat_outbox *ob)
 {
-	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
 	struct tlv_iter it;
 	const uint8_t *val;
 	uint16_t type, vlen;
-	uint8_t blob[REL_BODY_MAX + 1];
 	uint64_t seq;
 	size_t rest;
 
@@ -1719,13 +1938,25 @@ static void dsync_on_state(struct daemon *d, size_t n, const struct wire_msg *m,
 		return;
 	}
 	rest = tlv_iter_rest(&it, &val);
-	if (rest + 1 > sizeof(blob)) {
+	dsync_state_input(d, n, m, seq, val, rest, ob);
+}
+
+/* A state message's (seq, body) from node n, by unicast or from the group:
+ * to its receiving channel, which delivers in order. */
+static void dsync_state_input(struct daemon *d, size_t n, const struct wire_msg *m,
+			      uint64_t seq, const uint8_t *body, size_t len,
+			      struct cdat_outbox *ob)
+{
+	struct dsync_deliver dl = { .d = d, .node = n, .ob = ob };
+	uint8_t blob[REL_BODY_MAX + 1];
+
+	if (len + 1 > sizeof(blob)) {
 		d->sync.rejected[WIRE_ERR_TLV]++;
 		return;
 	}
 	blob[0] = m->hdr.type;
-	memcpy(blob + 1, val, rest);
-	rel_rx_input(d->peers[n].rx, m->hdr.epoch, seq, blob, rest + 1, daemon_now_ms(),
+	memcpy(blob + 1, body, len);
+	rel_rx_input(d->peers[n].rx, m->hdr.epoch, seq, blob, len + 1, daemon_now_ms(),
 		     dsync_deliver_state, &dl);
 }
 

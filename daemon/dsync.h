@@ -19,9 +19,12 @@
  * - Heartbeats of both kinds also carry where this node's applications
  *   listen, the summary (version, digest) of its committed CDAT and the nodes
  *   it suspects (its vote); a change of suspicion sends heartbeats at once.
- * - State messages (the CDAT's report / propose / ack / commit) go to a
- *   node's current address (its reachable one of lowest cos) over the reliable
- *   channel (sync/reliable: per-peer sequence numbers, ACK, NACK, resend).
+ * - State messages (the CDAT's report / propose / ack / commit, replication)
+ *   go to a node's current address (its reachable one of lowest cos) over the
+ *   reliable channel (sync/reliable: per-peer sequence numbers, ACK, NACK,
+ *   resend).  In multicast mode, what one round of the channels owes alike
+ *   to two or more peers the group reaches goes once to the group, with each
+ *   peer's sequence number in a GSEQ list; ACK, NACK stay per peer.
  * - Every datagram names its recipient and the recipient's boot epoch as we
  *   last heard it (peers[n].epoch_seen, only ever raised), under the MAC.
  *   A datagram for another node or an earlier boot of ours is refused; one

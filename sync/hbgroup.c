@@ -70,6 +70,51 @@ void hbg_rcpt_put(uint8_t *out, uint32_t id, uint64_t epoch)
 	put_u32(out + 8, (uint32_t)epoch);
 }
 
+void hbg_gseq_put(uint8_t *out, uint32_t id, uint64_t seq)
+{
+	put_u32(out, id);
+	put_u32(out + 4, (uint32_t)(seq >> 32));
+	put_u32(out + 8, (uint32_t)seq);
+}
+
+int hbg_gseq_find(const uint8_t *val, size_t len, uint32_t self_id, uint64_t *seq)
+{
+	if (len % HBG_GSEQ_LEN)
+		return -1;
+	for (size_t i = 0; i < len / HBG_GSEQ_LEN; i++) {
+		const uint8_t *p = val + i * HBG_GSEQ_LEN;
+		uint64_t s;
+
+		if (get_u32(p) != self_id)
+			continue;
+		s = (uint64_t)get_u32(p + 4) << 32 | get_u32(p + 8);
+		if (!s)
+			return -1;	/* reliable seqs start at 1 */
+		*seq = s;
+		return 1;
+	}
+	return 0;
+}
+
+size_t hbg_same_blobs(const uint8_t *const *blob, const size_t *len, size_t n, size_t *same)
+{
+	size_t kinds = 0;
+
+	/* A round holds a few dozen blobs at most: quadratic is fine. */
+	for (size_t i = 0; i < n; i++) {
+		same[i] = i;
+		for (size_t j = 0; j < i; j++)
+			if (same[j] == j && len[j] == len[i] &&
+			    (!len[i] || memcmp(blob[j], blob[i], len[i]) == 0)) {
+				same[i] = j;
+				break;
+			}
+		if (same[i] == i)
+			kinds++;
+	}
+	return kinds;
+}
+
 enum hbg_rcpt hbg_rcpt_check(const uint8_t *val, size_t len, uint32_t self_id,
 			     uint64_t self_epoch)
 {

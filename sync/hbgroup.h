@@ -70,6 +70,24 @@ void hbg_rcpt_put(uint8_t *out, uint32_t id, uint64_t epoch);
 enum hbg_rcpt hbg_rcpt_check(const uint8_t *val, size_t len, uint32_t self_id,
 			     uint64_t self_epoch);
 
+/* State messages to the group (WIRE_TLV_GSEQ, HBG_GSEQ_LEN bytes each):
+ * when one round of the reliable channels emits the same state blob to
+ * several covered peers, it goes once to the group, listing for each of
+ * them (peer wire id u32, that peer's reliable seq u64): each receiver
+ * hands (its seq, the body) to its channel from the sender as if it had
+ * come by unicast. */
+#define HBG_GSEQ_LEN 12
+
+void hbg_gseq_put(uint8_t *out, uint32_t id, uint64_t seq);
+/* 1 and *seq when the vector lists self_id (the first entry), 0 when it
+ * does not, -1 when the value does not split into entries or the seq is 0. */
+int hbg_gseq_find(const uint8_t *val, size_t len, uint32_t self_id, uint64_t *seq);
+
+/* Grouping a round's state blobs: same[i] = the first j <= i whose blob
+ * (len[j] bytes at blob[j]) equals blob i; same[i] == i for the first of
+ * each kind.  Returns the number of kinds. */
+size_t hbg_same_blobs(const uint8_t *const *blob, const size_t *len, size_t n, size_t *same);
+
 struct hbg_slot {
 	uint64_t heard_ms;	/* last group heartbeat from that address; 0: never */
 	uint32_t token;

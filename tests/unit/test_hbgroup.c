@@ -180,6 +180,50 @@ static void test_empty(void **state)
 	hbg_free(&g);
 }
 
+static void test_gseq(void **state)
+{
+	uint8_t v[3 * HBG_GSEQ_LEN];
+	uint64_t seq = 0;
+
+	(void)state;
+	hbg_gseq_put(v, 7, 1);
+	hbg_gseq_put(v + HBG_GSEQ_LEN, 0xdeadbeef, 0x0102030405060708ull);
+	hbg_gseq_put(v + 2 * HBG_GSEQ_LEN, 9, 0);
+	assert_int_equal(hbg_gseq_find(v, 2 * HBG_GSEQ_LEN, 0xdeadbeef, &seq), 1);
+	assert_true(seq == 0x0102030405060708ull);
+	assert_int_equal(hbg_gseq_find(v, 2 * HBG_GSEQ_LEN, 7, &seq), 1);
+	assert_true(seq == 1);
+	/* Not listed: not for us. */
+	assert_int_equal(hbg_gseq_find(v, 2 * HBG_GSEQ_LEN, 8, &seq), 0);
+	assert_int_equal(hbg_gseq_find(NULL, 0, 8, &seq), 0);
+	/* Listed with seq 0, or a value that does not split: bad. */
+	assert_int_equal(hbg_gseq_find(v, 3 * HBG_GSEQ_LEN, 9, &seq), -1);
+	assert_int_equal(hbg_gseq_find(v, 2 * HBG_GSEQ_LEN - 1, 7, &seq), -1);
+	/* The byte order is the wire's. */
+	assert_int_equal(v[HBG_GSEQ_LEN], 0xde);
+	assert_int_equal(v[2 * HBG_GSEQ_LEN - 1], 0x08);
+}
+
+static void test_same_blobs(void **state)
+{
+	const uint8_t a[] = { 17, 1, 2, 3 }, b[] = { 17, 1, 2, 3 }, c[] = { 17, 1, 2, 4 },
+		      e[] = { 19, 1, 2, 3 };
+	const uint8_t *blob[] = { a, c, b, a, e, a };
+	size_t len[] = { 4, 4, 4, 3, 4, 4 }, same[6];
+
+	(void)state;
+	/* Same bytes at another place are the same; a shorter prefix, another
+	 * byte or another type is not. */
+	assert_int_equal(hbg_same_blobs(blob, len, 6, same), 4);
+	assert_int_equal(same[0], 0);
+	assert_int_equal(same[1], 1);
+	assert_int_equal(same[2], 0);
+	assert_int_equal(same[3], 3);
+	assert_int_equal(same[4], 4);
+	assert_int_equal(same[5], 0);
+	assert_int_equal(hbg_same_blobs(blob, len, 0, same), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -190,6 +234,8 @@ int main(void)
 		cmocka_unit_test(test_collect),
 		cmocka_unit_test(test_rotation),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_gseq),
+		cmocka_unit_test(test_same_blobs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
