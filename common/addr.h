@@ -62,4 +62,18 @@ static inline const char *addr_fmt(const struct ip_addr *a, char *buf, size_t le
 	return buf;
 }
 
+/* "10.0.0.1:80" or "[2001:db8::1]:80" */
+static inline const char *addr_fmt_ep(const struct ip_addr *a, uint16_t port, char *buf,
+				      size_t len)
+{
+	char ab[ADDR_STRLEN];
+
+	addr_fmt(a, ab, sizeof(ab));
+	if (a->family == AF_INET6)
+		snprintf(buf, len, "[%s]:%u", ab, port);
+	else
+		snprintf(buf, len, "%s:%u", ab, port);
+	return buf;
+}
+
 #endif

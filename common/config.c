@@ -295,19 +295,6 @@ static const char *fam_name(int family)
 	return family == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-/* "10.0.0.1:80" or "[2001:db8::1]:80" */
-static const char *fmt_ep(const struct ip_addr *a, uint16_t port, char *buf, size_t len)
-{
-	char ab[ADDR_STRLEN];
-
-	addr_fmt(a, ab, sizeof(ab));
-	if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ab, port);
-	else
-		snprintf(buf, len, "%s:%u", ab, port);
-	return buf;
-}
-
 /* cluster = { ... } */
 
 static const char *const sync_modes[] = { "every-update", "periodic", "on-event", NULL };
@@ -783,7 +770,7 @@ static int parse_service(struct ld *ld, const config_setting_t *g, struct cfg_vi
 			    where, config_setting_get_string(s));
 	sv->proto = proto_nums[p];
 	snprintf(where, sizeof(where), "service %s/%s",
-		 fmt_ep(&vp->addr, sv->port, ep, sizeof(ep)), protos[p]);
+		 addr_fmt_ep(&vp->addr, sv->port, ep, sizeof(ep)), protos[p]);
 	for (i = 0; i < idx; i++)
 		if (vp->svcs[i].port == sv->port && vp->svcs[i].proto == sv->proto)
 			return fail(ld, g, "duplicate %s (first on line %d)", where,
@@ -973,9 +960,9 @@ static int check_ambiguity(struct ld *ld, const config_setting_t *vs)
 						    "target_port %u; give one a distinct "
 						    "target_port",
 						    c->nodes[n].name,
-						    fmt_ep(&a->addr, x->port, e1, sizeof(e1)),
+						    addr_fmt_ep(&a->addr, x->port, e1, sizeof(e1)),
 						    cfg_proto_name(x->proto),
-						    fmt_ep(&b->addr, y->port, e2, sizeof(e2)),
+						    addr_fmt_ep(&b->addr, y->port, e2, sizeof(e2)),
 						    cfg_proto_name(y->proto), y->target_port);
 				}
 			}
@@ -1001,7 +988,7 @@ static int refuse_handoff(struct ld *ld, const config_setting_t *vs)
 			return fail(ld, config_setting_get_member(svc_setting(vs, v, s), "handoff"),
 				    "handoff (service %s/%s) is not implemented yet: content-aware "
 				    "handoff is a planned feature; remove the handoff group",
-				    fmt_ep(&c->vipas[v].addr, sv->port, ep, sizeof(ep)),
+				    addr_fmt_ep(&c->vipas[v].addr, sv->port, ep, sizeof(ep)),
 				    cfg_proto_name(sv->proto));
 		}
 	return 0;

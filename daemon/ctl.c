@@ -198,18 +198,6 @@ void ctl_close(struct ctl_server *s)
 	free(s);
 }
 
-static const char *ctl_fmt_ep(const struct ip_addr *a, uint16_t port, char *buf, size_t len)
-{
-	char ab[ADDR_STRLEN];
-
-	addr_fmt(a, ab, sizeof(ab));
-	if (a->family == AF_INET6)
-		snprintf(buf, len, "[%s]:%u", ab, port);
-	else
-		snprintf(buf, len, "%s:%u", ab, port);
-	return buf;
-}
-
 static const char *ctl_state_name(uint8_t s)
 {
 	static const char *names[] = { "SYN", "EST", "FIN", "CLOSED", "UDP" };
@@ -501,9 +489,9 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 			      "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
 			      ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
 			      cfg_proto_name(cn->key.proto),
-			      ctl_fmt_ep(&cn->key.caddr, cn->key.cport, cl, sizeof(cl)),
-			      ctl_fmt_ep(&cn->key.vaddr, cn->key.vport, vi, sizeof(vi)), name,
-			      ctl_fmt_ep(&cn->taddr, cn->tport, ta, sizeof(ta)),
+			      addr_fmt_ep(&cn->key.caddr, cn->key.cport, cl, sizeof(cl)),
+			      addr_fmt_ep(&cn->key.vaddr, cn->key.vport, vi, sizeof(vi)), name,
+			      addr_fmt_ep(&cn->taddr, cn->tport, ta, sizeof(ta)),
 			      ctl_state_name(cn->state),
 			      now > cn->created_ms ? (now - cn->created_ms) / 1000 : 0,
 			      now > cn->last_ms ? (now - cn->last_ms) / 1000 : 0,

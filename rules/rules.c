@@ -382,20 +382,6 @@ sb_printf(struct sbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
-static const char *
-l4_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_SCTP:
-		return "sctp";
-	}
-	return "?";
-}
-
 static bool
 is_icmp(uint8_t proto)
 {
@@ -430,7 +416,7 @@ render_match(struct sbuf *b, const struct rules_match *m)
 			sb_printf(b, "%s%s", i ? ", " : "", names[i]);
 		sb_printf(b, " }");
 	} else {
-		sb_printf(b, " %s %sport %u", l4_name(m->proto), dir, m->port);
+		sb_printf(b, " %s %sport %u", cfg_proto_name(m->proto), dir, m->port);
 	}
 	sb_printf(b, " notrack");
 }
@@ -446,7 +432,7 @@ render_hash_key(struct sbuf *b, const struct rules_match *m)
 
 	sb_printf(b, "%s %saddr", nf, dir);
 	if (!is_icmp(m->proto))
-		sb_printf(b, " . %s %sport", l4_name(m->proto), dir);
+		sb_printf(b, " . %s %sport", cfg_proto_name(m->proto), dir);
 }
 
 static void
