@@ -3,9 +3,10 @@
 
 #include "common/alloc.h"
 
-/* The one piece of mutable state outside struct daemon: a test hook, set
- * only by unit tests (0 in the daemon: never fires). */
-static struct {
+/* A test hook, set only by unit tests (0 in the daemon: never fires); one
+ * per thread, so a test arms it for the code it calls and nothing another
+ * thread allocates counts or races. */
+static _Thread_local struct {
 	unsigned long fail_at, count;
 } cd_alloc_hook;
 
