@@ -822,16 +822,6 @@ static void dsync_lower(uint64_t *next, uint64_t t)
 		*next = t;
 }
 
-static unsigned dsync_max_retry(const struct cdat_node *cn)
-{
-	unsigned r = 1;
-
-	for (size_t j = 0; j < cn->n_addrs; j++)
-		if (cn->addrs[j].retry > r)
-			r = cn->addrs[j].retry;
-	return r;
-}
-
 /* --- multicast heartbeats (sync/hbgroup.h) --------------------------------------- */
 
 /* Echo entries one group heartbeat carries at most (the rest rotate), and
@@ -1491,7 +1481,6 @@ static void dsync_next(struct daemon *d, uint64_t now, uint64_t *next)
 	const struct cdat *t = &d->cdat.cur;
 	const struct cdat_proto *p = &d->cdat;
 	const unsigned hb = c->heartbeat_ms;
-	bool coord = cdat_proto_is_coordinator(p);
 
 	dsync_lower(next, d->last_adapters_ms + 1000);
 	/* Multicast: the group heartbeats go every period (a round). */
@@ -1525,47 +1514,10 @@ static void dsync_next(struct daemon *d, uint64_t now, uint64_t *next)
 			dsync_lower(next, a->slot_ms ? a->slot_ms + iv : now);
 		}
 	}
-	/* Misses (an answer's timeout) and silences (cdat_tick). */
-	for (size_t i = 0; i < t->n; i++)
-		for (size_t j = 0; j < t->nodes[i].n_addrs; j++) {
-			const struct cdat_addr *a = &t->nodes[i].addrs[j];
-
-			if (a->outstanding)
-				dsync_lower(next, a->slot_ms + cdat_timeout_ms(a, hb));
-			if (a->status == CDAT_REACHABLE && a->last_ok_ms && a->misses < a->retry)
-				dsync_lower(next, a->last_ok_ms + cdat_silence_ms(a->retry, hb) + 1);
-		}
-	/* A suspected node goes down when the voters agree, which a voter
-	 * whose word grows stale may bring about (cdat_agreed). */
-	for (size_t x = 0; x < t->n; x++) {
-		if (!t->nodes[x].suspected || t->nodes[x].down)
-			continue;
-		for (size_t i = 0; i < t->n; i++) {
-			const struct cdat_node *v = &t->nodes[i];
-			uint64_t stale;
-
-			if (i == x || v->down || v->suspected || !v->voted || now < v->voted_ms)
-				continue;
-			stale = v->voted_ms + cdat_silence_ms(dsync_max_retry(v), hb) + 1;
-			if (stale > now)
-				dsync_lower(next, stale);
-		}
-	}
-	/* The CDAT protocol (cdat_proto_tick): a participant's report repeated
-	 * while the committed table does not show it (whether it does is the
-	 * protocol's to say: at worst one idle wake-up), a coordinator's
-	 * resends and its holdoff after a change or a commit. */
-	if (p->has_self && !coord && cdat_proto_coordinator(p) >= 0 &&
-	    p->report_ms + p->report_every_ms > now)
-		dsync_lower(next, p->report_ms + p->report_every_ms);
-	if (coord && p->proposing)
-		dsync_lower(next, p->prop_ms + p->ack_timeout_ms);
-	if (coord && !p->proposing) {
-		if (p->changed_ms + p->holdoff_ms > now)
-			dsync_lower(next, p->changed_ms + p->holdoff_ms);
-		if (p->commit_ms + p->holdoff_ms > now)
-			dsync_lower(next, p->commit_ms + p->holdoff_ms);
-	}
+	/* Misses, silences and votes (cdat_tick), the CDAT protocol's timers
+	 * (cdat_proto_tick). */
+	dsync_lower(next, cdat_next_ms(t, now, hb));
+	dsync_lower(next, cdat_proto_next_ms(p, now));
 	/* The reliable channels, as dsync_tick drives them. */
 	for (size_t n = 0; n < c->n_nodes; n++) {
 		uint64_t tx_next;

@@ -735,6 +735,46 @@ unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct c
 	return bits | decide(t, now, heartbeat_ms, ev);
 }
 
+static void lower(uint64_t *next, uint64_t t)
+{
+	if (t < *next)
+		*next = t;
+}
+
+uint64_t cdat_next_ms(const struct cdat *t, uint64_t now, unsigned heartbeat_ms)
+{
+	uint64_t next = UINT64_MAX;
+
+	/* cdat_tick's rules, one by one. */
+	for (size_t i = 0; i < t->n; i++)
+		for (size_t j = 0; j < t->nodes[i].n_addrs; j++) {
+			const struct cdat_addr *a = &t->nodes[i].addrs[j];
+
+			if (a->outstanding)
+				lower(&next, a->slot_ms + cdat_timeout_ms(a, heartbeat_ms));
+			if (a->status == CDAT_REACHABLE && a->last_ok_ms && a->misses < a->retry)
+				lower(&next, a->last_ok_ms +
+					     cdat_silence_ms(a->retry, heartbeat_ms) + 1);
+		}
+	/* decide(): a suspected node goes down when the voters agree, which a
+	 * voter whose word grows stale may bring about. */
+	for (size_t x = 0; x < t->n; x++) {
+		if (!t->nodes[x].suspected || t->nodes[x].down)
+			continue;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct cdat_node *v = &t->nodes[i];
+			uint64_t stale;
+
+			if (i == x || v->down || v->suspected || !v->voted || now < v->voted_ms)
+				continue;
+			stale = v->voted_ms + cdat_silence_ms(max_retry(v), heartbeat_ms) + 1;
+			if (stale > now)
+				lower(&next, stale);
+		}
+	}
+	return next;
+}
+
 long cdat_current_addr(const struct cdat *t, size_t node)
 {
 	long best = -1;
@@ -1340,6 +1380,28 @@ void cdat_proto_tick(struct cdat_proto *p, uint64_t now, struct cdat_outbox *out
 		return;
 	if (memcmp(p->work.digest, p->cur.digest, CDAT_DIGEST_LEN) != 0 || peer_mismatch(p))
 		propose(p, now, out);
+}
+
+uint64_t cdat_proto_next_ms(const struct cdat_proto *p, uint64_t now)
+{
+	bool coord = cdat_proto_is_coordinator(p);
+	uint64_t next = UINT64_MAX;
+
+	/* A participant repeats its report while the committed table does not
+	 * show it; whether it does is left to the tick (at worst one early
+	 * wake-up a report period). */
+	if (p->has_self && !coord && cdat_proto_coordinator(p) >= 0 &&
+	    p->report_ms + p->report_every_ms > now)
+		lower(&next, p->report_ms + p->report_every_ms);
+	if (coord && p->proposing)
+		lower(&next, p->prop_ms + p->ack_timeout_ms);
+	if (coord && !p->proposing) {
+		if (p->changed_ms + p->holdoff_ms > now)
+			lower(&next, p->changed_ms + p->holdoff_ms);
+		if (p->commit_ms + p->holdoff_ms > now)
+			lower(&next, p->commit_ms + p->holdoff_ms);
+	}
+	return next;
 }
 
 static int get_summary_strict(const uint8_t *body, size_t len, uint64_t *version,

@@ -231,6 +231,12 @@ uint64_t cdat_silence_ms(unsigned retry, unsigned heartbeat_ms);
  * suspected, and down when the voters agree (cdat_agreed).  Returns the
  * event bits. */
 unsigned cdat_tick(struct cdat *t, uint64_t now, unsigned heartbeat_ms, struct cdat_events *ev);
+/* The earliest time after now at which cdat_tick would change something by
+ * the passing of time alone: an outstanding heartbeat's timeout, a silence
+ * reaching cdat_silence_ms, a voter's word going stale while a node is
+ * suspected.  UINT64_MAX when nothing is pending.  For a caller that sleeps
+ * until its next deadline. */
+uint64_t cdat_next_ms(const struct cdat *t, uint64_t now, unsigned heartbeat_ms);
 
 /* Agreement before a node is expelled (cdat, doc/architecture.md): no node is
  * expelled on the word of one; the nodes that still hear each other agree.
@@ -347,5 +353,9 @@ int cdat_proto_input(struct cdat_proto *p, const char *from, uint8_t type, const
 		     size_t len, uint64_t now, struct cdat_outbox *out);
 /* Timers: reports, proposals, resends, commits. */
 void cdat_proto_tick(struct cdat_proto *p, uint64_t now, struct cdat_outbox *out);
+/* When cdat_proto_tick next has timed work (a participant's report repeat,
+ * a coordinator's resend or holdoff), UINT64_MAX when none.  It may be
+ * early (the tick then does nothing), never late. */
+uint64_t cdat_proto_next_ms(const struct cdat_proto *p, uint64_t now);
 
 #endif

@@ -678,6 +678,45 @@ static void test_silence(void **state)
 	cdat_free(&t);
 }
 
+/* cdat_next_ms names the first time cdat_tick changes something by time
+ * alone: a tick one millisecond before it changes nothing, a tick at it
+ * does (an answer's timeout, then a silence). */
+static void test_next_ms(void **state)
+{
+	struct cdat t;
+	struct cdat_addr *a;
+	uint64_t next;
+
+	(void)state;
+	assert_int_equal(cdat_from_cfg(&t, kat_config()), CDAT_OK);
+	assert_true(cdat_next_ms(&t, 0, 100) == UINT64_MAX);	/* nothing pending */
+	a = &t.nodes[1].addrs[0];
+	a->retry = 3;
+	/* an outstanding heartbeat: its timeout */
+	cdat_sent(&t, 1, 0, 1000, 1000);
+	next = cdat_next_ms(&t, 1000, 100);
+	assert_true(next == 1000 + cdat_timeout_ms(a, 100));
+	cdat_tick(&t, next - 1, 100, NULL);
+	assert_true(a->outstanding);
+	assert_int_equal(a->misses, 0);
+	cdat_tick(&t, next, 100, NULL);
+	assert_false(a->outstanding);
+	assert_int_equal(a->misses, 1);
+	/* an answer, then silence: retry heartbeats and the margin */
+	cdat_sent(&t, 1, 0, 1000, 1000);
+	cdat_answered(&t, 1, 0, 1000, 1001, NULL);
+	next = cdat_next_ms(&t, 1001, 100);
+	assert_true(next == 1001 + cdat_silence_ms(3, 100) + 1);
+	cdat_tick(&t, next - 1, 100, NULL);
+	assert_int_equal(a->status, CDAT_REACHABLE);
+	assert_int_equal(a->misses, 0);
+	cdat_tick(&t, next, 100, NULL);
+	assert_int_equal(a->status, CDAT_UNREACHABLE);
+	/* unreachable, nothing outstanding: nothing pending for it */
+	assert_true(cdat_next_ms(&t, next, 100) == UINT64_MAX);
+	cdat_free(&t);
+}
+
 /* Node "a": primary 10.0.0.1 (retry 5 in the kat config: set to 3 here)
  * and alternate fd00::1 (retry 3); heartbeats every 100 ms, unreachable
  * addresses probed every 4th heartbeat. */
@@ -1746,6 +1785,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_from_cfg),
+		cmocka_unit_test(test_next_ms),
 		cmocka_unit_test(test_digest),
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_truncation),
