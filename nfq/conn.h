@@ -22,6 +22,13 @@ struct conn_key {
 
 enum conn_state { CONN_SYN = 0, CONN_EST, CONN_FIN, CONN_CLOSED, CONN_UDP };
 
+/* Which end of a handoff an entry is: FE translates the client's packets
+ * to the target, TGT translates the target stack's replies to the client. */
+enum conn_hoff_role { CONN_HOFF_NONE = 0, CONN_HOFF_FE, CONN_HOFF_TGT };
+/* TGT: INJECTED: the request went into the stack, its ACK not seen yet;
+ * READY: the stack acknowledged it, the FE was told. */
+enum conn_hoff_phase { CONN_HOFF_INJECTED = 0, CONN_HOFF_READY };
+
 /* What may be evicted to make room, each class kept on its own list in the
  * order its entries were last seen (oldest first).  NONE: never evicted
  * (established TCP, SCTP, replicas).  EMBRYO: a SYN's entry that no
@@ -45,6 +52,20 @@ struct conn {
 	uint8_t cls;			/* enum conn_class: set with conn_set_class() */
 	uint64_t created_ms, last_ms;
 	uint64_t packets, bytes;
+	/* Handoff (handoff, doc/architecture.md): a connection whose first
+	 * request the front-end read and handed to a target's own stack.  All
+	 * zero (role CONN_HOFF_NONE) for any other connection. */
+	struct conn_hoff {
+		uint32_t id;		/* the front-end's handoff id (nfq/hoff.h) */
+		uint32_t delta;		/* front-end ISN - target stack's ISN (mod 2^32) */
+		uint32_t tsoff;		/* front-end TSval - target TSval at the handshake */
+		uint32_t peer;		/* wire_node_id of the other end (FE: target, TGT: FE) */
+		uint32_t req_end;	/* TGT: client seq just past the request bytes */
+		uint8_t role;		/* enum conn_hoff_role */
+		uint8_t flags;		/* HOFF_F_* (nfq/hoff.h): TS, SACK negotiated */
+		int8_t ws_t, ws_f;	/* window scale of the target's stack / the FE's SYN-ACK; -1 none */
+		uint8_t phase;		/* TGT: enum conn_hoff_phase */
+	} hoff;
 	/* Replication (sync/repl.h): where a replica came from and the replica
 	 * store's bulk mark; all zero in a worker's own table. */
 	struct conn_repl {
