@@ -7,10 +7,11 @@
  *
  * Message types (the wire header's type byte): 1..15 best effort; 16..127
  * reliable state messages, whose body starts with a REL_TLV_SEQ: 16..31 the
- * CDAT's, 32..47 the connection table's.
+ * CDAT's, 32..47 the connection table's, 48..63 handoff's (hoffmsg.h).
  *
  * TLV types: 0x00xx datagram (wire.h), 0x01xx reliable channel
- * (reliable.h), 0x02xx CDAT (cdat.h), 0x03xx replication (repl.h).
+ * (reliable.h), 0x02xx CDAT (cdat.h), 0x03xx replication (repl.h), 0x04xx
+ * handoff (hoffmsg.h).
  * Receivers skip TLV types they do not know, so new ones need no version
  * bump. */
 #ifndef CLUSTERD_MSG_H
@@ -29,7 +30,11 @@
 	X(REPL_MSG_UPDATE, 32, "repl_update") \
 	X(REPL_MSG_REPORT, 33, "repl_report") \
 	X(REPL_MSG_REPORT_REQ, 34, "repl_report_req") \
-	X(REPL_MSG_BULK_REQ, 35, "repl_bulk_req")
+	X(REPL_MSG_BULK_REQ, 35, "repl_bulk_req") \
+	X(HOFF_MSG_REQ, 48, "hoff_req") \
+	X(HOFF_MSG_ACK, 49, "hoff_ack") \
+	X(HOFF_MSG_NAK, 50, "hoff_nak") \
+	X(HOFF_MSG_END, 51, "hoff_end")
 
 #define MSG_TLVS(X) \
 	X(WIRE_TLV_NODE, 0x001, "node") \
@@ -57,7 +62,12 @@
 	X(REPL_TLV_DEL, 0x301, "repl_del") \
 	X(REPL_TLV_BULK_BEGIN, 0x302, "repl_bulk_begin") \
 	X(REPL_TLV_BULK_END, 0x303, "repl_bulk_end") \
-	X(REPL_TLV_VIPA, 0x304, "repl_vipa")
+	X(REPL_TLV_VIPA, 0x304, "repl_vipa") \
+	X(REPL_TLV_HOFF, 0x305, "repl_hoff") \
+	X(HOFF_TLV_PARAMS, 0x400, "hoff_params") \
+	X(HOFF_TLV_DATA, 0x401, "hoff_data") \
+	X(HOFF_TLV_ACK, 0x402, "hoff_ack") \
+	X(HOFF_TLV_END, 0x403, "hoff_end")
 
 #define MSG_ENUM_(name, num, str) name = num,
 enum msg_type {
@@ -69,6 +79,8 @@ enum msg_type {
 	MSG_CDAT_MAX = 31,
 	MSG_REPL_MIN = 32,
 	MSG_REPL_MAX = 47,
+	MSG_HOFF_MIN = 48,
+	MSG_HOFF_MAX = 63,
 };
 
 enum msg_tlv {

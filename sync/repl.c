@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "common/be.h"
+#include "nfq/hoff.h"
 #include "sync/repl.h"
 #include "sync/tlv.h"
 #include "sync/wire.h"
@@ -59,10 +60,24 @@ static bool key_ok(const struct conn_key *k)
 	       addr_ok(&k->vaddr, k->family);
 }
 
+static bool ws_ok(int8_t ws)
+{
+	return ws >= -1 && ws <= 14;
+}
+
+/* What REPL_TLV_HOFF can carry: only the front-end's entries travel. */
+static bool hoff_ok(const struct conn_hoff *h, uint8_t proto)
+{
+	if (h->role != CONN_HOFF_FE)
+		return h->role <= CONN_HOFF_TGT;
+	return proto == IPPROTO_TCP && h->id && !(h->flags & ~(HOFF_F_SACK | HOFF_F_TS)) &&
+	       ws_ok(h->ws_t) && ws_ok(h->ws_f);
+}
+
 bool repl_conn_valid(const struct repl_conn *c)
 {
 	return c && key_ok(&c->key) && state_ok(c->key.proto, c->state) && c->tport &&
-	       addr_ok(&c->taddr, c->key.family);
+	       addr_ok(&c->taddr, c->key.family) && hoff_ok(&c->hoff, c->key.proto);
 }
 
 void repl_conn_from(struct repl_conn *c, const struct conn *e)
@@ -74,6 +89,7 @@ void repl_conn_from(struct repl_conn *c, const struct conn *e)
 	c->target = e->target;
 	c->state = e->state;
 	c->flags = e->repl.flags;
+	c->hoff = e->hoff;
 }
 
 /* --- encoding --- */
@@ -94,10 +110,25 @@ static void enc_conn(uint8_t out[REPL_CONN_LEN], const struct repl_conn *c)
 	enc_key(out, &c->key);	/* the first 40 bytes, zeros in 2..3 */
 	memset(out + REPL_DEL_LEN, 0, REPL_CONN_LEN - REPL_DEL_LEN);
 	out[2] = c->state;
-	out[3] = c->flags;
+	/* The flag says a HOFF follows: it is the role's, whatever c says. */
+	out[3] = (uint8_t)((c->flags & ~REPL_F_HANDOFF) |
+			   (c->hoff.role == CONN_HOFF_FE ? REPL_F_HANDOFF : 0));
 	memcpy(out + 40, c->taddr.b, addr_len(&c->taddr));
 	be_put16(out + 56, c->tport);
 	be_put32(out + 60, c->target);
+}
+
+static void enc_hoff(uint8_t out[REPL_HOFF_LEN], const struct conn_hoff *h)
+{
+	memset(out, 0, REPL_HOFF_LEN);
+	be_put32(out, h->id);
+	be_put32(out + 4, h->delta);
+	be_put32(out + 8, h->tsoff);
+	be_put32(out + 12, h->peer);
+	out[16] = h->flags;
+	out[17] = (uint8_t)h->ws_t;
+	out[18] = (uint8_t)h->ws_f;
+	out[19] = h->role;
 }
 
 void repl_writer_init(struct repl_writer *w, uint8_t *buf, size_t cap)
@@ -125,12 +156,23 @@ static bool refuse(struct repl_writer *w)
 
 bool repl_put_conn(struct repl_writer *w, const struct repl_conn *c)
 {
-	uint8_t v[REPL_CONN_LEN];
+	uint8_t v[REPL_CONN_LEN], h[REPL_HOFF_LEN];
 
 	if (!repl_conn_valid(c))
 		return refuse(w);
 	enc_conn(v, c);
-	return put_tlv(w, REPL_TLV_CONN, v, sizeof(v));
+	if (c->hoff.role != CONN_HOFF_FE)
+		return put_tlv(w, REPL_TLV_CONN, v, sizeof(v));
+	/* Both or neither: a CONN whose HOFF went to the next body would
+	 * refuse this one whole at the receiver. */
+	if (!tlv_fits(&w->tlv, tlv_space(REPL_CONN_LEN) + REPL_HOFF_LEN))
+		return false;
+	enc_hoff(h, &c->hoff);
+	if (!tlv_put(&w->tlv, REPL_TLV_CONN, v, sizeof(v)) ||
+	    !tlv_put(&w->tlv, REPL_TLV_HOFF, h, sizeof(h)))
+		return false;	/* cannot happen: it fitted */
+	w->n++;
+	return true;
 }
 
 bool repl_put_del(struct repl_writer *w, const struct conn_key *k)
@@ -246,9 +288,31 @@ static int dec_tlv(uint16_t type, const uint8_t *v, uint16_t len, struct repl_re
 			return REPL_ERR_FORMAT;
 		dec_addr(&r->vipa, r->vipa.family, v + 4);
 		return addr_ok(&r->vipa, r->vipa.family) ? 1 : REPL_ERR_FORMAT;
+	case REPL_TLV_HOFF:
+		/* Not a record of its own: walk() pairs it with its CONN. */
+		return len == REPL_HOFF_LEN ? 1 : REPL_ERR_FORMAT;
 	default:
 		return 0;
 	}
+}
+
+/* A HOFF's value into the CONN c before it (flag set, role not yet). */
+static int dec_hoff(const uint8_t *v, struct repl_conn *c)
+{
+	struct conn_hoff *h = &c->hoff;
+
+	memset(h, 0, sizeof(*h));
+	h->id = be_get32(v);
+	h->delta = be_get32(v + 4);
+	h->tsoff = be_get32(v + 8);
+	h->peer = be_get32(v + 12);
+	h->flags = v[16];
+	h->ws_t = (int8_t)v[17];
+	h->ws_f = (int8_t)v[18];
+	h->role = v[19];
+	if (h->role != CONN_HOFF_FE || !zero(v + 20, 4) || !repl_conn_valid(c))
+		return REPL_ERR_FORMAT;
+	return 1;
 }
 
 /* One pass over a framed body: counts records, calls fn if given. */
@@ -258,20 +322,39 @@ static int walk(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
 	struct repl_rec r;
 	const uint8_t *v;
 	uint16_t type, vlen;
+	struct repl_rec held;	/* a CONN with REPL_F_HANDOFF waiting for its HOFF */
+	bool holding = false;
 	int n = 0, rc;
 
 	tlv_iter_init(&it, body, len);
 	while (tlv_next(&it, &type, &v, &vlen)) {
-		rc = dec_tlv(type, v, vlen, &r);
-		if (rc < 0)
-			return rc;
-		if (rc == 0)
-			continue;
+		/* The pair is adjacent: anything but a HOFF after a flagged
+		 * CONN, or a HOFF after anything else, is malformed. */
+		if (holding != (type == REPL_TLV_HOFF))
+			return REPL_ERR_FORMAT;
+		if (holding) {
+			rc = dec_tlv(type, v, vlen, &r);
+			if (rc < 0 || (rc = dec_hoff(v, &held.conn)) < 0)
+				return REPL_ERR_FORMAT;
+			r = held;
+			holding = false;
+		} else {
+			rc = dec_tlv(type, v, vlen, &r);
+			if (rc < 0)
+				return rc;
+			if (rc == 0)
+				continue;
+			if (r.type == REPL_TLV_CONN && (r.conn.flags & REPL_F_HANDOFF)) {
+				held = r;
+				holding = true;
+				continue;
+			}
+		}
 		if (fn && (rc = fn(&r, arg)) < 0)
 			return rc;
 		n++;
 	}
-	return n;
+	return holding ? REPL_ERR_FORMAT : n;
 }
 
 int repl_decode(const uint8_t *body, size_t len, repl_rec_fn fn, void *arg)
@@ -364,6 +447,7 @@ int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct re
 	e->repl.origin = origin;
 	e->repl.flags = c->flags;
 	e->repl.stale = 0;
+	e->hoff = c->hoff;
 	e->last_ms = now_ms;
 	b = bulk_find(s, origin);
 	if (b && b->received < UINT32_MAX)

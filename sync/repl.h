@@ -29,6 +29,22 @@
  *                        records the dump held): the dump is complete
  *   REPL_TLV_VIPA        exactly 20 bytes: family u8 (4 or 6), 3 zero bytes,
  *                        address, 16 bytes (v4: 4, then zero)
+ *   REPL_TLV_HOFF        exactly 24 bytes: the handoff state (struct conn_hoff)
+ *                        of the CONN record right before it, which has
+ *                        REPL_F_HANDOFF; the front-end's entries only:
+ *                          0 id u32 (never 0)      4 delta u32
+ *                          8 tsoff u32            12 peer u32
+ *                         16 flags u8 (HOFF_F_*, no other bit)
+ *                         17 ws_t i8   18 ws_f i8 (-1..14; -1 none)
+ *                         19 role u8 (CONN_HOFF_FE, no other)
+ *                         20 reserved, 4 zero bytes
+ *                        A CONN with REPL_F_HANDOFF and its HOFF come as a
+ *                        pair, in one body, nothing between: a CONN with the
+ *                        flag not followed by a HOFF, or a HOFF after
+ *                        anything else, is REPL_ERR_FORMAT.  The writer sets
+ *                        the flag from hoff.role (clears it for any other
+ *                        role); the decoder delivers the pair as one CONN
+ *                        record whose hoff it filled (req_end, phase zero).
  *
  * Ports are never zero, addresses never all zero.  Receivers skip TLV types
  * they do not know (REL_TLV_SEQ among them). */
@@ -50,6 +66,7 @@
 #define REPL_BULK_BEGIN_LEN 4
 #define REPL_BULK_END_LEN 8
 #define REPL_VIPA_LEN 20
+#define REPL_HOFF_LEN 24
 
 /* Message types (the wire header's type; reliable state messages; the
  * numbers in sync/msg.h).
@@ -90,12 +107,15 @@ struct repl_conn {
 	uint32_t target;	/* wire_node_id of the target's name */
 	uint8_t state;		/* enum conn_state */
 	uint8_t flags;		/* REPL_F_* */
+	struct conn_hoff hoff;	/* role CONN_HOFF_FE: replicated (REPL_TLV_HOFF) */
 };
 
 /* True if c would encode: family, protocol, state for the protocol, ports,
- * addresses set and of the key's family. */
+ * addresses set and of the key's family; for hoff.role CONN_HOFF_FE, a TCP
+ * key and a valid hoff (id, flags, window scales as REPL_TLV_HOFF). */
 bool repl_conn_valid(const struct repl_conn *c);
-/* Fills c from a worker's table entry (flags from e->repl.flags). */
+/* Fills c from a worker's table entry (flags from e->repl.flags, hoff
+ * from e->hoff). */
 void repl_conn_from(struct repl_conn *c, const struct conn *e);
 
 /* --- writing a body --- */
@@ -112,6 +132,7 @@ struct repl_writer {
 };
 
 void repl_writer_init(struct repl_writer *w, uint8_t *buf, size_t cap);
+/* With hoff.role CONN_HOFF_FE, the CONN and its HOFF together, or neither. */
 bool repl_put_conn(struct repl_writer *w, const struct repl_conn *c);
 bool repl_put_del(struct repl_writer *w, const struct conn_key *k);
 bool repl_put_bulk_begin(struct repl_writer *w, uint32_t bulk_id);
@@ -123,7 +144,7 @@ bool repl_put_vipa(struct repl_writer *w, const struct ip_addr *vipa);
 struct repl_rec {
 	uint16_t type;		/* REPL_TLV_* */
 	union {
-		struct repl_conn conn;		/* CONN */
+		struct repl_conn conn;		/* CONN (with its HOFF) */
 		struct conn_key key;		/* DEL */
 		struct {
 			uint32_t id, count;	/* count: BULK_END only */
@@ -156,7 +177,8 @@ int repl_store_set_seed(struct repl_store *s, uint64_t seed0, uint64_t seed1);
 size_t repl_store_count(const struct repl_store *s);
 
 /* A CONN from origin at now_ms: inserts or updates (the origin becomes the
- * sender's, the stale mark goes, the idle clock restarts).  REPL_ERR_INVAL
+ * sender's, the stale mark goes, the idle clock restarts; hoff is kept
+ * as given, and lookup, take and foreach return it).  REPL_ERR_INVAL
  * for an invalid record, REPL_ERR_FULL when a new entry finds no room. */
 int repl_store_apply_conn(struct repl_store *s, uint32_t origin, const struct repl_conn *c,
 			  uint64_t now_ms);

@@ -4,8 +4,11 @@
  * Input: messages, each {origin u8, dt u8, len u16, body}.  A body that
  * decodes must deliver valid records only, encode again (repl_writer) and
  * decode to the same records; a body that does not decode must deliver
- * nothing.  The records then go to a small store, from one of four origins,
- * with lookups after each change; origin & 0x80 also runs an expiry pass. */
+ * nothing.  A CONN with REPL_F_HANDOFF comes with its HOFF (hoff role FE),
+ * any other without (role NONE), and so it encodes again.  The records
+ * then go to a small store, from one of four origins, with lookups after
+ * each change (the store returns the hoff it was given); origin & 0x80
+ * also runs an expiry pass. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -30,11 +33,19 @@ static int collect(const struct repl_rec *r, void *arg)
 	return 0;
 }
 
+static bool hoff_same(const struct conn_hoff *a, const struct conn_hoff *b)
+{
+	return a->role == b->role && a->id == b->id && a->delta == b->delta &&
+	       a->tsoff == b->tsoff && a->peer == b->peer && a->flags == b->flags &&
+	       a->ws_t == b->ws_t && a->ws_f == b->ws_f && a->req_end == b->req_end &&
+	       a->phase == b->phase;
+}
+
 static bool conn_same(const struct repl_conn *a, const struct repl_conn *b)
 {
 	return conn_key_eq(&a->key, &b->key) && addr_eq(&a->taddr, &b->taddr) &&
 	       a->tport == b->tport && a->target == b->target && a->state == b->state &&
-	       a->flags == b->flags;
+	       a->flags == b->flags && hoff_same(&a->hoff, &b->hoff);
 }
 
 static bool rec_same(const struct repl_rec *a, const struct repl_rec *b)
@@ -188,9 +199,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(repl_decode(body, len, NULL, NULL) == rc);
 		} else {
 			FUZZ_CHECK((size_t)rc == rs.n);
-			for (i = 0; i < rs.n; i++)
-				if (rs.r[i].type == REPL_TLV_CONN)
-					FUZZ_CHECK(repl_conn_valid(&rs.r[i].conn));
+			for (i = 0; i < rs.n; i++) {
+				const struct repl_conn *c = &rs.r[i].conn;
+
+				if (rs.r[i].type != REPL_TLV_CONN)
+					continue;
+				FUZZ_CHECK(repl_conn_valid(c));
+				/* the flag and the HOFF go together */
+				FUZZ_CHECK(!!(c->flags & REPL_F_HANDOFF) ==
+					   (c->hoff.role == CONN_HOFF_FE));
+				FUZZ_CHECK(c->hoff.role == CONN_HOFF_FE ||
+					   (c->hoff.role == CONN_HOFF_NONE && !c->hoff.id));
+				FUZZ_CHECK(c->hoff.role != CONN_HOFF_FE ||
+					   (c->key.proto == IPPROTO_TCP && c->hoff.id &&
+					    !c->hoff.req_end && !c->hoff.phase));
+			}
 			reencode(&rs, len);
 			for (i = 0; i < rs.n; i++)
 				apply(s, origin, &rs.r[i], now);

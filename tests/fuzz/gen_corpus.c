@@ -15,6 +15,7 @@
 #include <sodium.h>
 
 #include "common/be.h"
+#include "nfq/hoff.h"
 #include "sync/cdat.h"
 #include "sync/reliable.h"
 #include "sync/repl.h"
@@ -267,7 +268,17 @@ static void mk_conn(struct repl_conn *c, int v6, uint8_t proto, uint8_t state, u
 	c->tport = 8080;
 	c->target = wire_node_id(i % 2 ? "t1" : "t2");
 	c->state = state;
-	c->flags = i % 5 == 4 ? REPL_F_HANDOFF : 0;
+	if (i % 5 == 4 && proto == IPPROTO_TCP) {
+		/* A handed-off connection: CONN and HOFF records in pairs. */
+		c->hoff.role = CONN_HOFF_FE;
+		c->hoff.id = 0x01000000u | i;
+		c->hoff.delta = 0x9e3779b9u * (i + 1);
+		c->hoff.tsoff = 1000u * i;
+		c->hoff.peer = c->target;
+		c->hoff.flags = HOFF_F_TS | HOFF_F_SACK;
+		c->hoff.ws_t = 9;
+		c->hoff.ws_f = 7;
+	}
 }
 
 /* One repl fuzz message: origin, dt, len, body. */

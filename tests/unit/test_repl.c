@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests for sync/repl: record encoding (exact bytes written out by
  * hand from the layout in repl.h), round trips, a body filled to the brim,
- * strict rejection, and the replica store (updates, bulk mark-and-sweep,
- * take, a 100k-entry store). */
+ * strict rejection, the replica store (updates, bulk mark-and-sweep,
+ * take, a 100k-entry store), and handoff entries (a CONN and its HOFF:
+ * both or neither, missing or orphaned HOFF refused, kept by the store). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -61,6 +62,14 @@ static void assert_conn_equal(const struct repl_conn *a, const struct repl_conn 
 	assert_int_equal(a->target, b->target);
 	assert_int_equal(a->state, b->state);
 	assert_int_equal(a->flags, b->flags);
+	assert_int_equal(a->hoff.role, b->hoff.role);
+	assert_int_equal(a->hoff.id, b->hoff.id);
+	assert_int_equal(a->hoff.delta, b->hoff.delta);
+	assert_int_equal(a->hoff.tsoff, b->hoff.tsoff);
+	assert_int_equal(a->hoff.peer, b->hoff.peer);
+	assert_int_equal(a->hoff.flags, b->hoff.flags);
+	assert_int_equal(a->hoff.ws_t, b->hoff.ws_t);
+	assert_int_equal(a->hoff.ws_f, b->hoff.ws_f);
 }
 
 /* Collects decoded records. */
@@ -82,7 +91,7 @@ static int collect(const struct repl_rec *r, void *arg)
 
 static const uint8_t kat_conn_v4[4 + REPL_CONN_LEN] = {
 	0x03, 0x00, 0x00, 0x40,			/* type 0x300, len 64 */
-	4, 6, CONN_FIN, REPL_F_HANDOFF,		/* family, tcp, state, flags */
+	4, 6, CONN_FIN, 0x80,			/* family, tcp, state, flags (unknown: kept) */
 	0xc3, 0x50, 0x00, 0x50,			/* cport 50000, vport 80 */
 	198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 	10, 2, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -123,7 +132,7 @@ static void test_exact_bytes(void **state)
 	c.tport = 8080;
 	c.target = 0xdeadbeef;
 	c.state = CONN_FIN;
-	c.flags = REPL_F_HANDOFF;
+	c.flags = 0x80;
 	repl_writer_init(&w, buf, sizeof(buf));
 	assert_true(repl_put_conn(&w, &c));
 	assert_int_equal(w.tlv.len, sizeof(kat_conn_v4));
@@ -167,7 +176,8 @@ static void test_decode_kat(void **state)
 	assert_int_equal(s.r[0].conn.tport, 8080);
 	assert_int_equal(s.r[0].conn.target, 0xdeadbeef);
 	assert_int_equal(s.r[0].conn.state, CONN_FIN);
-	assert_int_equal(s.r[0].conn.flags, REPL_F_HANDOFF);
+	assert_int_equal(s.r[0].conn.flags, 0x80);
+	assert_int_equal(s.r[0].conn.hoff.role, CONN_HOFF_NONE);
 
 	s.n = 0;
 	assert_int_equal(repl_decode(kat_del_v6, sizeof(kat_del_v6), collect, &s), 1);
@@ -212,7 +222,8 @@ static void test_round_trip_all(void **state)
 				mk_conn(&want[n], fams[f], protos[p], (uint32_t)(n * 977 + 3));
 				want[n].state = protos[p] == IPPROTO_TCP ? tcp_states[st]
 									 : CONN_UDP;
-				want[n].flags = (uint8_t)(n * 37);	/* unknown bits kept */
+				/* unknown bits kept (REPL_F_HANDOFF is the role's) */
+				want[n].flags = (uint8_t)(n * 37) & ~REPL_F_HANDOFF;
 				want[n].tport = (uint16_t)(65535 - n);
 				assert_true(repl_put_conn(&w, &want[n]));
 				n++;
@@ -465,7 +476,8 @@ static void test_bad_values(void **state)
 	assert_int_equal(conn_with(2, 5), REPL_ERR_FORMAT);
 	assert_int_equal(conn_with(2, 0xff), REPL_ERR_FORMAT);
 	assert_int_equal(conn_with(1, IPPROTO_UDP), REPL_ERR_FORMAT);	/* UDP in FIN */
-	assert_int_equal(conn_with(3, 0xff), 1);			/* flags: kept */
+	assert_int_equal(conn_with(3, 0xfe), 1);			/* flags: kept */
+	assert_int_equal(conn_with(3, 0xff), REPL_ERR_FORMAT);	/* HANDOFF, no HOFF */
 	/* ports */
 	memcpy(v, kat_conn_v4 + 4, REPL_CONN_LEN);
 	v[4] = v[5] = 0;
@@ -905,6 +917,407 @@ static void test_store_expire(void **state)
 	repl_store_free(s);
 }
 
+/* --- handoff entries: CONN + HOFF --- */
+
+/* A front-end handoff entry (TCP), varied by i. */
+static void mk_fe(struct repl_conn *c, int family, uint32_t i)
+{
+	mk_conn(c, family, IPPROTO_TCP, i);
+	c->flags = REPL_F_HANDOFF;
+	c->hoff.role = CONN_HOFF_FE;
+	c->hoff.id = (3u << 24) | (i + 1);
+	c->hoff.delta = 0x80000000u + i;
+	c->hoff.tsoff = 0xfffffff0u - i;
+	c->hoff.peer = 0xa1b2c3d4u ^ i;
+	c->hoff.flags = (uint8_t)(i % 4);		/* HOFF_F_SACK, HOFF_F_TS */
+	c->hoff.ws_t = (int8_t)(i % 16 - 1);		/* -1..14 */
+	c->hoff.ws_f = (int8_t)(14 - i % 16);		/* 14..-1 */
+}
+
+static const uint8_t kat_hoff_v4[4 + REPL_CONN_LEN + 4 + REPL_HOFF_LEN] = {
+	0x03, 0x00, 0x00, 0x40,			/* CONN, len 64 */
+	4, 6, CONN_EST, 0x80 | REPL_F_HANDOFF,	/* family, tcp, state, flags */
+	0xc3, 0x50, 0x00, 0x50,			/* cport 50000, vport 80 */
+	198, 51, 100, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	10, 2, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	10, 2, 0, 22, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0x1f, 0x90, 0x00, 0x00,			/* tport 8080, reserved */
+	0xde, 0xad, 0xbe, 0xef,			/* target node */
+	0x03, 0x05, 0x00, 0x18,			/* HOFF, len 24 */
+	0x01, 0x00, 0x00, 0x2a,			/* id (1 << 24) | 42 */
+	0x89, 0xab, 0xcd, 0xef,			/* delta */
+	0x00, 0x00, 0x10, 0x00,			/* tsoff */
+	0xde, 0xad, 0xbe, 0xef,			/* peer */
+	0x03, 0x02, 0xff, 0x01,			/* flags TS|SACK, ws_t 2, ws_f -1, role FE */
+	0, 0, 0, 0,				/* reserved */
+};
+
+static void kat_fe(struct repl_conn *c)
+{
+	struct ip_addr ca, va;
+
+	memset(c, 0, sizeof(*c));
+	ip(&ca, "198.51.100.7");
+	ip(&va, "10.2.0.100");
+	conn_key_set(&c->key, IPPROTO_TCP, &ca, 50000, &va, 80);
+	ip(&c->taddr, "10.2.0.22");
+	c->tport = 8080;
+	c->target = 0xdeadbeef;
+	c->state = CONN_EST;
+	c->flags = 0x80;		/* the writer adds REPL_F_HANDOFF */
+	c->hoff.role = CONN_HOFF_FE;
+	c->hoff.id = (1u << 24) | 42;
+	c->hoff.delta = 0x89abcdef;
+	c->hoff.tsoff = 0x1000;
+	c->hoff.peer = 0xdeadbeef;
+	c->hoff.flags = 0x03;
+	c->hoff.ws_t = 2;
+	c->hoff.ws_f = -1;
+	c->hoff.req_end = 12345;	/* the target's: not replicated */
+	c->hoff.phase = CONN_HOFF_READY;
+}
+
+static void test_hoff_exact_and_round_trip(void **state)
+{
+	struct repl_conn c, want[40];
+	struct repl_writer w;
+	struct sink s = { .n = 0 };
+	uint8_t buf[REPL_BODY_MAX];
+	int n;
+
+	kat_fe(&c);
+	repl_writer_init(&w, buf, sizeof(buf));
+	assert_true(repl_put_conn(&w, &c));
+	assert_int_equal(w.n, 1);			/* the pair is one record */
+	assert_int_equal(w.tlv.len, sizeof(kat_hoff_v4));
+	assert_memory_equal(buf, kat_hoff_v4, sizeof(kat_hoff_v4));
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 1);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(s.r[0].type, REPL_TLV_CONN);
+	c.flags |= REPL_F_HANDOFF;
+	c.hoff.req_end = 0;
+	c.hoff.phase = 0;
+	assert_conn_equal(&s.r[0].conn, &c);
+	assert_int_equal(s.r[0].conn.hoff.req_end, 0);
+	assert_int_equal(s.r[0].conn.hoff.phase, 0);
+
+	/* Both families, every ws value, mixed with plain CONNs and a DEL. */
+	repl_writer_init(&w, buf, sizeof(buf));
+	n = 0;
+	for (uint32_t i = 0; i < 12; i++) {
+		if (i % 3 == 2) {
+			mk_conn(&want[n], i % 2 ? AF_INET6 : AF_INET, IPPROTO_UDP, i);
+		} else {
+			mk_fe(&want[n], i % 2 ? AF_INET6 : AF_INET, i);
+			want[n].state = i % 4 ? CONN_EST : CONN_FIN;
+		}
+		assert_true(repl_put_conn(&w, &want[n]));
+		n++;
+	}
+	assert_int_equal(w.n, 12);
+	assert_true(repl_put_del(&w, &want[0].key));
+	s.n = 0;
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), n + 1);
+	for (int i = 0; i < n; i++)
+		assert_conn_equal(&s.r[i].conn, &want[i]);
+	assert_int_equal(s.r[n].type, REPL_TLV_DEL);
+
+	/* Other roles travel without HOFF, and without the flag. */
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.role = CONN_HOFF_TGT;
+	repl_writer_init(&w, buf, sizeof(buf));
+	assert_true(repl_put_conn(&w, &c));
+	assert_int_equal(w.tlv.len, 4 + REPL_CONN_LEN);
+	s.n = 0;
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 1);
+	assert_int_equal(s.r[0].conn.flags, 0);
+	assert_int_equal(s.r[0].conn.hoff.role, CONN_HOFF_NONE);
+	assert_int_equal(s.r[0].conn.hoff.id, 0);
+
+	/* repl_conn_from takes the entry's hoff. */
+	{
+		struct conn e;
+
+		memset(&e, 0, sizeof(e));
+		kat_fe(&c);
+		e.key = c.key;
+		e.taddr = c.taddr;
+		e.tport = c.tport;
+		e.target = c.target;
+		e.state = c.state;
+		e.hoff = c.hoff;
+		repl_conn_from(&want[0], &e);
+		assert_conn_equal(&want[0], &(struct repl_conn){ .key = c.key, .taddr = c.taddr,
+			.tport = c.tport, .target = c.target, .state = c.state, .hoff = c.hoff });
+		assert_int_equal(want[0].hoff.req_end, 12345);
+	}
+}
+
+/* Invalid handoff state is refused by the writer, nothing written. */
+static void test_hoff_writer_refuses(void **state)
+{
+	struct repl_writer w;
+	struct repl_conn c;
+	uint8_t buf[REPL_BODY_MAX];
+
+	repl_writer_init(&w, buf, sizeof(buf));
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.id = 0;
+	assert_false(repl_put_conn(&w, &c));
+	assert_int_equal(w.err, REPL_ERR_INVAL);
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.ws_t = 15;
+	assert_false(repl_put_conn(&w, &c));
+	c.hoff.ws_t = -2;
+	assert_false(repl_put_conn(&w, &c));
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.ws_f = 15;
+	assert_false(repl_put_conn(&w, &c));
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.flags = 0x04;
+	assert_false(repl_put_conn(&w, &c));
+	mk_fe(&c, AF_INET, 1);
+	c.hoff.role = 3;
+	assert_false(repl_put_conn(&w, &c));
+	mk_fe(&c, AF_INET6, 1);
+	c.key.proto = IPPROTO_UDP;		/* handoff is TCP only */
+	c.state = CONN_UDP;
+	assert_false(repl_put_conn(&w, &c));
+	assert_int_equal(w.tlv.len, 0);
+	assert_int_equal(w.n, 0);
+}
+
+/* Both or neither: at the brim, a pair that does not fit leaves the body
+ * as it was, and a plain CONN still goes in. */
+static void test_hoff_brim(void **state)
+{
+	struct repl_writer w;
+	struct repl_conn c;
+	struct sink s = { .n = 0 };
+	uint8_t buf[REPL_BODY_MAX];
+	size_t len;
+	int n = 0;
+
+	repl_writer_init(&w, buf, sizeof(buf));
+	for (;;) {
+		mk_fe(&c, AF_INET6, (uint32_t)n);
+		len = w.tlv.len;
+		if (!repl_put_conn(&w, &c))
+			break;
+		n++;
+	}
+	assert_int_equal(w.err, REPL_OK);
+	assert_int_equal(w.tlv.len, len);
+	assert_int_equal(n, 13);			/* 13 * 96 = 1248 */
+	assert_true(tlv_fits(&w.tlv, REPL_CONN_LEN));	/* a CONN alone would fit */
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 13);
+	mk_conn(&c, AF_INET, IPPROTO_TCP, 99);
+	assert_true(repl_put_conn(&w, &c));
+	assert_int_equal(w.n, 14);
+	s.n = 0;
+	assert_int_equal(repl_decode(buf, w.tlv.len, collect, &s), 14);
+	for (int i = 0; i < 13; i++)
+		assert_int_equal(s.r[i].conn.hoff.role, CONN_HOFF_FE);
+}
+
+/* Every prefix of [BULK_BEGIN, CONN+HOFF, DEL], in an exact buffer: cut
+ * between the CONN and its HOFF is refused, nothing delivered. */
+static void test_hoff_cut(void **state)
+{
+	struct repl_writer w;
+	struct repl_conn c;
+	uint8_t buf[REPL_BODY_MAX];
+	size_t conn_end, pair_end, all;
+
+	repl_writer_init(&w, buf, sizeof(buf));
+	assert_true(repl_put_bulk_begin(&w, 1));
+	conn_end = w.tlv.len + 4 + REPL_CONN_LEN;
+	mk_fe(&c, AF_INET, 7);
+	assert_true(repl_put_conn(&w, &c));
+	pair_end = w.tlv.len;
+	assert_true(repl_put_del(&w, &c.key));
+	all = w.tlv.len;
+	for (size_t len = 0; len <= all; len++) {
+		struct sink s = { .n = 0 };
+		uint8_t *p = malloc(len ? len : 1);
+		int rc;
+
+		assert_non_null(p);
+		memcpy(p, buf, len);
+		rc = repl_decode(p, len, collect, &s);
+		if (len == 0 || len == 8)
+			assert_int_equal(rc, (int)len / 8);
+		else if (len == conn_end)
+			assert_int_equal(rc, REPL_ERR_FORMAT);
+		else if (len == pair_end)
+			assert_int_equal(rc, 2);
+		else if (len == all)
+			assert_int_equal(rc, 3);
+		else
+			assert_int_equal(rc, REPL_ERR_TLV);
+		if (rc < 0)
+			assert_int_equal(s.n, 0);
+		free(p);
+	}
+}
+
+/* A body of TLVs by hand, decoded: the result and nothing delivered on error. */
+static int decode_raw(const uint8_t *body, size_t n)
+{
+	struct sink s = { .n = 0 };
+	int rc = repl_decode(body, n, collect, &s);
+
+	if (rc < 0)
+		assert_int_equal(s.n, 0);
+	return rc;
+}
+
+/* HOFF missing, orphaned, separated or bad. */
+static void test_hoff_refused(void **state)
+{
+	const uint8_t *conn_f = kat_hoff_v4 + 4;		/* CONN with the flag */
+	const uint8_t *hoff = kat_hoff_v4 + 8 + REPL_CONN_LEN;
+	const uint8_t *conn_plain = kat_conn_v4 + 4;		/* flag clear */
+	uint8_t body[512], h[REPL_HOFF_LEN + 8], seq[8] = { 0, 0, 0, 0, 0, 0, 0, 1 };
+	size_t n;
+
+	/* The good pair, after a SEQ: one record. */
+	n = raw_tlv(body, REL_TLV_SEQ, seq, sizeof(seq));
+	n += raw_tlv(body + n, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), 1);
+	/* Missing: the flagged CONN alone, or followed by something else. */
+	n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n += raw_tlv(body + n, REPL_TLV_DEL, kat_del_v6 + 4, REPL_DEL_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	n += raw_tlv(body + n, 0x3ff, seq, 4);			/* unknown, between */
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	n += raw_tlv(body + n, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	/* Orphans: alone, after a plain CONN, after a DEL, twice. */
+	n = raw_tlv(body, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n = raw_tlv(body, REPL_TLV_CONN, conn_plain, REPL_CONN_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n = raw_tlv(body, REPL_TLV_DEL, kat_del_v6 + 4, REPL_DEL_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+	assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+
+	/* Sizes and values of the HOFF. */
+	{
+		static const struct { size_t off; uint8_t val; } bad[] = {
+			{ 0, 0 },	/* id 0 (with the bytes below) */
+			{ 16, 0x04 },	/* unknown flag */
+			{ 17, 15 },	/* ws_t */
+			{ 17, 0xfe },	/* ws_t -2 */
+			{ 18, 0x80 },	/* ws_f */
+			{ 19, CONN_HOFF_NONE },
+			{ 19, CONN_HOFF_TGT },
+			{ 20, 1 }, { 23, 0x80 },	/* reserved */
+		};
+
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			memcpy(h, hoff, REPL_HOFF_LEN);
+			if (bad[i].off == 0)
+				memset(h, 0, 4);
+			else
+				h[bad[i].off] = bad[i].val;
+			n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+			n += raw_tlv(body + n, REPL_TLV_HOFF, h, REPL_HOFF_LEN);
+			assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+		}
+		/* ws -1 and 14 are fine */
+		memcpy(h, hoff, REPL_HOFF_LEN);
+		h[17] = 14;
+		h[18] = 0xff;
+		n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+		n += raw_tlv(body + n, REPL_TLV_HOFF, h, REPL_HOFF_LEN);
+		assert_int_equal(decode_raw(body, n), 1);
+		memset(h + REPL_HOFF_LEN, 0, 8);
+		memcpy(h, hoff, REPL_HOFF_LEN);
+		for (uint16_t len = 0; len <= REPL_HOFF_LEN + 4; len++) {
+			if (len == REPL_HOFF_LEN)
+				continue;
+			n = raw_tlv(body, REPL_TLV_CONN, conn_f, REPL_CONN_LEN);
+			n += raw_tlv(body + n, REPL_TLV_HOFF, h, len);
+			assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+		}
+	}
+	/* The flag on a UDP CONN: handoff is TCP only. */
+	{
+		uint8_t v[REPL_CONN_LEN];
+
+		memcpy(v, conn_f, REPL_CONN_LEN);
+		v[1] = IPPROTO_UDP;
+		v[2] = CONN_UDP;
+		n = raw_tlv(body, REPL_TLV_CONN, v, REPL_CONN_LEN);
+		n += raw_tlv(body + n, REPL_TLV_HOFF, hoff, REPL_HOFF_LEN);
+		assert_int_equal(decode_raw(body, n), REPL_ERR_FORMAT);
+	}
+}
+
+static int lookup_hoff(const struct repl_conn *c, uint32_t origin, void *arg)
+{
+	const struct repl_conn *want = arg;
+
+	if (conn_key_eq(&c->key, &want->key)) {
+		assert_conn_equal(c, want);
+		return 1;
+	}
+	return 0;
+}
+
+/* The store keeps the handoff state, and lookup, take and foreach return it. */
+static void test_hoff_store(void **state)
+{
+	struct repl_store *s = repl_store_new(16);
+	struct apply_ctx ctx = { .s = s, .origin = ORIG_A };
+	struct repl_writer w;
+	struct repl_conn c[4], out;
+	uint8_t buf[REPL_BODY_MAX];
+	uint32_t origin;
+
+	assert_non_null(s);
+	repl_writer_init(&w, buf, sizeof(buf));
+	for (uint32_t i = 0; i < 4; i++) {
+		mk_fe(&c[i], i % 2 ? AF_INET6 : AF_INET, i + 5);
+		assert_true(repl_put_conn(&w, &c[i]));
+	}
+	assert_int_equal(repl_decode(buf, w.tlv.len, apply_cb, &ctx), 4);
+	assert_int_equal(repl_store_count(s), 4);
+	for (int i = 0; i < 4; i++) {
+		assert_true(repl_store_lookup(s, &c[i].key, &out, &origin));
+		assert_conn_equal(&out, &c[i]);
+		assert_int_equal(origin, ORIG_A);
+	}
+	assert_int_equal(repl_store_foreach(s, lookup_hoff, &c[2]), 1);
+	memset(&out, 0, sizeof(out));
+	assert_true(repl_store_take(s, &c[1].key, &out, NULL));
+	assert_conn_equal(&out, &c[1]);
+	/* An update without handoff state (the entry ended its handoff at the
+	 * origin): the replica's goes too. */
+	c[0].hoff = (struct conn_hoff){ 0 };
+	c[0].flags = 0;
+	repl_writer_init(&w, buf, sizeof(buf));
+	assert_true(repl_put_conn(&w, &c[0]));
+	assert_int_equal(repl_decode(buf, w.tlv.len, apply_cb, &ctx), 1);
+	assert_true(repl_store_lookup(s, &c[0].key, &out, NULL));
+	assert_int_equal(out.hoff.role, CONN_HOFF_NONE);
+	assert_int_equal(out.hoff.id, 0);
+	assert_int_equal(out.flags, 0);
+	repl_store_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -924,6 +1337,12 @@ int main(void)
 		cmocka_unit_test(test_decode_into_store),
 		cmocka_unit_test(test_store_100k),
 		cmocka_unit_test(test_store_expire),
+		cmocka_unit_test(test_hoff_exact_and_round_trip),
+		cmocka_unit_test(test_hoff_writer_refuses),
+		cmocka_unit_test(test_hoff_brim),
+		cmocka_unit_test(test_hoff_cut),
+		cmocka_unit_test(test_hoff_refused),
+		cmocka_unit_test(test_hoff_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
