@@ -679,8 +679,33 @@ static int parse_targets(struct ld *ld, const config_setting_t *ts, const char *
 	return 0;
 }
 
+static bool in_targets(const struct cfg_target *t, size_t n, size_t node)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (t[i].node == node)
+			return true;
+	return false;
+}
+
+bool cfg_serves(const struct cfg_vipa *vp, const struct cfg_service *sv, size_t node)
+{
+	size_t i;
+
+	if (in_targets(sv->targets, sv->n_targets, node))
+		return true;
+	for (i = 0; i < vp->n_dists; i++)
+		if (in_targets(vp->dists[i].targets, vp->dists[i].n_targets, node))
+			return true;
+	for (i = 0; i < sv->n_rules; i++)
+		if (in_targets(sv->rules[i].targets, sv->rules[i].n_targets, node))
+			return true;
+	return false;
+}
+
 static int parse_rule(struct ld *ld, const config_setting_t *g, const char *where,
-		      const struct ip_addr *vipa, struct cfg_handoff_rule *r)
+		      const struct ip_addr *vipa, bool tls, struct cfg_handoff_rule *r)
 {
 	static const char *const keys[] = { "host", "path_prefix", "targets", NULL };
 	config_setting_t *s;
@@ -699,6 +724,11 @@ static int parse_rule(struct ld *ld, const config_setting_t *g, const char *wher
 	if (get_str(ld, g, "path_prefix", r->path_prefix, sizeof(r->path_prefix), false,
 		    "handoff rule", &s) < 0)
 		return -1;
+	/* The front-end reads only the ClientHello of a TLS connection: the
+	 * server name is there, the request's path is encrypted. */
+	if (s && tls)
+		return fail(ld, s, "path_prefix cannot be matched with handoff protocol \"tls\" "
+			    "(%s): a TLS ClientHello carries the host name only", where);
 	if (s && r->path_prefix[0] != '/')
 		return fail(ld, s, "path_prefix '%s' must start with '/'", r->path_prefix);
 	for (p = r->path_prefix; *p; p++)
@@ -709,13 +739,18 @@ static int parse_rule(struct ld *ld, const config_setting_t *g, const char *wher
 	return parse_targets(ld, s, where, vipa, &r->targets, &r->n_targets);
 }
 
+static const char *const hoff_protos[] = { "http", "tls", NULL };
+
 static int parse_handoff(struct ld *ld, const config_setting_t *g, const char *where,
 			 const struct ip_addr *vipa, struct cfg_service *sv)
 {
-	static const char *const keys[] = { "rules", NULL };
+	static const char *const keys[] = {
+		"rules", "protocol", "timeout_ms", "request_timeout_ms", "max_request", NULL
+	};
 	config_setting_t *rs;
+	long long v;
 	size_t i;
-	int len;
+	int len, p;
 
 	/* Handoff replays a TCP handshake; nothing to hand off otherwise. */
 	if (sv->proto != IPPROTO_TCP)
@@ -723,6 +758,25 @@ static int parse_handoff(struct ld *ld, const config_setting_t *g, const char *w
 			    cfg_proto_name(sv->proto), where);
 	if (check_keys(ld, g, keys, "handoff") < 0)
 		return -1;
+	p = CFG_HOFF_HTTP;
+	if (get_enum(ld, g, "protocol", hoff_protos, "http, tls", "handoff", &p) < 0)
+		return -1;
+	sv->hoff_proto = (enum cfg_hoff_proto)p;
+	v = CFG_HOFF_TIMEOUT_MS;
+	if (get_int(ld, g, "timeout_ms", CFG_HOFF_TIMEOUT_MIN, CFG_HOFF_TIMEOUT_MAX, false,
+		    "handoff", &v) < 0)
+		return -1;
+	sv->hoff_timeout_ms = (unsigned)v;
+	v = CFG_HOFF_REQ_TIMEOUT_MS;
+	if (get_int(ld, g, "request_timeout_ms", CFG_HOFF_REQ_TIMEOUT_MIN,
+		    CFG_HOFF_REQ_TIMEOUT_MAX, false, "handoff", &v) < 0)
+		return -1;
+	sv->hoff_request_timeout_ms = (unsigned)v;
+	v = CFG_HOFF_MAX_REQUEST;
+	if (get_int(ld, g, "max_request", CFG_HOFF_MAX_REQUEST_MIN, CFG_HOFF_MAX_REQUEST_MAX,
+		    false, "handoff", &v) < 0)
+		return -1;
+	sv->hoff_max_request = (unsigned)v;
 	if (member(ld, g, "rules", CONFIG_TYPE_LIST, true, "handoff", &rs) < 0)
 		return -1;
 	len = config_setting_length(rs);
@@ -734,8 +788,33 @@ static int parse_handoff(struct ld *ld, const config_setting_t *g, const char *w
 	sv->n_rules = (size_t)len;
 	for (i = 0; i < sv->n_rules; i++)
 		if (parse_rule(ld, config_setting_get_elem(rs, (unsigned)i), where, vipa,
-			       &sv->rules[i]) < 0)
+			       sv->hoff_proto == CFG_HOFF_TLS, &sv->rules[i]) < 0)
 			return -1;
+	sv->handoff = true;
+	return 0;
+}
+
+/* A handoff goes from the front-end to another node's clusterd, which
+ * replays the connection into its own stack; handing a connection to the
+ * front-end's own stack is not supported.  Any distributor may become the
+ * front-end (takeover), so none may be a target by any list.  Refused at the
+ * handoff group, naming the node. */
+static int check_hoff_roles(struct ld *ld, const config_setting_t *g, const char *where,
+			    const struct cfg_vipa *vp, const struct cfg_service *sv)
+{
+	char ab[ADDR_STRLEN];
+
+	for (size_t i = 0; i < vp->n_dists; i++) {
+		size_t n = vp->dists[i].node;
+
+		if (!cfg_serves(vp, sv, n))
+			continue;
+		return fail(ld, g, "node '%s' is both a distributor of vipa %s and a target of "
+			    "the handoff %s: handing a connection to the distributor's own "
+			    "stack is not supported; take it out of the targets (the "
+			    "service's, the distributors' own lists and the rules')",
+			    ld->c->nodes[n].name, addr_fmt(&vp->addr, ab, sizeof(ab)), where);
+	}
 	return 0;
 }
 
@@ -790,8 +869,13 @@ static int parse_service(struct ld *ld, const config_setting_t *g, struct cfg_vi
 		return -1;
 	if (parse_targets(ld, s, where, &vp->addr, &sv->targets, &sv->n_targets) < 0)
 		return -1;
+	sv->hoff_proto = CFG_HOFF_HTTP;
+	sv->hoff_timeout_ms = CFG_HOFF_TIMEOUT_MS;
+	sv->hoff_request_timeout_ms = CFG_HOFF_REQ_TIMEOUT_MS;
+	sv->hoff_max_request = CFG_HOFF_MAX_REQUEST;
 	r = member(ld, g, "handoff", CONFIG_TYPE_GROUP, false, where, &s);
-	if (r < 0 || (r == 1 && parse_handoff(ld, s, where, &vp->addr, sv) < 0))
+	if (r < 0 || (r == 1 && (parse_handoff(ld, s, where, &vp->addr, sv) < 0 ||
+				 check_hoff_roles(ld, s, where, vp, sv) < 0)))
 		return -1;
 	return 0;
 }
@@ -891,33 +975,6 @@ static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 	return 0;
 }
 
-static bool in_targets(const struct cfg_target *t, size_t n, size_t node)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].node == node)
-			return true;
-	return false;
-}
-
-/* Whether node may receive connections of service sv of vipa vp: through the
- * service's list, a distributor's own list, or a handoff rule. */
-static bool serves(const struct cfg_vipa *vp, const struct cfg_service *sv, size_t node)
-{
-	size_t i;
-
-	if (in_targets(sv->targets, sv->n_targets, node))
-		return true;
-	for (i = 0; i < vp->n_dists; i++)
-		if (in_targets(vp->dists[i].targets, vp->dists[i].n_targets, node))
-			return true;
-	for (i = 0; i < sv->n_rules; i++)
-		if (in_targets(sv->rules[i].targets, sv->rules[i].n_targets, node))
-			return true;
-	return false;
-}
-
 static const config_setting_t *svc_setting(const config_setting_t *vs, size_t v, size_t s)
 {
 	const config_setting_t *g = config_setting_get_elem(vs, (unsigned)v);
@@ -951,7 +1008,7 @@ static int check_ambiguity(struct ld *ld, const config_setting_t *vs)
 					    a->addr.family != b->addr.family)
 						continue;
 					for (n = 0; n < c->n_nodes; n++)
-						if (serves(a, x, n) && serves(b, y, n))
+						if (cfg_serves(a, x, n) && cfg_serves(b, y, n))
 							break;
 					if (n == c->n_nodes)
 						continue;
@@ -971,29 +1028,6 @@ static int check_ambiguity(struct ld *ld, const config_setting_t *vs)
 	return 0;
 }
 
-/* Content-aware handoff does not exist yet: a file that asks for it would
- * run without it, silently.  Refused after every other check, so that the
- * rules' own errors (kept for when handoff exists) are reported first. */
-static int refuse_handoff(struct ld *ld, const config_setting_t *vs)
-{
-	const struct cfg *c = ld->c;
-	char ep[ADDR_STRLEN + 8];
-
-	for (size_t v = 0; v < c->n_vipas; v++)
-		for (size_t s = 0; s < c->vipas[v].n_svcs; s++) {
-			const struct cfg_service *sv = &c->vipas[v].svcs[s];
-
-			if (!sv->n_rules)
-				continue;
-			return fail(ld, config_setting_get_member(svc_setting(vs, v, s), "handoff"),
-				    "handoff (service %s/%s) is not implemented yet: content-aware "
-				    "handoff is a planned feature; remove the handoff group",
-				    addr_fmt_ep(&c->vipas[v].addr, sv->port, ep, sizeof(ep)),
-				    cfg_proto_name(sv->proto));
-		}
-	return 0;
-}
-
 static int parse_vipas(struct ld *ld, const config_setting_t *vs)
 {
 	struct cfg *c = ld->c;
@@ -1010,9 +1044,7 @@ static int parse_vipas(struct ld *ld, const config_setting_t *vs)
 	for (i = 0; i < c->n_vipas; i++)
 		if (parse_vipa(ld, config_setting_get_elem(vs, (unsigned)i), i) < 0)
 			return -1;
-	if (check_ambiguity(ld, vs) < 0)
-		return -1;
-	return refuse_handoff(ld, vs);
+	return check_ambiguity(ld, vs);
 }
 
 /* The whole file */
@@ -1232,6 +1264,11 @@ const char *cfg_proto_name(uint8_t proto)
 		return "sctp";
 	}
 	return "?";
+}
+
+const char *cfg_hoff_proto_name(enum cfg_hoff_proto p)
+{
+	return p == CFG_HOFF_TLS ? "tls" : "http";
 }
 
 const char *cfg_sched_name(enum cfg_sched s)

@@ -57,6 +57,17 @@ struct cfg_handoff_rule {
 	int line;
 };
 
+/* Defaults and bounds of the handoff group's keys (clusterd.conf(5)). */
+#define CFG_HOFF_TIMEOUT_MS		1000u	/* per candidate, for its acknowledgement */
+#define CFG_HOFF_TIMEOUT_MIN		100u
+#define CFG_HOFF_TIMEOUT_MAX		60000u
+#define CFG_HOFF_REQ_TIMEOUT_MS		5000u	/* request head not complete by then: 408 */
+#define CFG_HOFF_REQ_TIMEOUT_MIN	100u
+#define CFG_HOFF_REQ_TIMEOUT_MAX	600000u
+#define CFG_HOFF_MAX_REQUEST		16384u	/* larger request heads: 400 */
+#define CFG_HOFF_MAX_REQUEST_MIN	1024u
+#define CFG_HOFF_MAX_REQUEST_MAX	65536u
+
 struct cfg_service {
 	uint16_t port;
 	uint8_t proto;		/* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_SCTP */
@@ -64,9 +75,16 @@ struct cfg_service {
 	enum cfg_sched sched;	/* default maglev */
 	struct cfg_target *targets;
 	size_t n_targets;
-	/* Parsed and validated, then refused by cfg_load (handoff is not
-	 * implemented yet): a loaded cfg has none. */
-	struct cfg_handoff_rule *rules;
+	/* handoff = { ... }: content-aware handoff (tcp only).  The rules are
+	 * tried in order, the first match wins; none: the targets above.  No
+	 * node is both a distributor of the VIPA and a target (any list). */
+	bool handoff;
+	enum cfg_hoff_proto { CFG_HOFF_HTTP = 0, CFG_HOFF_TLS } hoff_proto;	/* default http;
+					 * tls: rules match the ClientHello's server name, host only */
+	unsigned hoff_timeout_ms;	/* default CFG_HOFF_TIMEOUT_MS */
+	unsigned hoff_request_timeout_ms;	/* default CFG_HOFF_REQ_TIMEOUT_MS */
+	unsigned hoff_max_request;	/* bytes, default CFG_HOFF_MAX_REQUEST */
+	struct cfg_handoff_rule *rules;	/* >= 1 when handoff */
 	size_t n_rules;
 	int line;
 };
@@ -131,6 +149,10 @@ void cfg_free(struct cfg *c);
 /* Index of node NAME, or -1. */
 long cfg_node_index(const struct cfg *c, const char *name);
 
+/* Whether node n may receive connections of service sv of vipa vp, by any
+ * list: the service's targets, a distributor's own list, a handoff rule's. */
+bool cfg_serves(const struct cfg_vipa *vp, const struct cfg_service *sv, size_t n);
+
 /* First address of node n in the given family, or NULL. */
 const struct ip_addr *cfg_node_addr(const struct cfg *c, size_t n, int family);
 /* The node one of whose addresses is a; -1 if none. */
@@ -138,5 +160,7 @@ long cfg_node_by_addr(const struct cfg *c, const struct ip_addr *a);
 
 const char *cfg_proto_name(uint8_t proto);
 const char *cfg_sched_name(enum cfg_sched s);
+/* "http" or "tls" */
+const char *cfg_hoff_proto_name(enum cfg_hoff_proto p);
 
 #endif

@@ -23,6 +23,7 @@ struct view_target {
 	unsigned weight;
 	bool listening, alive, drained;
 	bool active;			/* takes new connections */
+	uint64_t name_hash;		/* of name: rendezvous hashing (view_hoff_cands) */
 };
 
 /* A service this node distributes (it is in the VIPA's distributors). */
@@ -38,6 +39,11 @@ struct view_service {
 	struct sched_target *active;	/* the active ones, id = index in targets */
 	size_t n_active;
 	struct sched_maglev *maglev;	/* over active[] */
+	/* Handoff: the targets of the service's rules that are not in
+	 * targets[], with the same state; candidates of a rule only, never
+	 * of the scheduler. */
+	struct view_target *rtargets;
+	size_t n_rtargets;
 	uint64_t rr;			/* round-robin cursor (atomic) */
 	/* Every candidate that may be alive has been heard from: the active
 	 * set is the real one, not a node's first guess after a start.  Until
@@ -46,11 +52,15 @@ struct view_service {
 	bool settled;
 };
 
-/* A service this node is a target of: replies from tport go out as vaddr:port. */
+/* A service this node is a target of (by any list: the service's, a
+ * distributor's own, a handoff rule's): replies from tport go out as
+ * vaddr:port. */
 struct view_rev {
 	uint8_t family, proto;
 	uint16_t tport, port;
 	struct ip_addr vaddr;
+	bool handoff;		/* the service hands off: its replies need the per-connection
+				 * translation (sequence, timestamps, window) */
 };
 
 struct view {
@@ -93,6 +103,18 @@ const struct view_rev *view_find_rev(const struct view *v, uint8_t family, uint8
 /* Picks a target for a new flow with the given hash; NULL when none is active. */
 const struct view_target *view_pick(const struct view_service *s, const struct view *v,
 				    uint32_t flow_hash);
+
+/* The candidates for a handed-off request: the nodes of list (rule targets; NULL/0: every
+ * target of s) that are active in s, ordered by rendezvous hashing of (hash, node name) with
+ * their weights, at most max.  nodes[i]: node index; addrs[i]: its address in the VIPA's
+ * family.  Returns the count.
+ *
+ * Each node scores weight / -ln(u), u uniform in (0, 1) from (hash, name): a node wins
+ * with a chance proportional to its weight, and a node that goes or comes moves only the
+ * requests it wins.  Ties (equal scores) go to the lower node index.  The weights are
+ * list's (a rule's own) when given, else the targets'. */
+size_t view_hoff_cands(const struct view_service *s, const struct cfg_target *list, size_t n,
+		       uint32_t hash, uint32_t *nodes, struct ip_addr *addrs, size_t max);
 
 void view_conn_inc(const struct view *v, size_t node);
 void view_conn_dec(const struct view *v, size_t node);

@@ -422,6 +422,18 @@ e_drop(struct nftnl_rule *r)
 }
 
 static int
+e_accept(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_ACCEPT);
+	}
+	return add_expr(r, e);
+}
+
+static int
 e_notrack(struct nftnl_rule *r)
 {
 	return add_expr(r, nftnl_expr_alloc("notrack"));
@@ -632,6 +644,38 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 	nftnl_rule_free(r);
 }
 
+/* `meta mark RULES_INJECT_MARK notrack accept`: what clusterd injects into a
+ * handoff target's own stack is neither queued nor tracked. */
+static void
+put_inject_rule(struct nb *nb)
+{
+	uint32_t mark = RULES_INJECT_MARK;	/* the meta register holds host order */
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	int err = 0;
+
+	r = rule_new(RULES_TABLE, RULES_CHAIN_OUT);
+	if (r == NULL) {
+		nb->err = -ENOMEM;
+		return;
+	}
+	err = err ? err : e_meta(r, NFT_META_MARK, NFT_REG_1);
+	err = err ? err : e_cmp_eq(r, NFT_REG_1, &mark, sizeof(mark));
+	err = err ? err : e_notrack(r);
+	err = err ? err : e_accept(r);
+	if (err) {
+		nb->err = err;
+		nftnl_rule_free(r);
+		return;
+	}
+	nlh = nb_msg(nb, NFT_MSG_NEWRULE, NLM_F_CREATE | NLM_F_APPEND, "inject mark rule");
+	if (nlh != NULL) {
+		nftnl_rule_nlmsg_build_payload(nlh, r);
+		nb_next(nb);
+	}
+	nftnl_rule_free(r);
+}
+
 /* The sync port filter's rule of family f (0: IPv4, 1: IPv6), as nft
  * compiles `ip saddr != { ... } udp dport P drop`. */
 static void
@@ -711,6 +755,8 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
 	put_chain(&nb, RULES_TABLE, RULES_CHAIN_PRE, NF_INET_PRE_ROUTING);
 	put_chain(&nb, RULES_TABLE, RULES_CHAIN_OUT, NF_INET_LOCAL_OUT);
+	if (rules_inject_accept(r))
+		put_inject_rule(&nb);
 	for (i = 0; i < n && !nb.err; i++) {
 		const struct rules_match *m = rules_get(r, i);
 

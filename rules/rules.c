@@ -14,6 +14,7 @@ struct rules {
 	struct rules_match *m;
 	size_t n, cap;
 	struct rules_sync sync;
+	bool inject_accept;
 };
 
 /* Ascending, as the kernel dumps a bitmap set: the listing then reads alike. */
@@ -110,17 +111,6 @@ icmp_proto(int family)
 }
 
 static bool
-targets_have(const struct cfg_target *t, size_t n, size_t node)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (t[i].node == node)
-			return true;
-	return false;
-}
-
-static bool
 is_distributor(const struct cfg_vipa *v, size_t self)
 {
 	size_t i;
@@ -131,18 +121,26 @@ is_distributor(const struct cfg_vipa *v, size_t self)
 	return false;
 }
 
-/* A target of the service itself or of any distributor's own list. */
+/* A target of the service itself, of any distributor's own list or of a
+ * handoff rule. */
 static bool
 is_target(const struct cfg_vipa *v, const struct cfg_service *s, size_t self)
 {
-	size_t i;
+	return cfg_serves(v, s, self);
+}
 
-	if (targets_have(s->targets, s->n_targets, self))
-		return true;
-	for (i = 0; i < v->n_dists; i++)
-		if (v->dists[i].targets != NULL &&
-		    targets_have(v->dists[i].targets, v->dists[i].n_targets, self))
-			return true;
+/* A handoff target gets packets injected into its own stack (the replayed
+ * handshake and request): they must pass the output chain untouched. */
+static bool
+is_hoff_target(const struct cfg *c, size_t self)
+{
+	size_t v, s;
+
+	for (v = 0; v < c->n_vipas; v++)
+		for (s = 0; s < c->vipas[v].n_svcs; s++)
+			if (c->vipas[v].svcs[s].handoff &&
+			    is_target(&c->vipas[v], &c->vipas[v].svcs[s], self))
+				return true;
 	return false;
 }
 
@@ -288,6 +286,7 @@ rules_build(const struct cfg *c, long self, const struct rules_opts *o)
 	}
 	if (build_sync(r, c) || build_distributor(r, c, (size_t)self))
 		goto fail;
+	r->inject_accept = is_hoff_target(c, (size_t)self);
 	for (pass = 0; a != NULL && pass < 3; pass++)
 		if (build_target(r, c, (size_t)self, pass, a))
 			goto fail;
@@ -336,6 +335,12 @@ const struct rules_sync *
 rules_sync_filter(const struct rules *r)
 {
 	return &r->sync;
+}
+
+bool
+rules_inject_accept(const struct rules *r)
+{
+	return r->inject_accept;
 }
 
 /* A growing string; the first allocation failure sticks. */
@@ -444,6 +449,8 @@ render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 
 	sb_printf(b, "\tchain %s {\n", name);
 	sb_printf(b, "\t\ttype filter hook %s priority raw; policy accept;\n", name);
+	if (hook == RULES_HOOK_OUTPUT && r->inject_accept)
+		sb_printf(b, "\t\tmeta mark 0x%08x notrack accept\n", RULES_INJECT_MARK);
 	for (k = 0; k < r->n; k++) {
 		const struct rules_match *m = &r->m[k];
 

@@ -10,7 +10,10 @@
  *   prerouting  distributor: VIPA traffic and ICMP errors to the VIPA, queued;
  *               target: traffic to self's addresses on the target port,
  *               notrack only (the flow is asymmetric);
- *   output      target: replies from self's addresses on the target port and
+ *   output      target of a handoff service: first `meta mark RULES_INJECT_MARK
+ *               notrack accept`, so that what clusterd injects into its own
+ *               stack is neither queued nor tracked;
+ *               target: replies from self's addresses on the target port and
  *               ICMP errors from self, queued;
  *   input       UDP to the sync port from a source that is no node's address,
  *               dropped: a flood from elsewhere never reaches the daemon's
@@ -36,6 +39,10 @@
 #define RULES_PRIORITY		(-300)		/* raw: before conntrack (-200) */
 #define RULES_HASH_SEED		0u
 #define RULES_WORKERS_MAX	1024u		/* queue numbers are 16 bits */
+/* The SO_MARK of clusterd's raw socket on a handoff target: the client's SYN,
+ * ACK and request bytes it replays into its own stack (and the RSTs that
+ * clear them) carry it.  "CLHD". */
+#define RULES_INJECT_MARK	0x434c4844u
 
 struct rules_opts {
 	unsigned workers;	/* W >= 1: queues queue_base .. queue_base+W-1 */
@@ -92,6 +99,10 @@ size_t rules_count(const struct rules *r);
 const struct rules_match *rules_get(const struct rules *r, size_t i);
 const struct rules_opts *rules_options(const struct rules *r);
 const struct rules_sync *rules_sync_filter(const struct rules *r);
+/* Whether the output chain starts with `meta mark RULES_INJECT_MARK notrack
+ * accept`: self is a target (by any list, a rule's included) of a service
+ * with handoff. */
+bool rules_inject_accept(const struct rules *r);
 
 /* The ICMP (AF_INET) or ICMPv6 (AF_INET6) error types that are queued, in
  * ascending order; *n gets their count.  NULL for another family. */

@@ -71,8 +71,23 @@ static void check_cfg(const struct cfg *c)
 			check_targets(c, v->dists[j].targets, v->dists[j].n_targets);
 		}
 		for (j = 0; j < v->n_svcs; j++) {
-			check_targets(c, v->svcs[j].targets, v->svcs[j].n_targets);
-			FUZZ_CHECK(v->svcs[j].n_rules == 0);
+			const struct cfg_service *s = &v->svcs[j];
+
+			check_targets(c, s->targets, s->n_targets);
+			/* handoff: tcp only, with rules; no distributor among any targets */
+			FUZZ_CHECK(s->handoff == (s->n_rules > 0));
+			FUZZ_CHECK(!s->handoff || s->proto == IPPROTO_TCP);
+			for (size_t k = 0; k < s->n_rules; k++) {
+				check_targets(c, s->rules[k].targets, s->rules[k].n_targets);
+				FUZZ_CHECK(s->hoff_proto == CFG_HOFF_HTTP ||
+					   !s->rules[k].path_prefix[0]);
+				for (size_t d = 0; d < v->n_dists; d++)
+					for (size_t x = 0; x < s->rules[k].n_targets; x++)
+						FUZZ_CHECK(s->rules[k].targets[x].node !=
+							   v->dists[d].node);
+			}
+			FUZZ_CHECK(s->hoff_timeout_ms >= 100 && s->hoff_timeout_ms <= 60000);
+			FUZZ_CHECK(s->hoff_max_request >= 1024 && s->hoff_max_request <= 65536);
 		}
 	}
 

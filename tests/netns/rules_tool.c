@@ -7,8 +7,8 @@
  *   rules_tool remove
  *
  * It reads no file: the configuration is the fixed one below (etc's example
- * plus an IPv6 VIPA where d1 is both distributor and target), so the test
- * does not depend on the parser. */
+ * with handoff on tcp 80, plus an IPv6 VIPA where d1 is both distributor and
+ * target), so the test does not depend on the parser. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +94,7 @@ build_cfg(void)
 	nodes[T2].n_addrs = 1;
 
 	set_svc(&svcs4[0], 80, IPPROTO_TCP, 8080, tg_t1t2, 2);
+	svcs4[0].handoff = true;	/* t1, t2: the inject mark rule first in output */
 	set_svc(&svcs4[1], 53, IPPROTO_UDP, 53, tg_t1t2, 2);
 	set_svc(&svcs4[2], 3868, IPPROTO_SCTP, 3868, tg_t1d1, 2);
 	addr_parse(&vipas[0].addr, "10.2.0.100");

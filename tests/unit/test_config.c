@@ -162,6 +162,7 @@ static void test_design_example(void **state)
 	assert_int_equal(s->targets[1].weight, 1);
 	assert_int_equal(s->n_rules, 0);	/* handoff: see test_design_handoff */
 	assert_null(s->rules);
+	assert_false(s->handoff);
 
 	s = &v->svcs[1];
 	assert_int_equal(s->port, 53);
@@ -314,20 +315,80 @@ static void test_minimal_defaults(void **state)
 	cfg_free(c);
 }
 
-/* The full example with its handoff group (data/handoff.conf): content-aware handoff does not
- * exist yet, so a file that asks for it is refused at the handoff group,
- * after its rules passed every check of their own. */
+/* The full example with its handoff group (data/handoff.conf): the rules in order, with
+ * their targets resolved, and the handoff keys at their defaults. */
 static void test_design_handoff(void **state)
 {
-	char path[4096], err[CFG_ERR_MAX], exp[4200];
+	struct cfg *c = load_data("handoff.conf", NULL);
+	const struct cfg_service *s = &c->vipas[0].svcs[0];
 
-	data_path(path, sizeof(path), "handoff.conf");
-	assert_null(cfg_load(path, NULL, err, sizeof(err)));
-	snprintf(exp, sizeof(exp), "%s:26: handoff (service 10.2.0.100:80/tcp) is not implemented "
-		 "yet", path);
-	if (strncmp(err, exp, strlen(exp)) != 0)
-		fail_msg("got \"%s\", expected \"%s...\"", err, exp);
-	assert_non_null(strstr(err, "remove the handoff group"));
+	assert_true(s->handoff);
+	assert_int_equal(s->hoff_proto, CFG_HOFF_HTTP);
+	assert_int_equal(s->hoff_timeout_ms, 1000);
+	assert_int_equal(s->hoff_request_timeout_ms, 5000);
+	assert_int_equal(s->hoff_max_request, 16384);
+	assert_int_equal(s->n_rules, 2);
+	assert_string_equal(s->rules[0].path_prefix, "/static/");
+	assert_string_equal(s->rules[0].host, "");
+	assert_int_equal(s->rules[0].line, 26);
+	assert_int_equal(s->rules[0].n_targets, 1);
+	assert_int_equal(s->rules[0].targets[0].node, 2);	/* t1 */
+	assert_string_equal(s->rules[1].host, "api.example.com");
+	assert_string_equal(s->rules[1].path_prefix, "");
+	assert_int_equal(s->rules[1].line, 27);
+	assert_int_equal(s->rules[1].n_targets, 1);
+	assert_int_equal(s->rules[1].targets[0].node, 3);	/* t2 */
+	/* the other services have no handoff, and the defaults */
+	assert_false(c->vipas[0].svcs[1].handoff);
+	assert_int_equal(c->vipas[0].svcs[1].n_rules, 0);
+	assert_int_equal(c->vipas[0].svcs[1].hoff_timeout_ms, 1000);
+	assert_false(c->vipas[0].svcs[2].handoff);
+	cfg_free(c);
+}
+
+/* Every handoff key away from its default (data/handoff_keys.conf): an IPv6 VIPA, a TLS
+ * service whose rules name hosts only, an HTTP one at the upper limits, weighted rule
+ * targets, a distributor's own list. */
+static void test_handoff_keys(void **state)
+{
+	struct cfg *c = load_data("handoff_keys.conf", NULL);
+	const struct cfg_vipa *v = &c->vipas[0];
+	const struct cfg_service *s;
+
+	assert_int_equal(v->addr.family, AF_INET6);
+	s = &v->svcs[0];
+	assert_true(s->handoff);
+	assert_int_equal(s->hoff_proto, CFG_HOFF_TLS);
+	assert_int_equal(s->hoff_timeout_ms, 100);
+	assert_int_equal(s->hoff_request_timeout_ms, 100);
+	assert_int_equal(s->hoff_max_request, 1024);
+	assert_int_equal(s->n_rules, 2);
+	assert_string_equal(s->rules[0].host, "a.example");
+	assert_int_equal(s->rules[0].n_targets, 2);
+	assert_int_equal(s->rules[0].targets[0].node, 3);	/* t2 */
+	assert_int_equal(s->rules[0].targets[0].weight, 5);
+	assert_int_equal(s->rules[0].targets[1].node, 2);	/* t1 */
+	assert_int_equal(s->rules[0].targets[1].weight, 1);
+	assert_string_equal(s->rules[1].host, "b.example");
+	s = &v->svcs[1];
+	assert_true(s->handoff);
+	assert_int_equal(s->hoff_proto, CFG_HOFF_HTTP);
+	assert_int_equal(s->hoff_timeout_ms, 60000);
+	assert_int_equal(s->hoff_request_timeout_ms, 600000);
+	assert_int_equal(s->hoff_max_request, 65536);
+	assert_int_equal(s->n_rules, 1);
+	assert_string_equal(s->rules[0].host, "c.example");
+	assert_string_equal(s->rules[0].path_prefix, "/x?y=1");
+	/* who serves: t1 by the service's list, t2 by a rule only, t3 by d2's own list, the
+	 * distributors not at all */
+	assert_true(cfg_serves(v, &v->svcs[1], 2));
+	assert_true(cfg_serves(v, &v->svcs[1], 3));
+	assert_true(cfg_serves(v, &v->svcs[1], 4));
+	assert_false(cfg_serves(v, &v->svcs[1], 0));
+	assert_false(cfg_serves(v, &v->svcs[1], 1));
+	assert_string_equal(cfg_hoff_proto_name(CFG_HOFF_HTTP), "http");
+	assert_string_equal(cfg_hoff_proto_name(CFG_HOFF_TLS), "tls");
+	cfg_free(c);
 }
 
 static void test_node_selection(void **state)
@@ -373,7 +434,8 @@ static void test_default_file(void **state)
 	assert_int_equal(c->n_nodes, 4);
 	assert_int_equal(c->n_vipas, 1);
 	assert_int_equal(c->vipas[0].n_svcs, 3);
-	assert_int_equal(c->vipas[0].svcs[0].n_rules, 0);	/* handoff is refused */
+	assert_int_equal(c->vipas[0].svcs[0].n_rules, 0);	/* its handoff group is commented */
+	assert_false(c->vipas[0].svcs[0].handoff);
 	assert_int_equal(c->queue_maxlen, 4096);
 	cfg_free(c);
 }
@@ -799,14 +861,84 @@ static const struct rcase rcases[] = {
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
 		   " handoff = { rules = ( ); }; } #!\n"),
 	  "handoff of service 10.0.0.100:80/tcp needs at least one rule" },
-	/* Well-formed rules: refused, handoff is not implemented yet (the rules'
-	 * own errors above still come first). */
-	{ "handoff_not_implemented",
+	{ "handoff_protocol_bad",
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
-		   " handoff = { rules = ( { path_prefix = \"/s/\"; targets = ( \"t2\" ); }, #!\n"
-		   "   { host = \"a.example\"; targets = ( \"t1\" ); } ); }; }\n"),
-	  "handoff (service 10.0.0.100:80/tcp) is not implemented yet: content-aware handoff is a "
-	  "planned feature; remove the handoff group" },
+		   " handoff = { protocol = \"https\"; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'protocol' in handoff must be one of http, tls, not 'https'" },
+	/* A ClientHello has no path: the rule's path_prefix line is named. */
+	{ "handoff_tls_path_prefix",
+	  BASE SVC("{ port = 443; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { protocol = \"tls\";\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); },\n"
+		   "     { path_prefix = \"/s/\"; #!\n"
+		   "       targets = ( \"t2\" ); } ); }; }\n"),
+	  "path_prefix cannot be matched with handoff protocol \"tls\" (service "
+	  "10.0.0.100:443/tcp): a TLS ClientHello carries the host name only" },
+	{ "handoff_timeout_low",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { timeout_ms = 99; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'timeout_ms' in handoff must be 100..60000, not 99" },
+	{ "handoff_timeout_high",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { timeout_ms = 60001; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'timeout_ms' in handoff must be 100..60000, not 60001" },
+	{ "handoff_request_timeout_low",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { request_timeout_ms = 99; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'request_timeout_ms' in handoff must be 100..600000, not 99" },
+	{ "handoff_request_timeout_high",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { request_timeout_ms = 600001; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'request_timeout_ms' in handoff must be 100..600000, not 600001" },
+	{ "handoff_max_request_low",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { max_request = 1023; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'max_request' in handoff must be 1024..65536, not 1023" },
+	{ "handoff_max_request_high",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { max_request = 65537; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'max_request' in handoff must be 1024..65536, not 65537" },
+	{ "handoff_max_request_type",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { max_request = \"16k\"; #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "'max_request' in handoff must be an integer" },
+	/* A distributor that is also a target, by each of the three lists: refused at the
+	 * handoff group. */
+	{ "handoff_distributor_in_service_targets",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\", \"d1\" );\n"
+		   " handoff = { #!\n"
+		   "   rules = ( { host = \"a\"; targets = ( \"t1\" ); } ); }; }\n"),
+	  "node 'd1' is both a distributor of vipa 10.0.0.100 and a target of the handoff "
+	  "service 10.0.0.100:80/tcp: handing a connection to the distributor's own stack is not "
+	  "supported" },
+	{ "handoff_distributor_in_rule",
+	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		   " handoff = { rules = ( { host = \"a\"; targets = ( \"t1\" ); }, #!\n"
+		   "   { host = \"b\"; targets = ( \"t2\", \"d1\" ); } ); }; }\n"),
+	  "node 'd1' is both a distributor of vipa 10.0.0.100 and a target of the handoff "
+	  "service 10.0.0.100:80/tcp" },
+	{ "handoff_distributor_in_own_list",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; targets = ( \"d1\" ); } );\n"
+	  "  services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+	  "    handoff = { rules = ( { host = \"h\"; targets = ( \"t2\" ); } ); }; } ); } ); #!\n",
+	  "node 'd1' is both a distributor of vipa 10.0.0.100 and a target of the handoff "
+	  "service 10.0.0.100:80/tcp" },
+	{ "handoff_backup_distributor_target",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\", \"d2\" );\n"
+	  "    handoff = { rules = ( { host = \"h\"; targets = ( \"t2\" ); } ); }; } ); } ); #!\n",
+	  "node 'd2' is both a distributor of vipa 10.0.0.100 and a target of the handoff "
+	  "service 10.0.0.100:80/tcp" },
 	{ "path_prefix_relative",
 	  BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
 		   " handoff = { rules = ( { path_prefix = \"static\"; targets = ( \"t1\" ); }"
@@ -911,6 +1043,16 @@ static void test_accepts(void **state)
 		BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); },\n"
 			 "{ port = 81; protocol = \"tcp\"; targets = ( \"t2\" ); target_port ="
 			 " 80; }\n"),
+		/* a distributor that serves the same VIPA without handoff, next to a
+		 * handoff service whose targets are other nodes */
+		BASE SVC("{ port = 80; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+			 "  handoff = { rules = ( { host = \"a\"; targets = ( \"t2\" ); } ); }; },\n"
+			 "{ port = 81; protocol = \"tcp\"; targets = ( \"d1\", \"t1\" ); }\n"),
+		/* tls with host rules; the handoff keys at their limits */
+		BASE SVC("{ port = 443; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+			 "  handoff = { protocol = \"tls\"; timeout_ms = 100; request_timeout_ms = "
+			 "600000; max_request = 65536;\n"
+			 "    rules = ( { host = \"a\"; targets = ( \"t2\" ); } ); }; }\n"),
 		/* limits */
 		BASE "daemon = { workers = 1024; queue = 64512; };\n"
 		SVC("{ port = 65535; protocol = \"sctp\"; target_port = 1;\n"
@@ -961,6 +1103,7 @@ int main(void)
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_design_example),
 		cmocka_unit_test(test_design_handoff),
+		cmocka_unit_test(test_handoff_keys),
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_node_selection),

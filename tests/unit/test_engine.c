@@ -833,6 +833,279 @@ static void test_icmp_error_maglev_without_entry(void **state)
 	assert_int_equal(run(f, ENGINE_PRE, b, len, r, NULL), ENGINE_ACCEPT);
 }
 
+/* --- view: handoff candidates and the reply side (data/hoff_view.conf) ----------------- */
+
+enum { HV_D1, HV_T1, HV_T2, HV_T3, HV_T4, HV_N };
+
+struct hv {
+	struct cfg *cfg;
+	bool alive[HV_N], drained[HV_N], listening[HV_N];
+};
+
+static bool hv_listening(void *arg, size_t node, uint8_t family, uint8_t proto, uint16_t port)
+{
+	const struct hv *h = arg;
+
+	(void)family; (void)proto; (void)port;
+	return node < HV_N && h->listening[node];
+}
+
+static void hv_init(struct hv *h)
+{
+	const char *dir = getenv("CD_TEST_DATA");
+	char path[1024], err[CFG_ERR_MAX];
+
+	memset(h, 0, sizeof(*h));
+	snprintf(path, sizeof(path), "%s/hoff_view.conf", dir ? dir : "tests/unit/data");
+	h->cfg = cfg_load(path, NULL, err, sizeof(err));
+	if (!h->cfg)
+		fail_msg("%s", err);
+	assert_int_equal(h->cfg->n_nodes, HV_N);
+	for (int i = 0; i < HV_N; i++)
+		h->alive[i] = h->listening[i] = true;
+}
+
+static struct view *hv_view(struct hv *h, long self)
+{
+	struct view_input in = {
+		.cfg = h->cfg, .self = self, .alive = h->alive, .drained = h->drained,
+		.listening = hv_listening, .arg = h, .generation = 1,
+	};
+	struct view *v = view_build(&in);
+
+	assert_non_null(v);
+	return v;
+}
+
+static const struct view_service *hv_svc(const struct view *v, const char *vipa)
+{
+	struct ip_addr a;
+	const struct view_service *s;
+
+	assert_true(addr_parse(&a, vipa));
+	s = view_find_service(v, a.family, IPPROTO_TCP, &a, 80);
+	assert_non_null(s);
+	assert_true(s->svc->handoff);
+	return s;
+}
+
+/* The candidates for hash h, max 8, with their addresses checked against the
+ * configuration; returns the count. */
+static size_t hv_cands(const struct hv *hv, const struct view_service *s,
+		       const struct cfg_target *list, size_t n, uint32_t h, uint32_t *nodes)
+{
+	struct ip_addr addrs[8];
+	size_t k = view_hoff_cands(s, list, n, h, nodes, addrs, 8);
+
+	assert_true(k <= 8);
+	for (size_t i = 0; i < k; i++) {
+		const struct ip_addr *a = cfg_node_addr(hv->cfg, nodes[i], s->vaddr.family);
+
+		assert_non_null(a);
+		assert_true(addr_eq(&addrs[i], a));
+		for (size_t j = 0; j < i; j++)
+			assert_int_not_equal(nodes[j], nodes[i]);
+	}
+	return k;
+}
+
+static bool hv_has(const uint32_t *nodes, size_t n, uint32_t node)
+{
+	for (size_t i = 0; i < n; i++)
+		if (nodes[i] == node)
+			return true;
+	return false;
+}
+
+/* Only active nodes are candidates: not drained, alive, listening, and for a rule's list a
+ * node that is not a target of the service (t4) has its own state too. */
+static void test_view_hoff_cands_active(void **state)
+{
+	const struct cfg_target not_target[1] = { { HV_D1, 1 } };
+	struct hv hv;
+	struct view *v;
+	const struct view_service *s;
+	const struct cfg_handoff_rule *r0;
+	uint32_t nodes[8], one[8];
+	struct ip_addr addrs[8];
+	size_t k;
+
+	(void)state;
+	hv_init(&hv);
+	v = hv_view(&hv, HV_D1);
+	s = hv_svc(v, "10.2.0.100");
+	r0 = &s->svc->rules[0];
+	for (uint32_t h = 0; h < 200; h++) {
+		k = hv_cands(&hv, s, NULL, 0, h, nodes);
+		assert_int_equal(k, 3);
+		assert_true(hv_has(nodes, k, HV_T1) && hv_has(nodes, k, HV_T2) &&
+			    hv_has(nodes, k, HV_T3));
+		/* a rule's list: t4 (a rule target only) and t1 */
+		k = hv_cands(&hv, s, r0->targets, r0->n_targets, h, nodes);
+		assert_int_equal(k, 2);
+		assert_true(hv_has(nodes, k, HV_T4) && hv_has(nodes, k, HV_T1));
+		/* at most max, the best first */
+		k = hv_cands(&hv, s, NULL, 0, h, nodes);
+		assert_int_equal(view_hoff_cands(s, NULL, 0, h, one, addrs, 1), 1);
+		assert_int_equal(one[0], nodes[0]);
+		assert_int_equal(view_hoff_cands(s, NULL, 0, h, one, addrs, 2), 2);
+		assert_memory_equal(one, nodes, 2 * sizeof(*one));
+		assert_int_equal(view_hoff_cands(s, NULL, 0, h, one, addrs, 0), 0);
+		/* a node the service does not know is nobody's candidate */
+		assert_int_equal(view_hoff_cands(s, not_target, 1, h, one, addrs, 8), 0);
+	}
+	view_free(v);
+
+	hv.drained[HV_T2] = true;
+	hv.alive[HV_T3] = false;
+	hv.listening[HV_T4] = false;
+	v = hv_view(&hv, HV_D1);
+	s = hv_svc(v, "10.2.0.100");
+	r0 = &s->svc->rules[0];
+	for (uint32_t h = 0; h < 200; h++) {
+		k = hv_cands(&hv, s, NULL, 0, h, nodes);
+		assert_int_equal(k, 1);
+		assert_int_equal(nodes[0], HV_T1);
+		k = hv_cands(&hv, s, r0->targets, r0->n_targets, h, nodes);
+		assert_int_equal(k, 1);
+		assert_int_equal(nodes[0], HV_T1);
+	}
+	/* the second rule's only target is drained: none */
+	assert_int_equal(hv_cands(&hv, s, s->svc->rules[1].targets, s->svc->rules[1].n_targets, 7,
+				  nodes), 0);
+	view_free(v);
+	cfg_free(hv.cfg);
+}
+
+/* The same hash gives the same order, call after call and view after view; a node that goes
+ * away leaves the others in their order (only the requests it won move); the order
+ * depends on the hash. */
+static void test_view_hoff_cands_stable(void **state)
+{
+	struct hv hv;
+	struct view *v, *v2, *v3;
+	const struct view_service *s, *s2, *s3;
+	uint32_t a[8], b[8], c[8];
+	size_t ka, kb, kc, firsts[HV_N] = { 0 };
+
+	(void)state;
+	hv_init(&hv);
+	v = hv_view(&hv, HV_D1);
+	v2 = hv_view(&hv, HV_D1);
+	hv.drained[HV_T3] = true;
+	v3 = hv_view(&hv, HV_D1);
+	s = hv_svc(v, "10.2.0.100");
+	s2 = hv_svc(v2, "10.2.0.100");
+	s3 = hv_svc(v3, "10.2.0.100");
+	for (uint32_t i = 0; i < 2000; i++) {
+		uint32_t h = i * 2654435761u;
+
+		ka = hv_cands(&hv, s, NULL, 0, h, a);
+		kb = hv_cands(&hv, s, NULL, 0, h, b);
+		assert_int_equal(ka, 3);
+		assert_int_equal(kb, 3);
+		assert_memory_equal(a, b, ka * sizeof(*a));
+		kb = hv_cands(&hv, s2, NULL, 0, h, b);
+		assert_int_equal(kb, 3);
+		assert_memory_equal(a, b, ka * sizeof(*a));
+		/* without t3: a's order with t3 taken out */
+		kc = hv_cands(&hv, s3, NULL, 0, h, c);
+		assert_int_equal(kc, 2);
+		for (size_t x = 0, y = 0; x < ka; x++)
+			if (a[x] != HV_T3)
+				assert_int_equal(c[y++], a[x]);
+		firsts[a[0]]++;
+	}
+	for (int n = HV_T1; n <= HV_T3; n++)
+		assert_true(firsts[n] > 0);
+	view_free(v);
+	view_free(v2);
+	view_free(v3);
+	cfg_free(hv.cfg);
+}
+
+/* A node comes first for a share of the hashes proportional to its weight: the targets'
+ * weights (1, 3, 4) without a list, the rule's own (t4 1, t1 2) with one. */
+static void test_view_hoff_cands_weights(void **state)
+{
+	enum { N = 40000 };
+	struct hv hv;
+	struct view *v;
+	const struct view_service *s;
+	const struct cfg_handoff_rule *r0;
+	uint32_t nodes[8];
+	size_t first[HV_N] = { 0 }, rfirst[HV_N] = { 0 };
+
+	(void)state;
+	hv_init(&hv);
+	v = hv_view(&hv, HV_D1);
+	s = hv_svc(v, "10.2.0.100");
+	r0 = &s->svc->rules[0];
+	for (uint32_t i = 0; i < N; i++) {
+		assert_int_equal(hv_cands(&hv, s, NULL, 0, i, nodes), 3);
+		first[nodes[0]]++;
+		assert_int_equal(hv_cands(&hv, s, r0->targets, r0->n_targets, i, nodes), 2);
+		rfirst[nodes[0]]++;
+	}
+	/* expected N/8, 3N/8, 4N/8 and N/3, 2N/3; 2% of N either way */
+	assert_in_range(first[HV_T1], N / 8 - N / 50, N / 8 + N / 50);
+	assert_in_range(first[HV_T2], 3 * N / 8 - N / 50, 3 * N / 8 + N / 50);
+	assert_in_range(first[HV_T3], 4 * N / 8 - N / 50, 4 * N / 8 + N / 50);
+	assert_in_range(rfirst[HV_T4], N / 3 - N / 50, N / 3 + N / 50);
+	assert_in_range(rfirst[HV_T1], 2 * N / 3 - N / 50, 2 * N / 3 + N / 50);
+	view_free(v);
+
+	/* IPv6: the addresses are the nodes' IPv6 ones (hv_cands checks) */
+	v = hv_view(&hv, HV_D1);
+	s = hv_svc(v, "fd02::100");
+	assert_int_equal(hv_cands(&hv, s, NULL, 0, 1, nodes), 2);
+	assert_int_equal(hv_cands(&hv, s, s->svc->rules[0].targets, 1, 1, nodes), 1);
+	assert_int_equal(nodes[0], HV_T3);
+	view_free(v);
+	cfg_free(hv.cfg);
+}
+
+/* A target of a handoff service, by the service's list or a rule's only, has a reply
+ * entry that says so; other services' entries do not. */
+static void test_view_rev_handoff(void **state)
+{
+	struct hv hv;
+	struct view *v;
+	const struct view_rev *r;
+
+	(void)state;
+	hv_init(&hv);
+	v = hv_view(&hv, HV_T1);
+	r = view_find_rev(v, AF_INET, IPPROTO_TCP, 8080);
+	assert_non_null(r);
+	assert_true(r->handoff);
+	assert_int_equal(r->port, 80);
+	r = view_find_rev(v, AF_INET, IPPROTO_TCP, 8181);
+	assert_non_null(r);
+	assert_false(r->handoff);
+	r = view_find_rev(v, AF_INET6, IPPROTO_TCP, 8080);
+	assert_non_null(r);
+	assert_true(r->handoff);
+	view_free(v);
+
+	/* t4: a target of the first rule only */
+	v = hv_view(&hv, HV_T4);
+	r = view_find_rev(v, AF_INET, IPPROTO_TCP, 8080);
+	assert_non_null(r);
+	assert_true(r->handoff);
+	assert_null(view_find_rev(v, AF_INET, IPPROTO_TCP, 8181));
+	assert_null(view_find_rev(v, AF_INET6, IPPROTO_TCP, 8080));
+	view_free(v);
+
+	/* t3: of the IPv6 service by its rule */
+	v = hv_view(&hv, HV_T3);
+	r = view_find_rev(v, AF_INET6, IPPROTO_TCP, 8080);
+	assert_non_null(r);
+	assert_true(r->handoff);
+	view_free(v);
+	cfg_free(hv.cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -862,6 +1135,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_midflow_waits_until_settled, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_maglev_without_entry, setup,
 						teardown),
+		cmocka_unit_test(test_view_hoff_cands_active),
+		cmocka_unit_test(test_view_hoff_cands_stable),
+		cmocka_unit_test(test_view_hoff_cands_weights),
+		cmocka_unit_test(test_view_rev_handoff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -377,6 +377,88 @@ test_dedup(void **state)
 	free(t);
 }
 
+/* A handoff service (tcp 80 of the example, with a rule naming t3, a target of
+ * the rule only): its targets' output chains start by letting the packets
+ * clusterd injects into their own stack pass, untracked and unqueued; the rule
+ * target gets a target's rules too; a distributor and a target of other
+ * services only do not. */
+#define INJECT "\t\tmeta mark 0x434c4844 notrack accept\n"
+static void
+test_handoff_target(void **state)
+{
+	struct tcfg *t = example();
+	struct cfg_target rt[1] = { { 4, 1 } };
+	struct cfg_handoff_rule rule = { .targets = rt, .n_targets = 1 };
+	struct rules_opts o = { .workers = 1 };
+	struct rules *r;
+	char *s;
+
+	assert_int_equal(add_node(t, "t3", "10.2.0.23", NULL, NULL), 4);
+	snprintf(rule.host, sizeof(rule.host), "a.example");
+	/* not a handoff service yet: no mark rule anywhere */
+	for (long n = 0; n < 5; n++) {
+		r = rules_build(&t->c, n, &o);
+		assert_non_null(r);
+		assert_false(rules_inject_accept(r));
+		rules_free(r);
+	}
+	t->svcs[0][0].handoff = true;
+	t->svcs[0][0].rules = &rule;
+	t->svcs[0][0].n_rules = 1;
+
+	s = render(&t->c, T1, 1, 7);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.21 tcp dport 8080 notrack\n"
+		"\t\tip daddr 10.2.0.21 udp dport 53 notrack\n"
+		"\t\tip daddr 10.2.0.21 sctp dport 3868 notrack\n"
+		MID INJECT
+		"\t\tip saddr 10.2.0.21 tcp sport 8080 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 udp sport 53 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 sctp sport 3868 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 " ICMP4 " notrack queue num 7\n"
+		TAIL_OF("ip saddr != { 10.2.0.11, 10.2.0.12, 10.2.0.21, 10.2.0.22, 10.2.0.23, "
+			"10.3.0.11 }", NO_V6));
+	free(s);
+
+	/* t3 serves tcp 80 through the rule only */
+	s = render(&t->c, 4, 2, 0);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.23 tcp dport 8080 notrack\n"
+		MID INJECT
+		"\t\tip saddr 10.2.0.23 tcp sport 8080" JH("ip daddr . tcp dport", 2, 0, 0)
+		"\t\tip saddr 10.2.0.23 tcp sport 8080" JH("ip daddr . tcp dport", 2, 1, 1)
+		"\t\tip saddr 10.2.0.23 " ICMP4 JH("ip daddr", 2, 0, 0)
+		"\t\tip saddr 10.2.0.23 " ICMP4 JH("ip daddr", 2, 1, 1)
+		TAIL_OF("ip saddr != { 10.2.0.11, 10.2.0.12, 10.2.0.21, 10.2.0.22, 10.2.0.23, "
+			"10.3.0.11 }", NO_V6));
+	free(s);
+
+	for (long n = 0; n < 5; n++) {
+		r = rules_build(&t->c, n, &o);
+		assert_non_null(r);
+		/* d1, d2: distributors only */
+		if (n == D1 || n == D2)
+			assert_false(rules_inject_accept(r));
+		else
+			assert_true(rules_inject_accept(r));
+		rules_free(r);
+	}
+	/* t2 only through udp 53 and d2's own list: the list covers tcp 80 too */
+	t->dists[0][1].n_targets = 0;
+	t->dists[0][1].targets = NULL;
+	t->svcs[0][0].targets = t->stargets[0][0];
+	t->svcs[0][0].n_targets = 1;		/* t1 only */
+	r = rules_build(&t->c, T2, &o);
+	assert_non_null(r);
+	assert_false(rules_inject_accept(r));
+	s = rules_render(r);
+	assert_non_null(s);
+	assert_null(strstr(s, "meta mark"));
+	free(s);
+	rules_free(r);
+	free(t);
+}
+
 static void
 test_no_role(void **state)
 {
@@ -511,6 +593,7 @@ main(void)
 		cmocka_unit_test(test_both_roles),
 		cmocka_unit_test(test_v6_vipa),
 		cmocka_unit_test(test_dedup),
+		cmocka_unit_test(test_handoff_target),
 		cmocka_unit_test(test_no_role),
 		cmocka_unit_test(test_sync_filter),
 		cmocka_unit_test(test_bad_opts),
