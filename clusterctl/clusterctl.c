@@ -80,7 +80,7 @@ static const struct ctl_colspec ctl_conn_cols[] = {
 	{ "protocol", "PROTO" }, { "client", "CLIENT" }, { "vipa", "VIPA" },
 	{ "target", "TARGET" }, { "target_address", "TARGET_ADDRESS" },
 	{ "state", "STATE" }, { "age_s", "AGE_S" }, { "idle_s", "IDLE_S" },
-	{ "packets", "PACKETS" }, { "bytes", "BYTES" },
+	{ "packets", "PACKETS" }, { "bytes", "BYTES" }, { "handoff", "HANDOFF" },
 };
 
 static const struct ctl_colspec ctl_vipa_cols[] = {

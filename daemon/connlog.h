@@ -31,6 +31,7 @@ struct connlog_ev {
 	uint32_t target;	/* node index in the configuration of the time */
 	struct conn_key key;
 	struct ip_addr taddr;
+	struct conn_hoff hoff;	/* a handed-off connection's translation */
 };
 
 struct connlog {
@@ -59,6 +60,7 @@ static inline bool connlog_push(struct connlog *l, uint8_t kind, const struct co
 	e->target = c->target;
 	e->key = c->key;
 	e->taddr = c->taddr;
+	e->hoff = c->hoff;
 	__atomic_store_n(&l->head, h + 1, __ATOMIC_SEQ_CST);
 	/* The plain load first: the exchange (a locked instruction) only on
 	 * the one push after the consumer went to sleep. */

@@ -482,12 +482,26 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 {
 	char cl[ADDR_STRLEN + 16], vi[ADDR_STRLEN + 16], ta[ADDR_STRLEN + 16];
 	char name[6 * CFG_NAME_MAX + 3];
+	char hoff[256] = "";
 
 	ctl_json_str(name, sizeof(name), ctl_target_name(cf, &cn->taddr));
+	if (cn->hoff.role != CONN_HOFF_NONE)
+		/* handoff (doc/architecture.md): which end, how far, the numbers
+		 * it translates by. */
+		snprintf(hoff, sizeof(hoff),
+			 ",\"handoff\":{\"role\":\"%s\",\"phase\":\"%s\",\"id\":%" PRIu32
+			 ",\"seq_delta\":%" PRIu32 ",\"ts_offset\":%" PRIu32
+			 ",\"wscale_target\":%d,\"wscale_frontend\":%d,\"timestamps\":%s}",
+			 cn->hoff.role == CONN_HOFF_FE ? "front-end" : "target",
+			 cn->hoff.role == CONN_HOFF_FE		   ? "forwarding"
+			 : cn->hoff.phase == CONN_HOFF_INJECTED ? "replayed"
+								  : "ready",
+			 cn->hoff.id, cn->hoff.delta, cn->hoff.tsoff, cn->hoff.ws_t, cn->hoff.ws_f,
+			 cn->hoff.flags & HOFF_F_TS ? "true" : "false");
 	return ctl_out_printf(c, "%s{\"protocol\":\"%s\",\"client\":\"%s\",\"vipa\":\"%s\","
 			      "\"target\":%s,\"target_address\":\"%s\",\"state\":\"%s\","
 			      "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
-			      ",\"bytes\":%" PRIu64 "}", first ? "" : ",",
+			      ",\"bytes\":%" PRIu64 "%s}", first ? "" : ",",
 			      cfg_proto_name(cn->key.proto),
 			      addr_fmt_ep(&cn->key.caddr, cn->key.cport, cl, sizeof(cl)),
 			      addr_fmt_ep(&cn->key.vaddr, cn->key.vport, vi, sizeof(vi)), name,
@@ -495,7 +509,7 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 			      ctl_state_name(cn->state),
 			      now > cn->created_ms ? (now - cn->created_ms) / 1000 : 0,
 			      now > cn->last_ms ? (now - cn->last_ms) / 1000 : 0,
-			      cn->packets, cn->bytes);
+			      cn->packets, cn->bytes, hoff);
 }
 
 /* One step of a dump: copies the rows of up to CTL_STEP_BUCKETS buckets, a

@@ -267,6 +267,7 @@ bool drepl_find_replica(void *arg, const struct conn_key *k, struct conn *out)
 	out->taddr = rc.taddr;
 	out->tport = rc.tport;
 	out->state = rc.state;
+	out->hoff = rc.hoff;
 	/* The record names the target by its wire id; the view's
 	 * configuration (the one this worker reads) gives its index. */
 	n = drepl_node_by_id(w->eng.view->cfg, rc.target);
@@ -313,6 +314,7 @@ static void drepl_drain_logs(struct daemon *d)
 			rc.taddr = e->taddr;
 			rc.tport = e->tport;
 			rc.state = e->state;
+			rc.hoff = e->hoff;
 			rc.target = drepl_target_id(d, &e->taddr);
 			for (size_t n = 0; drepl_wanted(d, e) && n < d->n_peers; n++) {
 				if (!drepl_peer_wants(d, n, &e->key.vaddr) ||
@@ -348,7 +350,8 @@ static int drepl_bulk_conn(const struct conn *e, void *arg)
 
 	/* Embryonic entries stay local: a spoofed SYN must cost the peers
 	 * nothing. */
-	if (e->cls == CONN_C_EMBRYO || !drepl_peer_wants(b->d, b->n, &e->key.vaddr))
+	if (e->cls == CONN_C_EMBRYO || e->hoff.role == CONN_HOFF_TGT ||
+	    !drepl_peer_wants(b->d, b->n, &e->key.vaddr))
 		return 0;
 	repl_conn_from(&rc, e);
 	rc.target = drepl_target_id(b->d, &e->taddr);
@@ -676,11 +679,8 @@ void drepl_request_reports(struct daemon *d, size_t vipa)
 	repl_writer_init(&w, buf, sizeof(buf));
 	repl_put_vipa(&w, &vp->addr);
 	for (size_t i = 0; i < vp->n_svcs; i++)
-		for (size_t k = 0; k < vp->svcs[i].n_targets; k++)
-			asked[vp->svcs[i].targets[k].node] = true;
-	for (size_t i = 0; i < vp->n_dists; i++)
-		for (size_t k = 0; k < vp->dists[i].n_targets; k++)
-			asked[vp->dists[i].targets[k].node] = true;
+		for (size_t n = 0; n < c->n_nodes; n++)
+			asked[n] |= cfg_serves(vp, &vp->svcs[i], n);
 	for (size_t n = 0; n < c->n_nodes; n++)
 		if (asked[n] && (long)n != c->self && dsync_node_alive(d, n))
 			drepl_queue(d, n, REPL_MSG_REPORT_REQ, buf, w.tlv.len);

@@ -12,6 +12,7 @@
 #include <linux/netfilter.h>
 
 #include "daemon/log.h"
+#include "daemon/dhand.h"
 #include "daemon/drepl.h"
 #include "daemon/worker.h"
 #include "nfq/pkt.h"
@@ -19,6 +20,8 @@
 #define WORKER_BUDGET 64	/* netlink messages per drain */
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
 #define WORKER_EXPIRE_MS 100	/* expiry step while the table holds entries */
+#define WORKER_HOFF_SLOTS 1024	/* handoff buffering slots per worker */
+#define WORKER_HOFF_EXPIRE_BUDGET 128	/* slots looked at per step */
 
 /* Per thread: the rate limiter's counters are plain fields. */
 static __thread struct log_rl worker_rl_reply;
@@ -208,7 +211,11 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 static void worker_renumber_one(struct conn *e, void *arg)
 {
 	const struct view *v = arg;
-	long n = cfg_node_by_addr(v->cfg, &e->taddr);
+	long n;
+
+	if (e->hoff.role == CONN_HOFF_TGT)
+		return;		/* its taddr is our own address, not a target */
+	n = cfg_node_by_addr(v->cfg, &e->taddr);
 
 	e->target = n >= 0 ? (uint32_t)n : UINT32_MAX;
 	view_conn_inc(v, e->target);
@@ -234,12 +241,109 @@ static bool worker_wait(struct worker *w)
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
 	/* Only this thread writes the table: no lock to read its count. */
-	int timeout = conn_count(w->conns) ? WORKER_EXPIRE_MS : -1;
+	int timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots))
+			      ? WORKER_EXPIRE_MS : -1;
+	uint64_t cnt;
 
 	if (w->stop_fd < 0 && timeout < 0)
 		timeout = WORKER_EXPIRE_MS;	/* no eventfd: look at d->stop now and then */
-	return poll(p, w->stop_fd >= 0 ? 2 : 1, timeout) > 0 &&
-	       (p[0].revents & (POLLIN | POLLERR));
+	if (poll(p, w->stop_fd >= 0 ? 2 : 1, timeout) <= 0)
+		return false;
+	/* The eventfd also says the handoff inbox has news: clear it. */
+	if (w->stop_fd >= 0 && (p[1].revents & POLLIN) &&
+	    read(w->stop_fd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+		log_rl(&worker_rl_reply, 5, LOG_WARNING, "worker %u: eventfd: %s", w->idx,
+		       strerror(errno));
+	return p[0].revents & (POLLIN | POLLERR);
+}
+
+/* ---- handoff (handoff, doc/architecture.md): the engine's hooks ---- */
+
+static bool worker_hoff_request(void *arg, struct hoff_req *r)
+{
+	struct worker *w = arg;
+
+	return dhand_push_request(w->d, w->idx, r);
+}
+
+static bool worker_hoff_claim(void *arg, const struct conn_key *k, struct hoff_params *p,
+			      uint32_t *fe_peer, uint8_t **data)
+{
+	struct worker *w = arg;
+	struct dhand_claim cl;
+
+	if (!dhand_claim(w->d, k, &cl))
+		return false;
+	*p = cl.p;
+	*fe_peer = cl.fe_peer;
+	*data = cl.data;
+	return true;
+}
+
+static void worker_hoff_event(void *arg, int kind, uint8_t reason, const struct conn *c)
+{
+	struct worker *w = arg;
+
+	if (!dhand_push_event(w->d, w->idx,
+			      kind == ENGINE_HOFF_READY ? DHAND_EV_TGT_READY : DHAND_EV_END, reason,
+			      c))
+		log_rl(&worker_rl_reply, 5, LOG_WARNING,
+		       "worker %u: handoff ring full: an event for the other end is lost", w->idx);
+}
+
+static void worker_hoff_inject(void *arg, const uint8_t *pkt, size_t len, const struct ip_addr *to)
+{
+	worker_send_reply(arg, pkt, len, to);
+}
+
+static const struct engine_hoff_ops worker_hoff_ops = {
+	.request = worker_hoff_request,
+	.claim = worker_hoff_claim,
+	.event = worker_hoff_event,
+	.inject = worker_hoff_inject,
+};
+
+/* What the main thread answered about our handoffs (dhand's inbox). */
+static void worker_hoff_inbox(struct worker *w)
+{
+	struct dhand_in in;
+	uint8_t out[ENGINE_REPLY_MAX];
+	struct ip_addr to;
+	unsigned budget = 256;
+
+	while (budget-- && dhand_inbox_pop(w->d, w->idx, &in)) {
+		size_t n = 0;
+		bool ok = true;
+
+		pthread_mutex_lock(&w->lock);
+		switch (in.kind) {
+		case DHAND_IN_ACK:
+			ok = engine_hoff_ack(&w->eng, &in.key, in.id, in.target, in.peer, &in.taddr,
+					     in.tport, in.delta, in.tsoff, in.ws_t);
+			break;
+		case DHAND_IN_FAIL:
+			n = engine_hoff_fail(&w->eng, &in.key, in.id, out, &to);
+			break;
+		case DHAND_IN_END:
+			n = engine_hoff_end(&w->eng, &in.key, in.id, in.reason, out, &to);
+			break;
+		}
+		pthread_mutex_unlock(&w->lock);
+		if (n)
+			worker_send_reply(w, out, n, &to);
+		if (!ok) {
+			/* The client went while the target took it: the target
+			 * must let go of its replay. */
+			struct conn c;
+
+			memset(&c, 0, sizeof(c));
+			c.key = in.key;
+			c.hoff.role = CONN_HOFF_FE;
+			c.hoff.id = in.id;
+			c.hoff.peer = in.peer;
+			worker_hoff_event(w, ENGINE_HOFF_END, ENGINE_HOFF_R_SUPERSEDED, &c);
+		}
+	}
 }
 
 static void *worker_main(void *arg)
@@ -268,6 +372,7 @@ static void *worker_main(void *arg)
 		pthread_mutex_unlock(&w->lock);
 		w->eng.view = v;
 		w->eng.now_ms = daemon_now_ms();
+		w->eng.wall_ms = daemon_wall_ms();
 		w->eng.timeouts = (struct conn_timeouts){
 			.syn_s = c->tcp_syn_timeout, .est_s = c->tcp_est_timeout,
 			.fin_s = c->tcp_fin_timeout, .closed_s = 10, .udp_s = c->udp_timeout,
@@ -279,9 +384,11 @@ static void *worker_main(void *arg)
 				log_rl(&worker_rl_reply, 5, LOG_ERR, "queue %u: receive: %s",
 				       w->qnum, strerror(-n));
 		}
+		worker_hoff_inbox(w);
 		pthread_mutex_lock(&w->lock);
 		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
 			    engine_conn_expired, &w->eng);
+		engine_hoff_expire(&w->eng, WORKER_HOFF_EXPIRE_BUDGET);
 		pthread_mutex_unlock(&w->lock);
 	}
 	__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
@@ -335,6 +442,21 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->eng.conn_event_arg = w;
 	w->eng.find_replica = drepl_find_replica;
 	w->eng.find_replica_arg = w;
+	{
+		uint64_t seed = 0;
+
+		if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+			seed = (uint64_t)(uintptr_t)w;
+		w->eng.slots = hoff_table_new(WORKER_HOFF_SLOTS, seed);
+		if (!w->eng.slots) {
+			snprintf(err, errlen, "worker %u: out of memory (handoff slots)", idx);
+			return -1;
+		}
+	}
+	w->eng.hoff = &worker_hoff_ops;
+	w->eng.hoff_arg = w;
+	w->eng.idx = idx;
+	dhand_cookie_key(d, w->eng.cookie_key);
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
 	if (!w->q)
 		return -1;
@@ -345,6 +467,17 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	if (w->raw4 < 0 || w->raw6 < 0)
 		log_warn("worker %u: raw socket: %s (no RST / ICMP replies)", idx,
 			 strerror(errno));
+	{
+		/* What a worker injects into its own stack (handoff) must not be
+		 * queued again by the output chain: the mark says so (rules/). */
+		uint32_t mark = DHAND_MARK;
+
+		if ((w->raw4 >= 0 &&
+		     setsockopt(w->raw4, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0) ||
+		    (w->raw6 >= 0 &&
+		     setsockopt(w->raw6, SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) < 0))
+			log_warn("worker %u: SO_MARK: %s", idx, strerror(errno));
+	}
 	return 0;
 }
 
@@ -383,6 +516,8 @@ void worker_fini(struct worker *w)
 		close(w->raw6);
 	conn_table_free(w->conns);
 	w->conns = NULL;
+	hoff_table_free(w->eng.slots);
+	w->eng.slots = NULL;
 	close(w->log->wake_fd);
 	free(w->log);
 	w->log = NULL;

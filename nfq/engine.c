@@ -1,11 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <netinet/in.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
+#include "common/be.h"
+#include "nfq/cookie.h"
+#include "nfq/csum.h"
 #include "nfq/engine.h"
+#include "nfq/http.h"
 #include "nfq/mangle.h"
 #include "nfq/pkt.h"
 #include "nfq/reply.h"
+#include "nfq/tcpseg.h"
+#include "nfq/tls.h"
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -60,7 +68,9 @@ static void engine_key(struct conn_key *k, uint8_t family, uint8_t proto,
 
 static void engine_event(struct engine *e, int kind, const struct conn *c)
 {
-	if (e->conn_event)
+	/* A target's handoff entry is its own business: the distributors
+	 * replicate their side of it. */
+	if (e->conn_event && c->hoff.role != CONN_HOFF_TGT)
 		e->conn_event(e->conn_event_arg, kind, c);
 }
 
@@ -69,6 +79,8 @@ void engine_conn_expired(const struct conn *c, void *arg)
 	struct engine *e = arg;
 
 	stats_inc(e->stats, STAT_CONN_EXPIRED);
+	if (c->hoff.role != CONN_HOFF_NONE && e->hoff)
+		e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_EXPIRED, c);
 	view_conn_dec(e->view, c->target);
 	/* An embryonic entry was never replicated: nothing to delete. */
 	if (c->cls != CONN_C_EMBRYO)
@@ -135,6 +147,27 @@ static enum engine_verdict engine_icmp_in(struct engine *e, uint8_t *buf, size_t
 	}
 	engine_key(&k, in->family, in->proto, &in->dst, in->dport, &in->src, in->sport);
 	c = conn_lookup(e->conns, &k);
+	if (c && c->hoff.role == CONN_HOFF_FE) {
+		enum engine_verdict v;
+
+		/* A handed-off connection: the quoted segment is in our
+		 * sequence space; the target's stack checks it against its
+		 * own before it believes a "fragmentation needed". */
+		v = engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
+		if (v == ENGINE_MANGLED && in->proto == IPPROTO_TCP &&
+		    (size_t)in->l4_off + 8 <= (size_t)in->l3_off + in->len &&
+		    (size_t)in->l4_off + 8 <= len) {
+			uint8_t *sq = buf + in->l4_off + 4, old[4];
+			uint32_t seq = be_get32(sq) - c->hoff.delta;
+
+			memcpy(old, sq, 4);
+			be_put32(sq, seq);
+			csum_replace(buf + p->l4_off + 2, old, sq, 4);
+		}
+		if (v == ENGINE_MANGLED)
+			stats_inc(e->stats, STAT_ICMP_FWD);
+		return v;
+	}
 	if (c) {
 		taddr = c->taddr;
 		tport = c->tport;
@@ -179,6 +212,753 @@ static enum engine_verdict engine_no_target(struct engine *e, const uint8_t *buf
 	return ENGINE_REPLY;
 }
 
+/* ---------------------------------------------------------------- handoff
+ * (handoff, doc/architecture.md)  The front-end (FE) answers a handoff
+ * service's SYNs with SYN cookies, buffers the first request head in a
+ * slot, and hands it to the main thread; once a target took it, the FE
+ * translates the client's packets towards the target's stack.  On the
+ * target (TGT) the engine replays the request into its own stack and
+ * translates the stack's replies so that the client sees the FE's
+ * connection. */
+
+#define ENGINE_HOFF_MSS4	1460	/* the most the FE's SYN-ACK offers */
+#define ENGINE_HOFF_MSS6	1440
+#define ENGINE_HOFF_HANDING_MS	30000	/* a request the main thread never answered */
+#define ENGINE_HOFF_INJECT_MAX	32768	/* request bytes per injected segment */
+
+static uint32_t engine_ts_now(const struct engine *e)
+{
+	return (uint32_t)e->wall_ms;
+}
+
+static uint16_t engine_tcp_window(const uint8_t *buf, const struct pkt *p)
+{
+	const uint8_t *t = buf + p->l4_off;
+
+	return (uint16_t)(t[14] << 8 | t[15]);
+}
+
+/* A segment from the FE to the client of slot sl: seq just past its
+ * SYN-ACK, acknowledging everything held. */
+static size_t engine_hoff_seg(struct engine *e, struct hoff_slot *sl, uint8_t flags,
+			      const uint8_t *payload, size_t plen, uint8_t *out, size_t cap)
+{
+	struct tcpseg_spec sp;
+	size_t room = sl->cap > sl->len ? sl->cap - sl->len : 0;
+	uint32_t ts = engine_ts_now(e);
+
+	memset(&sp, 0, sizeof(sp));
+	sp.src = sl->key.vaddr;
+	sp.dst = sl->key.caddr;
+	sp.sport = sl->key.vport;
+	sp.dport = sl->key.cport;
+	sp.seq = sl->isn_f + 1;
+	sp.ack = sl->rcv_nxt;
+	sp.flags = flags;
+	/* Our window is the room left in the buffer: the client never sends
+	 * more than a head may take. */
+	/* Rounded up: a window that rounds the last bytes away would leave
+	 * the client waiting on a zero window with a head just short of the
+	 * limit (it would get 408, not 400). */
+	if (sl->ws_f > 0)
+		room = (room + ((size_t)1 << sl->ws_f) - 1) >> sl->ws_f;
+	sp.win = room > 65535 ? 65535 : (uint16_t)room;
+	sp.mss = -1;
+	sp.ws = -1;
+	if (sl->flags & HOFF_F_TS) {
+		/* Never step back: the client's PAWS would drop us. */
+		if ((int32_t)(ts - sl->tsval_f) > 0)
+			sl->tsval_f = ts;
+		sp.ts = true;
+		sp.tsval = sl->tsval_f;
+		sp.tsecr = sl->tsval_c;
+	}
+	sp.payload = payload;
+	sp.plen = plen;
+	return tcpseg_build(out, cap, &sp);
+}
+
+static enum engine_verdict engine_hoff_reply(struct engine *e, size_t n, const struct ip_addr *to,
+					     size_t *reply_len, struct ip_addr *reply_to)
+{
+	stats_inc(e->stats, STAT_DROPPED);
+	if (!n)
+		return ENGINE_DROP;
+	*reply_len = n;
+	*reply_to = *to;
+	stats_inc(e->stats, STAT_REPLIES);
+	return ENGINE_REPLY;
+}
+
+/* The FE's own answer (400, 408, 503; a TLS service gets a RST) and the
+ * slot goes: nothing of the connection is kept. */
+static size_t engine_hoff_answer(struct engine *e, struct hoff_slot *sl,
+				 const struct cfg_service *svc, int code, uint8_t *out,
+				 struct ip_addr *to)
+{
+	char text[256];
+	size_t n = 0, tl;
+
+	*to = sl->key.caddr;
+	if (svc && svc->hoff_proto == CFG_HOFF_TLS)
+		n = engine_hoff_seg(e, sl, PKT_TCP_RST | PKT_TCP_ACK, NULL, 0, out, ENGINE_REPLY_MAX);
+	else if ((tl = http_error(code, text, sizeof(text))))
+		n = engine_hoff_seg(e, sl, PKT_TCP_ACK | PKT_TCP_PSH | PKT_TCP_FIN,
+				    (const uint8_t *)text, tl, out, ENGINE_REPLY_MAX);
+	hoff_remove(e->slots, sl);
+	return n;
+}
+
+/* A SYN to a handoff service: the SYN-ACK carries everything we must
+ * remember in its ISN (MSS) and TSval (window scale, SACK). */
+static enum engine_verdict engine_hoff_syn(struct engine *e, const uint8_t *buf, struct pkt *p,
+					   uint8_t *reply, size_t *reply_len,
+					   struct ip_addr *reply_to)
+{
+	struct tcpseg_opts o;
+	struct tcpseg_spec sp;
+	struct cookie_flow f;
+	uint16_t mss, cap = p->family == AF_INET ? ENGINE_HOFF_MSS4 : ENGINE_HOFF_MSS6;
+
+	if (!tcpseg_opts_parse(buf + p->l4_off, p->l4_hdrlen, &o))
+		return engine_drop(e, STAT_D_MALFORMED);
+	memset(&f, 0, sizeof(f));
+	f.saddr = p->src;
+	f.daddr = p->dst;
+	f.sport = p->sport;
+	f.dport = p->dport;
+	memset(&sp, 0, sizeof(sp));
+	sp.seq = cookie_make(e->cookie_key, &f, p->seq, o.mss > 0 ? (uint16_t)o.mss : 0,
+			     e->wall_ms / 1000, &mss);
+	sp.src = p->dst;
+	sp.dst = p->src;
+	sp.sport = p->dport;
+	sp.dport = p->sport;
+	sp.ack = p->seq + 1;
+	sp.flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	sp.win = 65535;
+	sp.mss = mss < cap ? mss : cap;
+	sp.ws = -1;
+	if (o.ts) {
+		/* Without timestamps there is nowhere to keep the window scale
+		 * and SACK-permitted: then neither is offered (as Linux does). */
+		sp.ts = true;
+		sp.tsval = cookie_tsval(engine_ts_now(e), o.ws, o.sackok);
+		sp.tsecr = o.tsval;
+		sp.sackok = o.sackok;
+		if (o.ws >= 0)
+			sp.ws = HOFF_FE_WSCALE;
+	}
+	stats_inc(e->stats, STAT_H_SYN_COOKIES);
+	return engine_hoff_reply(e, tcpseg_build(reply, ENGINE_REPLY_MAX, &sp), &p->src, reply_len,
+				 reply_to);
+}
+
+/* The first handshake ACK of a connection we answered: a slot, if the
+ * cookie is ours.  NULL: the packet was answered or dropped (*v). */
+static struct hoff_slot *engine_hoff_accept(struct engine *e, const struct view_service *s,
+					    const struct conn_key *k, const uint8_t *buf,
+					    struct pkt *p, const struct tcpseg_opts *o,
+					    uint8_t *reply, size_t *reply_len,
+					    struct ip_addr *reply_to, enum engine_verdict *v)
+{
+	struct cookie_flow f;
+	struct hoff_slot *sl, *old;
+	uint16_t mss;
+
+	memset(&f, 0, sizeof(f));
+	f.saddr = p->src;
+	f.daddr = p->dst;
+	f.sport = p->sport;
+	f.dport = p->dport;
+	if (!(p->tcp_flags & PKT_TCP_ACK) ||
+	    !cookie_check(e->cookie_key, &f, p->seq - 1, p->ack - 1, e->wall_ms / 1000, &mss)) {
+		/* Not a connection of ours (or one we already answered and
+		 * forgot): reset it, as a stack would. */
+		stats_inc(e->stats, STAT_H_COOKIE_INVALID);
+		*v = engine_hoff_reply(e, reply_tcp_rst(buf, p, reply, ENGINE_REPLY_MAX), &p->src,
+				       reply_len, reply_to);
+		return NULL;
+	}
+	if (hoff_count(e->slots) >= hoff_capacity(e->slots)) {
+		old = hoff_oldest_buffering(e->slots);
+		if (!old) {
+			/* Every slot is being handed off: the client's next
+			 * segment brings the same cookie again. */
+			stats_inc(e->stats, STAT_H_SLOT_FULL);
+			*v = engine_drop(e, STAT_D_TABLE_FULL);
+			return NULL;
+		}
+		stats_inc(e->stats, STAT_H_SLOT_EVICTED);
+		hoff_remove(e->slots, old);
+	}
+	sl = hoff_insert(e->slots, k, s->svc->hoff_max_request, e->now_ms);
+	if (!sl) {
+		*v = engine_drop(e, STAT_D_TABLE_FULL);
+		return NULL;
+	}
+	sl->isn_c = p->seq - 1;
+	sl->isn_f = p->ack - 1;
+	sl->rcv_nxt = p->seq;
+	sl->mss = mss;
+	sl->ws_c = sl->ws_f = -1;
+	if (o->ts) {
+		bool sack;
+
+		cookie_ts_decode(o->tsecr, &sl->ws_c, &sack);
+		sl->flags |= HOFF_F_TS | (sack ? HOFF_F_SACK : 0);
+		if (sl->ws_c >= 0)
+			sl->ws_f = HOFF_FE_WSCALE;
+		sl->tsval_c = o->tsval;
+		sl->tsval_f = o->tsecr;
+	}
+	stats_inc(e->stats, STAT_H_ACCEPTED);
+	return sl;
+}
+
+/* The head is complete: pick the candidates and hand the request over. */
+static size_t engine_hoff_request(struct engine *e, const struct view_service *s,
+				  struct hoff_slot *sl, const struct http_req *hr, const char *sni,
+				  uint8_t *out, struct ip_addr *to)
+{
+	const struct cfg_service *svc = s->svc;
+	const struct cfg_target *list = NULL;
+	size_t nl = 0, n;
+	struct hoff_req *r;
+
+	for (size_t i = 0; i < svc->n_rules; i++) {
+		const struct cfg_handoff_rule *ru = &svc->rules[i];
+		bool m = hr ? http_rule_match(ru->host, ru->path_prefix, sl->buf, hr)
+			    : (!ru->host[0] || !strcasecmp(ru->host, sni));
+
+		if (m) {
+			list = ru->targets;
+			nl = ru->n_targets;
+			break;
+		}
+	}
+	r = malloc(sizeof(*r) + sl->len);
+	if (!r)
+		goto unavailable;
+	memset(r, 0, sizeof(*r));
+	n = view_hoff_cands(s, list, nl, conn_key_hash(&sl->key), r->cand, r->cand_addr,
+			    HOFF_CAND_MAX);
+	if (!n) {
+		free(r);
+		goto unavailable;
+	}
+	r->n_cand = n;
+	r->cfg_gen = e->view->cfg_gen;
+	r->timeout_ms = svc->hoff_timeout_ms;
+	if (!(++e->hoff_serial & 0xffffff))
+		++e->hoff_serial;
+	sl->id = (uint32_t)e->idx << 24 | (e->hoff_serial & 0xffffff);
+	/* The ACK we send below carries the TSval the target must continue
+	 * from: take it now. */
+	if ((sl->flags & HOFF_F_TS) && (int32_t)(engine_ts_now(e) - sl->tsval_f) > 0)
+		sl->tsval_f = engine_ts_now(e);
+	r->p.id = sl->id;
+	r->p.key = sl->key;
+	r->p.tport = s->tport;
+	r->p.isn_c = sl->isn_c;
+	r->p.isn_f = sl->isn_f;
+	r->p.mss = sl->mss;
+	r->p.ws_c = sl->ws_c;
+	r->p.ws_f = sl->ws_f;
+	r->p.flags = sl->flags;
+	r->p.tsval_c = sl->tsval_c;
+	r->p.tsval_f = sl->tsval_f;
+	r->p.win_c = sl->win_c;
+	r->p.req_len = (uint32_t)sl->len;
+	memcpy(r->data, sl->buf, sl->len);
+	if (!e->hoff->request(e->hoff_arg, r)) {
+		free(r);
+		goto unavailable;
+	}
+	sl->phase = HOFF_HANDING;
+	sl->last_ms = e->now_ms;
+	stats_inc(e->stats, STAT_H_REQUESTS);
+	*to = sl->key.caddr;
+	return engine_hoff_seg(e, sl, PKT_TCP_ACK, NULL, 0, out, ENGINE_REPLY_MAX);
+unavailable:
+	stats_inc(e->stats, STAT_H_NO_TARGET);
+	return engine_hoff_answer(e, sl, svc, 503, out, to);
+}
+
+/* A client segment while its slot reads the head. */
+static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct view_service *s,
+					      struct hoff_slot *sl, const uint8_t *buf,
+					      struct pkt *p, const struct tcpseg_opts *o,
+					      uint8_t *reply, size_t *reply_len,
+					      struct ip_addr *reply_to)
+{
+	const struct cfg_service *svc = s->svc;
+	size_t plen = tcpseg_payload_len(p), n = 0;
+	struct ip_addr to = sl->key.caddr;
+	enum hoff_append ap = HOFF_OLD;
+	struct http_req hr;
+	char sni[256];
+	size_t used;
+	int st;
+
+	if (p->tcp_flags & PKT_TCP_RST) {
+		stats_inc(e->stats, STAT_H_CLIENT_GONE);
+		hoff_remove(e->slots, sl);
+		return engine_drop(e, STAT_D_NO_CONN);
+	}
+	sl->last_ms = e->now_ms;
+	if (o->ts && (int32_t)(o->tsval - sl->tsval_c) > 0)
+		sl->tsval_c = o->tsval;
+	sl->win_c = engine_tcp_window(buf, p);
+	if (sl->phase == HOFF_HANDING) {
+		/* The request is on its way: what the client sends now waits
+		 * for the target (TCP sends it again).  A retransmission of
+		 * what we hold means our ACK was lost: say it again. */
+		stats_inc(e->stats, STAT_H_HELD);
+		if (plen && (int32_t)(p->seq - sl->rcv_nxt) < 0)
+			n = engine_hoff_seg(e, sl, PKT_TCP_ACK, NULL, 0, reply, ENGINE_REPLY_MAX);
+		return engine_hoff_reply(e, n, &to, reply_len, reply_to);
+	}
+	if (plen) {
+		ap = hoff_append(sl, p->seq, buf + p->l4_off + p->l4_hdrlen, plen);
+		if (ap == HOFF_OVERFLOW) {
+			stats_inc(e->stats, STAT_H_TOO_LARGE);
+			return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to),
+						 &to, reply_len, reply_to);
+		}
+		if (ap == HOFF_APPENDED)
+			stats_add(e->stats, STAT_H_REQ_BYTES, plen);
+	}
+	/* An HTTP head can only complete on a LF: parse the first bytes (to
+	 * refuse garbage at once) and then only segments that bring one, so
+	 * a client sending a byte at a time does not make us read the whole
+	 * head again for each. */
+	if (ap == HOFF_APPENDED &&
+	    (svc->hoff_proto == CFG_HOFF_TLS || sl->len == plen ||
+	     memchr(buf + p->l4_off + p->l4_hdrlen, '\n', plen))) {
+		if (svc->hoff_proto == CFG_HOFF_TLS)
+			st = (int)tls_sni(sl->buf, sl->len, sl->cap, sni, &used);
+		else
+			st = (int)http_parse(sl->buf, sl->len, sl->cap, &hr);
+		/* The two status enums share their numbers' meaning. */
+		if (st == HTTP_OK)
+			return engine_hoff_reply(
+				e,
+				engine_hoff_request(e, s, sl, svc->hoff_proto == CFG_HOFF_TLS ? NULL : &hr,
+						    sni, reply, &to),
+				&to, reply_len, reply_to);
+		if (st == HTTP_BAD || st == HTTP_TOO_LARGE) {
+			stats_inc(e->stats, st == HTTP_BAD ? STAT_H_BAD_REQUEST : STAT_H_TOO_LARGE);
+			return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to),
+						 &to, reply_len, reply_to);
+		}
+	}
+	if (p->tcp_flags & PKT_TCP_FIN) {
+		/* The client is done sending and the head is not complete:
+		 * it never will be. */
+		stats_inc(e->stats, STAT_H_BAD_REQUEST);
+		return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to), &to,
+					 reply_len, reply_to);
+	}
+	/* New bytes, a retransmission or a gap: acknowledge what we hold (a
+	 * duplicate ACK tells the client where the gap starts).  A bare ACK
+	 * needs no answer. */
+	if (plen)
+		n = engine_hoff_seg(e, sl, PKT_TCP_ACK, NULL, 0, reply, ENGINE_REPLY_MAX);
+	return engine_hoff_reply(e, n, &to, reply_len, reply_to);
+}
+
+/* FE: a client packet of a connection a target took. */
+static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uint8_t *buf,
+					   size_t len, struct pkt *p, bool full)
+{
+	struct tcpseg_xlate x;
+	uint8_t before = c->state;
+	size_t plen = tcpseg_payload_len(p);
+
+	memset(&x, 0, sizeof(x));
+	x.side = MANGLE_DST;
+	x.addr = &c->taddr;
+	x.port = c->tport;
+	x.ack_sub = c->hoff.delta;
+	x.tsecr_sub = c->hoff.tsoff;
+	x.ws_from = x.ws_to = -1;
+	conn_tcp_track(c, p->tcp_flags);
+	conn_seen(e->conns, c, e->now_ms);
+	c->packets++;
+	c->bytes += p->ip_len;
+	if (tcpseg_xlate(buf, len, p, &x, full) != MANGLE_OK)
+		return engine_drop(e, STAT_D_MANGLE);
+	stats_inc(e->stats, STAT_REWRITTEN);
+	stats_inc(e->stats, STAT_H_FORWARDED);
+	stats_add(e->stats, STAT_H_FWD_BYTES, plen);
+	e->hit_vipa = NULL;
+	if (c->state == CONN_CLOSED) {
+		/* The RST goes on to the target's stack; the target's entry
+		 * goes with the END we send. */
+		if (e->hoff)
+			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_RST, c);
+		view_conn_dec(e->view, c->target);
+		engine_event(e, ENGINE_CONN_DELETE, c);
+		conn_remove(e->conns, c);
+	} else if (c->state != before) {
+		engine_event(e, ENGINE_CONN_UPDATE, c);
+	}
+	return ENGINE_MANGLED;
+}
+
+static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_service *s,
+					   uint8_t *buf, size_t len, struct pkt *p, bool full,
+					   uint8_t *reply, size_t *reply_len,
+					   struct ip_addr *reply_to)
+{
+	struct conn_key k;
+	struct conn *c;
+	struct hoff_slot *sl;
+	struct tcpseg_opts o;
+	enum engine_verdict v;
+
+	if (!e->hoff || !e->slots)
+		return engine_drop(e, STAT_D_NO_TARGET);
+	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
+	c = conn_lookup(e->conns, &k);
+	if (c && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN &&
+	    (c->state == CONN_FIN || c->state == CONN_CLOSED)) {
+		/* The client reuses its port: a new connection, answered anew. */
+		if (e->hoff)
+			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, c);
+		view_conn_dec(e->view, c->target);
+		engine_event(e, ENGINE_CONN_DELETE, c);
+		conn_remove(e->conns, c);
+		stats_inc(e->stats, STAT_CONN_REUSED);
+		c = NULL;
+	}
+	if (!c && e->find_replica && !hoff_lookup(e->slots, &k)) {
+		struct conn r;
+
+		/* The previous front-end handed this connection off: its
+		 * replica carries the translation. */
+		if (e->find_replica(e->find_replica_arg, &k, &r) && r.hoff.role == CONN_HOFF_FE) {
+			c = engine_insert(e, &k, false);
+			if (!c)
+				return engine_drop(e, STAT_D_TABLE_FULL);
+			c->taddr = r.taddr;
+			c->tport = r.tport;
+			c->target = r.target;
+			c->state = r.state;
+			c->hoff = r.hoff;
+			view_conn_inc(e->view, c->target);
+			stats_inc(e->stats, STAT_CONN_FROM_REPLICA);
+			engine_event(e, ENGINE_CONN_UPDATE, c);
+		}
+	}
+	if (c) {
+		if (c->hoff.role != CONN_HOFF_FE)
+			return engine_drop(e, STAT_D_NO_CONN);
+		e->hit_vipa = s->vipa;
+		v = engine_hoff_fwd(e, c, buf, len, p, full);
+		if (v == ENGINE_MANGLED)
+			e->hit_vipa = s->vipa;
+		return v;
+	}
+	if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN) {
+		/* A SYN retransmitted while its slot exists is answered again
+		 * by the same cookie: nothing to keep. */
+		return engine_hoff_syn(e, buf, p, reply, reply_len, reply_to);
+	}
+	if (p->tcp_flags & PKT_TCP_SYN)
+		return engine_drop(e, STAT_D_NO_CONN);
+	if (!tcpseg_opts_parse(buf + p->l4_off, p->l4_hdrlen, &o))
+		return engine_drop(e, STAT_D_MALFORMED);
+	sl = hoff_lookup(e->slots, &k);
+	if (!sl) {
+		if (p->tcp_flags & PKT_TCP_RST)
+			return engine_drop(e, STAT_D_NO_CONN);
+		sl = engine_hoff_accept(e, s, &k, buf, p, &o, reply, reply_len, reply_to, &v);
+		if (!sl)
+			return v;
+	}
+	return engine_hoff_buffer(e, s, sl, buf, p, &o, reply, reply_len, reply_to);
+}
+
+bool engine_hoff_ack(struct engine *e, const struct conn_key *k, uint32_t id, uint32_t target,
+		     uint32_t peer, const struct ip_addr *taddr, uint16_t tport, uint32_t delta,
+		     uint32_t tsoff, int8_t ws_t)
+{
+	struct hoff_slot *sl = e->slots ? hoff_lookup(e->slots, k) : NULL;
+	struct conn *c;
+
+	if (!sl || sl->phase != HOFF_HANDING || sl->id != id) {
+		stats_inc(e->stats, STAT_H_ORPHAN_ACK);
+		return false;
+	}
+	c = engine_insert(e, k, false);
+	if (!c) {
+		stats_inc(e->stats, STAT_D_TABLE_FULL);
+		hoff_remove(e->slots, sl);
+		return false;
+	}
+	c->taddr = *taddr;
+	c->tport = tport;
+	c->target = target;
+	c->state = CONN_EST;
+	c->hoff.role = CONN_HOFF_FE;
+	c->hoff.id = id;
+	c->hoff.delta = delta;
+	c->hoff.tsoff = tsoff;
+	c->hoff.peer = peer;
+	c->hoff.flags = sl->flags;
+	c->hoff.ws_t = ws_t;
+	c->hoff.ws_f = sl->ws_f;
+	view_conn_inc(e->view, target);
+	stats_inc(e->stats, STAT_CONN_NEW);
+	stats_inc(e->stats, STAT_H_ESTABLISHED);
+	engine_event(e, ENGINE_CONN_UPDATE, c);
+	hoff_remove(e->slots, sl);
+	return true;
+}
+
+size_t engine_hoff_fail(struct engine *e, const struct conn_key *k, uint32_t id, uint8_t *reply,
+			struct ip_addr *to)
+{
+	struct hoff_slot *sl = e->slots ? hoff_lookup(e->slots, k) : NULL;
+	const struct view_service *s;
+
+	if (!sl || sl->id != id)
+		return 0;
+	stats_inc(e->stats, STAT_H_NO_TARGET);
+	s = view_find_service(e->view, k->family, k->proto, &k->vaddr, k->vport);
+	return engine_hoff_answer(e, sl, s ? s->svc : NULL, 503, reply, to);
+}
+
+/* A RST into our own stack for a target entry, at the next byte it
+ * expects from the client (nothing but the request went to it, or the
+ * client's own RST already did). */
+static size_t engine_hoff_kill(const struct conn *c, uint8_t *out, struct ip_addr *to,
+			       const struct ip_addr *self)
+{
+	struct tcpseg_spec sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.src = c->key.caddr;
+	sp.sport = c->key.cport;
+	sp.dst = *self;
+	sp.dport = c->tport;
+	sp.seq = c->hoff.req_end;
+	sp.flags = PKT_TCP_RST;
+	sp.mss = -1;
+	sp.ws = -1;
+	*to = *self;
+	return tcpseg_build(out, ENGINE_REPLY_MAX, &sp);
+}
+
+size_t engine_hoff_end(struct engine *e, const struct conn_key *k, uint32_t id, uint8_t reason,
+		       uint8_t *reply, struct ip_addr *to)
+{
+	struct conn *c = conn_lookup(e->conns, k);
+	size_t n = 0;
+
+	if (!c || c->hoff.role == CONN_HOFF_NONE || (id && c->hoff.id != id))
+		return 0;
+	stats_inc(e->stats, STAT_H_ENDED);
+	if (c->hoff.role == CONN_HOFF_TGT && reason != ENGINE_HOFF_R_RST)
+		n = engine_hoff_kill(c, reply, to, &c->taddr);
+	view_conn_dec(e->view, c->target);
+	if (c->hoff.role == CONN_HOFF_FE)
+		engine_event(e, ENGINE_CONN_DELETE, c);
+	conn_remove(e->conns, c);
+	return n;
+}
+
+size_t engine_hoff_expire(struct engine *e, size_t budget)
+{
+	struct hoff_slot *sl, *next;
+	size_t freed = 0;
+
+	if (!e->slots)
+		return 0;
+	for (sl = hoff_first(e->slots); sl && budget; sl = next, budget--) {
+		const struct view_service *s =
+			view_find_service(e->view, sl->key.family, sl->key.proto, &sl->key.vaddr,
+					  sl->key.vport);
+		uint64_t age = e->now_ms > sl->created_ms ? e->now_ms - sl->created_ms : 0;
+		uint8_t out[ENGINE_REPLY_MAX];
+		struct ip_addr to;
+		size_t n;
+
+		next = sl->next;
+		if (sl->phase == HOFF_HANDING) {
+			/* The main thread answers every request (ACK or FAIL);
+			 * this only catches one it lost. */
+			if (e->now_ms - sl->last_ms > ENGINE_HOFF_HANDING_MS) {
+				hoff_remove(e->slots, sl);
+				freed++;
+			}
+			continue;
+		}
+		if (s && s->svc->handoff && age <= s->svc->hoff_request_timeout_ms)
+			continue;
+		stats_inc(e->stats, STAT_H_REQ_TIMEOUT);
+		n = engine_hoff_answer(e, sl, s ? s->svc : NULL, 408, out, &to);
+		if (n && e->hoff)
+			e->hoff->inject(e->hoff_arg, out, n, &to);
+		freed++;
+	}
+	return freed;
+}
+
+/* TGT: the stack's SYN-ACK of a SYN the daemon injected: learn its ISN,
+ * swallow it, replay the handshake's ACK with the request. */
+static enum engine_verdict engine_hoff_claim(struct engine *e, const struct view_rev *r,
+					     const struct conn_key *k, const uint8_t *buf,
+					     struct pkt *p)
+{
+	struct hoff_params hp;
+	struct tcpseg_opts o;
+	struct tcpseg_spec sp;
+	uint32_t fe_peer;
+	uint8_t *data = NULL;
+	struct conn *c;
+	uint8_t *pkt;
+	size_t off;
+
+	if (!e->hoff || !tcpseg_opts_parse(buf + p->l4_off, p->l4_hdrlen, &o) ||
+	    !e->hoff->claim(e->hoff_arg, k, &hp, &fe_peer, &data))
+		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	c = engine_insert(e, k, false);
+	pkt = malloc(ENGINE_HOFF_INJECT_MAX + 128);
+	if (!c || !pkt) {
+		free(pkt);
+		free(data);
+		if (c)
+			conn_remove(e->conns, c);
+		return engine_drop(e, STAT_D_TABLE_FULL);
+	}
+	c->taddr = p->src;		/* our own address: where the replay goes */
+	c->tport = r->tport;
+	c->target = UINT32_MAX;
+	c->state = CONN_EST;
+	c->hoff.role = CONN_HOFF_TGT;
+	c->hoff.phase = CONN_HOFF_INJECTED;
+	c->hoff.id = hp.id;
+	c->hoff.peer = fe_peer;
+	c->hoff.delta = hp.isn_f - p->seq;
+	c->hoff.tsoff = o.ts ? hp.tsval_f - o.tsval : 0;
+	c->hoff.flags = hp.flags;
+	c->hoff.ws_t = o.ws;
+	c->hoff.ws_f = hp.ws_f;
+	c->hoff.req_end = hp.isn_c + 1 + hp.req_len;
+	stats_inc(e->stats, STAT_H_TGT_CLAIMED);
+	/* The request, in segments the loopback carries whole. */
+	off = 0;
+	do {
+		size_t n = hp.req_len - off, len;
+
+		if (n > ENGINE_HOFF_INJECT_MAX)
+			n = ENGINE_HOFF_INJECT_MAX;
+		memset(&sp, 0, sizeof(sp));
+		sp.src = k->caddr;
+		sp.sport = k->cport;
+		sp.dst = p->src;
+		sp.dport = p->sport;
+		sp.seq = hp.isn_c + 1 + (uint32_t)off;
+		sp.ack = p->seq + 1;
+		sp.flags = PKT_TCP_ACK | (off + n == hp.req_len && n ? PKT_TCP_PSH : 0);
+		sp.win = hp.win_c;
+		sp.mss = -1;
+		sp.ws = -1;
+		if ((hp.flags & HOFF_F_TS) && o.ts) {
+			sp.ts = true;
+			sp.tsval = hp.tsval_c;
+			sp.tsecr = o.tsval;
+		}
+		sp.payload = data + off;
+		sp.plen = n;
+		len = tcpseg_build(pkt, ENGINE_HOFF_INJECT_MAX + 128, &sp);
+		if (len)
+			e->hoff->inject(e->hoff_arg, pkt, len, &p->src);
+		off += n;
+	} while (off < hp.req_len);
+	free(pkt);
+	free(data);
+	stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+	stats_inc(e->stats, STAT_DROPPED);
+	return ENGINE_DROP;
+}
+
+/* TGT: a reply of a handed-off connection, from the stack to the client. */
+static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_rev *r,
+					   uint8_t *buf, size_t len, struct pkt *p, bool full)
+{
+	struct tcpseg_xlate x;
+	struct conn_key k;
+	struct conn *c;
+	size_t plen = tcpseg_payload_len(p);
+	uint8_t before;
+
+	engine_key(&k, p->family, p->proto, &p->dst, p->dport, &r->vaddr, r->port);
+	c = conn_lookup(e->conns, &k);
+	if (!c) {
+		if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK))
+			return engine_hoff_claim(e, r, &k, buf, p);
+		/* A reply we cannot translate would reach the client with
+		 * the wrong numbers (it would reset the connection anyway). */
+		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	}
+	if (c->hoff.role != CONN_HOFF_TGT)
+		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	if (p->tcp_flags & PKT_TCP_SYN) {
+		/* The stack repeats its SYN-ACK: our replay is under way. */
+		stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+		stats_inc(e->stats, STAT_DROPPED);
+		return ENGINE_DROP;
+	}
+	if (c->hoff.phase == CONN_HOFF_INJECTED && (p->tcp_flags & PKT_TCP_ACK) &&
+	    (int32_t)(p->ack - c->hoff.req_end) >= 0) {
+		/* The stack has the whole request: the FE may forward now. */
+		c->hoff.phase = CONN_HOFF_READY;
+		if (e->hoff)
+			e->hoff->event(e->hoff_arg, ENGINE_HOFF_READY, 0, c);
+		if (!plen && !(p->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))) {
+			stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+			stats_inc(e->stats, STAT_DROPPED);
+			return ENGINE_DROP;
+		}
+	} else if (c->hoff.phase == CONN_HOFF_INJECTED && !plen &&
+		   !(p->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))) {
+		/* An ACK of part of the replayed request: the client must not
+		 * see it (it acknowledges bytes the FE already did). */
+		stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+		stats_inc(e->stats, STAT_DROPPED);
+		return ENGINE_DROP;
+	}
+	memset(&x, 0, sizeof(x));
+	x.side = MANGLE_SRC;
+	x.addr = &r->vaddr;
+	x.port = r->port;
+	x.seq_add = c->hoff.delta;
+	x.tsval_add = c->hoff.tsoff;
+	x.ws_from = c->hoff.ws_t;
+	x.ws_to = c->hoff.ws_f;
+	before = c->state;
+	conn_tcp_track(c, p->tcp_flags);
+	conn_seen(e->conns, c, e->now_ms);
+	c->packets++;
+	c->bytes += p->ip_len;
+	if (tcpseg_xlate(buf, len, p, &x, full) != MANGLE_OK)
+		return engine_drop(e, STAT_D_MANGLE);
+	stats_inc(e->stats, STAT_REWRITTEN);
+	stats_inc(e->stats, STAT_H_TGT_XLATED);
+	stats_add(e->stats, STAT_H_TGT_BYTES, plen);
+	if (c->state == CONN_CLOSED) {
+		if (e->hoff)
+			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_RST, c);
+		conn_remove(e->conns, c);
+	}
+	(void)before;
+	return ENGINE_MANGLED;
+}
+
 static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len,
 				      struct pkt *p, bool full, uint8_t *reply,
 				      size_t *reply_len, struct ip_addr *reply_to)
@@ -202,6 +982,8 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 		stats_inc(e->stats, STAT_ACCEPTED);
 		return ENGINE_ACCEPT;
 	}
+	if (s->svc->handoff && p->proto == IPPROTO_TCP)
+		return engine_hoff_pre(e, s, buf, len, p, full, reply, reply_len, reply_to);
 	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
 	c = conn_lookup(e->conns, &k);
 	if (c && is_syn && (c->state == CONN_CLOSED || c->state == CONN_FIN)) {
@@ -368,6 +1150,8 @@ static enum engine_verdict engine_out(struct engine *e, uint8_t *buf, size_t len
 	r = view_find_rev(e->view, p->family, p->proto, p->sport);
 	if (!r)
 		goto pass;
+	if (r->handoff && p->proto == IPPROTO_TCP)
+		return engine_hoff_out(e, r, buf, len, p, full);
 	return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
 pass:
 	stats_inc(e->stats, STAT_UNMATCHED);

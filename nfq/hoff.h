@@ -46,8 +46,70 @@ struct hoff_req {
 	struct hoff_params p;
 	size_t n_cand;
 	uint32_t cand[HOFF_CAND_MAX];	/* node indexes in the configuration of cfg_gen */
+	struct ip_addr cand_addr[HOFF_CAND_MAX];	/* their addresses in the VIPA's family */
 	uint64_t cfg_gen;
+	uint32_t timeout_ms;		/* the service's handoff.timeout_ms: per candidate */
 	uint8_t data[];			/* p.req_len bytes */
 };
+
+
+/* --- the buffering slots --- */
+
+enum hoff_phase {
+	HOFF_BUFFER = 0,	/* reading the request head */
+	HOFF_HANDING,		/* the request went to a target; waiting for its answer */
+};
+
+struct hoff_slot {
+	struct conn_key key;
+	uint8_t phase;		/* enum hoff_phase */
+	uint8_t flags;		/* HOFF_F_* */
+	int8_t ws_c, ws_f;
+	uint16_t mss;
+	uint16_t win_c;		/* the client's latest window field */
+	uint32_t isn_c, isn_f;
+	uint32_t rcv_nxt;	/* the next client sequence number expected */
+	uint32_t tsval_c;	/* the client's latest TSval */
+	uint32_t tsval_f;	/* our latest TSval sent */
+	uint32_t id;		/* HANDING: the request's id */
+	uint64_t created_ms, last_ms;
+	size_t len, cap;	/* request bytes held, buffer size */
+	uint8_t *buf;
+
+	/* Internal: bucket chain and the age list (oldest first). */
+	struct hoff_slot *hnext, **hpprev;
+	struct hoff_slot *prev, *next;
+};
+
+struct hoff_table;
+
+/* A table of at most n slots (n >= 1); NULL when out of memory.  seed keys
+ * the bucket hash. */
+struct hoff_table *hoff_table_new(size_t n, uint64_t seed);
+void hoff_table_free(struct hoff_table *t);
+size_t hoff_count(const struct hoff_table *t);
+size_t hoff_capacity(const struct hoff_table *t);
+struct hoff_slot *hoff_lookup(struct hoff_table *t, const struct conn_key *k);
+/* A new slot for k with a buffer of cap bytes (allocated here, freed by
+ * hoff_remove), phase BUFFER, everything else zero but created_ms =
+ * last_ms = now_ms.  NULL when the table is full, k is present or out of
+ * memory. */
+struct hoff_slot *hoff_insert(struct hoff_table *t, const struct conn_key *k, size_t cap,
+			      uint64_t now_ms);
+void hoff_remove(struct hoff_table *t, struct hoff_slot *s);
+/* The oldest slot in phase BUFFER (the one to evict for a newcomer), or NULL. */
+struct hoff_slot *hoff_oldest_buffering(struct hoff_table *t);
+/* The oldest slot of all (expiry walks from it with ->next), or NULL. */
+struct hoff_slot *hoff_first(struct hoff_table *t);
+
+enum hoff_append {
+	HOFF_APPENDED = 0,	/* the bytes were the next ones: held */
+	HOFF_OLD,		/* already held (a retransmission): nothing new */
+	HOFF_GAP,		/* they start past the next expected byte: not held */
+	HOFF_OVERFLOW,		/* more than the buffer holds: not held */
+};
+/* Offers n payload bytes that start at client sequence number seq; a
+ * segment that overlaps what is held contributes its new part only. */
+enum hoff_append hoff_append(struct hoff_slot *s, uint32_t seq, const uint8_t *data, size_t n);
 
 #endif

@@ -41,6 +41,29 @@
 	X(M_EXTHDR, "malformed.ext_header")                                    \
 	X(M_L4SHORT, "malformed.l4_short")                                     \
 	X(M_L4HDR, "malformed.l4_header")                                      \
+	X(H_SYN_COOKIES, "handoff.syn_cookies_sent")                           \
+	X(H_COOKIE_INVALID, "handoff.cookie_invalid") /* ACK with no slot, no valid cookie */ \
+	X(H_ACCEPTED, "handoff.accepted")        /* handshake completed into a slot */ \
+	X(H_REQ_BYTES, "handoff.request_bytes")  /* request bytes buffered */  \
+	X(H_BAD_REQUEST, "handoff.bad_request")  /* 400 (TLS: RST) */          \
+	X(H_TOO_LARGE, "handoff.too_large")      /* head over max_request: 400 */ \
+	X(H_REQ_TIMEOUT, "handoff.request_timeout") /* 408 */                  \
+	X(H_NO_TARGET, "handoff.no_target")      /* 503: no candidate, or none took it */ \
+	X(H_SLOT_EVICTED, "handoff.slot_evicted") /* oldest buffering slot made room */ \
+	X(H_SLOT_FULL, "handoff.slot_full")      /* every slot handing off: ACK dropped */ \
+	X(H_CLIENT_GONE, "handoff.client_gone")  /* RST/FIN before the handoff completed */ \
+	X(H_HELD, "handoff.held")                /* client packets dropped while handing off */ \
+	X(H_REQUESTS, "handoff.requests")        /* requests handed to the main thread */ \
+	X(H_ESTABLISHED, "handoff.established")  /* FE: a target took one: forwarding */ \
+	X(H_ORPHAN_ACK, "handoff.orphan_acks")   /* a target's ACK found no slot */ \
+	X(H_FORWARDED, "handoff.forwarded")      /* FE: client packets translated */ \
+	X(H_FWD_BYTES, "handoff.forwarded_payload_bytes") /* FE: client payload bytes */ \
+	X(H_TGT_CLAIMED, "handoff.tgt_claimed")  /* TGT: SYN-ACK of an injected SYN */ \
+	X(H_TGT_XLATED, "handoff.tgt_translated") /* TGT: replies translated */ \
+	X(H_TGT_BYTES, "handoff.tgt_payload_bytes") /* TGT: response payload bytes sent */ \
+	X(H_TGT_SWALLOWED, "handoff.tgt_swallowed") /* TGT: SYN-ACK and ACK of the replay */ \
+	X(H_TGT_NO_STATE, "handoff.tgt_no_state") /* TGT: reply with no entry: dropped */ \
+	X(H_ENDED, "handoff.ended")              /* entries ended by the other end */ \
 	X(Q_ENOBUFS, "queue.enobufs")            /* netlink socket overran */  \
 	X(Q_VERDICT_ERR, "queue.verdict_errors")                               \
 	X(Q_TOO_BIG, "queue.payload_truncated")
@@ -59,6 +82,11 @@ struct stats {
 static inline void stats_inc(struct stats *s, enum stats_id id)
 {
 	__atomic_fetch_add(&s->v[id], 1, __ATOMIC_RELAXED);
+}
+
+static inline void stats_add(struct stats *s, enum stats_id id, uint64_t n)
+{
+	__atomic_fetch_add(&s->v[id], n, __ATOMIC_RELAXED);
 }
 
 static inline uint64_t stats_get(const struct stats *s, enum stats_id id)
