@@ -227,6 +227,11 @@ struct daemon {
 #undef DREPL_STATS_FIELD
 	} repl;
 
+	/* Handoff (daemon/dhand): the workers' rings, the front-end's requests
+	 * in flight, the target's pending table (its own mutex); NULL until
+	 * dhand_open. */
+	struct dhand *hand;
+
 	time_t started;
 	uint64_t reloads;
 	uint64_t last_hb_ms, last_scan_ms, last_adapters_ms;

@@ -22,9 +22,15 @@
  * distributor of the VIPA, since the front-end may have changed), and
  * hands a HOFF_END received to the workers (END in their inboxes).
  *
- * Threads: rings are single-producer single-consumer and lock-free; the
- * pending table is under its own mutex, held for one lookup; nothing here
- * takes a worker's lock. */
+ * Threads: rings are single-producer single-consumer and lock-free (a
+ * full one refuses: counted as handoff.ring_full); an out-ring push wakes
+ * the main loop through one eventfd (dhand_wake_fd) the connlog way, an
+ * inbox push writes the worker's stop_fd (the worker reads it back, then
+ * pops).  The pending table is under its own mutex, a leaf lock held for
+ * one lookup or a bounded batch and never across I/O (a worker calls
+ * dhand_claim holding its own lock); nothing here takes a worker's lock.
+ * Everything else (the front-end's requests in flight, the reassemblies)
+ * belongs to the main thread. */
 #ifndef CLUSTERD_DHAND_H
 #define CLUSTERD_DHAND_H
 
@@ -33,12 +39,14 @@
 
 #include "nfq/conn.h"
 #include "nfq/hoff.h"
+#include "rules/rules.h"
 
 struct daemon;
 
 /* The skb mark of the packets dhand and the workers inject into the local
- * stack (SO_MARK): the target's output chain leaves them alone. */
-#define DHAND_MARK 0x434c4844u
+ * stack (SO_MARK): the target's output chain leaves them alone (the
+ * ruleset's `meta mark ... notrack accept`, rules/rules.h). */
+#define DHAND_MARK RULES_INJECT_MARK
 
 /* Worker -> main thread. */
 enum dhand_ev_kind {
@@ -89,7 +97,9 @@ void dhand_drain(struct daemon *d);
  * full: the caller answers 503 (request) or counts the loss.  On false
  * the request stays the caller's. */
 bool dhand_push_request(struct daemon *d, unsigned worker, struct hoff_req *r);
-bool dhand_push_event(struct daemon *d, unsigned worker, int kind, const struct conn *c);
+/* kind: DHAND_EV_TGT_READY or DHAND_EV_END; reason: a HOFF_R_* (END). */
+bool dhand_push_event(struct daemon *d, unsigned worker, int kind, uint8_t reason,
+		      const struct conn *c);
 /* The next inbox entry of worker `worker`, false when empty. */
 bool dhand_inbox_pop(struct daemon *d, unsigned worker, struct dhand_in *out);
 /* Target: takes the pending request for key k out of the pending table. */

@@ -26,6 +26,7 @@
 #include "common/roles.h"
 #include "daemon/ctl.h"
 #include "daemon/ctx.h"
+#include "daemon/dhand.h"
 #include "daemon/epoch.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
@@ -104,13 +105,9 @@ static void daemon_self_queries(struct daemon *d)
 
 		for (size_t j = 0; j < vp->n_svcs; j++) {
 			const struct cfg_service *s = &vp->svcs[j];
-			bool mine = false, dup = false;
+			/* A target by any list, a handoff rule's included. */
+			bool mine = c->self >= 0 && cfg_serves(vp, s, (size_t)c->self), dup = false;
 
-			for (size_t k = 0; k < s->n_targets; k++)
-				mine |= (long)s->targets[k].node == c->self;
-			for (size_t k = 0; k < vp->n_dists; k++)
-				for (size_t t = 0; t < vp->dists[k].n_targets; t++)
-					mine |= (long)vp->dists[k].targets[t].node == c->self;
 			if (!mine)
 				continue;
 			for (size_t k = 0; k < d->n_self_listen; k++) {
@@ -591,9 +588,9 @@ static const struct subsys vipas_subsys = {
 
 /* The subsystems, in the order a (re)load prepares and commits them: the
  * peer table first (the others index it), then the sync channel and CDAT,
- * replication, roles. */
+ * replication, handoff, roles. */
 static const struct subsys *const daemon_subsys[] = {
-	&peer_subsys, &dsync_subsys, &drepl_subsys, &vipas_subsys,
+	&peer_subsys, &dsync_subsys, &drepl_subsys, &dhand_subsys, &vipas_subsys,
 };
 
 /* --- reload ------------------------------------------------------------------ */
@@ -841,6 +838,11 @@ static int daemon_run(struct daemon *d)
 		log_err("sync channel: %s", err);
 		return 1;
 	}
+	/* Handoff's rings and raw sockets: before capabilities are dropped. */
+	if (dhand_open(d, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		return 1;
+	}
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (daemon_rebuild_view(d) < 0)
@@ -911,6 +913,9 @@ static int daemon_run(struct daemon *d)
 		ev.data.fd = d->workers[i].log->wake_fd;
 		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 	}
+	/* So do their handoff events (daemon/dhand.h). */
+	ev.data.fd = dhand_wake_fd(d);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
 		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
@@ -996,6 +1001,8 @@ static int daemon_run(struct daemon *d)
 			} else if (fd == chan_fd(d->chan)) {
 				if (dsync_receive(d))
 					d->view_dirty = true;
+			} else if (fd == dhand_wake_fd(d)) {
+				dhand_drain(d);	/* resets the eventfd */
 			} else {
 				uint64_t v;
 
@@ -1040,6 +1047,7 @@ out:
 	if (sfd >= 0)
 		close(sfd);
 	worker_reclaim(d);	/* workers joined: everything retired goes */
+	dhand_close(d);		/* workers joined: nothing pushes or claims */
 	drepl_fini(d);
 	dsync_close(d);
 	peer_table_free(d->peers, d->n_peers);
