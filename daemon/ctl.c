@@ -9,8 +9,11 @@
  *     worker holds it for one packet or one expiry step; any other thread for
  *     one bounded chunk of buckets or one lookup.
  *   - struct daemon.replica_lock: guards the replica store (daemon/drepl.c).
+ *   - dhand's pend_lock: guards a target's pending handoff requests
+ *     (daemon/dhand.c), a leaf: nothing is taken while it is held.
  * The only nesting allowed is a worker's own lock, then replica_lock (a
- * worker taking a replica over, drepl_find_replica).  Never replica_lock then
+ * worker taking a replica over, drepl_find_replica) or pend_lock (a worker
+ * claiming a replayed handoff, dhand_claim).  Never replica_lock then
  * a worker's lock, and never two workers' locks at once: a worker looking into
  * another's table (ICMP errors, worker_find_other) lets go of its own first;
  * the main thread (stats, conns dumps, bulks, reports) takes one lock at a

@@ -21,7 +21,7 @@
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
 #define WORKER_EXPIRE_MS 100	/* expiry step while the table holds entries */
 #define WORKER_HOFF_SLOTS 1024	/* handoff buffering slots per worker */
-#define WORKER_HOFF_EXPIRE_BUDGET 128	/* slots looked at per step */
+#define WORKER_HOFF_EXPIRE_BUDGET WORKER_HOFF_SLOTS	/* every slot, every step: cheap */
 
 /* Per thread: the rate limiter's counters are plain fields. */
 static __thread struct log_rl worker_rl_reply;

@@ -416,6 +416,20 @@ static struct hoff_slot *engine_hoff_accept(struct engine *e, const struct view_
 	return sl;
 }
 
+/* A TLS rule's host against the ClientHello's name (lower case, its one
+ * trailing dot already gone): case-insensitive, the rule's trailing dot
+ * ignored as http_rule_match does. */
+static bool engine_sni_match(const char *rule, const char *sni)
+{
+	size_t n = strlen(rule);
+
+	if (!n)
+		return true;
+	if (rule[n - 1] == '.')
+		n--;
+	return strlen(sni) == n && !strncasecmp(rule, sni, n);
+}
+
 /* The head is complete: pick the candidates and hand the request over. */
 static size_t engine_hoff_request(struct engine *e, const struct view_service *s,
 				  struct hoff_slot *sl, const struct http_req *hr, const char *sni,
@@ -429,7 +443,7 @@ static size_t engine_hoff_request(struct engine *e, const struct view_service *s
 	for (size_t i = 0; i < svc->n_rules; i++) {
 		const struct cfg_handoff_rule *ru = &svc->rules[i];
 		bool m = hr ? http_rule_match(ru->host, ru->path_prefix, sl->buf, hr)
-			    : (!ru->host[0] || !strcasecmp(ru->host, sni));
+			    : engine_sni_match(ru->host, sni);
 
 		if (m) {
 			list = ru->targets;
@@ -450,9 +464,9 @@ static size_t engine_hoff_request(struct engine *e, const struct view_service *s
 	r->n_cand = n;
 	r->cfg_gen = e->view->cfg_gen;
 	r->timeout_ms = svc->hoff_timeout_ms;
-	if (!(++e->hoff_serial & 0xffffff))
+	if (!(++e->hoff_serial & HOFF_ID_SERIAL))
 		++e->hoff_serial;
-	sl->id = (uint32_t)e->idx << 24 | (e->hoff_serial & 0xffffff);
+	sl->id = (uint32_t)e->idx << HOFF_ID_SHIFT | (e->hoff_serial & HOFF_ID_SERIAL);
 	/* The ACK we send below carries the TSval the target must continue
 	 * from: take it now. */
 	if ((sl->flags & HOFF_F_TS) && (int32_t)(engine_ts_now(e) - sl->tsval_f) > 0)
@@ -633,7 +647,9 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		stats_inc(e->stats, STAT_CONN_REUSED);
 		c = NULL;
 	}
-	if (!c && e->find_replica && !hoff_lookup(e->slots, &k)) {
+	/* A SYN starts a connection: no replica to look for (and a flood of
+	 * them must not take replica_lock each). */
+	if (!c && e->find_replica && !(p->tcp_flags & PKT_TCP_SYN) && !hoff_lookup(e->slots, &k)) {
 		struct conn r;
 
 		/* The previous front-end handed this connection off: its

@@ -22,11 +22,15 @@
 #define HOFF_CAND_MAX	8	/* candidates a request carries, in order of preference */
 #define HOFF_F_SACK	0x01	/* SACK-permitted negotiated */
 #define HOFF_F_TS	0x02	/* timestamps negotiated */
+/* A handoff id: the worker's index (up to 1023) in the top bits, a serial
+ * of that worker below: unique without a lock. */
+#define HOFF_ID_SHIFT	22
+#define HOFF_ID_SERIAL	((1u << HOFF_ID_SHIFT) - 1)
 
 /* What the target's clusterd needs to replay the connection into its own
  * stack.  Sequence numbers and TS values as on the wire, host order. */
 struct hoff_params {
-	uint32_t id;		/* (worker index << 24) | serial, never 0 */
+	uint32_t id;		/* (worker index << HOFF_ID_SHIFT) | serial, never 0 */
 	struct conn_key key;	/* the client and the VIPA */
 	uint16_t tport;		/* the service's target_port */
 	uint32_t isn_c;		/* the client's ISN */

@@ -51,7 +51,7 @@
 	X(H_NO_TARGET, "handoff.no_target")      /* 503: no candidate, or none took it */ \
 	X(H_SLOT_EVICTED, "handoff.slot_evicted") /* oldest buffering slot made room */ \
 	X(H_SLOT_FULL, "handoff.slot_full")      /* every slot handing off: ACK dropped */ \
-	X(H_CLIENT_GONE, "handoff.client_gone")  /* RST/FIN before the handoff completed */ \
+	X(H_CLIENT_GONE, "handoff.client_gone")  /* RST before the handoff completed */ \
 	X(H_HELD, "handoff.held")                /* client packets dropped while handing off */ \
 	X(H_REQUESTS, "handoff.requests")        /* requests handed to the main thread */ \
 	X(H_ESTABLISHED, "handoff.established")  /* FE: a target took one: forwarding */ \

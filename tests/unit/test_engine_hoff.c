@@ -311,7 +311,7 @@ static void test_whole_connection(void **state)
 	assert_int_equal(f->req->p.ws_c, 7);
 	assert_int_equal(f->req->p.tsval_f, ts_f);
 	assert_int_equal(f->req->p.tport, 8080);
-	assert_int_equal(f->req->p.id >> 24, 3);
+	assert_int_equal(f->req->p.id >> HOFF_ID_SHIFT, 3);
 	/* While it is handed off, client packets wait. */
 	len = cseg(b, "10.1.0.2", "10.2.0.100", 1001 + req_len, isn_f + 1, PKT_TCP_ACK, true, 559,
 		   ts_f, NULL);
