@@ -460,8 +460,11 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
 	if (!w->q)
 		return -1;
-	w->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
-	w->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+	/* Non-blocking: a worker sends some packets with its table's lock
+	 * held (handoff's replays and releases); a full socket buffer drops
+	 * the packet (counted) instead of putting the worker to sleep. */
+	w->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
+	w->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
 	if (w->raw6 >= 0)
 		setsockopt(w->raw6, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof(one));
 	if (w->raw4 < 0 || w->raw6 < 0)

@@ -502,7 +502,7 @@ unavailable:
 /* A client segment while its slot reads the head. */
 static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct view_service *s,
 					      struct hoff_slot *sl, const uint8_t *buf,
-					      struct pkt *p, const struct tcpseg_opts *o,
+					      struct pkt *p, bool full, const struct tcpseg_opts *o,
 					      uint8_t *reply, size_t *reply_len,
 					      struct ip_addr *reply_to)
 {
@@ -525,10 +525,15 @@ static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct vie
 		sl->tsval_c = o->tsval;
 	sl->win_c = engine_tcp_window(buf, p);
 	if (sl->phase == HOFF_HANDING) {
-		/* The request is on its way: what the client sends now waits
-		 * for the target (TCP sends it again).  A retransmission of
-		 * what we hold means our ACK was lost: say it again. */
-		stats_inc(e->stats, STAT_H_HELD);
+		/* The request is on its way.  What the client sends now (often
+		 * the ACK of a response that overtook the target's answer to
+		 * us) is kept and sent on once the target took it; beyond what
+		 * a slot keeps, TCP sends it again.  A retransmission of the
+		 * request means our ACK was lost: say it again. */
+		if (hoff_hold(sl, buf, p->ip_len, full))
+			stats_inc(e->stats, STAT_H_HELD);
+		else
+			stats_inc(e->stats, STAT_H_HELD_DROPPED);
 		if (plen && (int32_t)(p->seq - sl->rcv_nxt) < 0)
 			n = engine_hoff_seg(e, sl, PKT_TCP_ACK, NULL, 0, reply, ENGINE_REPLY_MAX);
 		return engine_hoff_reply(e, n, &to, reply_len, reply_to);
@@ -636,9 +641,10 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		return engine_drop(e, STAT_D_NO_TARGET);
 	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
 	c = conn_lookup(e->conns, &k);
-	if (c && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN &&
-	    (c->state == CONN_FIN || c->state == CONN_CLOSED)) {
-		/* The client reuses its port: a new connection, answered anew. */
+	if (c && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
+		/* The client reuses its port: a new connection, answered anew
+		 * (an entry exists only after a handshake we completed, so a
+		 * SYN is never part of it). */
 		if (e->hoff)
 			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, c);
 		view_conn_dec(e->view, c->target);
@@ -694,7 +700,7 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		if (!sl)
 			return v;
 	}
-	return engine_hoff_buffer(e, s, sl, buf, p, &o, reply, reply_len, reply_to);
+	return engine_hoff_buffer(e, s, sl, buf, p, full, &o, reply, reply_len, reply_to);
 }
 
 bool engine_hoff_ack(struct engine *e, const struct conn_key *k, uint32_t id, uint32_t target,
@@ -730,6 +736,24 @@ bool engine_hoff_ack(struct engine *e, const struct conn_key *k, uint32_t id, ui
 	stats_inc(e->stats, STAT_CONN_NEW);
 	stats_inc(e->stats, STAT_H_ESTABLISHED);
 	engine_event(e, ENGINE_CONN_UPDATE, c);
+	/* What the client sent meanwhile goes on, in order, translated. */
+	for (unsigned i = 0; i < sl->n_held && c; i++) {
+		struct hoff_held *h = &sl->held[i];
+		struct pkt p;
+		bool gone;
+
+		if (pkt_parse(h->pkt, h->len, &p) != PKT_OK || p.proto != IPPROTO_TCP)
+			continue;
+		/* engine_hoff_fwd frees the entry on a RST. */
+		gone = p.tcp_flags & PKT_TCP_RST;
+		if (engine_hoff_fwd(e, c, h->pkt, h->len, &p, h->csum_notready) == ENGINE_MANGLED &&
+		    e->hoff) {
+			e->hoff->inject(e->hoff_arg, h->pkt, h->len, taddr);
+			stats_inc(e->stats, STAT_H_HELD_SENT);
+		}
+		if (gone)
+			c = NULL;
+	}
 	hoff_remove(e->slots, sl);
 	return true;
 }
@@ -827,7 +851,7 @@ size_t engine_hoff_expire(struct engine *e, size_t budget)
  * swallow it, replay the handshake's ACK with the request. */
 static enum engine_verdict engine_hoff_claim(struct engine *e, const struct view_rev *r,
 					     const struct conn_key *k, const uint8_t *buf,
-					     struct pkt *p)
+					     struct pkt *p, struct conn *old)
 {
 	struct hoff_params hp;
 	struct tcpseg_opts o;
@@ -839,8 +863,21 @@ static enum engine_verdict engine_hoff_claim(struct engine *e, const struct view
 	size_t off;
 
 	if (!e->hoff || !tcpseg_opts_parse(buf + p->l4_off, p->l4_hdrlen, &o) ||
-	    !e->hoff->claim(e->hoff_arg, k, &hp, &fe_peer, &data))
+	    !e->hoff->claim(e->hoff_arg, k, &hp, &fe_peer, &data)) {
+		if (old) {
+			/* The stack repeats its SYN-ACK: our replay is under way. */
+			stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+			stats_inc(e->stats, STAT_DROPPED);
+			return ENGINE_DROP;
+		}
 		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	}
+	if (old) {
+		/* A new connection on the tuple of one that ended (the client
+		 * reused its port): the old entry goes. */
+		e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, old);
+		conn_remove(e->conns, old);
+	}
 	c = engine_insert(e, k, false);
 	pkt = malloc(ENGINE_HOFF_INJECT_MAX + 128);
 	if (!c || !pkt) {
@@ -914,20 +951,14 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 
 	engine_key(&k, p->family, p->proto, &p->dst, p->dport, &r->vaddr, r->port);
 	c = conn_lookup(e->conns, &k);
-	if (!c) {
-		if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK))
-			return engine_hoff_claim(e, r, &k, buf, p);
+	if (c && c->hoff.role != CONN_HOFF_TGT)
+		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK))
+		return engine_hoff_claim(e, r, &k, buf, p, c);
+	if (!c || (p->tcp_flags & PKT_TCP_SYN)) {
 		/* A reply we cannot translate would reach the client with
 		 * the wrong numbers (it would reset the connection anyway). */
 		return engine_drop(e, STAT_H_TGT_NO_STATE);
-	}
-	if (c->hoff.role != CONN_HOFF_TGT)
-		return engine_drop(e, STAT_H_TGT_NO_STATE);
-	if (p->tcp_flags & PKT_TCP_SYN) {
-		/* The stack repeats its SYN-ACK: our replay is under way. */
-		stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
-		stats_inc(e->stats, STAT_DROPPED);
-		return ENGINE_DROP;
 	}
 	if (c->hoff.phase == CONN_HOFF_INJECTED && (p->tcp_flags & PKT_TCP_ACK) &&
 	    (int32_t)(p->ack - c->hoff.req_end) >= 0) {

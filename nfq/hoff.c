@@ -53,8 +53,11 @@ void hoff_table_free(struct hoff_table *t)
 		return;
 	if (t->pool)
 		for (size_t i = 0; i < t->max; i++)
-			if (t->pool[i].hpprev)
+			if (t->pool[i].hpprev) {
 				free(t->pool[i].buf);
+				for (unsigned j = 0; j < t->pool[i].n_held; j++)
+					free(t->pool[i].held[j].pkt);
+			}
 	free(t->buckets);
 	free(t->pool);
 	free(t);
@@ -125,6 +128,8 @@ void hoff_remove(struct hoff_table *t, struct hoff_slot *s)
 	else
 		t->tail = s->prev;
 	free(s->buf);
+	for (unsigned i = 0; i < s->n_held; i++)
+		free(s->held[i].pkt);
 	memset(s, 0, sizeof(*s));
 	s->next = t->free;
 	t->free = s;
@@ -164,4 +169,21 @@ enum hoff_append hoff_append(struct hoff_slot *s, uint32_t seq, const uint8_t *d
 	s->len += n;
 	s->rcv_nxt += (uint32_t)n;
 	return HOFF_APPENDED;
+}
+
+bool hoff_hold(struct hoff_slot *s, const uint8_t *pkt, size_t len, bool csum_notready)
+{
+	uint8_t *c;
+
+	if (s->n_held >= HOFF_HELD_MAX || !len || len > HOFF_HELD_LEN)
+		return false;
+	c = malloc(len);
+	if (!c)
+		return false;
+	memcpy(c, pkt, len);
+	s->held[s->n_held].pkt = c;
+	s->held[s->n_held].len = (uint16_t)len;
+	s->held[s->n_held].csum_notready = csum_notready;
+	s->n_held++;
+	return true;
 }

@@ -20,6 +20,8 @@
 
 #define HOFF_FE_WSCALE	7	/* window scale the front-end's SYN-ACK offers */
 #define HOFF_CAND_MAX	8	/* candidates a request carries, in order of preference */
+#define HOFF_HELD_MAX	8	/* client packets a slot keeps while handing off */
+#define HOFF_HELD_LEN	2048	/* the largest it keeps (bigger ones: TCP resends) */
 #define HOFF_F_SACK	0x01	/* SACK-permitted negotiated */
 #define HOFF_F_TS	0x02	/* timestamps negotiated */
 /* A handoff id: the worker's index (up to 1023) in the top bits, a serial
@@ -79,6 +81,15 @@ struct hoff_slot {
 	uint64_t created_ms, last_ms;
 	size_t len, cap;	/* request bytes held, buffer size */
 	uint8_t *buf;
+	/* HANDING: client packets that came before the target's answer
+	 * (the ACK of a response that overtook it, a FIN, more data), sent on
+	 * once the target took the connection. */
+	struct hoff_held {
+		uint8_t *pkt;
+		uint16_t len;
+		bool csum_notready;
+	} held[HOFF_HELD_MAX];
+	uint8_t n_held;
 
 	/* Internal: bucket chain and the age list (oldest first). */
 	struct hoff_slot *hnext, **hpprev;
@@ -112,6 +123,11 @@ enum hoff_append {
 	HOFF_GAP,		/* they start past the next expected byte: not held */
 	HOFF_OVERFLOW,		/* more than the buffer holds: not held */
 };
+/* Keeps a copy of a client packet while the slot hands off; false when it
+ * is full, the packet too large, or out of memory (the caller drops it:
+ * TCP sends it again). */
+bool hoff_hold(struct hoff_slot *s, const uint8_t *pkt, size_t len, bool csum_notready);
+
 /* Offers n payload bytes that start at client sequence number seq; a
  * segment that overlaps what is held contributes its new part only. */
 enum hoff_append hoff_append(struct hoff_slot *s, uint32_t seq, const uint8_t *data, size_t n);

@@ -52,7 +52,9 @@
 	X(H_SLOT_EVICTED, "handoff.slot_evicted") /* oldest buffering slot made room */ \
 	X(H_SLOT_FULL, "handoff.slot_full")      /* every slot handing off: ACK dropped */ \
 	X(H_CLIENT_GONE, "handoff.client_gone")  /* RST before the handoff completed */ \
-	X(H_HELD, "handoff.held")                /* client packets dropped while handing off */ \
+	X(H_HELD, "handoff.held")                /* client packets kept while handing off */ \
+	X(H_HELD_SENT, "handoff.held_sent")      /* ... sent on once the target took it */ \
+	X(H_HELD_DROPPED, "handoff.held_dropped") /* ... beyond what a slot keeps: dropped */ \
 	X(H_REQUESTS, "handoff.requests")        /* requests handed to the main thread */ \
 	X(H_ESTABLISHED, "handoff.established")  /* FE: a target took one: forwarding */ \
 	X(H_ORPHAN_ACK, "handoff.orphan_acks")   /* a target's ACK found no slot */ \

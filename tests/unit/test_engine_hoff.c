@@ -36,6 +36,7 @@ struct fx {
 	struct side fe, tgt;
 	/* What the fake daemon saw. */
 	struct hoff_req *req;		/* FE -> main thread */
+	bool claimed;			/* the target took req (as dhand_claim: once) */
 	int ready, ends;
 	uint8_t end_reason;
 	struct conn last_event;
@@ -56,6 +57,7 @@ static bool ops_request(void *arg, struct hoff_req *r)
 
 	free(f->req);
 	f->req = r;
+	f->claimed = false;
 	return true;
 }
 
@@ -65,8 +67,9 @@ static bool ops_claim(void *arg, const struct conn_key *k, struct hoff_params *p
 {
 	struct fx *f = arg;
 
-	if (!f->req || !conn_key_eq(&f->req->p.key, k))
+	if (!f->req || f->claimed || !conn_key_eq(&f->req->p.key, k))
 		return false;
+	f->claimed = true;
 	*p = f->req->p;
 	*fe_peer = 77;
 	*data = malloc(p->req_len ? p->req_len : 1);
@@ -390,6 +393,17 @@ static void test_whole_connection(void **state)
 		c = conn_lookup(f->fe.conns, &k);
 		assert_non_null(c);
 		assert_int_equal(c->hoff.role, CONN_HOFF_FE);
+		/* The ACK the client sent while the request was on its way
+		 * was kept, and now goes to t1 in the target's numbers. */
+		assert_int_equal(f->n_inj, 2);
+		assert_int_equal(f->fe.stats.v[STAT_H_HELD], 1);
+		assert_int_equal(f->fe.stats.v[STAT_H_HELD_SENT], 1);
+		assert_true(addr_eq(&f->inj_to, &t1));
+		parse(f->inj, f->inj_len, &p, &o);
+		assert_string_equal(inet_ntop(AF_INET, f->inj + 16, s1, sizeof(s1)), "10.2.0.21");
+		assert_int_equal(p.dport, 8080);
+		assert_int_equal(p.ack, isn_t + 1);
+		assert_int_equal(o.tsecr, ts_t);	/* it echoed our TSval */
 		/* A second ACK for it finds no slot. */
 		assert_false(engine_hoff_ack(&f->fe.e, &k, f->req->p.id, 1, 21, &t1, 8080, 0, 0, 9));
 	}
@@ -434,7 +448,7 @@ static void test_whole_connection(void **state)
 	assert_int_equal(p.dport, 8080);
 	assert_int_equal(p.ack, isn_t + 1 + 19);
 	assert_int_equal(o.tsecr, ts_t + 5);
-	assert_int_equal(f->fe.stats.v[STAT_H_FORWARDED], 1);
+	assert_int_equal(f->fe.stats.v[STAT_H_FORWARDED], 2);
 
 	/* The client resets: the entry goes, the target is told. */
 	f->ends = 0;
@@ -443,6 +457,44 @@ static void test_whole_connection(void **state)
 	assert_int_equal(f->ends, 1);
 	assert_int_equal(f->end_reason, ENGINE_HOFF_R_RST);
 	assert_int_equal(conn_count(f->fe.conns), 0);
+
+	/* The client reuses its port at once: the target still has the old
+	 * entry, and its stack's SYN-ACK to the new replay must be claimed,
+	 * not taken for a repeat of the old one. */
+	free(f->req);
+	f->req = NULL;
+	fe_handshake(f, "10.1.0.2", "10.2.0.100", REQ, &isn_f, &ts_f);
+	assert_non_null(f->req);
+	assert_int_equal(conn_count(f->tgt.conns), 1);
+	{
+		struct tcpseg_spec sp;
+		size_t inj0 = f->n_inj;
+
+		memset(&sp, 0, sizeof(sp));
+		sp.src = ip("10.2.0.21");
+		sp.dst = ip("10.1.0.2");
+		sp.sport = 8080;
+		sp.dport = 40000;
+		sp.seq = isn_t + 100000;
+		sp.ack = 1001;
+		sp.flags = PKT_TCP_SYN | PKT_TCP_ACK;
+		sp.win = 65535;
+		sp.mss = 1460;
+		sp.ws = 9;
+		sp.ts = true;
+		sp.tsval = ts_t + 50;
+		sp.tsecr = 558;
+		len = tcpseg_build(b, sizeof(b), &sp);
+		assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_DROP);
+		assert_int_equal(f->n_inj, inj0 + 1);	/* the replay of the new request */
+		c = conn_lookup(f->tgt.conns, &f->req->p.key);
+		assert_non_null(c);
+		assert_int_equal(c->hoff.delta, isn_f - (isn_t + 100000));
+		assert_int_equal(c->hoff.phase, CONN_HOFF_INJECTED);
+		/* A repeat of that SYN-ACK finds nothing to claim: swallowed. */
+		assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_DROP);
+		assert_int_equal(f->n_inj, inj0 + 1);
+	}
 }
 
 static void test_syn_flood_keeps_nothing(void **state)
