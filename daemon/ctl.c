@@ -326,8 +326,11 @@ static json_t *ctl_targets(struct daemon *d)
 	for (size_t i = 0; i < v->n_svcs; i++) {
 		const struct view_service *s = &v->svcs[i];
 
-		for (size_t k = 0; k < s->n_targets; k++) {
-			const struct view_target *t = &s->targets[k];
+		/* The candidates, then the targets only a handoff rule names. */
+		for (size_t k = 0; k < s->n_targets + s->n_rtargets; k++) {
+			bool rule = k >= s->n_targets;
+			const struct view_target *t =
+				rule ? &s->rtargets[k - s->n_targets] : &s->targets[k];
 			json_t *jt = json_object();
 			char ab[ADDR_STRLEN];
 
@@ -344,6 +347,7 @@ static json_t *ctl_targets(struct daemon *d)
 			json_object_set_new(jt, "listening", json_boolean(t->listening));
 			json_object_set_new(jt, "drained", json_boolean(t->drained));
 			json_object_set_new(jt, "active", json_boolean(t->active));
+			json_object_set_new(jt, "handoff_rule_only", json_boolean(rule));
 			json_object_set_new(jt, "conns", json_integer(__atomic_load_n(
 				&v->node_conns[t->node], __ATOMIC_RELAXED)));
 			json_array_append_new(arr, jt);
@@ -648,7 +652,7 @@ static json_t *ctl_cmd_stats(const struct ctl_req *r)
 	struct daemon *d = r->d;
 	json_t *o = json_object(), *workers = json_array();
 	uint64_t tot[STAT__MAX] = { 0 };
-	uint64_t overruns = 0, conns = 0;
+	uint64_t overruns = 0, conns = 0, slots = 0;
 
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "node", json_string(d->cfg->node_name));
@@ -662,6 +666,7 @@ static json_t *ctl_cmd_stats(const struct ctl_req *r)
 			tot[k] += stats_get(&w->stats, (enum stats_id)k);
 		pthread_mutex_lock(&w->lock);
 		n = conn_count(w->conns);
+		slots += w->eng.slots ? hoff_count(w->eng.slots) : 0;
 		pthread_mutex_unlock(&w->lock);
 		conns += n;
 		ctl_kernel_queue(w->qnum, &waiting, &qdrop, &udrop);
@@ -678,6 +683,9 @@ static json_t *ctl_cmd_stats(const struct ctl_req *r)
 	/* The workers' counters: nfq/stats.h's STATS_LIST. */
 	for (int k = 0; k < STAT__MAX; k++)
 		ctl_put_counter(o, stats_name((enum stats_id)k), tot[k]);
+	/* A gauge: handoff's buffering slots in use (reading a head, or
+	 * waiting for a target's answer). */
+	ctl_put_counter(o, "handoff.slots", slots);
 	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
 	ctl_put_counter(o, "conns.active", conns);
 	ctl_put_counter(o, "ctl.clients_dropped", r->s->dropped);
