@@ -7,7 +7,7 @@ pkgs=(
 	build-essential autoconf automake pkg-config
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libconfig-dev libsodium-dev libjansson-dev
 	libcmocka-dev
-	nftables iptables iproute2 procps curl iperf3 python3 tcpdump socat util-linux
+	nftables iptables iproute2 procps curl iperf3 python3 tcpdump socat util-linux openssl
 )
 missing=()
 for p in "${pkgs[@]}"; do
