@@ -56,6 +56,10 @@ struct worker {
 	/* Token bucket of the ICMP errors this worker looks up (worker.c):
 	 * thousandths of a token, and when it was last filled. */
 	uint64_t icmp_tokens, icmp_fill_ms;
+	/* Packets the engine sends while the table's lock is held (handoff's
+	 * replays, answers, releases), sent once it is let go (worker.c):
+	 * nothing does I/O holding a lock.  This thread's only. */
+	struct worker_outbox *outbox;
 };
 
 /* The sync counters: field, name under "sync." in `clusterctl stats`, in the

@@ -28,7 +28,10 @@
 #define DHAND_FE_BUCKETS 4096	/* FE records hashed by id: power of two */
 #define DHAND_PEND_MAX	4096	/* target: pending requests; more get NAK(NO_ROOM) */
 #define DHAND_PEND_BUCKETS 8192	/* power of two, about twice the pool */
-#define DHAND_PEND_MS	2000	/* target: the stack's SYN-ACK must be claimed by then */
+#define DHAND_PEND_MS	2000	/* target: the stack must have taken the request by then */
+#define DHAND_RESYN_MS	200	/* an unclaimed SYN is injected again this often (the stack
+				 * drops SYNs while its accept queue is full, as it would a
+				 * client's, which TCP would send again) */
 #define DHAND_FE_TIMEOUT_MS 1000	/* a request without timeout_ms (should not happen) */
 #define DHAND_RX_PENDING 128	/* per sending peer: requests being reassembled */
 #define DHAND_RX_BYTES	(4u << 20)	/* ... and their bytes */
@@ -51,6 +54,7 @@
 	X(ends_sent)                                                             \
 	X(ends_received)                                                         \
 	X(lost_in_flight)	/* target: pending requests whose FE went down */ \
+	X(syns_resent)		/* target: a SYN injected again (the stack dropped it) */ \
 	X(inject_failed)	/* target: the SYN (or RST) could not be sent */ \
 	X(ring_full)		/* an out ring or an inbox was full: lost */     \
 	X(rx_errors)		/* target: HOFF_REQ bodies refused (format, order, room), \
@@ -112,6 +116,8 @@ struct dhand_pend {
 	uint32_t fe_id;			/* wire id of the front-end */
 	uint8_t *data;
 	uint64_t deadline;
+	uint64_t resyn;			/* when the SYN goes again, while unclaimed */
+	bool claimed;			/* a worker replayed it: kept until READY */
 };
 
 /* One reassembly per sending peer, by wire id. */
@@ -143,6 +149,7 @@ struct dhand {
 	struct dhand_pend *pend_head, *pend_tail;
 	size_t pend_count;		/* also read without the lock by stats (atomic) */
 	uint64_t pend_walk_ms;
+	uint64_t resyn_ms;		/* the last pass that injected SYNs again */
 
 	struct dhand_rx *rx;		/* main thread */
 	size_t n_rx;
@@ -770,11 +777,16 @@ bool dhand_claim(struct daemon *d, const struct conn_key *k, struct dhand_claim 
 		return false;
 	pthread_mutex_lock(&h->pend_lock);
 	e = dhand_pend_find(h, k);
-	if (e) {
+	/* A copy: the entry stays until the stack took the request (READY),
+	 * so that a replay the stack dropped is made again when it repeats
+	 * its SYN-ACK. */
+	if (e && (out->data = malloc(e->p.req_len ? e->p.req_len : 1))) {
+		memcpy(out->data, e->data, e->p.req_len);
 		out->p = e->p;
 		out->fe_peer = e->fe_id;
-		out->data = e->data;
-		dhand_pend_unlink(h, e);
+		e->claimed = true;
+	} else {
+		e = NULL;
 	}
 	pthread_mutex_unlock(&h->pend_lock);
 	return e != NULL;
@@ -811,6 +823,8 @@ static int dhand_pend_add(struct dhand *h, const struct hoff_params *p, uint8_t 
 			e->data = data;
 			e->fe_id = fe_id;
 			e->deadline = deadline;
+			e->resyn = daemon_now_ms() + DHAND_RESYN_MS;
+			e->claimed = false;
 			e->hnext = h->pend_hash[b];
 			h->pend_hash[b] = e;
 			e->next = NULL;
@@ -839,7 +853,13 @@ static bool dhand_pend_take(struct dhand *h, const struct conn_key *k, uint32_t 
 	e = dhand_pend_find(h, k);
 	if (e && (!id || e->p.id == id)) {
 		*p = e->p;
+		/* A claimed entry comes back without its bytes (freed here): the
+		 * caller knows a worker has an entry for it. */
 		*data = e->data;
+		if (e->claimed) {
+			free(e->data);
+			*data = NULL;
+		}
 		dhand_pend_unlink(h, e);
 	} else {
 		e = NULL;
@@ -982,6 +1002,39 @@ static bool dhand_fe_gone(const struct daemon *d, uint32_t fe_id)
 	return n < 0 || !dsync_node_alive(d, (size_t)n);
 }
 
+/* SYNs the stack did not answer (no worker claimed their SYN-ACK) go
+ * again every DHAND_RESYN_MS, a batch per hold of the mutex, injected
+ * outside it. */
+static void dhand_resyn(struct daemon *d, uint64_t now, uint64_t *next)
+{
+	struct dhand *h = d->hand;
+	struct hoff_params g[DHAND_EXPIRE_BATCH];
+	size_t k = 0;
+
+	if (!__atomic_load_n(&h->pend_count, __ATOMIC_RELAXED))
+		return;
+	if (now < h->resyn_ms + DHAND_RESYN_MS / 2) {
+		if (h->resyn_ms + DHAND_RESYN_MS / 2 < *next)
+			*next = h->resyn_ms + DHAND_RESYN_MS / 2;
+		return;
+	}
+	h->resyn_ms = now;
+	pthread_mutex_lock(&h->pend_lock);
+	for (struct dhand_pend *e = h->pend_head; e && k < DHAND_EXPIRE_BATCH; e = e->next) {
+		if (e->claimed || e->resyn > now)
+			continue;
+		e->resyn = now + DHAND_RESYN_MS;
+		g[k++] = e->p;
+	}
+	pthread_mutex_unlock(&h->pend_lock);
+	for (size_t i = 0; i < k; i++) {
+		h->st.syns_resent++;
+		dhand_inject(d, &g[i], false);
+	}
+	if (h->resyn_ms + DHAND_RESYN_MS / 2 < *next)
+		*next = h->resyn_ms + DHAND_RESYN_MS / 2;
+}
+
 static void dhand_pend_tick(struct daemon *d, uint64_t now, uint64_t *next)
 {
 	struct dhand *h = d->hand;
@@ -1042,6 +1095,7 @@ static void dhand_pend_tick(struct daemon *d, uint64_t now, uint64_t *next)
 	if (__atomic_load_n(&h->pend_count, __ATOMIC_RELAXED) &&
 	    h->pend_walk_ms + DHAND_WALK_MS < *next)
 		*next = h->pend_walk_ms + DHAND_WALK_MS;
+	dhand_resyn(d, now, next);
 }
 
 /* --- HOFF_END and the workers' events ---------------------------------------------- */
@@ -1066,11 +1120,15 @@ static void dhand_rx_end(struct daemon *d, size_t n, const uint8_t *b, size_t le
 		dhand_fe_next(d, f, false, daemon_now_ms());
 		return;
 	}
-	/* Unclaimed here: no worker knows it; clear what the SYN made. */
+	/* Still pending here: clear what the SYN made; if a worker replayed
+	 * it, its entry goes too (below). */
 	if (dhand_pend_take(h, &e.key, e.id, &p, &data)) {
+		bool claimed = data == NULL;	/* see dhand_pend_take */
+
 		free(data);
 		dhand_inject(d, &p, true);
-		return;
+		if (!claimed)
+			return;
 	}
 	/* An entry: only its owner finds it, the others ignore it. */
 	memset(&in, 0, sizeof(in));
@@ -1135,7 +1193,12 @@ static void dhand_ev_ready(struct daemon *d, const struct dhand_out *ev)
 	uint8_t b[128];
 	size_t len = hoff_ack_encode(&a, b, sizeof(b));
 	char cb[ADDR_STRLEN + 8];
+	struct hoff_params p;
+	uint8_t *data;
 
+	/* The stack has the request: no replay of it is needed any more. */
+	if (dhand_pend_take(d->hand, &ev->key, ev->id, &p, &data))
+		free(data);
 	if (n < 0 || !len) {
 		log_rl(&dhand_rl_send, 2, LOG_WARNING, "handoff: the front-end of %s is no "
 		       "node of ours any more: no acknowledgement",

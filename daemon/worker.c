@@ -56,6 +56,32 @@ static void worker_send_reply(struct worker *w, const uint8_t *pkt, size_t len,
 	}
 }
 
+/* The outbox: what the engine sends under the lock waits here until the
+ * lock is let go (worker_flush).  Full (a 64 KiB replay, many answers in
+ * one expiry step): the packet goes at once, the raw socket being
+ * non-blocking, and is counted. */
+#define WORKER_OUTBOX_BYTES (192u << 10)
+#define WORKER_OUTBOX_PKTS 128
+
+struct worker_outbox {
+	size_t n, used;
+	struct {
+		size_t off, len;
+		struct ip_addr to;
+	} pkt[WORKER_OUTBOX_PKTS];
+	uint8_t bytes[WORKER_OUTBOX_BYTES];
+};
+
+static void worker_flush(struct worker *w)
+{
+	struct worker_outbox *o = w->outbox;
+
+	for (size_t i = 0; o && i < o->n; i++)
+		worker_send_reply(w, o->bytes + o->pkt[i].off, o->pkt[i].len, &o->pkt[i].to);
+	if (o)
+		o->n = o->used = 0;
+}
+
 /* ICMP errors are queued by their outer addresses, so the flow one quotes
  * may be in another worker's table.  The engine calls this from worker_cb(),
  * our lock held: we let go of it before taking another worker's, so that no
@@ -192,6 +218,7 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 	pthread_mutex_lock(&w->lock);
 	v = engine_packet(&w->eng, hook, p->data, p->len, p->csum_notready, reply, &rlen, &to);
 	pthread_mutex_unlock(&w->lock);
+	worker_flush(w);
 	switch (v) {
 	case ENGINE_ACCEPT:
 		return QUEUE_ACCEPT;
@@ -293,7 +320,20 @@ static void worker_hoff_event(void *arg, int kind, uint8_t reason, const struct 
 
 static void worker_hoff_inject(void *arg, const uint8_t *pkt, size_t len, const struct ip_addr *to)
 {
-	worker_send_reply(arg, pkt, len, to);
+	struct worker *w = arg;
+	struct worker_outbox *o = w->outbox;
+
+	if (!o || o->n == WORKER_OUTBOX_PKTS || len > WORKER_OUTBOX_BYTES - o->used) {
+		stats_inc(&w->stats, STAT_H_SENT_LOCKED);
+		worker_send_reply(w, pkt, len, to);
+		return;
+	}
+	memcpy(o->bytes + o->used, pkt, len);
+	o->pkt[o->n].off = o->used;
+	o->pkt[o->n].len = len;
+	o->pkt[o->n].to = *to;
+	o->n++;
+	o->used += len;
 }
 
 static const struct engine_hoff_ops worker_hoff_ops = {
@@ -311,7 +351,7 @@ static void worker_hoff_inbox(struct worker *w)
 	struct ip_addr to;
 	unsigned budget = 256;
 
-	while (budget-- && dhand_inbox_pop(w->d, w->idx, &in)) {
+	while (dhand_inbox_pop(w->d, w->idx, &in)) {
 		size_t n = 0;
 		bool ok = true;
 
@@ -329,6 +369,7 @@ static void worker_hoff_inbox(struct worker *w)
 			break;
 		}
 		pthread_mutex_unlock(&w->lock);
+		worker_flush(w);
 		if (n)
 			worker_send_reply(w, out, n, &to);
 		if (!ok) {
@@ -342,6 +383,15 @@ static void worker_hoff_inbox(struct worker *w)
 			c.hoff.id = in.id;
 			c.hoff.peer = in.peer;
 			worker_hoff_event(w, ENGINE_HOFF_END, ENGINE_HOFF_R_SUPERSEDED, &c);
+		}
+		if (!--budget) {
+			/* Packets wait too: the rest after them.  The inbox
+			 * is only looked at after a wake-up, so wake us again. */
+			uint64_t one = 1;
+
+			if (w->stop_fd >= 0 && write(w->stop_fd, &one, sizeof(one)) < 0)
+				stats_inc(&w->stats, STAT_D_REPLY_FAIL);
+			break;
 		}
 	}
 }
@@ -390,6 +440,7 @@ static void *worker_main(void *arg)
 			    engine_conn_expired, &w->eng);
 		engine_hoff_expire(&w->eng, WORKER_HOFF_EXPIRE_BUDGET);
 		pthread_mutex_unlock(&w->lock);
+		worker_flush(w);
 	}
 	__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -453,6 +504,11 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 			return -1;
 		}
 	}
+	w->outbox = calloc(1, sizeof(*w->outbox));
+	if (!w->outbox) {
+		snprintf(err, errlen, "worker %u: out of memory (outbox)", idx);
+		return -1;
+	}
 	w->eng.hoff = &worker_hoff_ops;
 	w->eng.hoff_arg = w;
 	w->eng.idx = idx;
@@ -460,9 +516,9 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
 	if (!w->q)
 		return -1;
-	/* Non-blocking: a worker sends some packets with its table's lock
-	 * held (handoff's replays and releases); a full socket buffer drops
-	 * the packet (counted) instead of putting the worker to sleep. */
+	/* Non-blocking: a full socket buffer drops the packet (counted)
+	 * instead of putting the worker to sleep (and an outbox too full
+	 * for a packet sends it with the table's lock held). */
 	w->raw4 = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
 	w->raw6 = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_RAW);
 	if (w->raw6 >= 0)
@@ -521,6 +577,8 @@ void worker_fini(struct worker *w)
 	w->conns = NULL;
 	hoff_table_free(w->eng.slots);
 	w->eng.slots = NULL;
+	free(w->outbox);
+	w->outbox = NULL;
 	close(w->log->wake_fd);
 	free(w->log);
 	w->log = NULL;

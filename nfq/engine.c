@@ -223,7 +223,8 @@ static enum engine_verdict engine_no_target(struct engine *e, const uint8_t *buf
 
 #define ENGINE_HOFF_MSS4	1460	/* the most the FE's SYN-ACK offers */
 #define ENGINE_HOFF_MSS6	1440
-#define ENGINE_HOFF_HANDING_MS	30000	/* a request the main thread never answered */
+#define ENGINE_HOFF_HANDING_MS	5000	/* beyond its candidates' timeouts: a request
+					 * the main thread never answered */
 #define ENGINE_HOFF_INJECT_MAX	32768	/* request bytes per injected segment */
 
 static uint32_t engine_ts_now(const struct engine *e)
@@ -266,8 +267,11 @@ static size_t engine_hoff_seg(struct engine *e, struct hoff_slot *sl, uint8_t fl
 	sp.mss = -1;
 	sp.ws = -1;
 	if (sl->flags & HOFF_F_TS) {
-		/* Never step back: the client's PAWS would drop us. */
-		if ((int32_t)(ts - sl->tsval_f) > 0)
+		/* Never step back: the client's PAWS would drop us.  While the
+		 * request is on its way, stand still: the target continues
+		 * from the TSval the request carries, and a later one seen by
+		 * the client would make it drop the target's first segments. */
+		if (sl->phase == HOFF_BUFFER && (int32_t)(ts - sl->tsval_f) > 0)
 			sl->tsval_f = ts;
 		sp.ts = true;
 		sp.tsval = sl->tsval_f;
@@ -311,9 +315,9 @@ static size_t engine_hoff_answer(struct engine *e, struct hoff_slot *sl,
 
 /* A SYN to a handoff service: the SYN-ACK carries everything we must
  * remember in its ISN (MSS) and TSval (window scale, SACK). */
-static enum engine_verdict engine_hoff_syn(struct engine *e, const uint8_t *buf, struct pkt *p,
-					   uint8_t *reply, size_t *reply_len,
-					   struct ip_addr *reply_to)
+static enum engine_verdict engine_hoff_syn(struct engine *e, const struct view_service *s,
+					   const uint8_t *buf, struct pkt *p, uint8_t *reply,
+					   size_t *reply_len, struct ip_addr *reply_to)
 {
 	struct tcpseg_opts o;
 	struct tcpseg_spec sp;
@@ -336,7 +340,8 @@ static enum engine_verdict engine_hoff_syn(struct engine *e, const uint8_t *buf,
 	sp.dport = p->sport;
 	sp.ack = p->seq + 1;
 	sp.flags = PKT_TCP_SYN | PKT_TCP_ACK;
-	sp.win = 65535;
+	/* No more than a head may take. */
+	sp.win = s->svc->hoff_max_request < 65535 ? (uint16_t)s->svc->hoff_max_request : 65535;
 	sp.mss = mss < cap ? mss : cap;
 	sp.ws = -1;
 	if (o.ts) {
@@ -352,6 +357,22 @@ static enum engine_verdict engine_hoff_syn(struct engine *e, const uint8_t *buf,
 	stats_inc(e->stats, STAT_H_SYN_COOKIES);
 	return engine_hoff_reply(e, tcpseg_build(reply, ENGINE_REPLY_MAX, &sp), &p->src, reply_len,
 				 reply_to);
+}
+
+/* Whether p acknowledges a SYN cookie of ours (the handshake's ACK, or a
+ * first data segment). */
+static bool engine_cookie_ok(const struct engine *e, const struct pkt *p)
+{
+	struct cookie_flow f;
+	uint16_t mss;
+
+	memset(&f, 0, sizeof(f));
+	f.saddr = p->src;
+	f.daddr = p->dst;
+	f.sport = p->sport;
+	f.dport = p->dport;
+	return (p->tcp_flags & PKT_TCP_ACK) &&
+	       cookie_check(e->cookie_key, &f, p->seq - 1, p->ack - 1, e->wall_ms / 1000, &mss);
 }
 
 /* The first handshake ACK of a connection we answered: a slot, if the
@@ -510,6 +531,7 @@ static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct vie
 	size_t plen = tcpseg_payload_len(p), n = 0;
 	struct ip_addr to = sl->key.caddr;
 	enum hoff_append ap = HOFF_OLD;
+	bool cut = false;	/* the segment went past max_request: the head must be in */
 	struct http_req hr;
 	char sni[256];
 	size_t used;
@@ -539,21 +561,37 @@ static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct vie
 		return engine_hoff_reply(e, n, &to, reply_len, reply_to);
 	}
 	if (plen) {
-		ap = hoff_append(sl, p->seq, buf + p->l4_off + p->l4_hdrlen, plen);
+		const uint8_t *data = buf + p->l4_off + p->l4_hdrlen;
+		size_t before = sl->len;
+
+		ap = hoff_append(sl, p->seq, data, plen);
 		if (ap == HOFF_OVERFLOW) {
-			stats_inc(e->stats, STAT_H_TOO_LARGE);
-			return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to),
-						 &to, reply_len, reply_to);
+			/* Take what fits: a head that ends inside it is whole (the
+			 * rest, a body, comes again after the handoff); one that
+			 * does not is too large. */
+			int32_t held = (int32_t)(sl->rcv_nxt - p->seq);
+			size_t fit = (size_t)held + (sl->cap - sl->len);
+
+			if (held >= 0 && fit < plen && fit > (size_t)held) {
+				ap = hoff_append(sl, p->seq, data, fit);
+				cut = true;
+			}
+			if (ap != HOFF_APPENDED) {
+				stats_inc(e->stats, STAT_H_TOO_LARGE);
+				return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply,
+									       &to),
+							 &to, reply_len, reply_to);
+			}
 		}
 		if (ap == HOFF_APPENDED)
-			stats_add(e->stats, STAT_H_REQ_BYTES, plen);
+			stats_add(e->stats, STAT_H_REQ_BYTES, sl->len - before);
 	}
 	/* An HTTP head can only complete on a LF: parse the first bytes (to
 	 * refuse garbage at once) and then only segments that bring one, so
 	 * a client sending a byte at a time does not make us read the whole
 	 * head again for each. */
 	if (ap == HOFF_APPENDED &&
-	    (svc->hoff_proto == CFG_HOFF_TLS || sl->len == plen ||
+	    (svc->hoff_proto == CFG_HOFF_TLS || sl->len == plen || cut ||
 	     memchr(buf + p->l4_off + p->l4_hdrlen, '\n', plen))) {
 		if (svc->hoff_proto == CFG_HOFF_TLS)
 			st = (int)tls_sni(sl->buf, sl->len, sl->cap, sni, &used);
@@ -566,19 +604,30 @@ static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct vie
 				engine_hoff_request(e, s, sl, svc->hoff_proto == CFG_HOFF_TLS ? NULL : &hr,
 						    sni, reply, &to),
 				&to, reply_len, reply_to);
-		if (st == HTTP_BAD || st == HTTP_TOO_LARGE) {
+		if (st == HTTP_BAD || st == HTTP_TOO_LARGE || cut) {
 			stats_inc(e->stats, st == HTTP_BAD ? STAT_H_BAD_REQUEST : STAT_H_TOO_LARGE);
 			return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to),
 						 &to, reply_len, reply_to);
 		}
 	}
-	if (p->tcp_flags & PKT_TCP_FIN) {
-		/* The client is done sending and the head is not complete:
-		 * it never will be. */
+	if ((p->tcp_flags & PKT_TCP_FIN) && p->seq + (uint32_t)plen == sl->rcv_nxt) {
+		/* The client is done sending (the FIN is in order: nothing is
+		 * missing before it) and the head is not complete: it never
+		 * will be.  Nothing sent at all (a connect-and-close probe):
+		 * closed without an answer. */
+		if (!sl->len) {
+			stats_inc(e->stats, STAT_H_CLIENT_GONE);
+			n = engine_hoff_seg(e, sl, PKT_TCP_RST | PKT_TCP_ACK, NULL, 0, reply,
+					    ENGINE_REPLY_MAX);
+			hoff_remove(e->slots, sl);
+			return engine_hoff_reply(e, n, &to, reply_len, reply_to);
+		}
 		stats_inc(e->stats, STAT_H_BAD_REQUEST);
 		return engine_hoff_reply(e, engine_hoff_answer(e, sl, svc, 400, reply, &to), &to,
 					 reply_len, reply_to);
 	}
+	if (p->tcp_flags & PKT_TCP_FIN)
+		plen = plen ? plen : 1;	/* out of order: a duplicate ACK says where the gap is */
 	/* New bytes, a retransmission or a gap: acknowledge what we hold (a
 	 * duplicate ACK tells the client where the gap starts).  A bare ACK
 	 * needs no answer. */
@@ -602,6 +651,12 @@ static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uin
 	x.ack_sub = c->hoff.delta;
 	x.tsecr_sub = c->hoff.tsoff;
 	x.ws_from = x.ws_to = -1;
+	/* A RST goes on to the target's stack, which checks its sequence
+	 * number (RFC 5961): a forged one changes nothing there, so it
+	 * changes nothing here either but the state (the entry then lives
+	 * closed_s); more traffic shows the connection is alive. */
+	if (c->state == CONN_CLOSED && !(p->tcp_flags & (PKT_TCP_RST | PKT_TCP_SYN)))
+		c->state = CONN_EST;
 	conn_tcp_track(c, p->tcp_flags);
 	conn_seen(e->conns, c, e->now_ms);
 	c->packets++;
@@ -612,17 +667,8 @@ static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uin
 	stats_inc(e->stats, STAT_H_FORWARDED);
 	stats_add(e->stats, STAT_H_FWD_BYTES, plen);
 	e->hit_vipa = NULL;
-	if (c->state == CONN_CLOSED) {
-		/* The RST goes on to the target's stack; the target's entry
-		 * goes with the END we send. */
-		if (e->hoff)
-			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_RST, c);
-		view_conn_dec(e->view, c->target);
-		engine_event(e, ENGINE_CONN_DELETE, c);
-		conn_remove(e->conns, c);
-	} else if (c->state != before) {
+	if (c->state != before)
 		engine_event(e, ENGINE_CONN_UPDATE, c);
-	}
 	return ENGINE_MANGLED;
 }
 
@@ -641,10 +687,12 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		return engine_drop(e, STAT_D_NO_TARGET);
 	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
 	c = conn_lookup(e->conns, &k);
-	if (c && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN) {
-		/* The client reuses its port: a new connection, answered anew
-		 * (an entry exists only after a handshake we completed, so a
-		 * SYN is never part of it). */
+	if (c && (p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == PKT_TCP_SYN &&
+	    (c->state == CONN_FIN || c->state == CONN_CLOSED || c->hoff.role != CONN_HOFF_FE)) {
+		/* The client reuses its port: a new connection, answered anew.
+		 * A SYN on an established entry goes on to the target's stack,
+		 * whose challenge ACK lets a real client reset the old one (a
+		 * forged SYN must not end a connection). */
 		if (e->hoff)
 			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, c);
 		view_conn_dec(e->view, c->target);
@@ -660,7 +708,10 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 
 		/* The previous front-end handed this connection off: its
 		 * replica carries the translation. */
-		if (e->find_replica(e->find_replica_arg, &k, &r) && r.hoff.role == CONN_HOFF_FE) {
+		if (e->find_replica(e->find_replica_arg, &k, &r) && r.hoff.role == CONN_HOFF_FE &&
+		    !((r.state == CONN_FIN || r.state == CONN_CLOSED) && engine_cookie_ok(e, p))) {
+			/* (A closing replica does not take the handshake of a new
+			 * connection on its tuple: that one is answered anew.) */
 			c = engine_insert(e, &k, false);
 			if (!c)
 				return engine_drop(e, STAT_D_TABLE_FULL);
@@ -675,8 +726,14 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		}
 	}
 	if (c) {
-		if (c->hoff.role != CONN_HOFF_FE)
-			return engine_drop(e, STAT_D_NO_CONN);
+		if (c->hoff.role != CONN_HOFF_FE) {
+			/* A connection routed before a reload turned handoff on:
+			 * it keeps its plain forwarding. */
+			conn_tcp_track(c, p->tcp_flags);
+			conn_seen(e->conns, c, e->now_ms);
+			e->hit_vipa = s->vipa;
+			return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
+		}
 		e->hit_vipa = s->vipa;
 		v = engine_hoff_fwd(e, c, buf, len, p, full);
 		if (v == ENGINE_MANGLED)
@@ -686,7 +743,7 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 	if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK | PKT_TCP_RST)) == PKT_TCP_SYN) {
 		/* A SYN retransmitted while its slot exists is answered again
 		 * by the same cookie: nothing to keep. */
-		return engine_hoff_syn(e, buf, p, reply, reply_len, reply_to);
+		return engine_hoff_syn(e, s, buf, p, reply, reply_len, reply_to);
 	}
 	if (p->tcp_flags & PKT_TCP_SYN)
 		return engine_drop(e, STAT_D_NO_CONN);
@@ -737,22 +794,17 @@ bool engine_hoff_ack(struct engine *e, const struct conn_key *k, uint32_t id, ui
 	stats_inc(e->stats, STAT_H_ESTABLISHED);
 	engine_event(e, ENGINE_CONN_UPDATE, c);
 	/* What the client sent meanwhile goes on, in order, translated. */
-	for (unsigned i = 0; i < sl->n_held && c; i++) {
+	for (unsigned i = 0; i < sl->n_held; i++) {
 		struct hoff_held *h = &sl->held[i];
 		struct pkt p;
-		bool gone;
 
 		if (pkt_parse(h->pkt, h->len, &p) != PKT_OK || p.proto != IPPROTO_TCP)
 			continue;
-		/* engine_hoff_fwd frees the entry on a RST. */
-		gone = p.tcp_flags & PKT_TCP_RST;
 		if (engine_hoff_fwd(e, c, h->pkt, h->len, &p, h->csum_notready) == ENGINE_MANGLED &&
 		    e->hoff) {
 			e->hoff->inject(e->hoff_arg, h->pkt, h->len, taddr);
 			stats_inc(e->stats, STAT_H_HELD_SENT);
 		}
-		if (gone)
-			c = NULL;
 	}
 	hoff_remove(e->slots, sl);
 	return true;
@@ -828,12 +880,20 @@ size_t engine_hoff_expire(struct engine *e, size_t budget)
 
 		next = sl->next;
 		if (sl->phase == HOFF_HANDING) {
-			/* The main thread answers every request (ACK or FAIL);
-			 * this only catches one it lost. */
-			if (e->now_ms - sl->last_ms > ENGINE_HOFF_HANDING_MS) {
-				hoff_remove(e->slots, sl);
-				freed++;
-			}
+			/* The main thread answers every request (ACK or FAIL)
+			 * within its candidates' time; this only catches one it
+			 * lost (a full inbox): the client gets its 503. */
+			uint64_t limit = ENGINE_HOFF_HANDING_MS;
+
+			if (s && s->svc->handoff)
+				limit += (uint64_t)s->svc->hoff_timeout_ms * HOFF_CAND_MAX;
+			if (e->now_ms - sl->last_ms <= limit)
+				continue;
+			stats_inc(e->stats, STAT_H_NO_TARGET);
+			n = engine_hoff_answer(e, sl, s ? s->svc : NULL, 503, out, &to);
+			if (n && e->hoff)
+				e->hoff->inject(e->hoff_arg, out, n, &to);
+			freed++;
 			continue;
 		}
 		if (s && s->svc->handoff && age <= s->svc->hoff_request_timeout_ms)
@@ -872,25 +932,45 @@ static enum engine_verdict engine_hoff_claim(struct engine *e, const struct view
 		}
 		return engine_drop(e, STAT_H_TGT_NO_STATE);
 	}
-	if (old) {
-		/* A new connection on the tuple of one that ended (the client
-		 * reused its port): the old entry goes. */
-		e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, old);
-		conn_remove(e->conns, old);
+	if (old && old->hoff.id == hp.id) {
+		/* The stack repeats its SYN-ACK to our replay: the replayed
+		 * ACK and request were lost (e.g. its accept queue was full):
+		 * replay them again, as the client's TCP would send them. */
+		if (old->hoff.phase != CONN_HOFF_INJECTED) {
+			free(data);
+			stats_inc(e->stats, STAT_H_TGT_SWALLOWED);
+			stats_inc(e->stats, STAT_DROPPED);
+			return ENGINE_DROP;
+		}
+		c = old;
+		stats_inc(e->stats, STAT_H_TGT_REPLAYED);
+	} else {
+		if (old) {
+			/* A new connection on the tuple of one that ended (the
+			 * client reused its port): the old entry goes. */
+			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, old);
+			conn_remove(e->conns, old);
+		}
+		c = engine_insert(e, k, false);
+		if (!c) {
+			free(data);
+			return engine_drop(e, STAT_D_TABLE_FULL);
+		}
+		stats_inc(e->stats, STAT_H_TGT_CLAIMED);
 	}
-	c = engine_insert(e, k, false);
 	pkt = malloc(ENGINE_HOFF_INJECT_MAX + 128);
-	if (!c || !pkt) {
-		free(pkt);
+	if (!pkt) {
 		free(data);
-		if (c)
+		if (c != old)
 			conn_remove(e->conns, c);
 		return engine_drop(e, STAT_D_TABLE_FULL);
 	}
 	c->taddr = p->src;		/* our own address: where the replay goes */
 	c->tport = r->tport;
 	c->target = UINT32_MAX;
-	c->state = CONN_EST;
+	/* Handshake state until the stack took the request: the SYN timeout
+	 * applies, not the established one. */
+	c->state = CONN_SYN;
 	c->hoff.role = CONN_HOFF_TGT;
 	c->hoff.phase = CONN_HOFF_INJECTED;
 	c->hoff.id = hp.id;
@@ -901,7 +981,6 @@ static enum engine_verdict engine_hoff_claim(struct engine *e, const struct view
 	c->hoff.ws_t = o.ws;
 	c->hoff.ws_f = hp.ws_f;
 	c->hoff.req_end = hp.isn_c + 1 + hp.req_len;
-	stats_inc(e->stats, STAT_H_TGT_CLAIMED);
 	/* The request, in segments the loopback carries whole. */
 	off = 0;
 	do {
@@ -955,15 +1034,20 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 		return engine_drop(e, STAT_H_TGT_NO_STATE);
 	if ((p->tcp_flags & (PKT_TCP_SYN | PKT_TCP_ACK)) == (PKT_TCP_SYN | PKT_TCP_ACK))
 		return engine_hoff_claim(e, r, &k, buf, p, c);
-	if (!c || (p->tcp_flags & PKT_TCP_SYN)) {
-		/* A reply we cannot translate would reach the client with
-		 * the wrong numbers (it would reset the connection anyway). */
-		return engine_drop(e, STAT_H_TGT_NO_STATE);
+	if (!c && !(p->tcp_flags & PKT_TCP_SYN)) {
+		/* No handoff entry: a connection routed before a reload
+		 * turned handoff on gets its plain rewrite (one this node's
+		 * clusterd lost in a restart cannot be saved either way). */
+		stats_inc(e->stats, STAT_H_TGT_NO_STATE);
+		return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
 	}
+	if (!c)
+		return engine_drop(e, STAT_H_TGT_NO_STATE);
 	if (c->hoff.phase == CONN_HOFF_INJECTED && (p->tcp_flags & PKT_TCP_ACK) &&
 	    (int32_t)(p->ack - c->hoff.req_end) >= 0) {
 		/* The stack has the whole request: the FE may forward now. */
 		c->hoff.phase = CONN_HOFF_READY;
+		c->state = CONN_EST;
 		if (e->hoff)
 			e->hoff->event(e->hoff_arg, ENGINE_HOFF_READY, 0, c);
 		if (!plen && !(p->tcp_flags & (PKT_TCP_FIN | PKT_TCP_RST))) {
@@ -979,6 +1063,10 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 		stats_inc(e->stats, STAT_DROPPED);
 		return ENGINE_DROP;
 	}
+	/* What the stack expects next from the client: a RST that must end
+	 * the connection in its stack (engine_hoff_kill) carries it. */
+	if ((p->tcp_flags & PKT_TCP_ACK) && (int32_t)(p->ack - c->hoff.req_end) > 0)
+		c->hoff.req_end = p->ack;
 	memset(&x, 0, sizeof(x));
 	x.side = MANGLE_SRC;
 	x.addr = &r->vaddr;
@@ -1033,6 +1121,12 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 		return engine_hoff_pre(e, s, buf, len, p, full, reply, reply_len, reply_to);
 	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
 	c = conn_lookup(e->conns, &k);
+	if (c && c->hoff.role == CONN_HOFF_FE && !is_syn) {
+		/* Handed off before a reload turned handoff off: it still needs
+		 * its translation. */
+		e->hit_vipa = s->vipa;
+		return engine_hoff_fwd(e, c, buf, len, p, full);
+	}
 	if (c && is_syn && (c->state == CONN_CLOSED || c->state == CONN_FIN)) {
 		/* The client reuses its port for a new connection: schedule anew. */
 		view_conn_dec(e->view, c->target);

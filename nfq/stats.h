@@ -61,11 +61,13 @@
 	X(H_FORWARDED, "handoff.forwarded")      /* FE: client packets translated */ \
 	X(H_FWD_BYTES, "handoff.forwarded_payload_bytes") /* FE: client payload bytes */ \
 	X(H_TGT_CLAIMED, "handoff.tgt_claimed")  /* TGT: SYN-ACK of an injected SYN */ \
+	X(H_TGT_REPLAYED, "handoff.tgt_replayed") /* TGT: ACK + request replayed again */ \
 	X(H_TGT_XLATED, "handoff.tgt_translated") /* TGT: replies translated */ \
 	X(H_TGT_BYTES, "handoff.tgt_payload_bytes") /* TGT: response payload bytes sent */ \
 	X(H_TGT_SWALLOWED, "handoff.tgt_swallowed") /* TGT: SYN-ACK and ACK of the replay */ \
-	X(H_TGT_NO_STATE, "handoff.tgt_no_state") /* TGT: reply with no entry: dropped */ \
+	X(H_TGT_NO_STATE, "handoff.tgt_no_state") /* TGT: reply with no entry: plain rewrite (SYN-ACK: dropped) */ \
 	X(H_ENDED, "handoff.ended")              /* entries ended by the other end */ \
+	X(H_SENT_LOCKED, "handoff.sent_outbox_full") /* sent at once: the outbox was full */ \
 	X(Q_ENOBUFS, "queue.enobufs")            /* netlink socket overran */  \
 	X(Q_VERDICT_ERR, "queue.verdict_errors")                               \
 	X(Q_TOO_BIG, "queue.payload_truncated")

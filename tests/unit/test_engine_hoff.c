@@ -450,12 +450,28 @@ static void test_whole_connection(void **state)
 	assert_int_equal(o.tsecr, ts_t + 5);
 	assert_int_equal(f->fe.stats.v[STAT_H_FORWARDED], 2);
 
-	/* The client resets: the entry goes, the target is told. */
+	/* A SYN on the established entry (forged, or a client that lost
+	 * the connection) goes on to the target's stack, which answers it
+	 * with a challenge ACK: the entry stays. */
 	f->ends = 0;
+	len = cseg(b, "10.1.0.2", "10.2.0.100", 0xdeadbeef, 0, PKT_TCP_SYN, true, 561, 0, NULL);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_MANGLED);
+	assert_int_equal(f->ends, 0);
+	assert_int_equal(conn_count(f->fe.conns), 1);
+	/* The client resets: the RST goes on to the target's stack (which
+	 * checks it), the entry is closed and lives closed_s, then goes and
+	 * the target is told. */
 	len = cseg(b, "10.1.0.2", "10.2.0.100", 1001 + req_len, 0, PKT_TCP_RST, true, 561, 0, NULL);
 	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_MANGLED);
+	assert_int_equal(f->ends, 0);
+	c = conn_lookup(f->fe.conns, &f->req->p.key);
+	assert_non_null(c);
+	assert_int_equal(c->state, CONN_CLOSED);
+	f->fe.e.now_ms += 11000;
+	assert_int_equal(conn_expire(f->fe.conns, f->fe.e.now_ms, &f->fe.e.timeouts, 4096,
+				     engine_conn_expired, &f->fe.e), 1);
 	assert_int_equal(f->ends, 1);
-	assert_int_equal(f->end_reason, ENGINE_HOFF_R_RST);
+	assert_int_equal(f->end_reason, ENGINE_HOFF_R_EXPIRED);
 	assert_int_equal(conn_count(f->fe.conns), 0);
 
 	/* The client reuses its port at once: the target still has the old
@@ -491,10 +507,72 @@ static void test_whole_connection(void **state)
 		assert_non_null(c);
 		assert_int_equal(c->hoff.delta, isn_f - (isn_t + 100000));
 		assert_int_equal(c->hoff.phase, CONN_HOFF_INJECTED);
-		/* A repeat of that SYN-ACK finds nothing to claim: swallowed. */
+		/* A repeat of that SYN-ACK while the request is still pending
+		 * (the stack lost the replay: its accept queue was full) gets
+		 * the replay again. */
+		f->claimed = false;
 		assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_DROP);
-		assert_int_equal(f->n_inj, inj0 + 1);
+		assert_int_equal(f->n_inj, inj0 + 2);
+		assert_int_equal(f->tgt.stats.v[STAT_H_TGT_REPLAYED], 1);
+		assert_int_equal(conn_count(f->tgt.conns), 1);
+		/* Once nothing is pending (the stack took it), a repeat is
+		 * swallowed. */
+		assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_DROP);
+		assert_int_equal(f->n_inj, inj0 + 2);
 	}
+}
+
+/* A head that fits, in a segment that goes past max_request (a body
+ * behind it): handed off, not refused.  A FIN that arrives before the
+ * segment ahead of it: a duplicate ACK, not a 400. */
+static void test_cut_segment_and_early_fin(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[4096], r[ENGINE_REPLY_MAX];
+	size_t len, rl;
+	struct pkt p;
+	struct tcpseg_opts o;
+	uint32_t isn_f, ts_f;
+	char post[1400];
+	static const char hd[] = "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1300\r\n\r\n";
+
+	memset(post, 'x', sizeof(post));
+	memcpy(post, hd, sizeof(hd) - 1);
+	post[sizeof(post) - 1] = 0;
+	len = cseg(b, "10.1.0.7", "10.2.0.100", 1000, 0, PKT_TCP_SYN, true, 555, 0, NULL);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_REPLY);
+	parse(r, rl, &p, &o);
+	assert_int_equal(window(r, &p), 1024);	/* no more than a head may take */
+	isn_f = p.seq;
+	ts_f = o.tsval;
+	len = cseg(b, "10.1.0.7", "10.2.0.100", 1001, isn_f + 1, PKT_TCP_ACK | PKT_TCP_PSH, true,
+		   556, ts_f, post);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_REPLY);
+	parse(r, rl, &p, &o);
+	assert_false(p.tcp_flags & PKT_TCP_FIN);
+	assert_int_equal(p.ack, 1001 + 1024);	/* what it took; the rest comes again */
+	assert_non_null(f->req);
+	assert_int_equal(f->req->p.req_len, 1024);
+	assert_int_equal(f->fe.stats.v[STAT_H_TOO_LARGE], 0);
+	assert_int_equal(f->fe.stats.v[STAT_H_REQ_BYTES], 1024);
+
+	/* Another connection: its head's last segment, with the FIN, comes
+	 * before the one ahead of it. */
+	len = cseg(b, "10.1.0.8", "10.2.0.100", 5000, 0, PKT_TCP_SYN, true, 555, 0, NULL);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_REPLY);
+	parse(r, rl, &p, &o);
+	isn_f = p.seq;
+	ts_f = o.tsval;
+	len = cseg(b, "10.1.0.8", "10.2.0.100", 5001, isn_f + 1, PKT_TCP_ACK, true, 556, ts_f, NULL);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_DROP);
+	len = cseg(b, "10.1.0.8", "10.2.0.100", 5001 + 10, isn_f + 1,
+		   PKT_TCP_ACK | PKT_TCP_FIN, true, 556, ts_f, "Host: a\r\n\r\n");
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_REPLY);
+	parse(r, rl, &p, &o);
+	assert_false(p.tcp_flags & PKT_TCP_FIN);
+	assert_int_equal(p.ack, 5001);
+	assert_int_equal(tcpseg_payload_len(&p), 0);
+	assert_int_equal(f->fe.stats.v[STAT_H_BAD_REQUEST], 0);
 }
 
 static void test_syn_flood_keeps_nothing(void **state)
@@ -652,6 +730,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_whole_connection, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_segment_and_early_fin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_flood_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cookie_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests_answered, setup, teardown),
