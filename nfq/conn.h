@@ -64,6 +64,7 @@ struct conn {
 		uint8_t role;		/* enum conn_hoff_role */
 		uint8_t flags;		/* HOFF_F_* (nfq/hoff.h): TS, SACK negotiated */
 		int8_t ws_t, ws_f;	/* window scale of the target's stack / the FE's SYN-ACK; -1 none */
+		int8_t ws_c;		/* FE: the client's window scale (-1 none) */
 		uint8_t phase;		/* TGT: enum conn_hoff_phase */
 	} hoff;
 	/* Replication (sync/repl.h): where a replica came from and the replica

@@ -651,6 +651,13 @@ static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uin
 	x.ack_sub = c->hoff.delta;
 	x.tsecr_sub = c->hoff.tsoff;
 	x.ws_from = x.ws_to = -1;
+	if (c->hoff.ws_t < 0 && c->hoff.ws_c > 0) {
+		/* The target's stack does no window scaling (its SYN-ACK had no
+		 * WS, so neither side scales for it), the client does (with
+		 * us): its windows, in units of 2^ws_c, go over in bytes. */
+		x.ws_from = c->hoff.ws_c;
+		x.ws_to = 0;
+	}
 	/* A RST goes on to the target's stack, which checks its sequence
 	 * number (RFC 5961): a forged one changes nothing there, so it
 	 * changes nothing here either but the state (the entry then lives
@@ -789,6 +796,7 @@ bool engine_hoff_ack(struct engine *e, const struct conn_key *k, uint32_t id, ui
 	c->hoff.flags = sl->flags;
 	c->hoff.ws_t = ws_t;
 	c->hoff.ws_f = sl->ws_f;
+	c->hoff.ws_c = sl->ws_c;
 	view_conn_inc(e->view, target);
 	stats_inc(e->stats, STAT_CONN_NEW);
 	stats_inc(e->stats, STAT_H_ESTABLISHED);
@@ -1073,7 +1081,9 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 	x.port = r->port;
 	x.seq_add = c->hoff.delta;
 	x.tsval_add = c->hoff.tsoff;
-	x.ws_from = c->hoff.ws_t;
+	/* The client reads our windows in units of 2^ws_f; a stack that does
+	 * no scaling writes bytes. */
+	x.ws_from = c->hoff.ws_f >= 0 && c->hoff.ws_t < 0 ? 0 : c->hoff.ws_t;
 	x.ws_to = c->hoff.ws_f;
 	before = c->state;
 	conn_tcp_track(c, p->tcp_flags);

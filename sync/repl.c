@@ -71,7 +71,7 @@ static bool hoff_ok(const struct conn_hoff *h, uint8_t proto)
 	if (h->role != CONN_HOFF_FE)
 		return h->role <= CONN_HOFF_TGT;
 	return proto == IPPROTO_TCP && h->id && !(h->flags & ~(HOFF_F_SACK | HOFF_F_TS)) &&
-	       ws_ok(h->ws_t) && ws_ok(h->ws_f);
+	       ws_ok(h->ws_t) && ws_ok(h->ws_f) && ws_ok(h->ws_c);
 }
 
 bool repl_conn_valid(const struct repl_conn *c)
@@ -129,6 +129,7 @@ static void enc_hoff(uint8_t out[REPL_HOFF_LEN], const struct conn_hoff *h)
 	out[17] = (uint8_t)h->ws_t;
 	out[18] = (uint8_t)h->ws_f;
 	out[19] = h->role;
+	out[20] = (uint8_t)h->ws_c;
 }
 
 void repl_writer_init(struct repl_writer *w, uint8_t *buf, size_t cap)
@@ -310,7 +311,8 @@ static int dec_hoff(const uint8_t *v, struct repl_conn *c)
 	h->ws_t = (int8_t)v[17];
 	h->ws_f = (int8_t)v[18];
 	h->role = v[19];
-	if (h->role != CONN_HOFF_FE || !zero(v + 20, 4) || !repl_conn_valid(c))
+	h->ws_c = (int8_t)v[20];
+	if (h->role != CONN_HOFF_FE || !zero(v + 21, 3) || !repl_conn_valid(c))
 		return REPL_ERR_FORMAT;
 	return 1;
 }

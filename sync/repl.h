@@ -37,7 +37,8 @@
  *                         16 flags u8 (HOFF_F_*, no other bit)
  *                         17 ws_t i8   18 ws_f i8 (-1..14; -1 none)
  *                         19 role u8 (CONN_HOFF_FE, no other)
- *                         20 reserved, 4 zero bytes
+ *                         20 ws_c i8 (the client's, -1..14)
+ *                         21 reserved, 3 zero bytes
  *                        A CONN with REPL_F_HANDOFF and its HOFF come as a
  *                        pair, in one body, nothing between: a CONN with the
  *                        flag not followed by a HOFF, or a HOFF after

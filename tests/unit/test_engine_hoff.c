@@ -575,6 +575,61 @@ static void test_cut_segment_and_early_fin(void **state)
 	assert_int_equal(f->fe.stats.v[STAT_H_BAD_REQUEST], 0);
 }
 
+/* The target's stack does no window scaling (no WS in its SYN-ACK) while
+ * the client does with the front-end (7): the windows are converted both
+ * ways, so neither end reads the other's window 128 times off. */
+static void test_target_without_wscale(void **state)
+{
+	struct fx *f = *state;
+	uint8_t b[2048], r[ENGINE_REPLY_MAX];
+	size_t len, rl;
+	struct pkt p;
+	struct tcpseg_opts o;
+	struct tcpseg_spec sp;
+	uint32_t isn_f, ts_f, isn_t = 5000;
+	const uint32_t req_len = (uint32_t)strlen(REQ);
+	struct ip_addr t1 = ip("10.2.0.21");
+
+	fe_handshake(f, "10.1.0.2", "10.2.0.100", REQ, &isn_f, &ts_f);
+	memset(&sp, 0, sizeof(sp));
+	sp.src = t1;
+	sp.dst = ip("10.1.0.2");
+	sp.sport = 8080;
+	sp.dport = 40000;
+	sp.seq = isn_t;
+	sp.ack = 1001;
+	sp.flags = PKT_TCP_SYN | PKT_TCP_ACK;
+	sp.win = 65535;
+	sp.mss = 1460;
+	sp.ws = -1;
+	sp.ts = true;
+	sp.tsval = 77;
+	sp.tsecr = 558;
+	len = tcpseg_build(b, sizeof(b), &sp);
+	assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_DROP);
+	/* The stack's reply, window 64000 bytes: the client reads units of 128. */
+	sp.seq = isn_t + 1;
+	sp.ack = 1001 + req_len;
+	sp.flags = PKT_TCP_ACK | PKT_TCP_PSH;
+	sp.win = 64000;
+	sp.mss = -1;
+	sp.tsval = 80;
+	sp.payload = (const uint8_t *)"HTTP/1.1 200 OK\r\n\r\n";
+	sp.plen = 19;
+	len = tcpseg_build(b, sizeof(b), &sp);
+	assert_int_equal(run(&f->tgt, ENGINE_OUT, b, len, r, &rl), ENGINE_MANGLED);
+	parse(b, len, &p, &o);
+	assert_int_equal(window(b, &p), 64000 >> 7);
+	assert_true(engine_hoff_ack(&f->fe.e, &f->req->p.key, f->req->p.id, 1, 21, &t1, 8080,
+				    f->last_event.hoff.delta, f->last_event.hoff.tsoff, -1));
+	/* The client's window 500 (x 128) reaches the stack in bytes. */
+	len = cseg(b, "10.1.0.2", "10.2.0.100", 1001 + req_len, isn_f + 1 + 19, PKT_TCP_ACK, true,
+		   560, ts_f + 3, NULL);
+	assert_int_equal(run(&f->fe, ENGINE_PRE, b, len, r, &rl), ENGINE_MANGLED);
+	parse(b, len, &p, &o);
+	assert_int_equal(window(b, &p), 64000);
+}
+
 static void test_syn_flood_keeps_nothing(void **state)
 {
 	struct fx *f = *state;
@@ -731,6 +786,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_whole_connection, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_segment_and_early_fin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_target_without_wscale, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syn_flood_keeps_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_cookie_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_requests_answered, setup, teardown),

@@ -1223,7 +1223,8 @@ static void test_hoff_refused(void **state)
 			{ 18, 0x80 },	/* ws_f */
 			{ 19, CONN_HOFF_NONE },
 			{ 19, CONN_HOFF_TGT },
-			{ 20, 1 }, { 23, 0x80 },	/* reserved */
+			{ 20, 15 }, { 20, 0xfe },	/* ws_c out of -1..14 */
+			{ 21, 1 }, { 23, 0x80 },	/* reserved */
 		};
 
 		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
