@@ -70,6 +70,25 @@ class H(http.server.BaseHTTPRequestHandler):
 		self.end_headers()
 		self.wfile.write(body)
 
+	def do_POST(self):
+		# An upload: answered with who took it, its length and its sha256.
+		import hashlib
+		n = int(self.headers.get("Content-Length", "0"))
+		h, got = hashlib.sha256(), 0
+		while got < n:
+			d = self.rfile.read(min(65536, n - got))
+			if not d:
+				break
+			h.update(d)
+			got += len(d)
+		logf.write("%s %d POST %s %d\n" % (self.peer(), self.client_address[1], self.path, got))
+		body = ("%s %d %s\n" % (a.name, got, h.hexdigest())).encode()
+		self.send_response(200)
+		self.send_header("Content-Type", "text/plain")
+		self.send_header("Content-Length", str(len(body)))
+		self.end_headers()
+		self.wfile.write(body)
+
 	def file(self, fn, rate):
 		size = os.path.getsize(fn)
 		self.send_response(200)
