@@ -636,6 +636,23 @@ static enum engine_verdict engine_hoff_buffer(struct engine *e, const struct vie
 	return engine_hoff_reply(e, n, &to, reply_len, reply_to);
 }
 
+/* Either end: tracks and accounts one packet of a handed-off entry and
+ * translates it; false (dropped, counted) when it cannot be. */
+static bool engine_hoff_apply(struct engine *e, struct conn *c, uint8_t *buf, size_t len,
+			      struct pkt *p, const struct tcpseg_xlate *x, bool full)
+{
+	conn_tcp_track(c, p->tcp_flags);
+	conn_seen(e->conns, c, e->now_ms);
+	c->packets++;
+	c->bytes += p->ip_len;
+	if (tcpseg_xlate(buf, len, p, x, full) != MANGLE_OK) {
+		engine_drop(e, STAT_D_MANGLE);
+		return false;
+	}
+	stats_inc(e->stats, STAT_REWRITTEN);
+	return true;
+}
+
 /* FE: a client packet of a connection a target took. */
 static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uint8_t *buf,
 					   size_t len, struct pkt *p, bool full)
@@ -664,13 +681,8 @@ static enum engine_verdict engine_hoff_fwd(struct engine *e, struct conn *c, uin
 	 * closed_s); more traffic shows the connection is alive. */
 	if (c->state == CONN_CLOSED && !(p->tcp_flags & (PKT_TCP_RST | PKT_TCP_SYN)))
 		c->state = CONN_EST;
-	conn_tcp_track(c, p->tcp_flags);
-	conn_seen(e->conns, c, e->now_ms);
-	c->packets++;
-	c->bytes += p->ip_len;
-	if (tcpseg_xlate(buf, len, p, &x, full) != MANGLE_OK)
-		return engine_drop(e, STAT_D_MANGLE);
-	stats_inc(e->stats, STAT_REWRITTEN);
+	if (!engine_hoff_apply(e, c, buf, len, p, &x, full))
+		return ENGINE_DROP;
 	stats_inc(e->stats, STAT_H_FORWARDED);
 	stats_add(e->stats, STAT_H_FWD_BYTES, plen);
 	e->hit_vipa = NULL;
@@ -1034,7 +1046,6 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 	struct conn_key k;
 	struct conn *c;
 	size_t plen = tcpseg_payload_len(p);
-	uint8_t before;
 
 	engine_key(&k, p->family, p->proto, &p->dst, p->dport, &r->vaddr, r->port);
 	c = conn_lookup(e->conns, &k);
@@ -1085,14 +1096,8 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 	 * no scaling writes bytes. */
 	x.ws_from = c->hoff.ws_f >= 0 && c->hoff.ws_t < 0 ? 0 : c->hoff.ws_t;
 	x.ws_to = c->hoff.ws_f;
-	before = c->state;
-	conn_tcp_track(c, p->tcp_flags);
-	conn_seen(e->conns, c, e->now_ms);
-	c->packets++;
-	c->bytes += p->ip_len;
-	if (tcpseg_xlate(buf, len, p, &x, full) != MANGLE_OK)
-		return engine_drop(e, STAT_D_MANGLE);
-	stats_inc(e->stats, STAT_REWRITTEN);
+	if (!engine_hoff_apply(e, c, buf, len, p, &x, full))
+		return ENGINE_DROP;
 	stats_inc(e->stats, STAT_H_TGT_XLATED);
 	stats_add(e->stats, STAT_H_TGT_BYTES, plen);
 	if (c->state == CONN_CLOSED) {
@@ -1100,7 +1105,6 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_RST, c);
 		conn_remove(e->conns, c);
 	}
-	(void)before;
 	return ENGINE_MANGLED;
 }
 
