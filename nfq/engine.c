@@ -712,7 +712,7 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		 * A SYN on an established entry goes on to the target's stack,
 		 * whose challenge ACK lets a real client reset the old one (a
 		 * forged SYN must not end a connection). */
-		if (e->hoff)
+		if (e->hoff && c->hoff.role == CONN_HOFF_FE)
 			e->hoff->event(e->hoff_arg, ENGINE_HOFF_END, ENGINE_HOFF_R_FIN, c);
 		view_conn_dec(e->view, c->target);
 		engine_event(e, ENGINE_CONN_DELETE, c);
@@ -748,8 +748,12 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 		if (c->hoff.role != CONN_HOFF_FE) {
 			/* A connection routed before a reload turned handoff on:
 			 * it keeps its plain forwarding. */
+			uint8_t before = c->state;
+
 			conn_tcp_track(c, p->tcp_flags);
 			conn_seen(e->conns, c, e->now_ms);
+			if (c->state != before)
+				engine_event(e, ENGINE_CONN_UPDATE, c);
 			e->hit_vipa = s->vipa;
 			return engine_rewrite(e, buf, len, p, MANGLE_DST, &c->taddr, c->tport, full);
 		}
