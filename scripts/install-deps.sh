@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
 	build-essential autoconf automake pkg-config
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libconfig-dev libsodium-dev libjansson-dev
-	libcmocka-dev
+	libcmocka-dev libusrsctp-dev
 	nftables iptables iproute2 procps curl iperf3 python3 tcpdump socat util-linux openssl
 )
 missing=()

@@ -26,6 +26,9 @@ if [ -z "${CLUSTERCTL:-}" ]; then
 	CLUSTERCTL=$NT_TOP/clusterctl/clusterctl
 	[ -f "$NT_TOP/clusterctl" ] && CLUSTERCTL=$NT_TOP/clusterctl
 fi
+# the SCTP test peer (tests/netns/sctp_peer.c, built only with libusrsctp-dev): SCTP_PEER
+# (tests/run), else beside $CLUSTERD; the SCTP tests skip when it is not there
+SCTP_PEER=${SCTP_PEER:-$(dirname "$CLUSTERD")/tests/netns/sctp_peer}
 # the system python3: a version manager's shim can cost a second per start, which would
 # swamp the timings the tests measure
 if [ -z "${PY:-}" ]; then
