@@ -224,7 +224,7 @@ struct daemon {
 	X(records_sent) X(records_received) X(bulks_sent) X(bulks_received)      \
 	X(bulks_incomplete) X(reports_sent) X(reports_received) X(log_dropped)   \
 	X(store_full) X(backlog_dropped) X(bulk_requests) X(replicas_expired)    \
-	X(report_conns_added)
+	X(report_conns_added) X(flushes) X(flush_records)
 	struct drepl_stats {
 #define DREPL_STATS_FIELD(f) uint64_t f;
 		DREPL_STATS_LIST(DREPL_STATS_FIELD)

@@ -466,6 +466,30 @@ static void drepl_expire(struct daemon *d, uint64_t now)
 	d->repl.replicas_expired += n;
 }
 
+uint64_t drepl_flush(struct daemon *d, const char *why)
+{
+	uint64_t before = d->repl.records_sent, sent;
+
+	/* Every mode: on-event and every-update hold a log for at most
+	 * DREPL_COALESCE_MS, periodic for up to interval_ms, longer than a
+	 * leave lasts.  The next period counts from now. */
+	d->last_repl_ms = daemon_now_ms();
+	drepl_drain_logs(d);
+	/* Into the reliable queues now, not at the next tick: ahead of the
+	 * heartbeat that lets the backup take the VIPA. */
+	for (size_t n = 0; n < d->n_peers; n++)
+		if ((long)n != d->cfg->self && dsync_node_alive(d, n))
+			drepl_flush_backlog(d, n);
+	sent = d->repl.records_sent - before;
+	d->repl.flushes++;
+	d->repl.flush_records += sent;
+	if (sent)
+		log_info("replication flushed (%s): %llu records", why, (unsigned long long)sent);
+	else
+		log_debug("replication flushed (%s): nothing pending", why);
+	return sent;
+}
+
 void drepl_tick(struct daemon *d, uint64_t *next)
 {
 	const struct cfg *c = d->cfg;
@@ -480,11 +504,12 @@ void drepl_tick(struct daemon *d, uint64_t *next)
 	    d->last_expire_ms + DREPL_EXPIRE_MS < *next)
 		*next = d->last_expire_ms + DREPL_EXPIRE_MS;
 
-	/* Leaving: what the workers logged since the last period goes now, so
-	 * that the peers acknowledge it before we stop (periodic mode too).
-	 * Every-update mode drains at most every DREPL_COALESCE_MS: the first
-	 * change after a quiet spell goes at once, a burst behind it fills
-	 * batches (path-MTU sized) instead of one datagram per wake-up. */
+	/* Leaving: the signal flushed the logs (drepl_flush); what the workers
+	 * log while we still forward goes at every pass, so that the peers
+	 * acknowledge it before we stop (periodic mode too).  Every-update
+	 * mode drains at most every DREPL_COALESCE_MS: the first change after
+	 * a quiet spell goes at once, a burst behind it fills batches
+	 * (path-MTU sized) instead of one datagram per wake-up. */
 	period = c->sync_mode == SYNC_PERIODIC ? c->sync_interval_ms : DREPL_COALESCE_MS;
 	if (d->leaving || now - d->last_repl_ms >= period) {
 		d->last_repl_ms = now;

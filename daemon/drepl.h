@@ -10,7 +10,9 @@
  *   periodic: every sync.interval_ms; on-event: only established, closing
  *   and removed connections), over the reliable channel.  Embryonic entries
  *   (a SYN's, round-robin and least-conn) never travel: the engine logs an
- *   entry once its handshake completed, and bulks skip them.
+ *   entry once its handshake completed, and bulks skip them.  Whatever the
+ *   mode, what is pending goes at once when this node lets a VIPA go
+ *   (drepl_flush: SIGTERM, clusterctl failover, a release).
  * - A node that comes up or restarts gets a bulk: the whole table (the
  *   workers' entries and the replicas not adopted yet) between BULK_BEGIN
  *   and BULK_END; the receiver sweeps what the dump did not repeat.  A
@@ -32,6 +34,15 @@ extern const struct subsys drepl_subsys;
 /* Drains the workers' logs, sends bulks and backlogs; lowers *next to when
  * it must run again. */
 void drepl_tick(struct daemon *d, uint64_t *next);
+/* Replication once on impending failure: what the workers logged and did
+ * not send yet (periodic mode holds it up to interval_ms) goes now, in
+ * UPDATEs to the reliable queues (or backlogs) of the live peers, which a
+ * leave waits to see acknowledged.  Called where this node lets a VIPA go:
+ * SIGTERM (before the heartbeat that says we leave), clusterctl failover
+ * (before the one that says we yield), a release.  why: for the log.
+ * Counted (sync.repl.flushes, sync.repl.flush_records); returns the records
+ * sent (one per record and peer). */
+uint64_t drepl_flush(struct daemon *d, const char *why);
 /* This node now distributes VIPA i: ask its targets for their connections. */
 void drepl_request_reports(struct daemon *d, size_t vipa);
 /* Worker callbacks (engine hooks). */

@@ -355,8 +355,11 @@ static int daemon_failover(struct daemon *d, const char *vipa, char *err, size_t
 		snprintf(err, errlen, "no other distributor of %s is alive and ready", vipa);
 		return -1;
 	}
-	/* The replica is already there (replication); the backup takes over as
-	 * soon as our heartbeats say we yield, we keep forwarding stragglers. */
+	/* The replica is already there (replication), but for what the workers
+	 * logged since the last period: it goes now, ahead of the heartbeat
+	 * that says we yield.  The backup takes over as soon as that heartbeat
+	 * comes; we keep forwarding stragglers. */
+	drepl_flush(d, "failover");
 	d->vipas[i].yield = true;
 	log_info("failover of VIPA %s to %s asked", vipa, d->cfg->nodes[backup].name);
 	return 0;
@@ -455,6 +458,9 @@ static bool daemon_roles(struct daemon *d)
 			drepl_request_reports(d, i);
 			changed = true;
 		} else if (owner != c->self && vs->owned) {
+			/* The new owner must know our last connections (a
+			 * takeback by preemption: periodic mode may hold them). */
+			drepl_flush(d, "VIPA let go");
 			daemon_vipa_release(d, vp, vs);
 			changed = true;
 		}
@@ -989,6 +995,10 @@ static int daemon_run(struct daemon *d)
 						 * everything, then go. */
 						log_info("signal %u: leaving the cluster",
 							 si.ssi_signo);
+						/* Before the heartbeat that says so:
+						 * the backup must have our last
+						 * connections when it takes over. */
+						drepl_flush(d, "leaving");
 						d->leaving = true;
 						d->leave_ms = now;
 						d->hb_now = true;
