@@ -11,7 +11,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: tests/fuzz/run.sh BUILDDIR [SECONDS [TARGET...]]}" && pwd)
 secs=${2:-600}
 shift $(($# < 2 ? $# : 2))
-targets=${*:-pkt wire cdat repl reliable config key}
+targets=${*:-pkt wire cdat repl reliable config key http tls hoffmsg sctp}
 work=$build/fuzz-work
 mkdir -p "$work/crashes"
 export LSAN_OPTIONS=suppressions=$top/tests/fuzz/lsan.supp
