@@ -313,6 +313,16 @@ static size_t engine_hoff_answer(struct engine *e, struct hoff_slot *sl,
 	return n;
 }
 
+/* The flow a SYN cookie is made for: the client's side first. */
+static void engine_cookie_flow(const struct pkt *p, struct cookie_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->saddr = p->src;
+	f->daddr = p->dst;
+	f->sport = p->sport;
+	f->dport = p->dport;
+}
+
 /* A SYN to a handoff service: the SYN-ACK carries everything we must
  * remember in its ISN (MSS) and TSval (window scale, SACK). */
 static enum engine_verdict engine_hoff_syn(struct engine *e, const struct view_service *s,
@@ -326,11 +336,7 @@ static enum engine_verdict engine_hoff_syn(struct engine *e, const struct view_s
 
 	if (!tcpseg_opts_parse(buf + p->l4_off, p->l4_hdrlen, &o))
 		return engine_drop(e, STAT_D_MALFORMED);
-	memset(&f, 0, sizeof(f));
-	f.saddr = p->src;
-	f.daddr = p->dst;
-	f.sport = p->sport;
-	f.dport = p->dport;
+	engine_cookie_flow(p, &f);
 	memset(&sp, 0, sizeof(sp));
 	sp.seq = cookie_make(e->cookie_key, &f, p->seq, o.mss > 0 ? (uint16_t)o.mss : 0,
 			     e->wall_ms / 1000, &mss);
@@ -360,19 +366,14 @@ static enum engine_verdict engine_hoff_syn(struct engine *e, const struct view_s
 }
 
 /* Whether p acknowledges a SYN cookie of ours (the handshake's ACK, or a
- * first data segment). */
-static bool engine_cookie_ok(const struct engine *e, const struct pkt *p)
+ * first data segment); *mss: the MSS the cookie kept. */
+static bool engine_cookie_ok(const struct engine *e, const struct pkt *p, uint16_t *mss)
 {
 	struct cookie_flow f;
-	uint16_t mss;
 
-	memset(&f, 0, sizeof(f));
-	f.saddr = p->src;
-	f.daddr = p->dst;
-	f.sport = p->sport;
-	f.dport = p->dport;
+	engine_cookie_flow(p, &f);
 	return (p->tcp_flags & PKT_TCP_ACK) &&
-	       cookie_check(e->cookie_key, &f, p->seq - 1, p->ack - 1, e->wall_ms / 1000, &mss);
+	       cookie_check(e->cookie_key, &f, p->seq - 1, p->ack - 1, e->wall_ms / 1000, mss);
 }
 
 /* The first handshake ACK of a connection we answered: a slot, if the
@@ -383,17 +384,10 @@ static struct hoff_slot *engine_hoff_accept(struct engine *e, const struct view_
 					    uint8_t *reply, size_t *reply_len,
 					    struct ip_addr *reply_to, enum engine_verdict *v)
 {
-	struct cookie_flow f;
 	struct hoff_slot *sl, *old;
 	uint16_t mss;
 
-	memset(&f, 0, sizeof(f));
-	f.saddr = p->src;
-	f.daddr = p->dst;
-	f.sport = p->sport;
-	f.dport = p->dport;
-	if (!(p->tcp_flags & PKT_TCP_ACK) ||
-	    !cookie_check(e->cookie_key, &f, p->seq - 1, p->ack - 1, e->wall_ms / 1000, &mss)) {
+	if (!engine_cookie_ok(e, p, &mss)) {
 		/* Not a connection of ours (or one we already answered and
 		 * forgot): reset it, as a stack would. */
 		stats_inc(e->stats, STAT_H_COOKIE_INVALID);
@@ -724,11 +718,12 @@ static enum engine_verdict engine_hoff_pre(struct engine *e, const struct view_s
 	 * them must not take replica_lock each). */
 	if (!c && e->find_replica && !(p->tcp_flags & PKT_TCP_SYN) && !hoff_lookup(e->slots, &k)) {
 		struct conn r;
+		uint16_t mss;
 
 		/* The previous front-end handed this connection off: its
 		 * replica carries the translation. */
 		if (e->find_replica(e->find_replica_arg, &k, &r) && r.hoff.role == CONN_HOFF_FE &&
-		    !((r.state == CONN_FIN || r.state == CONN_CLOSED) && engine_cookie_ok(e, p))) {
+		    !((r.state == CONN_FIN || r.state == CONN_CLOSED) && engine_cookie_ok(e, p, &mss))) {
 			/* (A closing replica does not take the handshake of a new
 			 * connection on its tuple: that one is answered anew.) */
 			c = engine_insert(e, &k, false);
