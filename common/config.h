@@ -97,6 +97,11 @@ struct cfg_distributor {
 
 struct cfg_vipa {
 	struct ip_addr addr;
+	/* alternate_address (SCTP association failover, doc/architecture.md):
+	 * a second address of the same family, held by the next distributor
+	 * after the VIPA's holder; the VIPA's SCTP services answer on it too. */
+	struct ip_addr alt;
+	bool has_alt;
 	char ifname[IF_NAMESIZE];
 	bool preempt;			/* default true: the VIPA moves back to a returning
 					 * earlier distributor; false: it stays */

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,9 @@ static int view_build_service(struct view_service *vs, const struct view_input *
 	vs->vipa = vp;
 	vs->svc = s;
 	vs->vaddr = vp->addr;
+	vs->alt = vp->alt;
+	vs->has_alt = vp->has_alt && s->proto == IPPROTO_SCTP;
+	vs->ep = (uint32_t)(vp - in->cfg->vipas);
 	vs->port = s->port;
 	vs->tport = s->target_port;
 	vs->proto = s->proto;
@@ -189,6 +193,9 @@ struct view *view_build(const struct view_input *in)
 				r->tport = s->target_port;
 				r->port = s->port;
 				r->vaddr = vp->addr;
+				r->alt = vp->alt;
+				r->has_alt = vp->has_alt && s->proto == IPPROTO_SCTP;
+				r->ep = (uint32_t)(vp - in->cfg->vipas);
 				r->handoff = s->handoff;
 			}
 		}
@@ -223,7 +230,7 @@ const struct view_service *view_find_service(const struct view *v, uint8_t famil
 		const struct view_service *s = &v->svcs[i];
 
 		if (s->port == dport && s->proto == proto && s->vaddr.family == family &&
-		    addr_eq(&s->vaddr, daddr))
+		    (addr_eq(&s->vaddr, daddr) || (s->has_alt && addr_eq(&s->alt, daddr))))
 			return s;
 	}
 	return NULL;

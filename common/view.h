@@ -31,6 +31,12 @@ struct view_service {
 	const struct cfg_vipa *vipa;
 	const struct cfg_service *svc;
 	struct ip_addr vaddr;
+	/* SCTP: the VIPA's alternate address (has_alt), where the same
+	 * service answers; ep is the VIPA's index in cfg->vipas, the endpoint
+	 * both addresses belong to (nfq/assoc's ep). */
+	struct ip_addr alt;
+	bool has_alt;
+	uint32_t ep;
 	uint16_t port, tport;
 	uint8_t proto;
 	enum cfg_sched sched;
@@ -59,6 +65,9 @@ struct view_rev {
 	uint8_t family, proto;
 	uint16_t tport, port;
 	struct ip_addr vaddr;
+	struct ip_addr alt;	/* SCTP: the VIPA's alternate address, if has_alt */
+	bool has_alt;
+	uint32_t ep;		/* the VIPA's index in cfg->vipas */
 	bool handoff;		/* the service hands off: its replies need the per-connection
 				 * translation (sequence, timestamps, window) */
 };
@@ -95,6 +104,8 @@ struct view_input {
 struct view *view_build(const struct view_input *in);
 void view_free(struct view *v);
 
+/* The service of (family, proto) whose VIPA, or for SCTP whose VIPA's
+ * alternate address, is daddr with port dport; NULL when none. */
 const struct view_service *view_find_service(const struct view *v, uint8_t family, uint8_t proto,
 					     const struct ip_addr *daddr, uint16_t dport);
 const struct view_rev *view_find_rev(const struct view *v, uint8_t family, uint8_t proto,

@@ -60,6 +60,11 @@ struct worker {
 	 * replays, answers, releases), sent once it is let go (worker.c):
 	 * nothing does I/O holding a lock.  This thread's only. */
 	struct worker_outbox *outbox;
+	/* SCTP: the association table (the SCTP worker only, idx 0: rules/
+	 * queue every SCTP packet there; NULL elsewhere), under `lock` like
+	 * conns; and room for a packet that grows (engine.out). */
+	struct assoc_table *assocs;
+	uint8_t *out;
 };
 
 /* The sync counters: field, name under "sync." in `clusterctl stats`, in the
@@ -235,6 +240,9 @@ struct daemon {
 	 * in flight, the target's pending table (its own mutex); NULL until
 	 * dhand_open. */
 	struct dhand *hand;
+	/* SCTP (daemon/dsctp, daemon/sprobe): NULL until opened. */
+	struct dsctp *sctp;
+	struct sprobe *probe;
 
 	time_t started;
 	uint64_t reloads;

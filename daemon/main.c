@@ -34,6 +34,8 @@
 #include "daemon/drepl.h"
 #include "daemon/peer.h"
 #include "daemon/subsys.h"
+#include "daemon/dsctp.h"
+#include "daemon/sprobe.h"
 #include "daemon/vipaddr.h"
 #include "daemon/worker.h"
 #include "rules/nft.h"
@@ -159,16 +161,23 @@ static bool daemon_scan(struct daemon *d)
 	for (size_t i = 0; i < d->n_self_listen; i++) {
 		size_t k = q[i].proto == IPPROTO_TCP ? 0 : q[i].proto == IPPROTO_UDP ? 1 : 2;
 		bool now = res[i].listening;
+		/* SCTP: the kernel sees its own sockets only; a userspace stack
+		 * (usrsctp) answers the INIT probe (daemon/sprobe). */
+		int probed = k == 2 ? sprobe_listening(d, q[i].family, q[i].port) : -1;
 
-		if (res[i].err && listen_unsupported(res[i].err)) {
+		if (probed == 1)
+			now = true;
+		if (k == 2 && probed >= 0 && res[i].err && listen_unsupported(res[i].err)) {
+			answered[k] = true;	/* the probe answers for the kernel */
+		} else if (res[i].err && listen_unsupported(res[i].err)) {
 			if (!said_unsupported[k]) {
 				said_unsupported[k] = true;
 				if (k == 2)
 					log_warn("SCTP listeners cannot be queried on this kernel "
 						 "(sock_diag: %s; no SCTP or no sctp_diag module): "
-						 "this node's SCTP services count as not listening "
-						 "and get no traffic here (SCTP association support "
-						 "is a later feature)", strerror(-res[i].err));
+						 "this node's SCTP services count as listening only "
+						 "when a server answers the INIT probe",
+						 strerror(-res[i].err));
 				else
 					log_warn("%s listeners cannot be queried on this kernel "
 						 "(sock_diag: %s): this node's %s services count as "
@@ -596,7 +605,8 @@ static const struct subsys vipas_subsys = {
  * peer table first (the others index it), then the sync channel and CDAT,
  * replication, handoff, roles. */
 static const struct subsys *const daemon_subsys[] = {
-	&peer_subsys, &dsync_subsys, &drepl_subsys, &dhand_subsys, &vipas_subsys,
+	&peer_subsys, &dsync_subsys, &drepl_subsys, &dhand_subsys, &dsctp_subsys, &sprobe_subsys,
+	&vipas_subsys,
 };
 
 /* --- reload ------------------------------------------------------------------ */
@@ -849,6 +859,15 @@ static int daemon_run(struct daemon *d)
 		log_err("%s", err);
 		return 1;
 	}
+	/* SCTP: the workers' event ring, and the listener probes' raw sockets
+	 * (before capabilities are dropped). */
+	if (dsctp_open(d) < 0) {
+		log_err("sctp: cannot allocate its event ring");
+		return 1;
+	}
+	if (sprobe_open(d, err, sizeof(err)) < 0)
+		log_warn("SCTP listener probes: %s (SCTP servers the kernel cannot see count "
+			 "as not listening)", err);
 	daemon_self_queries(d);
 	daemon_scan(d);
 	if (daemon_rebuild_view(d) < 0)
@@ -922,6 +941,12 @@ static int daemon_run(struct daemon *d)
 	/* So do their handoff events (daemon/dhand.h). */
 	ev.data.fd = dhand_wake_fd(d);
 	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	/* SCTP: the workers' association events, the probes' answers. */
+	if ((ev.data.fd = dsctp_wake_fd(d)) >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	for (int f = 0; f < 2; f++)
+		if ((ev.data.fd = sprobe_fd(d, f)) >= 0)
+			epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
 		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
@@ -1013,6 +1038,10 @@ static int daemon_run(struct daemon *d)
 					d->view_dirty = true;
 			} else if (fd == dhand_wake_fd(d)) {
 				dhand_drain(d);	/* resets the eventfd */
+			} else if (fd == dsctp_wake_fd(d)) {
+				dsctp_drain(d);	/* resets the eventfd */
+			} else if (fd == sprobe_fd(d, 0) || fd == sprobe_fd(d, 1)) {
+				sprobe_input(d, fd);
 			} else {
 				uint64_t v;
 
@@ -1058,6 +1087,8 @@ out:
 		close(sfd);
 	worker_reclaim(d);	/* workers joined: everything retired goes */
 	dhand_close(d);		/* workers joined: nothing pushes or claims */
+	dsctp_close(d);
+	sprobe_close(d);
 	drepl_fini(d);
 	dsync_close(d);
 	peer_table_free(d->peers, d->n_peers);

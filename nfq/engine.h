@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "common/view.h"
+#include "nfq/assoc.h"
 #include "nfq/conn.h"
 #include "nfq/hoff.h"
 #include "nfq/stats.h"
@@ -59,6 +60,19 @@ struct engine {
 					 * every distributor of a VIPA agrees on it */
 	unsigned idx;			/* worker index: the top byte of handoff ids */
 	uint32_t hoff_serial;
+	/* SCTP (SCTP association failover, doc/architecture.md).  assocs:
+	 * the association table, in the one worker that every SCTP packet is
+	 * queued to (rules/); NULL in the others, which drop SCTP (counted).
+	 * sctp: the daemon's hooks (NULL: no events).  out: room for a packet
+	 * that changes length (an INIT ACK whose address list is rewritten),
+	 * out_cap bytes; after ENGINE_MANGLED with out_len != 0 the packet to
+	 * pass on is out[0 .. out_len), not buf. */
+	struct assoc_table *assocs;
+	struct assoc_timeouts assoc_to;
+	const struct engine_sctp_ops *sctp;
+	void *sctp_arg;
+	uint8_t *out;
+	size_t out_cap, out_len;
 	/* Out: the VIPA the last packet was forwarded for (ENGINE_MANGLED at
 	 * ENGINE_PRE), else NULL.  The caller times takeovers with it. */
 	const struct cfg_vipa *hit_vipa;
@@ -84,6 +98,51 @@ struct engine_hoff_ops {
 	 * that no rule queues it) or to a client. */
 	void (*inject)(void *arg, const uint8_t *pkt, size_t len, const struct ip_addr *to);
 };
+
+/* What the engine tells the daemon about SCTP associations.
+ * On a target (from its stack's packets, ENGINE_OUT):
+ *   TAG   the stack answered an INIT (INIT ACK): itag_c = the client's Initiate Tag
+ *         (the INIT ACK's verification tag), itag_t = the stack's; or the stack
+ *         sent an INIT itself (itag_c 0).  client: the packet's destination.  The
+ *         distributors of VIPA ep must learn it: they never see the target's packets.
+ *   GONE  the stack ended an association (ABORT or SHUTDOWN COMPLETE sent): one of
+ *         itag_c / itag_t is known (the other 0), from the verification tag and the
+ *         T bit.
+ * On a distributor (ENGINE_PRE, and the daemon's own table changes):
+ *   UPDATE an association became established, gained a path, changed target or
+ *          closed: state, flags, target and paths as the table has them;
+ *   DELETE it was removed (expired, replaced by a restart, its target died).
+ * ep, ports and family always set. */
+enum engine_sctp_kind {
+	ENGINE_SCTP_TAG = 1,
+	ENGINE_SCTP_GONE,
+	ENGINE_SCTP_UPDATE,
+	ENGINE_SCTP_DELETE,
+};
+
+struct engine_sctp_ev {
+	uint8_t kind;		/* enum engine_sctp_kind */
+	uint8_t family;		/* AF_INET / AF_INET6 */
+	uint8_t state;		/* enum assoc_state (UPDATE) */
+	uint8_t flags;		/* ASSOC_F_* (UPDATE) */
+	uint32_t ep;		/* the VIPA's index in cfg->vipas */
+	uint16_t cport, vport;	/* the client's port, the VIPA's port (host order) */
+	uint32_t itag_c, itag_t;
+	uint32_t target;	/* node index (UPDATE, DELETE); ASSOC_NO_TARGET if none */
+	struct ip_addr client;	/* TAG: the client address the stack answered */
+	uint8_t n_paths;	/* UPDATE */
+	struct ip_addr paths[ASSOC_PATHS];
+};
+
+struct engine_sctp_ops {
+	/* Worker thread, table lock held: must not block. */
+	void (*event)(void *arg, const struct engine_sctp_ev *ev);
+};
+
+/* An association table change made outside a packet (expiry, the daemon's
+ * imports) as an UPDATE or DELETE event: the same record a packet makes. */
+void engine_sctp_ev_from(struct engine_sctp_ev *ev, int kind, const struct assoc *a,
+			 uint8_t family);
 
 /* HOFF_R_* values the engine passes to ops->event (the same numbers as
  * sync/hoffmsg.h's enum hoff_reason, which the daemon sends). */

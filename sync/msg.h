@@ -7,11 +7,12 @@
  *
  * Message types (the wire header's type byte): 1..15 best effort; 16..127
  * reliable state messages, whose body starts with a REL_TLV_SEQ: 16..31 the
- * CDAT's, 32..47 the connection table's, 48..63 handoff's (hoffmsg.h).
+ * CDAT's, 32..47 the connection table's, 48..63 handoff's (hoffmsg.h),
+ * 64..79 SCTP associations' (sctpmsg.h).
  *
  * TLV types: 0x00xx datagram (wire.h), 0x01xx reliable channel
  * (reliable.h), 0x02xx CDAT (cdat.h), 0x03xx replication (repl.h), 0x04xx
- * handoff (hoffmsg.h).
+ * handoff (hoffmsg.h), 0x05xx SCTP associations (sctpmsg.h).
  * Receivers skip TLV types they do not know, so new ones need no version
  * bump. */
 #ifndef CLUSTERD_MSG_H
@@ -34,7 +35,10 @@
 	X(HOFF_MSG_REQ, 48, "hoff_req") \
 	X(HOFF_MSG_ACK, 49, "hoff_ack") \
 	X(HOFF_MSG_NAK, 50, "hoff_nak") \
-	X(HOFF_MSG_END, 51, "hoff_end")
+	X(HOFF_MSG_END, 51, "hoff_end") \
+	X(SCTP_MSG_TAG, 64, "sctp_tag") \
+	X(SCTP_MSG_GONE, 65, "sctp_gone") \
+	X(SCTP_MSG_ASSOC, 66, "sctp_assoc")
 
 #define MSG_TLVS(X) \
 	X(WIRE_TLV_NODE, 0x001, "node") \
@@ -81,6 +85,8 @@ enum msg_type {
 	MSG_REPL_MAX = 47,
 	MSG_HOFF_MIN = 48,
 	MSG_HOFF_MAX = 63,
+	MSG_SCTP_MIN = 64,
+	MSG_SCTP_MAX = 79,
 };
 
 enum msg_tlv {
