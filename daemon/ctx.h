@@ -139,6 +139,12 @@ struct vipa_state {
 	uint64_t next_announce_ms;
 	bool yield;		/* clusterctl failover: we do not distribute it */
 	char backup[CFG_NAME_MAX];
+	/* The alternate address (cfg_vipa.alt): held by the node after the
+	 * owner by the roles rule (the owner itself when it is alone). */
+	bool alt_owned;
+	char alt_holder[CFG_NAME_MAX];
+	unsigned alt_announce_left;
+	uint64_t alt_next_announce_ms;
 };
 
 struct daemon {
