@@ -208,6 +208,9 @@ struct daemon {
 	 * and may distribute; a starting node waits for the bulk of the node
 	 * that distributes its VIPAs, or for start_ms + grace when none does. */
 	bool ready, leaving;
+	/* ready as the workers read it (atomic): an SCTP packet without an
+	 * association gets the no-state ABORT only then (nfq/engine.h). */
+	bool sctp_ready;
 	bool reannounce;		/* a node came back: announce what we hold */
 	/* The last takeover: the VIPAs this node took in one step (bit i:
 	 * cfg->vipas[i], the first 64), when (wall clock ms), and the first

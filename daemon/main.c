@@ -249,6 +249,23 @@ static int daemon_rebuild_view(struct daemon *d)
 
 /* --- VIPA ownership --------------------------------------------------------- */
 
+/* The alternate address (SCTP association failover, doc/architecture.md). */
+static void daemon_alt_release(const struct cfg_vipa *vp, struct vipa_state *vs)
+{
+	char err[256], ab[ADDR_STRLEN];
+
+	if (!vs->alt_owned)
+		return;
+	if (vipaddr_del(vp->ifname, &vp->alt, err, sizeof(err)) < 0)
+		log_err("removing alternate address %s: %s", addr_fmt(&vp->alt, ab, sizeof(ab)),
+			err);
+	else
+		log_info("released alternate address %s on %s",
+			 addr_fmt(&vp->alt, ab, sizeof(ab)), vp->ifname);
+	vs->alt_owned = false;
+	vs->alt_announce_left = 0;
+}
+
 static void daemon_vipa_release(struct daemon *d, const struct cfg_vipa *vp,
 				struct vipa_state *vs)
 {
@@ -391,6 +408,7 @@ static void daemon_update_ready(struct daemon *d, uint64_t *next)
 	if (!roles_ready_now(r))
 		return;
 	d->ready = true;
+	__atomic_store_n(&d->sctp_ready, true, __ATOMIC_RELAXED);
 	if (r == ROLES_READY_FORCED)
 		log_warn("ready to distribute: %s", roles_ready_str(r));
 	else
@@ -420,6 +438,51 @@ static void daemon_announce(struct daemon *d, size_t i, bool contested)
 		log_warn("announcing VIPA %s: %s", addr_fmt(&vp->addr, ab, sizeof(ab)), err);
 	vs->announce_left--;
 	vs->next_announce_ms = now + d->cfg->heartbeat_ms;
+}
+
+/* The alternate address goes to `holder`: the node after the VIPA's owner
+ * by the same rule (the owner itself when it is alone), so that the client
+ * sees two addresses of one endpoint on two nodes.  True when ours changed. */
+static bool daemon_alt_role(struct daemon *d, size_t i, long holder)
+{
+	const struct cfg *c = d->cfg;
+	const struct cfg_vipa *vp = &c->vipas[i];
+	struct vipa_state *vs = &d->vipas[i];
+	uint64_t now = daemon_now_ms();
+	char err[256], ab[ADDR_STRLEN];
+	bool changed = false;
+
+	snprintf(vs->alt_holder, sizeof(vs->alt_holder), "%s",
+		 holder >= 0 ? c->nodes[holder].name : "");
+	if (holder == c->self && !vs->alt_owned) {
+		if (vipaddr_add(vp->ifname, &vp->alt, err, sizeof(err)) < 0) {
+			log_err("adding alternate address %s to %s: %s",
+				addr_fmt(&vp->alt, ab, sizeof(ab)), vp->ifname, err);
+			return false;
+		}
+		vs->alt_owned = true;
+		vs->alt_announce_left = ANNOUNCE_COUNT;
+		vs->alt_next_announce_ms = 0;
+		log_info("now holding alternate address %s of VIPA %s on %s",
+			 addr_fmt(&vp->alt, ab, sizeof(ab)), addr_fmt(&vp->addr, err, sizeof(err)),
+			 vp->ifname);
+		changed = true;
+	} else if (holder != c->self && vs->alt_owned) {
+		/* Whoever takes it must know our associations. */
+		drepl_flush(d, "alternate address let go");
+		daemon_alt_release(vp, vs);
+		changed = true;
+	}
+	if (vs->alt_owned && d->reannounce && !vs->alt_announce_left)
+		vs->alt_announce_left = ANNOUNCE_COUNT;
+	if (vs->alt_owned && vs->alt_announce_left && now >= vs->alt_next_announce_ms) {
+		if (vipaddr_ann_send(&d->ann, vp->ifname, &vp->alt, err, sizeof(err)) < 0)
+			log_warn("announcing alternate address %s: %s",
+				 addr_fmt(&vp->alt, ab, sizeof(ab)), err);
+		vs->alt_announce_left--;
+		vs->alt_next_announce_ms = now + c->heartbeat_ms;
+	}
+	return changed;
 }
 
 static bool daemon_roles(struct daemon *d)
@@ -477,6 +540,8 @@ static bool daemon_roles(struct daemon *d)
 			vs->announce_left = ANNOUNCE_COUNT;
 		if (vs->owned)
 			daemon_announce(d, i, roles_contested(&s, i));
+		if (vp->has_alt && daemon_alt_role(d, i, owner < 0 ? -1 : backup >= 0 ? backup : owner))
+			changed = true;
 	}
 	daemon_roles_snap_free(&s);
 	d->reannounce = false;
@@ -586,8 +651,20 @@ static void vipas_commit(struct daemon *d, void *prep)
 				kept = true;
 			}
 		}
-		if (!kept)
+		if (!kept) {
 			daemon_vipa_release(d, &oc->vipas[i], &d->vipas[i]);
+			daemon_alt_release(&oc->vipas[i], &d->vipas[i]);
+		} else {
+			/* An alternate address the new file changed or removed. */
+			for (size_t j = 0; j < nc->n_vipas; j++)
+				if (addr_eq(&oc->vipas[i].addr, &nc->vipas[j].addr) &&
+				    !strcmp(oc->vipas[i].ifname, nc->vipas[j].ifname) &&
+				    d->vipas[i].alt_owned &&
+				    (!nc->vipas[j].has_alt ||
+				     !addr_eq(&nc->vipas[j].alt, &oc->vipas[i].alt))) {
+					daemon_alt_release(&oc->vipas[i], &p->vs[j]);
+				}
+		}
 	}
 	free(d->vipas);
 	d->vipas = p->vs;
@@ -843,6 +920,12 @@ static int daemon_run(struct daemon *d)
 	for (size_t i = 0; i < c->n_vipas; i++) {
 		char ab[ADDR_STRLEN];
 
+		if (c->vipas[i].has_alt && vipaddr_present(c->vipas[i].ifname, &c->vipas[i].alt)) {
+			log_warn("removing alternate address %s left on %s",
+				 addr_fmt(&c->vipas[i].alt, ab, sizeof(ab)), c->vipas[i].ifname);
+			d->vipas[i].alt_owned = true;
+			daemon_alt_release(&c->vipas[i], &d->vipas[i]);
+		}
 		if (!vipaddr_present(c->vipas[i].ifname, &c->vipas[i].addr))
 			continue;
 		log_warn("removing VIPA %s left on %s", addr_fmt(&c->vipas[i].addr, ab, sizeof(ab)),
@@ -984,6 +1067,10 @@ static int daemon_run(struct daemon *d)
 			if (d->vipas[i].owned && d->vipas[i].announce_left &&
 			    d->vipas[i].next_announce_ms < next)
 				next = d->vipas[i].next_announce_ms;
+		for (size_t i = 0; i < c->n_vipas; i++)
+			if (d->vipas[i].alt_owned && d->vipas[i].alt_announce_left &&
+			    d->vipas[i].alt_next_announce_ms < next)
+				next = d->vipas[i].alt_next_announce_ms;
 		if (d->leaving) {
 			uint64_t t = d->leave_ms + 2 * (uint64_t)c->heartbeat_ms;
 
@@ -1068,8 +1155,10 @@ static int daemon_run(struct daemon *d)
 	ret = d->fatal ? 1 : 0;
 out:
 	/* VIPA first (stop attracting traffic), then rules, then the queues. */
-	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++)
+	for (size_t i = 0; d->vipas && i < d->cfg->n_vipas; i++) {
 		daemon_vipa_release(d, &d->cfg->vipas[i], &d->vipas[i]);
+		daemon_alt_release(&d->cfg->vipas[i], &d->vipas[i]);
+	}
 	if (d->rules_installed && rules_nft_remove(err, sizeof(err)) < 0)
 		log_err("removing rules: %s", err);
 	__atomic_store_n(&d->stop, 1, __ATOMIC_SEQ_CST);

@@ -14,11 +14,24 @@
 #include "daemon/log.h"
 #include "daemon/dhand.h"
 #include "daemon/drepl.h"
+#include "daemon/dsctp.h"
 #include "daemon/worker.h"
 #include "nfq/pkt.h"
 
 #define WORKER_BUDGET 64	/* netlink messages per drain */
 #define WORKER_EXPIRE_BUDGET 256	/* conn buckets scanned per wakeup */
+/* SCTP (worker 0 only): the association table's size, the pool slots
+ * looked at per expiry step, and the idle timeouts.  An idle association
+ * still sends a HEARTBEAT every 30 s by default (RFC 9260 8.3): 600 s of
+ * silence means it is gone.  An INIT's entry waits for the COOKIE ECHO. */
+#define WORKER_ASSOC_MAX 65536
+#define WORKER_ASSOC_EXPIRE_BUDGET 1024
+#define WORKER_ASSOC_INIT_S 30
+#define WORKER_ASSOC_EST_S 600
+#define WORKER_ASSOC_CLOSED_S 10
+/* A packet that grows (an INIT ACK with a new address list): at most an
+ * IP datagram. */
+#define WORKER_OUT_MAX 65535
 #define WORKER_EXPIRE_MS 100	/* expiry step while the table holds entries */
 #define WORKER_HOFF_SLOTS 1024	/* handoff buffering slots per worker */
 #define WORKER_HOFF_EXPIRE_BUDGET WORKER_HOFF_SLOTS	/* every slot, every step: cheap */
@@ -225,6 +238,11 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 	case ENGINE_MANGLED:
 		if (w->eng.hit_vipa)
 			worker_takeover_stamp(w);
+		if (w->eng.out_len) {
+			/* It changed length: the verdict carries the copy. */
+			p->data = w->out;
+			p->len = w->eng.out_len;
+		}
 		return QUEUE_ACCEPT_MANGLED;
 	case ENGINE_REPLY:
 		worker_send_reply(w, reply, rlen, &to);
@@ -268,7 +286,8 @@ static bool worker_wait(struct worker *w)
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
 	/* Only this thread writes the table: no lock to read its count. */
-	int timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots))
+	int timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots)) ||
+				      (w->assocs && assoc_count(w->assocs))
 			      ? WORKER_EXPIRE_MS : -1;
 	uint64_t cnt;
 
@@ -335,6 +354,19 @@ static void worker_hoff_inject(void *arg, const uint8_t *pkt, size_t len, const 
 	o->n++;
 	o->used += len;
 }
+
+/* SCTP (SCTP association failover, doc/architecture.md): what the engine
+ * learnt goes to the main thread's ring (daemon/dsctp). */
+static void worker_sctp_event(void *arg, const struct engine_sctp_ev *ev)
+{
+	struct worker *w = arg;
+
+	dsctp_push(w->d, ev);
+}
+
+static const struct engine_sctp_ops worker_sctp_ops = {
+	.event = worker_sctp_event,
+};
 
 static const struct engine_hoff_ops worker_hoff_ops = {
 	.request = worker_hoff_request,
@@ -427,6 +459,7 @@ static void *worker_main(void *arg)
 			.syn_s = c->tcp_syn_timeout, .est_s = c->tcp_est_timeout,
 			.fin_s = c->tcp_fin_timeout, .closed_s = 10, .udp_s = c->udp_timeout,
 		};
+		w->eng.sctp_ready = __atomic_load_n(&d->sctp_ready, __ATOMIC_RELAXED);
 		if (ready) {
 			int n = queue_process(w->q, WORKER_BUDGET, worker_cb, w, &w->stats);
 
@@ -439,6 +472,9 @@ static void *worker_main(void *arg)
 		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
 			    engine_conn_expired, &w->eng);
 		engine_hoff_expire(&w->eng, WORKER_HOFF_EXPIRE_BUDGET);
+		if (w->assocs)
+			assoc_expire(w->assocs, w->eng.now_ms, &w->eng.assoc_to,
+				     WORKER_ASSOC_EXPIRE_BUDGET, engine_assoc_expired, &w->eng);
 		pthread_mutex_unlock(&w->lock);
 		worker_flush(w);
 	}
@@ -511,6 +547,30 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	}
 	w->eng.hoff = &worker_hoff_ops;
 	w->eng.hoff_arg = w;
+	if (idx == 0) {
+		/* Every SCTP packet is queued to the first worker (rules/): a
+		 * multihomed client's paths have different addresses, which an
+		 * address hash would spread over workers. */
+		uint64_t seed[2] = { 0, 0 };
+
+		w->assocs = assoc_table_new(WORKER_ASSOC_MAX, 0);
+		w->out = malloc(WORKER_OUT_MAX);
+		if (!w->assocs || !w->out) {
+			snprintf(err, errlen, "worker %u: out of memory (SCTP associations)", idx);
+			return -1;
+		}
+		if (getrandom(seed, sizeof(seed), 0) == sizeof(seed))
+			assoc_table_set_seed(w->assocs, seed[0], seed[1]);
+		w->eng.assocs = w->assocs;
+		w->eng.assoc_to = (struct assoc_timeouts){
+			.init_s = WORKER_ASSOC_INIT_S, .est_s = WORKER_ASSOC_EST_S,
+			.closed_s = WORKER_ASSOC_CLOSED_S,
+		};
+		w->eng.out = w->out;
+		w->eng.out_cap = WORKER_OUT_MAX;
+	}
+	w->eng.sctp = &worker_sctp_ops;
+	w->eng.sctp_arg = w;
 	w->eng.idx = idx;
 	dhand_cookie_key(d, w->eng.cookie_key);
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
@@ -577,6 +637,10 @@ void worker_fini(struct worker *w)
 	w->conns = NULL;
 	hoff_table_free(w->eng.slots);
 	w->eng.slots = NULL;
+	assoc_table_free(w->assocs);
+	w->assocs = w->eng.assocs = NULL;
+	free(w->out);
+	w->out = w->eng.out = NULL;
 	free(w->outbox);
 	w->outbox = NULL;
 	close(w->log->wake_fd);

@@ -12,6 +12,7 @@
 #include "nfq/mangle.h"
 #include "nfq/pkt.h"
 #include "nfq/reply.h"
+#include "nfq/sctp.h"
 #include "nfq/tcpseg.h"
 #include "nfq/tls.h"
 
@@ -1107,6 +1108,287 @@ static enum engine_verdict engine_hoff_out(struct engine *e, const struct view_r
 	return ENGINE_MANGLED;
 }
 
+/* ---------------------------------------------------------------- SCTP
+ * (SCTP association failover, doc/architecture.md)  The distributor routes
+ * by association (ports and verification tag, nfq/assoc), never by address,
+ * so every path of a multihomed client, to the VIPA or to its alternate
+ * address, reaches the same target.  The target makes its stack's packets
+ * look like the VIPA's: the INIT ACK lists the VIPA and the alternate
+ * address only, every packet leaves from the VIPA, and it tells the
+ * distributors the tags they cannot see (events to the daemon). */
+
+void engine_sctp_ev_from(struct engine_sctp_ev *ev, int kind, const struct assoc *a,
+			 uint8_t family)
+{
+	memset(ev, 0, sizeof(*ev));
+	ev->kind = (uint8_t)kind;
+	ev->family = family;
+	ev->state = a->state;
+	ev->flags = a->flags;
+	ev->ep = a->p.ep;
+	ev->cport = a->p.cport;
+	ev->vport = a->p.vport;
+	ev->itag_c = a->itag_c;
+	ev->itag_t = a->itag_t;
+	ev->target = a->target;
+	ev->n_paths = a->n_paths <= ASSOC_PATHS ? a->n_paths : ASSOC_PATHS;
+	memcpy(ev->paths, a->paths, ev->n_paths * sizeof(ev->paths[0]));
+}
+
+static void engine_sctp_event(struct engine *e, int kind, const struct assoc *a, uint8_t family)
+{
+	struct engine_sctp_ev ev;
+
+	if (!e->sctp || !e->sctp->event)
+		return;
+	engine_sctp_ev_from(&ev, kind, a, family);
+	e->sctp->event(e->sctp_arg, &ev);
+}
+
+void engine_assoc_expired(const struct assoc *a, void *arg)
+{
+	struct engine *e = arg;
+	const struct cfg *c = e->view ? e->view->cfg : NULL;
+
+	stats_inc(e->stats, STAT_S_EXPIRED);
+	/* An INIT's entry was never replicated: nothing to delete. */
+	if (c && a->p.ep < c->n_vipas && a->state != ASSOC_INIT)
+		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, c->vipas[a->p.ep].addr.family);
+}
+
+/* No association for the packet (or its target died): a middlebox's
+ * answer, an ABORT with the M bit and a Missing State cause (nfq/sctp), so
+ * that the client gives up at once rather than after its retransmissions.
+ * Not before this node is ready: a starting distributor has not received
+ * the others' associations yet and would abort live ones. */
+static enum engine_verdict engine_sctp_no_state(struct engine *e, const uint8_t *buf,
+						const struct pkt *p, enum stats_id why,
+						uint8_t *reply, size_t *reply_len,
+						struct ip_addr *reply_to)
+{
+	size_t n = 0;
+
+	stats_inc(e->stats, why);
+	stats_inc(e->stats, STAT_DROPPED);
+	if (e->sctp_ready)
+		n = sctp_reply_no_state(buf, p, reply, ENGINE_REPLY_MAX, NULL);
+	if (!n)
+		return ENGINE_DROP;
+	*reply_len = n;
+	*reply_to = p->src;
+	stats_inc(e->stats, STAT_REPLIES);
+	return ENGINE_REPLY;
+}
+
+/* The target of a new association: the scheduler over the current targets,
+ * by a hash of the client's port and Initiate Tag (never its address: the
+ * INIT may come on any of its paths). */
+static const struct view_target *engine_sctp_pick(struct engine *e, const struct view_service *s,
+						  const struct assoc_ports *ap, uint32_t itag_c)
+{
+	uint32_t h = ((uint32_t)ap->cport << 16 | ap->vport) * 0x9e3779b1u ^ itag_c;
+
+	h ^= h >> 15;
+	h *= 0x2c1b3c6du;
+	h ^= h >> 12;
+	return view_pick(s, e->view, h);
+}
+
+static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_service *s,
+					    uint8_t *buf, size_t len, struct pkt *p,
+					    const struct sctp_info *si, const struct assoc_ports *ap,
+					    bool full, uint8_t *reply, size_t *reply_len,
+					    struct ip_addr *reply_to)
+{
+	const struct view_target *t = NULL;
+	enum assoc_init_res res;
+	struct assoc *a;
+
+	if (si->vtag != 0)	/* RFC 9260 8.5.1 (A): an INIT's tag is 0 */
+		return engine_drop(e, STAT_D_SCTP_MALFORMED);
+	a = assoc_init(e->assocs, ap, si->itag, &p->src, e->now_ms, &res);
+	switch (res) {
+	case ASSOC_I_FULL:
+		return engine_drop(e, STAT_D_TABLE_FULL);
+	case ASSOC_I_BAD:
+		return engine_drop(e, STAT_D_SCTP_MALFORMED);
+	case ASSOC_I_NEW:
+		stats_inc(e->stats, STAT_S_INIT);
+		break;
+	case ASSOC_I_RETRANS:
+		stats_inc(e->stats, STAT_S_INIT_RETRANS);
+		break;
+	case ASSOC_I_RESTART:
+		stats_inc(e->stats, STAT_S_RESTART);
+		break;
+	case ASSOC_I_COLLISION:
+		stats_inc(e->stats, STAT_S_COLLISION);
+		break;
+	}
+	if (a->target != ASSOC_NO_TARGET)
+		t = engine_target_on(s, a->target);
+	if (!t && a->state == ASSOC_EST) {
+		/* An INIT for an association whose target died: that one is
+		 * gone; the INIT starts a new one. */
+		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, p->family);
+		assoc_remove(e->assocs, a);
+		stats_inc(e->stats, STAT_S_TARGET_GONE);
+		a = assoc_init(e->assocs, ap, si->itag, &p->src, e->now_ms, &res);
+		if (!a)
+			return engine_drop(e, STAT_D_TABLE_FULL);
+	}
+	if (!t) {
+		/* A new association (or a restart whose old target is gone). */
+		a->replaces = 0;
+		t = engine_sctp_pick(e, s, ap, si->itag);
+		if (!t) {
+			assoc_remove(e->assocs, a);
+			return engine_sctp_no_state(e, buf, p, STAT_D_NO_TARGET, reply, reply_len,
+						    reply_to);
+		}
+		a->target = (uint32_t)t->node;
+	}
+	assoc_seen(e->assocs, a, 0, &p->src, p->ip_len, e->now_ms, NULL);
+	e->hit_vipa = s->vipa;
+	return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+}
+
+static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_service *s,
+					   uint8_t *buf, size_t len, struct pkt *p, bool full,
+					   uint8_t *reply, size_t *reply_len,
+					   struct ip_addr *reply_to)
+{
+	struct assoc_ports ap = { .ep = s->ep, .cport = p->sport, .vport = p->dport };
+	const struct view_target *t;
+	struct sctp_info si;
+	struct assoc *a = NULL, old;
+	uint32_t hint = ASSOC_NO_TARGET;
+	uint8_t paths;
+
+	if (!e->assocs)
+		return engine_drop(e, STAT_D_SCTP_WORKER);
+	if (sctp_walk(buf, p, &si) != SCTP_OK)
+		return engine_drop(e, STAT_D_SCTP_MALFORMED);
+	if (si.first_type == SCTP_CHUNK_INIT)
+		return engine_sctp_init(e, s, buf, len, p, &si, &ap, full, reply, reply_len,
+					reply_to);
+	switch (assoc_lookup(e->assocs, &ap, si.vtag, si.t_bit, &a, &hint)) {
+	case ASSOC_HIT:
+		break;
+	case ASSOC_UNKNOWN_TAG:
+		/* Most likely the COOKIE ECHO, overtaking the target's report
+		 * of its tag: it goes where the INIT went. */
+		t = hint != ASSOC_NO_TARGET ? engine_target_on(s, hint) : NULL;
+		if (!t)
+			return engine_drop(e, STAT_D_NO_TARGET);
+		stats_inc(e->stats, STAT_S_HINTED);
+		e->hit_vipa = s->vipa;
+		return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+	case ASSOC_NONE:
+	default:
+		return engine_sctp_no_state(e, buf, p, STAT_S_NO_STATE, reply, reply_len,
+					    reply_to);
+	}
+	t = engine_target_on(s, a->target);
+	if (!t) {
+		/* Its target died: so did the association. */
+		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, p->family);
+		assoc_remove(e->assocs, a);
+		return engine_sctp_no_state(e, buf, p, STAT_S_TARGET_GONE, reply, reply_len,
+					    reply_to);
+	}
+	paths = a->n_paths;
+	if (assoc_seen(e->assocs, a, si.vtag, &p->src, p->ip_len, e->now_ms, &old)) {
+		stats_inc(e->stats, STAT_S_REPLACED);
+		engine_sctp_event(e, ENGINE_SCTP_DELETE, &old, p->family);
+	}
+	stats_inc(e->stats, STAT_S_FORWARDED);
+	if (s->has_alt && addr_eq(&p->dst, &s->alt))
+		stats_inc(e->stats, STAT_S_ALT);
+	if (a->state != ASSOC_CLOSED &&
+	    (sctp_has(&si, SCTP_CHUNK_ABORT) || sctp_has(&si, SCTP_CHUNK_SHUTDOWN_COMPLETE))) {
+		/* Still routes the late packets of its tags until it expires. */
+		assoc_end(e->assocs, a, e->now_ms);
+		stats_inc(e->stats, STAT_S_ENDED);
+		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
+	} else if (a->n_paths != paths && a->state == ASSOC_EST) {
+		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
+	}
+	e->hit_vipa = s->vipa;
+	return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
+}
+
+/* The target's stack sends: everything leaves from the VIPA, the INIT ACK
+ * lists the VIPA's addresses only, and the distributors hear the tags. */
+static enum engine_verdict engine_sctp_out(struct engine *e, const struct view_rev *r,
+					   uint8_t *buf, size_t len, struct pkt *p, bool full)
+{
+	struct engine_sctp_ev ev;
+	struct sctp_info si;
+
+	if (addr_eq(&p->src, &p->dst)) {
+		/* The node talking to itself (the listener probe's INIT
+		 * ACK, daemon/sprobe): not a client's. */
+		stats_inc(e->stats, STAT_S_LOCAL);
+		stats_inc(e->stats, STAT_ACCEPTED);
+		return ENGINE_ACCEPT;
+	}
+	if (sctp_walk(buf, p, &si) != SCTP_OK)
+		return engine_drop(e, STAT_D_SCTP_MALFORMED);
+	memset(&ev, 0, sizeof(ev));
+	ev.family = p->family;
+	ev.ep = r->ep;
+	ev.cport = p->dport;
+	ev.vport = r->port;
+	ev.target = ASSOC_NO_TARGET;
+	ev.client = p->dst;
+	if (si.first_type == SCTP_CHUNK_INIT_ACK) {
+		const struct ip_addr addrs[2] = { r->vaddr, r->alt };
+		struct pkt q;
+		size_t n = 0;
+
+		/* The address list changes the packet's length: it is built in
+		 * e->out and passed from there. */
+		if (!e->out ||
+		    sctp_rewrite_init_ack(buf, p, addrs, r->has_alt ? 2 : 1, e->out, e->out_cap,
+					  &n) != SCTP_OK ||
+		    pkt_parse(e->out, n, &q) != PKT_OK ||
+		    mangle_rewrite(e->out, n, &q, MANGLE_SRC, &r->vaddr, r->port, full) !=
+			    MANGLE_OK)
+			return engine_drop(e, STAT_D_SCTP_REWRITE);
+		e->out_len = n;
+		ev.kind = ENGINE_SCTP_TAG;
+		ev.itag_c = si.vtag;	/* an INIT ACK carries the INIT's tag */
+		ev.itag_t = si.itag;
+		if (e->sctp && e->sctp->event)
+			e->sctp->event(e->sctp_arg, &ev);
+		stats_inc(e->stats, STAT_S_INIT_ACK);
+		stats_inc(e->stats, STAT_REWRITTEN);
+		return ENGINE_MANGLED;
+	}
+	if (si.first_type == SCTP_CHUNK_INIT) {
+		/* The stack begins an association itself (or answers the
+		 * client's INIT with its own in a collision): its tag, the
+		 * client's not known. */
+		ev.kind = ENGINE_SCTP_TAG;
+		ev.itag_t = si.itag;
+		stats_inc(e->stats, STAT_S_TGT_INIT);
+	} else if (sctp_has(&si, SCTP_CHUNK_ABORT) || sctp_has(&si, SCTP_CHUNK_SHUTDOWN_COMPLETE)) {
+		/* T bit: the tag is reflected, the stack's own; else the
+		 * client's (RFC 9260 3.3.7). */
+		ev.kind = ENGINE_SCTP_GONE;
+		if (si.t_bit)
+			ev.itag_t = si.vtag;
+		else
+			ev.itag_c = si.vtag;
+		stats_inc(e->stats, STAT_S_TGT_GONE);
+	}
+	if (ev.kind && (ev.itag_c || ev.itag_t) && e->sctp && e->sctp->event)
+		e->sctp->event(e->sctp_arg, &ev);
+	stats_inc(e->stats, STAT_S_TGT_XLATED);
+	return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
+}
+
 static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len,
 				      struct pkt *p, bool full, uint8_t *reply,
 				      size_t *reply_len, struct ip_addr *reply_to)
@@ -1132,6 +1414,8 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	}
 	if (s->svc->handoff && p->proto == IPPROTO_TCP)
 		return engine_hoff_pre(e, s, buf, len, p, full, reply, reply_len, reply_to);
+	if (p->proto == IPPROTO_SCTP)
+		return engine_sctp_pre(e, s, buf, len, p, full, reply, reply_len, reply_to);
 	engine_key(&k, p->family, p->proto, &p->src, p->sport, &p->dst, p->dport);
 	c = conn_lookup(e->conns, &k);
 	if (c && c->hoff.role == CONN_HOFF_FE && !is_syn) {
@@ -1306,6 +1590,8 @@ static enum engine_verdict engine_out(struct engine *e, uint8_t *buf, size_t len
 		goto pass;
 	if (r->handoff && p->proto == IPPROTO_TCP)
 		return engine_hoff_out(e, r, buf, len, p, full);
+	if (p->proto == IPPROTO_SCTP)
+		return engine_sctp_out(e, r, buf, len, p, full);
 	return engine_rewrite(e, buf, len, p, MANGLE_SRC, &r->vaddr, r->port, full);
 pass:
 	stats_inc(e->stats, STAT_UNMATCHED);
@@ -1321,6 +1607,7 @@ enum engine_verdict engine_packet(struct engine *e, enum engine_hook hook, uint8
 	enum pkt_status st;
 
 	e->hit_vipa = NULL;
+	e->out_len = 0;
 	stats_inc(e->stats, STAT_RX);
 	st = pkt_parse(buf, len, &p);
 	if (st != PKT_OK)

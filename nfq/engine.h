@@ -73,6 +73,9 @@ struct engine {
 	void *sctp_arg;
 	uint8_t *out;
 	size_t out_cap, out_len;
+	/* This node holds every association it should (it is ready): only then
+	 * does a packet without one get the no-state ABORT (else dropped). */
+	bool sctp_ready;
 	/* Out: the VIPA the last packet was forwarded for (ENGINE_MANGLED at
 	 * ENGINE_PRE), else NULL.  The caller times takeovers with it. */
 	const struct cfg_vipa *hit_vipa;
@@ -179,6 +182,9 @@ size_t engine_hoff_end(struct engine *e, const struct conn_key *k, uint32_t id, 
  * and requests the main thread never answered are dropped; at most
  * `budget` slots looked at.  Returns the number of slots freed. */
 size_t engine_hoff_expire(struct engine *e, size_t budget);
+
+/* Expiry callback for assoc_expire(): counts, and replicates the removal. */
+void engine_assoc_expired(const struct assoc *a, void *engine);
 
 /* Expiry callback for conn_expire(): keeps the per-node counts right. */
 void engine_conn_expired(const struct conn *c, void *engine);

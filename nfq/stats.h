@@ -68,6 +68,26 @@
 	X(H_TGT_NO_STATE, "handoff.tgt_no_state") /* TGT: reply with no entry: plain rewrite (SYN-ACK: dropped) */ \
 	X(H_ENDED, "handoff.ended")              /* entries ended by the other end */ \
 	X(H_SENT_LOCKED, "handoff.sent_outbox_full") /* sent at once: the outbox was full */ \
+	X(S_INIT, "sctp.inits")                  /* DIST: INITs routed (new associations) */ \
+	X(S_INIT_RETRANS, "sctp.init_retransmits") /* DIST: INITs of a known association */ \
+	X(S_RESTART, "sctp.restarts")            /* DIST: INITs restarting an association */ \
+	X(S_COLLISION, "sctp.init_collisions")   /* DIST: the client's INIT met the target's */ \
+	X(S_FORWARDED, "sctp.forwarded")         /* DIST: packets of known associations */ \
+	X(S_ALT, "sctp.via_alternate")           /* DIST: ... of which to the alternate address */ \
+	X(S_HINTED, "sctp.unknown_tag_routed")   /* DIST: tag not learnt yet: the INIT's target */ \
+	X(S_NO_STATE, "sctp.no_state")           /* DIST: no association: ABORT (M bit) */ \
+	X(S_TARGET_GONE, "sctp.target_gone")     /* DIST: its target died: ABORT, removed */ \
+	X(S_ENDED, "sctp.ended")                 /* DIST: ABORT / SHUTDOWN COMPLETE from the client */ \
+	X(S_REPLACED, "sctp.replaced")           /* DIST: older association gone after a restart */ \
+	X(S_EXPIRED, "sctp.expired")             /* DIST: idle associations removed */ \
+	X(S_INIT_ACK, "sctp.init_acks_rewritten") /* TGT: INIT ACK: VIPA addresses listed */ \
+	X(S_TGT_INIT, "sctp.target_inits")       /* TGT: INIT sent by the target's stack */ \
+	X(S_TGT_GONE, "sctp.target_ended")       /* TGT: ABORT / SHUTDOWN COMPLETE from the stack */ \
+	X(S_TGT_XLATED, "sctp.target_rewritten") /* TGT: packets sent as the VIPA */ \
+	X(S_LOCAL, "sctp.local")                 /* TGT: to this node itself (the probe): passed */ \
+	X(D_SCTP_MALFORMED, "drops.sctp_malformed") /* chunks that do not parse */ \
+	X(D_SCTP_WORKER, "drops.sctp_wrong_worker") /* SCTP queued to a worker without the table */ \
+	X(D_SCTP_REWRITE, "drops.sctp_rewrite")  /* INIT ACK that cannot be rewritten */ \
 	X(Q_ENOBUFS, "queue.enobufs")            /* netlink socket overran */  \
 	X(Q_VERDICT_ERR, "queue.verdict_errors")                               \
 	X(Q_TOO_BIG, "queue.payload_truncated")
