@@ -911,15 +911,63 @@ static int parse_dist(struct ld *ld, const config_setting_t *g, struct cfg_vipa 
 	return 0;
 }
 
+/* alternate_address: a second address of the VIPA's SCTP endpoint, held by
+ * another node than the VIPA (the next alive distributor), so it must name
+ * nothing else: not the VIPA, not a node, not another VIPA or alternate.  The
+ * distributor count is checked by the caller once the list is parsed. */
+static int parse_alt(struct ld *ld, const config_setting_t *g, size_t idx, const char *where,
+		     config_setting_t **sp)
+{
+	struct cfg *c = ld->c;
+	struct cfg_vipa *vp = &c->vipas[idx];
+	char ab[ADDR_STRLEN], vb[ADDR_STRLEN];
+	config_setting_t *s;
+	size_t i, j;
+	int r;
+
+	r = get_ip(ld, g, "alternate_address", false, where, &vp->alt, &s);
+	*sp = s;
+	if (r <= 0)
+		return r;
+	addr_fmt(&vp->alt, ab, sizeof(ab));
+	addr_fmt(&vp->addr, vb, sizeof(vb));
+	if (vp->alt.family != vp->addr.family)
+		return fail(ld, s, "alternate_address %s of vipa %s must be an %s address like "
+			    "the vipa", ab, vb, fam_name(vp->addr.family));
+	if (addr_eq(&vp->alt, &vp->addr))
+		return fail(ld, s, "alternate_address of vipa %s is the vipa itself; it must be "
+			    "a second address", vb);
+	for (i = 0; i < c->n_nodes; i++)
+		for (j = 0; j < c->nodes[i].n_addrs; j++)
+			if (addr_eq(&c->nodes[i].addrs[j].ip, &vp->alt))
+				return fail(ld, s, "alternate_address %s of vipa %s is also an "
+					    "address of node '%s'", ab, vb, c->nodes[i].name);
+	for (i = 0; i < idx; i++) {
+		const struct cfg_vipa *o = &c->vipas[i];
+		char ob[ADDR_STRLEN];
+
+		addr_fmt(&o->addr, ob, sizeof(ob));
+		if (addr_eq(&o->addr, &vp->alt))
+			return fail(ld, s, "alternate_address %s of vipa %s is also vipa %s "
+				    "(line %d)", ab, vb, ob, o->line);
+		if (o->has_alt && addr_eq(&o->alt, &vp->alt))
+			return fail(ld, s, "alternate_address %s of vipa %s is also the "
+				    "alternate_address of vipa %s (line %d)", ab, vb, ob, o->line);
+	}
+	vp->has_alt = true;
+	return 1;
+}
+
 static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 {
 	static const char *const keys[] = {
-		"address", "interface", "preempt", "distributors", "services", NULL
+		"address", "alternate_address", "interface", "preempt", "distributors",
+		"services", NULL
 	};
 	struct cfg *c = ld->c;
 	struct cfg_vipa *vp = &c->vipas[idx];
-	char where[ADDR_STRLEN + 8], ab[ADDR_STRLEN];
-	config_setting_t *s, *as;
+	char where[ADDR_STRLEN + 8], ab[ADDR_STRLEN], nb[ADDR_STRLEN];
+	config_setting_t *s, *as, *alts;
 	size_t i, j;
 	int len;
 
@@ -930,16 +978,23 @@ static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 		return -1;
 	addr_fmt(&vp->addr, ab, sizeof(ab));
 	snprintf(where, sizeof(where), "vipa %s", ab);
-	for (i = 0; i < idx; i++)
+	for (i = 0; i < idx; i++) {
 		if (addr_eq(&c->vipas[i].addr, &vp->addr))
 			return fail(ld, as, "duplicate vipa %s (first on line %d)", ab,
 				    c->vipas[i].line);
+		if (c->vipas[i].has_alt && addr_eq(&c->vipas[i].alt, &vp->addr))
+			return fail(ld, as, "vipa %s is also the alternate_address of vipa %s "
+				    "(line %d)", ab, addr_fmt(&c->vipas[i].addr, nb, sizeof(nb)),
+				    c->vipas[i].line);
+	}
 	for (i = 0; i < c->n_nodes; i++)
 		for (j = 0; j < c->nodes[i].n_addrs; j++)
 			if (addr_eq(&c->nodes[i].addrs[j].ip, &vp->addr))
 				return fail(ld, as, "vipa %s is also an address of node '%s'",
 					    ab, c->nodes[i].name);
 	if (check_keys(ld, g, keys, where) < 0)
+		return -1;
+	if (parse_alt(ld, g, idx, where, &alts) < 0)
 		return -1;
 	if (get_ifname(ld, g, "interface", true, where, vp->ifname) < 0)
 		return -1;
@@ -959,6 +1014,13 @@ static int parse_vipa(struct ld *ld, const config_setting_t *g, size_t idx)
 	for (i = 0; i < vp->n_dists; i++)
 		if (parse_dist(ld, config_setting_get_elem(s, (unsigned)i), vp, i, where) < 0)
 			return -1;
+	/* The next alive distributor after the VIPA's holder takes the
+	 * alternate: with a single one there is never a second node. */
+	if (vp->has_alt && vp->n_dists < 2)
+		return fail(ld, alts, "alternate_address of %s needs at least two distributors: "
+			    "the next alive one after the vipa's holder holds it, and with one "
+			    "there is no second node",
+			    where);
 
 	if (member(ld, g, "services", CONFIG_TYPE_LIST, true, where, &s) < 0)
 		return -1;

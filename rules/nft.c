@@ -553,10 +553,11 @@ reg32(uint32_t word)
 	return NFT_REG32_00 + word - 4;
 }
 
-/* One rule for match m; queue index qi < 0 means notrack only. */
+/* One rule for match m; queue index qi < 0 means notrack only, else the
+ * rule is the qi-th of the nq that split m over queues (rules_match_queues). */
 static void
 put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o, int qi,
-	 size_t idx)
+	 unsigned nq, size_t idx)
 {
 	bool v4 = m->family == AF_INET, pre = m->hook == RULES_HOOK_PREROUTING;
 	const char *chain = pre ? RULES_CHAIN_PRE : RULES_CHAIN_OUT;
@@ -612,7 +613,7 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 		err = err ? err : e_cmp_eq(r, NFT_REG_1, &port, 2);
 	}
 	err = err ? err : e_notrack(r);
-	if (qi >= 0 && o->workers > 1) {
+	if (qi >= 0 && nq > 1) {
 		/* The client side, concatenated from NFT_REG_2 on: the address,
 		 * then the port in the next 32-bit word, as nft lays it out. */
 		uint32_t hlen = alen, hv = (uint32_t)qi;
@@ -624,7 +625,7 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 						    2, reg32(8 + alen / 4));
 			hlen += 4;
 		}
-		err = err ? err : e_jhash(r, NFT_REG_2, hlen, o->workers, NFT_REG_1);
+		err = err ? err : e_jhash(r, NFT_REG_2, hlen, nq, NFT_REG_1);
 		err = err ? err : e_cmp_eq(r, NFT_REG_1, &hv, sizeof(hv));
 	}
 	if (qi >= 0)
@@ -759,13 +760,14 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 		put_inject_rule(&nb);
 	for (i = 0; i < n && !nb.err; i++) {
 		const struct rules_match *m = rules_get(r, i);
+		unsigned nq = rules_match_queues(r, m);
 
-		if (!m->queue) {
-			put_rule(&nb, m, o, -1, i);
+		if (nq == 0) {
+			put_rule(&nb, m, o, -1, 0, i);
 			continue;
 		}
-		for (q = 0; q < o->workers && !nb.err; q++)
-			put_rule(&nb, m, o, (int)q, i);
+		for (q = 0; q < nq && !nb.err; q++)
+			put_rule(&nb, m, o, (int)q, nq, i);
 	}
 	if (sy->on) {
 		put_chain(&nb, RULES_TABLE, RULES_CHAIN_IN, NF_INET_LOCAL_IN);

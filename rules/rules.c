@@ -166,6 +166,7 @@ static int
 build_distributor(struct rules *r, const struct cfg *c, size_t self)
 {
 	size_t v, s;
+	bool sctp;
 	int err;
 
 	for (v = 0; v < c->n_vipas; v++) {
@@ -173,14 +174,26 @@ build_distributor(struct rules *r, const struct cfg *c, size_t self)
 
 		if (!is_distributor(vp, self) || vp->n_svcs == 0)
 			continue;
+		sctp = false;
 		for (s = 0; s < vp->n_svcs; s++) {
 			err = add_one(r, RULES_HOOK_PREROUTING, &vp->addr, 1, vp->svcs[s].proto,
+				      vp->svcs[s].port, true);
+			if (err)
+				return err;
+			if (!vp->has_alt || vp->svcs[s].proto != IPPROTO_SCTP)
+				continue;
+			/* Only SCTP services answer on the alternate address. */
+			sctp = true;
+			err = add_one(r, RULES_HOOK_PREROUTING, &vp->alt, 1, IPPROTO_SCTP,
 				      vp->svcs[s].port, true);
 			if (err)
 				return err;
 		}
 		err = add_one(r, RULES_HOOK_PREROUTING, &vp->addr, 1,
 			      icmp_proto(vp->addr.family), 0, true);
+		if (!err && sctp)
+			err = add_one(r, RULES_HOOK_PREROUTING, &vp->alt, 1,
+				      icmp_proto(vp->alt.family), 0, true);
 		if (err)
 			return err;
 	}
@@ -343,6 +356,16 @@ rules_inject_accept(const struct rules *r)
 	return r->inject_accept;
 }
 
+unsigned
+rules_match_queues(const struct rules *r, const struct rules_match *m)
+{
+	if (!m->queue)
+		return 0;
+	if (m->proto == IPPROTO_SCTP)
+		return 1;
+	return r->opts.workers;
+}
+
 /* A growing string; the first allocation failure sticks. */
 struct sbuf {
 	char *p;
@@ -444,7 +467,7 @@ static void
 render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 {
 	const char *name = hook == RULES_HOOK_PREROUTING ? RULES_CHAIN_PRE : RULES_CHAIN_OUT;
-	unsigned w = r->opts.workers, i;
+	unsigned w, i;
 	size_t k;
 
 	sb_printf(b, "\tchain %s {\n", name);
@@ -456,7 +479,8 @@ render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 
 		if (m->hook != hook)
 			continue;
-		if (!m->queue) {
+		w = rules_match_queues(r, m);
+		if (w == 0) {
 			sb_printf(b, "\t\t");
 			render_match(b, m);
 			sb_printf(b, "\n");

@@ -8,6 +8,9 @@
  * Everything lives in `table inet clusterd`, three base chains of type filter
  * at priority raw (-300), policy accept:
  *   prerouting  distributor: VIPA traffic and ICMP errors to the VIPA, queued;
+ *               with an alternate_address and SCTP services, also SCTP to the
+ *               alternate address on each SCTP service port and ICMP errors
+ *               to it, queued (the distributor that holds it must see them);
  *               target: traffic to self's addresses on the target port,
  *               notrack only (the flow is asymmetric);
  *   output      target of a handoff service: first `meta mark RULES_INJECT_MARK
@@ -19,9 +22,14 @@
  *               dropped: a flood from elsewhere never reaches the daemon's
  *               socket (where each datagram would cost MACs and could push
  *               heartbeats out of the buffer).
- * A queued match becomes W rules, one per worker queue, chosen by a jhash of
- * the client side of the flow with a fixed seed (same on every node and
- * restart).  No bypass, no fanout: without a reader the kernel drops. */
+ * A queued TCP, UDP or ICMP match becomes W rules, one per worker queue,
+ * chosen by a jhash of the client side of the flow with a fixed seed (same on
+ * every node and restart).  A queued SCTP match, in either chain, to the VIPA
+ * or to its alternate, becomes ONE rule `... queue num queue_base`: every
+ * SCTP packet goes to worker 0, which owns the association table, because a
+ * multihomed client's paths have different addresses and an address hash
+ * would split one association over workers (rules_match_queues()).  No
+ * bypass, no fanout: without a reader the kernel drops. */
 #ifndef CLUSTERD_RULES_H
 #define CLUSTERD_RULES_H
 
@@ -103,6 +111,12 @@ const struct rules_sync *rules_sync_filter(const struct rules *r);
  * accept`: self is a target (by any list, a rule's included) of a service
  * with handoff. */
 bool rules_inject_accept(const struct rules *r);
+
+/* How many rules a match renders, each with its own queue: 0 when it is not
+ * queued (notrack only, one rule without a queue), 1 for SCTP (queue_base,
+ * no hash), else workers (queue_base + i where the jhash is i).  The nft text
+ * and the libnftnl batch both follow it. */
+unsigned rules_match_queues(const struct rules *r, const struct rules_match *m);
 
 /* The ICMP (AF_INET) or ICMPv6 (AF_INET6) error types that are queued, in
  * ascending order; *n gets their count.  NULL for another family. */

@@ -7,8 +7,9 @@
  *   rules_tool remove
  *
  * It reads no file: the configuration is the fixed one below (etc's example
- * with handoff on tcp 80, plus an IPv6 VIPA where d1 is both distributor and
- * target), so the test does not depend on the parser. */
+ * with handoff on tcp 80 and alternate_address 10.2.0.101, plus an IPv6 VIPA
+ * distributed by d1 and d2, with alternate_address fd00::101, where d1 is
+ * both distributor and target), so the test does not depend on the parser. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +37,7 @@ const char *__asan_default_options(void)
 
 enum { D1, D2, T1, T2, N_NODES };
 
-static struct cfg_addr a_d1[3], a_d2[1], a_t1[2], a_t2[1];
+static struct cfg_addr a_d1[3], a_d2[2], a_t1[2], a_t2[1];
 static struct cfg_node nodes[N_NODES];
 static struct cfg_target tg_t1t2[2] = { { T1, 1 }, { T2, 1 } };
 static struct cfg_target tg_t2[1] = { { T2, 1 } };
@@ -45,8 +46,8 @@ static struct cfg_distributor dists4[2] = {
 	{ D1, NULL, 0 },
 	{ D2, tg_t2, 1 },
 };
-static struct cfg_distributor dists6[1] = { { D1, NULL, 0 } };
-static struct cfg_service svcs4[3], svcs6[1];
+static struct cfg_distributor dists6[2] = { { D1, NULL, 0 }, { D2, NULL, 0 } };
+static struct cfg_service svcs4[3], svcs6[2];
 static struct cfg_vipa vipas[2];
 static struct cfg cfg;
 
@@ -77,6 +78,7 @@ build_cfg(void)
 	set_addr(&a_d1[1], "10.3.0.11");
 	set_addr(&a_d1[2], "fd00::11");
 	set_addr(&a_d2[0], "10.2.0.12");
+	set_addr(&a_d2[1], "fd00::12");
 	set_addr(&a_t1[0], "10.2.0.21");
 	set_addr(&a_t1[1], "fd00::21");
 	set_addr(&a_t2[0], "10.2.0.22");
@@ -85,7 +87,7 @@ build_cfg(void)
 	nodes[D1].n_addrs = 3;
 	snprintf(nodes[D2].name, CFG_NAME_MAX, "d2");
 	nodes[D2].addrs = a_d2;
-	nodes[D2].n_addrs = 1;
+	nodes[D2].n_addrs = 2;
 	snprintf(nodes[T1].name, CFG_NAME_MAX, "t1");
 	nodes[T1].addrs = a_t1;
 	nodes[T1].n_addrs = 2;
@@ -98,17 +100,23 @@ build_cfg(void)
 	set_svc(&svcs4[1], 53, IPPROTO_UDP, 53, tg_t1t2, 2);
 	set_svc(&svcs4[2], 3868, IPPROTO_SCTP, 3868, tg_t1d1, 2);
 	addr_parse(&vipas[0].addr, "10.2.0.100");
+	/* SCTP to it is queued by d1 and d2 like to the VIPA, to one queue */
+	addr_parse(&vipas[0].alt, "10.2.0.101");
+	vipas[0].has_alt = true;
 	vipas[0].dists = dists4;
 	vipas[0].n_dists = 2;
 	vipas[0].svcs = svcs4;
 	vipas[0].n_svcs = 3;
 
 	set_svc(&svcs6[0], 443, IPPROTO_TCP, 8443, tg_t1d1, 2);
+	set_svc(&svcs6[1], 3868, IPPROTO_SCTP, 3868, tg_t1d1, 2);
 	addr_parse(&vipas[1].addr, "fd00::100");
+	addr_parse(&vipas[1].alt, "fd00::101");
+	vipas[1].has_alt = true;
 	vipas[1].dists = dists6;
-	vipas[1].n_dists = 1;
+	vipas[1].n_dists = 2;
 	vipas[1].svcs = svcs6;
-	vipas[1].n_svcs = 1;
+	vipas[1].n_svcs = 2;
 
 	cfg.nodes = nodes;
 	cfg.n_nodes = N_NODES;

@@ -946,6 +946,96 @@ static const struct rcase rcases[] = {
 		   "} #!\n"),
 	  "path_prefix 'static' must start with '/'" },
 
+	/* alternate_address (SCTP association failover) */
+	{ "alt_bad_ip",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"10.0.0.300\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "'alternate_address' in vipa 10.0.0.100 is not an IPv4 or IPv6 address: "
+	  "'10.0.0.300'" },
+	{ "alt_type",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = 5; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "'alternate_address' in vipa 10.0.0.100 must be a string" },
+	{ "alt_family",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"2001:db8::101\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "alternate_address 2001:db8::101 of vipa 10.0.0.100 must be an IPv4 address like "
+	  "the vipa" },
+	{ "alt_family_v6",
+	  BASE "vipas = ( { address = \"2001:db8::100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"10.0.0.101\"; #!\n"
+	  "  distributors = ( { node = \"t6\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t6\" ); } ); } );\n",
+	  "alternate_address 10.0.0.101 of vipa 2001:db8::100 must be an IPv6 address like "
+	  "the vipa" },
+	{ "alt_is_vipa",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"10.0.0.100\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "alternate_address of vipa 10.0.0.100 is the vipa itself; it must be a second "
+	  "address" },
+	/* the same address written another way is still the same */
+	{ "alt_is_vipa_v6",
+	  CLUSTER "nodes = (\n"
+	  "  { name = \"d1\"; addresses = ( { ip = \"2001:db8::11\"; } ); },\n"
+	  "  { name = \"d2\"; addresses = ( { ip = \"2001:db8::12\"; } ); } );\n"
+	  "vipas = ( { address = \"2001:db8::100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"2001:db8:0:0::100\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"d2\" ); } ); } );\n",
+	  "alternate_address of vipa 2001:db8::100 is the vipa itself" },
+	{ "alt_is_node_addr",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"10.0.0.12\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "alternate_address 10.0.0.12 of vipa 10.0.0.100 is also an address of node 'd2'" },
+	{ "alt_is_other_vipa",
+	  BASE "vipas = (\n"
+	  " { address = \"10.0.0.1\"; interface = \"lan0\"; distributors = ( { node = \"d1\"; }"
+	  " );\n"
+	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); } ); },\n"
+	  " { address = \"10.0.0.2\"; interface = \"lan0\";\n"
+	  "   alternate_address = \"10.0.0.1\"; #!\n"
+	  "   distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "   services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t2\" ); } ); } );\n",
+	  "alternate_address 10.0.0.1 of vipa 10.0.0.2 is also vipa 10.0.0.1 (line 10)" },
+	/* a later VIPA that is an earlier VIPA's alternate: refused at its address */
+	{ "vipa_is_other_alt",
+	  BASE "vipas = (\n"
+	  " { address = \"10.0.0.1\"; interface = \"lan0\"; alternate_address = \"10.0.0.2\";\n"
+	  "   distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "   services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); },\n"
+	  " { address = \"10.0.0.2\"; #!\n"
+	  "   interface = \"lan0\"; distributors = ( { node = \"d1\"; } );\n"
+	  "   services = ( { port = 80; protocol = \"tcp\"; targets = ( \"t2\" ); } ); } );\n",
+	  "vipa 10.0.0.2 is also the alternate_address of vipa 10.0.0.1 (line 10)" },
+	{ "alt_is_other_alt",
+	  BASE "vipas = (\n"
+	  " { address = \"10.0.0.1\"; interface = \"lan0\"; alternate_address = \"10.0.0.9\";\n"
+	  "   distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+	  "   services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); },\n"
+	  " { address = \"10.0.0.2\"; interface = \"lan0\";\n"
+	  "   alternate_address = \"10.0.0.9\"; #!\n"
+	  "   distributors = ( { node = \"d2\"; }, { node = \"d1\"; } );\n"
+	  "   services = ( { port = 3869; protocol = \"sctp\"; targets = ( \"t2\" ); } ); } );\n",
+	  "alternate_address 10.0.0.9 of vipa 10.0.0.2 is also the alternate_address of vipa "
+	  "10.0.0.1 (line 10)" },
+	{ "alt_one_distributor",
+	  BASE "vipas = ( { address = \"10.0.0.100\"; interface = \"lan0\";\n"
+	  "  alternate_address = \"10.0.0.101\"; #!\n"
+	  "  distributors = ( { node = \"d1\"; } );\n"
+	  "  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\" ); } ); } );\n",
+	  "alternate_address of vipa 10.0.0.100 needs at least two distributors: the next "
+	  "alive one after the vipa's holder holds it, and with one there is no second node" },
+
 	/* The brief's own example: two VIPAs, one target, one target_port. */
 	{ "ambiguous_two_vipas",
 	  BASE "vipas = (\n"
@@ -1074,6 +1164,61 @@ static void test_accepts(void **state)
 	}
 }
 
+/* alternate_address: loaded into cfg_vipa.alt/has_alt; absent leaves has_alt
+ * false; accepted without an SCTP service too (it then serves nothing). */
+static void test_alternate_address(void **state)
+{
+	static const char v4[] = BASE "vipas = (\n"
+		" { address = \"10.0.0.100\"; interface = \"lan0\"; alternate_address = "
+		"\"10.0.0.101\";\n"
+		"   distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+		"   services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t1\", \"t2\" ); },\n"
+		"                { port = 80; protocol = \"tcp\"; targets = ( \"t1\" ); } ); },\n"
+		" { address = \"10.0.0.102\"; interface = \"lan0\";\n"
+		"   distributors = ( { node = \"d2\"; } );\n"
+		"   services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"t2\" );\n"
+		"                  target_port = 3869; } ); },\n"
+		" { address = \"10.0.0.103\"; interface = \"lan0\"; alternate_address = "
+		"\"10.0.0.104\";\n"
+		"   distributors = ( { node = \"d2\"; }, { node = \"d1\"; } );\n"
+		"   services = ( { port = 81; protocol = \"tcp\"; targets = ( \"t1\" );\n"
+		"                  target_port = 81; } ); } );\n";
+	static const char v6[] = CLUSTER "nodes = (\n"
+		"  { name = \"d1\"; addresses = ( { ip = \"2001:db8::11\"; } ); },\n"
+		"  { name = \"d2\"; addresses = ( { ip = \"2001:db8::12\"; } ); } );\n"
+		"vipas = ( { address = \"2001:db8::100\"; interface = \"lan0\";\n"
+		"  alternate_address = \"2001:db8:1::100\";\n"
+		"  distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );\n"
+		"  services = ( { port = 3868; protocol = \"sctp\"; targets = ( \"d2\" ); } ); } );\n";
+	char path[64], err[CFG_ERR_MAX];
+	struct cfg *c;
+
+	write_tmp(path, sizeof(path), v4);
+	c = cfg_load(path, "d1", err, sizeof(err));
+	unlink(path);
+	if (!c)
+		fail_msg("v4: %s", err);
+	assert_int_equal(c->n_vipas, 3);
+	assert_true(c->vipas[0].has_alt);
+	assert_addr(&c->vipas[0].alt, "10.0.0.101");
+	assert_addr(&c->vipas[0].addr, "10.0.0.100");
+	assert_int_equal(c->vipas[0].n_dists, 2);
+	assert_false(c->vipas[1].has_alt);
+	assert_int_equal(c->vipas[1].alt.family, 0);
+	assert_true(c->vipas[2].has_alt);	/* no SCTP service: accepted */
+	assert_addr(&c->vipas[2].alt, "10.0.0.104");
+	cfg_free(c);
+
+	write_tmp(path, sizeof(path), v6);
+	c = cfg_load(path, "d1", err, sizeof(err));
+	unlink(path);
+	if (!c)
+		fail_msg("v6: %s", err);
+	assert_true(c->vipas[0].has_alt);
+	assert_addr(&c->vipas[0].alt, "2001:db8:1::100");
+	cfg_free(c);
+}
+
 static void test_names(void **state)
 {
 	assert_string_equal(cfg_proto_name(IPPROTO_TCP), "tcp");
@@ -1113,6 +1258,7 @@ int main(void)
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_include),
 		cmocka_unit_test(test_accepts),
+		cmocka_unit_test(test_alternate_address),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_small_errbuf),
 	};
