@@ -83,10 +83,18 @@ static const struct ctl_colspec ctl_conn_cols[] = {
 	{ "packets", "PACKETS" }, { "bytes", "BYTES" }, { "handoff", "HANDOFF" },
 };
 
+static const struct ctl_colspec ctl_assoc_cols[] = {
+	{ "vipa", "VIPA" }, { "port", "PORT" }, { "client_port", "CLIENT_PORT" },
+	{ "client_tag", "CLIENT_TAG" }, { "target_tag", "TARGET_TAG" }, { "state", "STATE" },
+	{ "target", "TARGET" }, { "paths", "PATHS" }, { "packets", "PACKETS" },
+	{ "bytes", "BYTES" }, { "idle_ms", "IDLE_MS" }, { "age_ms", "AGE_MS" },
+	{ "flags", "FLAGS" },
+};
+
 static const struct ctl_colspec ctl_vipa_cols[] = {
 	{ "address", "VIPA" }, { "interface", "INTERFACE" }, { "role", "ROLE" },
-	{ "owner", "OWNER" }, { "backup", "BACKUP" }, { "since", "SINCE" },
-	{ "services", "SERVICES" },
+	{ "owner", "OWNER" }, { "backup", "BACKUP" }, { "alternate", "ALTERNATE" },
+	{ "since", "SINCE" }, { "services", "SERVICES" },
 };
 
 static const struct ctl_colspec ctl_node_cols[] = {
@@ -593,6 +601,7 @@ static void ctl_render_conns(const json_t *reply, FILE *out)
 {
 	const json_t *conns = json_object_get(reply, "conns");
 	const json_t *total = json_object_get(reply, "total");
+	const json_t *assocs;
 
 	ctl_render_list(out, reply, "conns", ctl_conn_cols, CTL_NELEM(ctl_conn_cols),
 			"no connections");
@@ -603,6 +612,25 @@ static void ctl_render_conns(const json_t *reply, FILE *out)
 			json_integer_value(total), json_array_size(conns));
 	else if (json_array_size(conns) > 0)
 		fprintf(out, "%" JSON_INTEGER_FORMAT " connections\n",
+			json_integer_value(total));
+
+	/* The SCTP associations: a second table, when there are any (a node
+	 * without SCTP prints what it always did). */
+	assocs = json_object_get(reply, "associations");
+	total = json_object_get(reply, "associations_total");
+	if (json_array_size(assocs) == 0 &&
+	    !(json_is_integer(total) && json_integer_value(total) > 0))
+		return;
+	fputc('\n', out);
+	ctl_render_list(out, reply, "associations", ctl_assoc_cols, CTL_NELEM(ctl_assoc_cols),
+			"no associations shown");
+	if (!json_is_integer(total))
+		return;
+	if (json_is_true(json_object_get(reply, "associations_truncated")))
+		fprintf(out, "%" JSON_INTEGER_FORMAT " associations, %zu shown (truncated)\n",
+			json_integer_value(total), json_array_size(assocs));
+	else
+		fprintf(out, "%" JSON_INTEGER_FORMAT " associations\n",
 			json_integer_value(total));
 }
 
@@ -665,6 +693,26 @@ static json_t *ctl_services_summary(const json_t *services)
 		ctl_oom();
 	s = json_string(len > 0 ? buf : "-");
 	free(buf);
+	if (s == NULL)
+		ctl_oom();
+	return s;
+}
+
+/* One cell for a VIPA's alternate address: "ADDR (HOLDER)", the holder "-"
+ * while none is known. */
+static json_t *ctl_alternate_summary(const json_t *alt)
+{
+	char *addr = ctl_cell(json_object_get(alt, "address"));
+	char *holder = ctl_cell(json_object_get(alt, "holder"));
+	char *buf;
+	json_t *s;
+
+	if (asprintf(&buf, "%s (%s)", addr, holder) < 0)
+		ctl_oom();
+	s = json_string(buf);
+	free(buf);
+	free(addr);
+	free(holder);
 	if (s == NULL)
 		ctl_oom();
 	return s;
@@ -733,13 +781,17 @@ static void ctl_render_status(const json_t *reply, FILE *out)
 			ctl_oom();
 		for (i = 0; i < json_array_size(vipas); i++) {
 			json_t *row = json_deep_copy(json_array_get(vipas, i));
-			const json_t *svc;
+			const json_t *svc, *alt;
 
 			if (row == NULL)
 				ctl_oom();
 			svc = json_object_get(row, "services");
 			if (json_is_array(svc) &&
 			    json_object_set_new(row, "services", ctl_services_summary(svc)) != 0)
+				ctl_oom();
+			alt = json_object_get(row, "alternate");
+			if (json_is_object(alt) &&
+			    json_object_set_new(row, "alternate", ctl_alternate_summary(alt)) != 0)
 				ctl_oom();
 			if (json_array_append_new(rows, row) != 0)
 				ctl_oom();

@@ -25,7 +25,7 @@
 #define CTLPROTO_CMDS(X)                                                                 \
 	X(STATUS, status, 0, false, NULL, "node, uptime, VIPAs and their roles, cluster nodes") \
 	X(TARGETS, targets, 0, false, NULL, "targets of every service and their state")  \
-	X(CONNS, conns, 0, true, NULL, "the connection table")                           \
+	X(CONNS, conns, 0, true, NULL, "the connection table and the SCTP associations") \
 	X(STATS, stats, 0, false, NULL, "packet, drop, queue, connection and sync counters") \
 	X(CDAT, cdat, 0, false, NULL, "the cluster destination address table")           \
 	X(DRAIN, drain, 1, false, "NODE", "send no new connections to target NODE")      \

@@ -5,9 +5,10 @@
  * from it, one ctl_cmd_<word> per command.
  *
  * Lock order (every mutex of the daemon):
- *   - struct worker.lock, one per worker: guards its connection table.  The
- *     worker holds it for one packet or one expiry step; any other thread for
- *     one bounded chunk of buckets or one lookup.
+ *   - struct worker.lock, one per worker: guards its connection table (and
+ *     worker 0's, its SCTP association table too).  The worker holds it for
+ *     one packet or one expiry step; any other thread for one bounded chunk
+ *     of buckets or pool slots, or one lookup.
  *   - struct daemon.replica_lock: guards the replica store (daemon/drepl.c).
  *   - dhand's pend_lock: guards a target's pending handoff requests
  *     (daemon/dhand.c), a leaf: nothing is taken while it is held.
@@ -24,8 +25,10 @@
  * each time its socket is writable and what was formatted is gone, one step
  * copies at most CTL_STEP_BUCKETS buckets, CTL_LOCK_BUCKETS at a time under
  * that worker's lock, stopping early at CTL_STEP_ROWS rows, formats them and
- * writes what the socket takes.  A slow reader costs nothing but its buffer:
- * its socket stays unwritable and the loop does not wake for it. */
+ * writes what the socket takes.  The SCTP associations (worker 0's table)
+ * follow the same way, by pool slot (CTL_LOCK_SLOTS a hold).  A slow reader
+ * costs nothing but its buffer: its socket stays unwritable and the loop does
+ * not wake for it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -50,6 +53,7 @@
 #include "daemon/drepl.h"
 #include "daemon/subsys.h"
 #include "daemon/worker.h"
+#include "nfq/assoc.h"
 
 #define CTL_CONNS_MAX 100000	/* rows in one `conns` answer */
 
@@ -63,8 +67,25 @@
 #define CTL_LOCK_BUCKETS 2048	/* buckets per hold of a worker's lock */
 #define CTL_STEP_BUCKETS 65536	/* buckets per step of one dump */
 #define CTL_STEP_ROWS 512	/* a step stops once it holds this many rows */
+#define CTL_ASSOCS_MAX 100000	/* associations in one `conns` answer */
+#define CTL_LOCK_SLOTS 1024	/* association pool slots per hold of worker 0's lock */
+#define CTL_ASSOC_STEP_SLOTS 65536	/* association slots per step of one dump */
+/* The association rows of one step: a hold never visits more slots than
+ * there is room left for, so nothing is allocated under the lock. */
+#define CTL_ASSOC_COPY (CTL_STEP_ROWS + CTL_LOCK_SLOTS)
 
-/* A streamed answer under way. */
+/* An SCTP association as `conns` shows it: what is copied out of the table
+ * under the lock (the entry itself carries the table's index links). */
+struct ctl_assoc_row {
+	struct assoc_ports p;
+	uint32_t itag_c, itag_t, target;
+	uint8_t state, flags, n_paths;
+	struct ip_addr paths[ASSOC_PATHS];
+	uint64_t created_ms, last_ms, packets, bytes;
+};
+
+/* A streamed answer under way: the connections of every worker, then the
+ * associations of worker 0's table. */
 struct ctl_dump {
 	unsigned worker;	/* cursor: the worker's table being read */
 	size_t bucket;		/* and its next bucket */
@@ -75,6 +96,12 @@ struct ctl_dump {
 	struct conn *copy;
 	size_t n_copy, cap_copy;
 	bool lost;		/* a row could not be copied (no memory) */
+	/* The associations, once the connections are written: a slot cursor
+	 * into the table, rows formatted, the table's count at the end. */
+	bool in_assocs;
+	size_t slot, a_rows, a_total;
+	struct ctl_assoc_row *a_copy;	/* CTL_ASSOC_COPY rows */
+	size_t a_n_copy;
 };
 
 struct ctl_client {
@@ -181,6 +208,7 @@ static void ctl_drop(struct ctl_server *s, struct ctl_client *c)
 	free(c->out);
 	if (c->dump) {
 		free(c->dump->copy);
+		free(c->dump->a_copy);
 		free(c->dump);
 		s->dumps--;
 	}
@@ -279,6 +307,19 @@ static json_t *ctl_status(struct daemon *d)
 		json_object_set_new(jv, "yielded", json_boolean(vs->yield));
 		json_object_set_new(jv, "since", json_string(since));
 		json_object_set_new(jv, "changed_ms", json_integer((json_int_t)vs->changed_ms));
+		if (vp->has_alt) {
+			/* The alternate address (SCTP association failover): held
+			 * by the distributor after the owner; holder null while no
+			 * node is known to hold it. */
+			json_t *ja = json_object();
+
+			json_object_set_new(ja, "address",
+					    json_string(addr_fmt(&vp->alt, ab, sizeof(ab))));
+			json_object_set_new(ja, "held", json_boolean(vs->alt_owned));
+			json_object_set_new(ja, "holder", vs->alt_holder[0] ?
+					    json_string(vs->alt_holder) : json_null());
+			json_object_set_new(jv, "alternate", ja);
+		}
 		for (size_t k = 0; k < vp->n_svcs; k++) {
 			const struct cfg_service *s = &vp->svcs[k];
 			const struct view_service *vsv =
@@ -519,6 +560,8 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 			      cn->packets, cn->bytes, hoff);
 }
 
+static bool ctl_assoc_step(struct daemon *d, struct ctl_client *c);
+
 /* One step of a dump: copies the rows of up to CTL_STEP_BUCKETS buckets, a
  * lock hold of CTL_LOCK_BUCKETS at a time, stopping at CTL_STEP_ROWS rows,
  * and formats them into the client's buffer (empty on entry).  Each lock hold
@@ -530,6 +573,8 @@ static bool ctl_dump_step(struct daemon *d, struct ctl_client *c)
 	size_t budget = CTL_STEP_BUCKETS;
 	uint64_t now;
 
+	if (x->in_assocs)
+		return ctl_assoc_step(d, c);
 	x->n_copy = 0;
 	while (budget && x->n_copy < CTL_STEP_ROWS && x->worker < d->n_workers) {
 		struct worker *w = &d->workers[x->worker];
@@ -565,9 +610,148 @@ static bool ctl_dump_step(struct daemon *d, struct ctl_client *c)
 	if (x->total < x->rows)
 		x->total = x->rows;
 	/* Truncated: rows left out for the limit (or for want of memory), not
-	 * rows that came in behind the cursor. */
-	if (!ctl_out_printf(c, "],\"total\":%zu,\"truncated\":%s}\n", x->total,
-			    x->lost || (x->rows >= CTL_CONNS_MAX && x->total > x->rows) ?
+	 * rows that came in behind the cursor.  The associations follow, from
+	 * the next step on. */
+	if (!ctl_out_printf(c, "],\"total\":%zu,\"truncated\":%s,\"associations\":[",
+			    x->total, x->lost || (x->rows >= CTL_CONNS_MAX && x->total > x->rows) ?
+			    "true" : "false"))
+		return false;
+	x->in_assocs = true;
+	return true;
+}
+
+/* --- conns: the SCTP associations, after the connections ------------------------------ */
+
+static void ctl_assoc_copy(const struct assoc *a, void *arg)
+{
+	struct ctl_dump *x = arg;
+	struct ctl_assoc_row *r;
+
+	/* Past the limit: counted in the total, not shown (truncated).  The
+	 * second bound cannot be reached (a hold visits no more slots than
+	 * there is room for) but keeps the copy inside its array. */
+	if (x->a_rows + x->a_n_copy >= CTL_ASSOCS_MAX || x->a_n_copy >= CTL_ASSOC_COPY)
+		return;
+	r = &x->a_copy[x->a_n_copy++];
+	r->p = a->p;
+	r->itag_c = a->itag_c;
+	r->itag_t = a->itag_t;
+	r->target = a->target;
+	r->state = a->state;
+	r->flags = a->flags;
+	r->n_paths = a->n_paths <= ASSOC_PATHS ? a->n_paths : ASSOC_PATHS;
+	memcpy(r->paths, a->paths, r->n_paths * sizeof(r->paths[0]));
+	r->created_ms = a->created_ms;
+	r->last_ms = a->last_ms;
+	r->packets = a->packets;
+	r->bytes = a->bytes;
+}
+
+static const char *ctl_assoc_state_name(uint8_t s)
+{
+	switch (s) {
+	case ASSOC_INIT:
+		return "init";
+	case ASSOC_EST:
+		return "established";
+	case ASSOC_CLOSED:
+		return "closed";
+	default:
+		return "?";
+	}
+}
+
+static bool ctl_assoc_row(struct ctl_client *c, const struct cfg *cf,
+			  const struct ctl_assoc_row *a, uint64_t now, bool first)
+{
+	static const struct { uint8_t bit; const char *name; } flags[] = {
+		{ ASSOC_F_RESTART, "restart" }, { ASSOC_F_COLLISION, "collision" },
+		{ ASSOC_F_TGT_INIT, "target_init" }, { ASSOC_F_RETARGET, "retarget" },
+	};
+	char vipa[ADDR_STRLEN + 2] = "null", name[6 * CFG_NAME_MAX + 3] = "null";
+	char paths[ASSOC_PATHS * (ADDR_STRLEN + 3) + 1] = "", fl[64] = "";
+	size_t k = 0;
+
+	/* Indexes of the running configuration: a reload may have removed the
+	 * VIPA or the node since (null then). */
+	if (a->p.ep < cf->n_vipas) {
+		char ab[ADDR_STRLEN];
+
+		snprintf(vipa, sizeof(vipa), "\"%s\"",
+			 addr_fmt(&cf->vipas[a->p.ep].addr, ab, sizeof(ab)));
+	}
+	if (a->target != ASSOC_NO_TARGET && a->target < cf->n_nodes)
+		ctl_json_str(name, sizeof(name), cf->nodes[a->target].name);
+	for (size_t i = 0; i < a->n_paths; i++) {
+		char ab[ADDR_STRLEN];
+
+		k += (size_t)snprintf(paths + k, sizeof(paths) - k, "%s\"%s\"", i ? "," : "",
+				      addr_fmt(&a->paths[i], ab, sizeof(ab)));
+	}
+	k = 0;
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (a->flags & flags[i].bit)
+			k += (size_t)snprintf(fl + k, sizeof(fl) - k, "%s\"%s\"", k ? "," : "",
+					      flags[i].name);
+	return ctl_out_printf(c, "%s{\"vipa\":%s,\"port\":%u,\"client_port\":%u,"
+			      "\"client_tag\":\"0x%08" PRIx32 "\",\"target_tag\":\"0x%08" PRIx32
+			      "\",\"state\":\"%s\",\"target\":%s,\"paths\":[%s],\"packets\":%"
+			      PRIu64 ",\"bytes\":%" PRIu64 ",\"idle_ms\":%" PRIu64 ",\"age_ms\":%"
+			      PRIu64 ",\"flags\":[%s]}", first ? "" : ",", vipa, a->p.vport,
+			      a->p.cport, a->itag_c, a->itag_t, ctl_assoc_state_name(a->state), name,
+			      paths, a->packets, a->bytes,
+			      now > a->last_ms ? now - a->last_ms : 0,
+			      now > a->created_ms ? now - a->created_ms : 0, fl);
+}
+
+/* One step of the associations: up to CTL_ASSOC_STEP_SLOTS pool slots of
+ * worker 0's table (every SCTP packet is queued to it), CTL_LOCK_SLOTS a
+ * hold, stopping at CTL_STEP_ROWS rows, formatted after the lock is let go.
+ * Rows added or removed during the dump may or may not show (entries never
+ * move in the pool); the others show once.  false: out of memory. */
+static bool ctl_assoc_step(struct daemon *d, struct ctl_client *c)
+{
+	struct ctl_dump *x = c->dump;
+	struct worker *w = d->n_workers ? &d->workers[0] : NULL;
+	size_t budget = CTL_ASSOC_STEP_SLOTS;
+	bool end = !w;
+	uint64_t now;
+
+	x->a_n_copy = 0;
+	while (!end && budget && x->a_n_copy < CTL_STEP_ROWS) {
+		size_t n = CTL_ASSOC_COPY - x->a_n_copy;
+
+		if (n > CTL_LOCK_SLOTS)
+			n = CTL_LOCK_SLOTS;
+		if (n > budget)
+			n = budget;
+		pthread_mutex_lock(&w->lock);
+		if (!w->assocs) {
+			end = true;	/* no table (no SCTP worker): no associations */
+		} else {
+			/* Full: only the count is wanted from here on. */
+			if (x->a_rows + x->a_n_copy < CTL_ASSOCS_MAX)
+				x->slot = assoc_foreach_chunk(w->assocs, x->slot, n,
+							      ctl_assoc_copy, x);
+			end = x->a_rows + x->a_n_copy >= CTL_ASSOCS_MAX ||
+			      x->slot >= assoc_slots(w->assocs);
+			if (end)
+				x->a_total = assoc_count(w->assocs);
+		}
+		pthread_mutex_unlock(&w->lock);
+		budget -= n;
+	}
+	now = daemon_now_ms();
+	for (size_t i = 0; i < x->a_n_copy; i++)
+		if (!ctl_assoc_row(c, d->cfg, &x->a_copy[i], now, x->a_rows + i == 0))
+			return false;
+	x->a_rows += x->a_n_copy;
+	if (!end)
+		return true;
+	if (x->a_total < x->a_rows)
+		x->a_total = x->a_rows;
+	if (!ctl_out_printf(c, "],\"associations_total\":%zu,\"associations_truncated\":%s}\n",
+			    x->a_total, x->a_rows >= CTL_ASSOCS_MAX && x->a_total > x->a_rows ?
 			    "true" : "false"))
 		return false;
 	x->done = true;
@@ -581,10 +765,13 @@ static json_t *ctl_cmd_conns(const struct ctl_req *r)
 	if (x) {
 		x->cap_copy = CTL_STEP_ROWS + CTL_LOCK_BUCKETS;
 		x->copy = malloc(x->cap_copy * sizeof(*x->copy));
+		x->a_copy = malloc(CTL_ASSOC_COPY * sizeof(*x->a_copy));
 	}
-	if (!x || !x->copy || !ctl_out_printf(r->c, "{\"ok\":true,\"conns\":[")) {
-		if (x)
+	if (!x || !x->copy || !x->a_copy || !ctl_out_printf(r->c, "{\"ok\":true,\"conns\":[")) {
+		if (x) {
 			free(x->copy);
+			free(x->a_copy);
+		}
 		free(x);
 		r->c->len = 0;
 		return ctl_error("out of memory");
@@ -647,6 +834,39 @@ static bool ctl_kernel_queue(uint16_t num, uint64_t *waiting, uint64_t *qdrop,
 	return found;
 }
 
+/* The SCTP association table (worker 0's): gauges (its entries, by state)
+ * and its own counters, read in one hold of the lock.  Zeros without a
+ * table, so that the names are always there. */
+static void ctl_sctp_stats(struct daemon *d, json_t *o)
+{
+	struct worker *w = d->n_workers ? &d->workers[0] : NULL;
+	struct assoc_counters ac = { 0 };
+	size_t n = 0, cap = 0, st[3] = { 0 };
+
+	if (w) {
+		pthread_mutex_lock(&w->lock);
+		if (w->assocs) {
+			n = assoc_count(w->assocs);
+			st[0] = assoc_count_state(w->assocs, ASSOC_INIT);
+			st[1] = assoc_count_state(w->assocs, ASSOC_EST);
+			st[2] = assoc_count_state(w->assocs, ASSOC_CLOSED);
+			cap = assoc_capacity(w->assocs);
+			ac = *assoc_counters(w->assocs);
+		}
+		pthread_mutex_unlock(&w->lock);
+	}
+	ctl_put_counter(o, "sctp.associations", n);
+	ctl_put_counter(o, "sctp.associations_init", st[0]);
+	ctl_put_counter(o, "sctp.associations_established", st[1]);
+	ctl_put_counter(o, "sctp.associations_closed", st[2]);
+	ctl_put_counter(o, "sctp.table.capacity", cap);
+	ctl_put_counter(o, "sctp.table.evicted_init", ac.evicted_init);
+	ctl_put_counter(o, "sctp.table.evicted_closed", ac.evicted_closed);
+	ctl_put_counter(o, "sctp.table.full", ac.full);
+	ctl_put_counter(o, "sctp.table.replaced", ac.replaced);
+	ctl_put_counter(o, "sctp.table.expired", ac.expired);
+}
+
 static json_t *ctl_cmd_stats(const struct ctl_req *r)
 {
 	struct daemon *d = r->d;
@@ -688,6 +908,7 @@ static json_t *ctl_cmd_stats(const struct ctl_req *r)
 	ctl_put_counter(o, "handoff.slots", slots);
 	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
 	ctl_put_counter(o, "conns.active", conns);
+	ctl_sctp_stats(d, o);
 	ctl_put_counter(o, "ctl.clients_dropped", r->s->dropped);
 	/* The subsystems' counters (their stats hooks, daemon/subsys.h). */
 	subsys_stats_all(d, d->subsys, d->n_subsys, ctl_put_counter, o);
