@@ -1203,6 +1203,7 @@ static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_
 	const struct view_target *t = NULL;
 	enum assoc_init_res res;
 	struct assoc *a;
+	uint8_t paths;
 
 	if (si->vtag != 0)	/* RFC 9260 8.5.1 (A): an INIT's tag is 0 */
 		return engine_drop(e, STAT_D_SCTP_MALFORMED);
@@ -1238,7 +1239,16 @@ static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_
 			return engine_drop(e, STAT_D_TABLE_FULL);
 	}
 	if (!t) {
-		/* A new association (or a restart whose old target is gone). */
+		/* A new association, or a restart whose old target is gone:
+		 * so is the association it restarts. */
+		struct assoc *o = NULL;
+
+		if (a->replaces &&
+		    assoc_lookup(e->assocs, ap, a->replaces, false, &o, NULL) == ASSOC_HIT && o != a) {
+			engine_sctp_event(e, ENGINE_SCTP_DELETE, o, p->family);
+			assoc_remove(e->assocs, o);
+			stats_inc(e->stats, STAT_S_TARGET_GONE);
+		}
 		a->replaces = 0;
 		t = engine_sctp_pick(e, s, ap, si->itag);
 		if (!t) {
@@ -1248,7 +1258,10 @@ static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_
 		}
 		a->target = (uint32_t)t->node;
 	}
+	paths = a->n_paths;
 	assoc_seen(e->assocs, a, 0, &p->src, p->ip_len, e->now_ms, NULL);
+	if (a->n_paths != paths && a->state == ASSOC_EST)
+		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
 	e->hit_vipa = s->vipa;
 	return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
 }
