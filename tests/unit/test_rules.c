@@ -182,10 +182,8 @@ test_distributor_w4(void **state)
 		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 1, 101)
 		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 2, 102)
 		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 3, 103)
-		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 0, 100)
-		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 1, 101)
-		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 2, 102)
-		"\t\tip daddr 10.2.0.100 sctp dport 3868" JH("ip saddr . sctp sport", 4, 3, 103)
+		/* SCTP: one rule, worker 0's queue (it owns the association table) */
+		"\t\tip daddr 10.2.0.100 sctp dport 3868 notrack queue num 100\n"
 		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 0, 100)
 		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 1, 101)
 		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 2, 102)
@@ -233,8 +231,7 @@ test_target_via_distributor_list_w2(void **state)
 		"\t\tip saddr 10.2.0.22 tcp sport 8080" JH("ip daddr . tcp dport", 2, 1, 1)
 		"\t\tip saddr 10.2.0.22 udp sport 53" JH("ip daddr . udp dport", 2, 0, 0)
 		"\t\tip saddr 10.2.0.22 udp sport 53" JH("ip daddr . udp dport", 2, 1, 1)
-		"\t\tip saddr 10.2.0.22 sctp sport 3868" JH("ip daddr . sctp dport", 2, 0, 0)
-		"\t\tip saddr 10.2.0.22 sctp sport 3868" JH("ip daddr . sctp dport", 2, 1, 1)
+		"\t\tip saddr 10.2.0.22 sctp sport 3868 notrack queue num 0\n"
 		"\t\tip saddr 10.2.0.22 " ICMP4 JH("ip daddr", 2, 0, 0)
 		"\t\tip saddr 10.2.0.22 " ICMP4 JH("ip daddr", 2, 1, 1)
 		TAIL);
@@ -308,6 +305,176 @@ test_v6_vipa(void **state)
 		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } " ICMP6 " notrack queue num 0\n"
 		V6_TAIL);
 	free(s);
+	free(t);
+}
+
+/* alternate_address 10.2.0.101 on the example's VIPA: each distributor
+ * queues SCTP to it on the SCTP port and ICMP errors to it, like to the VIPA;
+ * TCP and UDP stay on the VIPA alone; every SCTP rule is one rule to
+ * queue_base, whatever the worker count. */
+static void
+test_alternate_w1(void **state)
+{
+	struct tcfg *t = example();
+	char *s;
+
+	assert_true(addr_parse(&t->vipas[0].alt, "10.2.0.101"));
+	t->vipas[0].has_alt = true;
+	s = render(&t->c, D1, 1, 0);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.100 tcp dport 80 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 udp dport 53 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 sctp dport 3868 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.101 sctp dport 3868 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 " ICMP4 " notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.101 " ICMP4 " notrack queue num 0\n"
+		MID TAIL);
+	free(s);
+	/* a target (t1 serves sctp 3868) has nothing to do with the alternate */
+	s = render(&t->c, T1, 1, 7);
+	assert_null(strstr(s, "10.2.0.101"));
+	free(s);
+	free(t);
+}
+
+static void
+test_alternate_w4(void **state)
+{
+	struct tcfg *t = example();
+	const struct rules_match *m;
+	struct rules_opts o = { .workers = 4, .queue_base = 100 };
+	struct rules *r;
+	char a[ADDR_STRLEN];
+	size_t i, n_sctp = 0;
+	char *s;
+
+	assert_true(addr_parse(&t->vipas[0].alt, "10.2.0.101"));
+	t->vipas[0].has_alt = true;
+	/* a second SCTP service: the alternate gets a rule for each port */
+	add_svc(t, 0, 2905, IPPROTO_SCTP, 2905, (const size_t[]){ T2 }, 1);
+	s = render(&t->c, D2, 4, 100);
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 tcp dport 80" JH("ip saddr . tcp sport", 4, 3, 103)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 udp dport 53" JH("ip saddr . udp sport", 4, 3, 103)
+		"\t\tip daddr 10.2.0.100 sctp dport 3868 notrack queue num 100\n"
+		"\t\tip daddr 10.2.0.101 sctp dport 3868 notrack queue num 100\n"
+		"\t\tip daddr 10.2.0.100 sctp dport 2905 notrack queue num 100\n"
+		"\t\tip daddr 10.2.0.101 sctp dport 2905 notrack queue num 100\n"
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 0, 100)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 1, 101)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 2, 102)
+		"\t\tip daddr 10.2.0.100 " ICMP4 JH("ip saddr", 4, 3, 103)
+		"\t\tip daddr 10.2.0.101 " ICMP4 JH("ip saddr", 4, 0, 100)
+		"\t\tip daddr 10.2.0.101 " ICMP4 JH("ip saddr", 4, 1, 101)
+		"\t\tip daddr 10.2.0.101 " ICMP4 JH("ip saddr", 4, 2, 102)
+		"\t\tip daddr 10.2.0.101 " ICMP4 JH("ip saddr", 4, 3, 103)
+		MID TAIL);
+	free(s);
+
+	/* the model: the same matches, and rules_match_queues() as rendered */
+	r = rules_build(&t->c, D2, &o);
+	assert_non_null(r);
+	assert_int_equal(rules_count(r), 8);
+	for (i = 0; i < rules_count(r); i++) {
+		m = rules_get(r, i);
+		assert_int_equal(m->hook, RULES_HOOK_PREROUTING);
+		assert_true(m->queue);
+		if (m->proto == IPPROTO_SCTP) {
+			n_sctp++;
+			assert_int_equal(rules_match_queues(r, m), 1);
+		} else {
+			assert_int_equal(rules_match_queues(r, m), 4);
+		}
+		/* TCP and UDP never on the alternate */
+		if (m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP)
+			assert_string_equal(addr_fmt(&m->addrs[0], a, sizeof(a)), "10.2.0.100");
+	}
+	assert_int_equal(n_sctp, 4);
+	rules_free(r);
+
+	/* no SCTP service: the alternate has nothing to queue, not even ICMP */
+	t->vipas[0].n_svcs = 2;
+	s = render(&t->c, D1, 4, 0);
+	assert_null(strstr(s, "10.2.0.101"));
+	assert_null(strstr(s, "sctp"));
+	free(s);
+	free(t);
+}
+
+/* v6: a distributor that also serves the SCTP service; its output SCTP rule is
+ * one rule too, and a notrack-only match counts no queue. */
+static void
+test_alternate_v6(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t tg[] = { 1 };
+	struct rules_opts o = { .workers = 2, .queue_base = 4 };
+	struct rules *r;
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.2.0.11", "2001:db8::11", NULL);
+	add_node(t, "d2", "2001:db8::12", NULL, NULL);
+	v = add_vipa(t, "2001:db8::100");
+	assert_true(addr_parse(&t->vipas[v].alt, "2001:db8:1::100"));
+	t->vipas[v].has_alt = true;
+	add_dist(t, v, 0, NULL, 0);
+	add_dist(t, v, 1, NULL, 0);
+	add_svc(t, v, 3868, IPPROTO_SCTP, 3869, tg, 1);
+	add_svc(t, v, 53, IPPROTO_UDP, 53, tg, 1);
+
+#define V6A_TAIL TAIL_OF("ip saddr != 10.2.0.11", "ip6 saddr != { 2001:db8::11, 2001:db8::12 }")
+	s = render(&t->c, 0, 2, 4);
+	assert_string_equal(s, HEAD
+		"\t\tip6 daddr 2001:db8::100 sctp dport 3868 notrack queue num 4\n"
+		"\t\tip6 daddr 2001:db8:1::100 sctp dport 3868 notrack queue num 4\n"
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8:1::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8:1::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
+		MID V6A_TAIL);
+	free(s);
+
+	/* d2: distributor and the target; its own address notrack in, its
+	 * replies out: SCTP one rule, UDP and ICMP split */
+	s = render(&t->c, 1, 2, 4);
+	assert_string_equal(s, HEAD
+		"\t\tip6 daddr 2001:db8::100 sctp dport 3868 notrack queue num 4\n"
+		"\t\tip6 daddr 2001:db8:1::100 sctp dport 3868 notrack queue num 4\n"
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8:1::100 " ICMP6 JH("ip6 saddr", 2, 0, 4)
+		"\t\tip6 daddr 2001:db8:1::100 " ICMP6 JH("ip6 saddr", 2, 1, 5)
+		"\t\tip6 daddr 2001:db8::12 sctp dport 3869 notrack\n"
+		"\t\tip6 daddr 2001:db8::12 udp dport 53 notrack\n"
+		MID
+		"\t\tip6 saddr 2001:db8::12 sctp sport 3869 notrack queue num 4\n"
+		"\t\tip6 saddr 2001:db8::12 udp sport 53" JH("ip6 daddr . udp dport", 2, 0, 4)
+		"\t\tip6 saddr 2001:db8::12 udp sport 53" JH("ip6 daddr . udp dport", 2, 1, 5)
+		"\t\tip6 saddr 2001:db8::12 " ICMP6 JH("ip6 daddr", 2, 0, 4)
+		"\t\tip6 saddr 2001:db8::12 " ICMP6 JH("ip6 daddr", 2, 1, 5)
+		V6A_TAIL);
+	free(s);
+
+	r = rules_build(&t->c, 1, &o);
+	assert_non_null(r);
+	for (size_t i = 0; i < rules_count(r); i++) {
+		const struct rules_match *m = rules_get(r, i);
+
+		if (!m->queue)
+			assert_int_equal(rules_match_queues(r, m), 0);
+	}
+	rules_free(r);
 	free(t);
 }
 
@@ -592,6 +759,9 @@ main(void)
 		cmocka_unit_test(test_target_via_distributor_list_w2),
 		cmocka_unit_test(test_both_roles),
 		cmocka_unit_test(test_v6_vipa),
+		cmocka_unit_test(test_alternate_w1),
+		cmocka_unit_test(test_alternate_w4),
+		cmocka_unit_test(test_alternate_v6),
 		cmocka_unit_test(test_dedup),
 		cmocka_unit_test(test_handoff_target),
 		cmocka_unit_test(test_no_role),
