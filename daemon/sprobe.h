@@ -5,7 +5,20 @@
  * its own address and the service's target_port; an INIT ACK means a
  * server listens (the probe is then aborted), an ABORT or silence means none.
  * Adapter: one raw IPPROTO_SCTP socket per family, opened at start (before
- * CAP_NET_RAW is dropped), read from the main loop; never blocks. */
+ * CAP_NET_RAW is dropped), read from the main loop; never blocks.
+ *
+ * Which ports: the SCTP entries of d->self_listen, re-read at every tick (a
+ * reload changes them); from and to the node's first address of the family
+ * in the configuration (where distributors send).  A probe per port every
+ * 250 ms (main.c's listener scan period), each with a fresh Initiate Tag and
+ * source port (49152..65535) from getrandom; no answer within 1 s counts as
+ * "none"; the port's answer is that of the latest probe decided, so a late
+ * verdict of an older one changes nothing.  An answer must match exactly
+ * (addresses, ports, tag, CRC32c: nfq/sctp's sctp_probe_answer); the BPF
+ * filter of the sockets passes only INIT ACKs and ABORTs to ports 49152 and
+ * up, since the kernel copies every SCTP packet of the node to every raw
+ * SCTP socket.
+ * Counters under "sctp.probe." in `clusterctl stats`. */
 #ifndef CLUSTERD_SPROBE_H
 #define CLUSTERD_SPROBE_H
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* sctp: bounded chunk walk, INIT / INIT ACK reader, INIT ACK address rewrite, and the
- * middlebox's answer to a packet without state. */
+/* sctp: bounded chunk walk, INIT / INIT ACK reader, INIT ACK address rewrite, the
+ * middlebox's answer to a packet without state, and the listener probe's packets. */
 #include <string.h>
 
 #include "common/be.h"
@@ -504,4 +504,125 @@ size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out
 	if (kind)
 		*kind = k;
 	return total;
+}
+
+/* ---- the listener probe ---- */
+
+static bool ends_ok(const struct sctp_ends *e)
+{
+	return (e->src.family == AF_INET || e->src.family == AF_INET6) &&
+	       e->src.family == e->dst.family;
+}
+
+/* IP header and common header of a packet of `total` bytes from e; returns the offset of
+ * the common header.  The CRC and the IPv4 header sum are set by finish(). */
+static size_t put_headers(const struct sctp_ends *e, uint32_t vtag, size_t total, uint8_t *out)
+{
+	size_t hl;
+	uint8_t *sh;
+
+	if (e->src.family == AF_INET) {
+		hl = IPV4_HDRLEN;
+		memset(out, 0, IPV4_HDRLEN);
+		out[0] = 0x45;
+		be_put16(out + 2, (uint16_t)total);
+		be_put16(out + 6, 0x4000);	/* DF */
+		out[8] = SCTP_REPLY_TTL;
+		out[9] = IPPROTO_SCTP;
+		memcpy(out + 12, e->src.b, 4);
+		memcpy(out + 16, e->dst.b, 4);
+	} else {
+		hl = IPV6_HDRLEN;
+		memset(out, 0, IPV6_HDRLEN);
+		out[0] = 0x60;
+		be_put16(out + 4, (uint16_t)(total - IPV6_HDRLEN));
+		out[6] = IPPROTO_SCTP;
+		out[7] = SCTP_REPLY_TTL;
+		memcpy(out + 8, e->src.b, 16);
+		memcpy(out + 24, e->dst.b, 16);
+	}
+	sh = out + hl;
+	be_put16(sh, e->sport);
+	be_put16(sh + 2, e->dport);
+	be_put32(sh + 4, vtag);
+	memset(sh + 8, 0, 4);
+	return hl;
+}
+
+static void finish(const struct sctp_ends *e, uint8_t *out, size_t hl, size_t total)
+{
+	if (e->src.family == AF_INET)
+		be_put16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
+	csum_sctp_set(out + hl, total - hl);
+}
+
+size_t sctp_build_init(const struct sctp_ends *e, uint32_t itag, uint32_t tsn, uint8_t *out,
+		       size_t cap)
+{
+	size_t total, hl, alen;
+	uint8_t *ch;
+
+	if (!ends_ok(e) || !itag)
+		return 0;
+	total = e->src.family == AF_INET ? SCTP_PROBE_INIT_V4 : SCTP_PROBE_INIT_V6;
+	if (cap < total)
+		return 0;
+	alen = addr_len(&e->src);
+	hl = put_headers(e, 0, total, out);
+	ch = out + hl + SCTP_COMMON_HDRLEN;
+	ch[0] = SCTP_CHUNK_INIT;
+	ch[1] = 0;
+	be_put16(ch + 2, (uint16_t)(SCTP_INIT_FIXEDLEN + PARAM_HDRLEN + alen));
+	be_put32(ch + 4, itag);
+	be_put32(ch + 8, SCTP_PROBE_RWND);
+	be_put16(ch + 12, 1);	/* outbound streams */
+	be_put16(ch + 14, 1);	/* maximum inbound streams */
+	be_put32(ch + 16, tsn);
+	/* 8 or 20 bytes: no padding */
+	put_addrs(ch, SCTP_INIT_FIXEDLEN, &e->src, 1);
+	finish(e, out, hl, total);
+	return total;
+}
+
+size_t sctp_build_abort(const struct sctp_ends *e, uint32_t vtag, uint8_t *out, size_t cap)
+{
+	size_t total, hl;
+	uint8_t *ch;
+
+	if (!ends_ok(e))
+		return 0;
+	hl = e->src.family == AF_INET ? IPV4_HDRLEN : IPV6_HDRLEN;
+	total = hl + SCTP_COMMON_HDRLEN + SCTP_CHUNK_HDRLEN;
+	if (cap < total)
+		return 0;
+	put_headers(e, vtag, total, out);
+	ch = out + hl + SCTP_COMMON_HDRLEN;
+	ch[0] = SCTP_CHUNK_ABORT;
+	ch[1] = 0;
+	be_put16(ch + 2, SCTP_CHUNK_HDRLEN);
+	finish(e, out, hl, total);
+	return total;
+}
+
+enum sctp_answer sctp_probe_answer(const uint8_t *buf, const struct pkt *p,
+				   const struct sctp_ends *sent, uint32_t itag,
+				   uint32_t *peer_tag)
+{
+	struct sctp_init in;
+	struct sctp_info si;
+
+	if (!itag || p->proto != IPPROTO_SCTP || p->family != sent->src.family ||
+	    !addr_eq(&p->src, &sent->dst) || !addr_eq(&p->dst, &sent->src) ||
+	    p->sport != sent->dport || p->dport != sent->sport)
+		return SCTP_ANSWER_NONE;
+	if (sctp_walk(buf, p, &si) != SCTP_OK || si.vtag != itag || !sctp_crc_ok(buf, p))
+		return SCTP_ANSWER_NONE;
+	if (si.first_type == SCTP_CHUNK_INIT_ACK) {
+		if (sctp_parse_init(buf, p, SCTP_CHUNK_INIT_ACK, &in) != SCTP_OK || !in.itag)
+			return SCTP_ANSWER_NONE;
+		if (peer_tag)
+			*peer_tag = in.itag;
+		return SCTP_ANSWER_INIT_ACK;
+	}
+	return sctp_has(&si, SCTP_CHUNK_ABORT) ? SCTP_ANSWER_ABORT : SCTP_ANSWER_NONE;
 }

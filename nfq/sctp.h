@@ -7,7 +7,8 @@
  *   - an INIT ACK rewritten so that its address parameters list exactly the given
  *     addresses (lengths, IP header and CRC32c fixed);
  *   - the ABORT a middlebox answers a packet it has no state for (the M bit and the
- *     "Missing State" error cause of draft-ietf-tsvwg-natsupp).
+ *     "Missing State" error cause of draft-ietf-tsvwg-natsupp);
+ *   - the listener probe's INIT and ABORT, and the strict match of the answer to an INIT.
  * Pure: reads the buffer only, never past p->ip_len; writes only into the caller's out;
  * no allocation, no state.  CRC32c comes from nfq/csum.  Checksums of input packets are
  * never verified unless sctp_crc_ok() is asked. */
@@ -215,5 +216,54 @@ enum sctp_reply {
  * NULL.  out must not overlap buf. */
 size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out, size_t cap,
 			   enum sctp_reply *kind);
+
+/* ---- the listener probe's packets (daemon/sprobe) ---- */
+
+/* The two ends of a packet to build, or of the packet an answer is matched against. */
+struct sctp_ends {
+	struct ip_addr src, dst;	/* same family, AF_INET or AF_INET6 */
+	uint16_t sport, dport;
+};
+
+/* Length of what sctp_build_init writes: IP header, common header, INIT with its one
+ * address parameter (IPv4: 20 + 12 + 28; IPv6: 40 + 12 + 40). */
+#define SCTP_PROBE_INIT_V4	60
+#define SCTP_PROBE_INIT_V6	92
+#define SCTP_PROBE_INIT_MAX	SCTP_PROBE_INIT_V6
+/* an ABORT without cause: IP header, common header, the chunk header */
+#define SCTP_PROBE_ABORT_MAX	(40 + SCTP_COMMON_HDRLEN + SCTP_CHUNK_HDRLEN)
+#define SCTP_PROBE_RWND		65536	/* the INIT's a_rwnd (RFC 9260: at least 1500) */
+
+/* Writes into out a whole IP packet from e->src:sport to e->dst:dport: IPv4 (no options,
+ * DF, id 0, header checksum set) or IPv6 header, TTL / hop limit SCTP_REPLY_TTL; the
+ * common header with verification tag 0 and CRC32c set; one INIT chunk (RFC 9260 3.3.2):
+ * Initiate Tag itag, a_rwnd SCTP_PROBE_RWND, 1 outbound stream, 1 inbound stream at most,
+ * Initial TSN tsn, and one IPv4 / IPv6 Address parameter: e->src.  Returns the length, or
+ * 0 (nothing usable written) when the families differ or are neither AF_INET nor
+ * AF_INET6, itag is 0 (RFC 9260 3.3.2: such an INIT is discarded), or cap is too small. */
+size_t sctp_build_init(const struct sctp_ends *e, uint32_t itag, uint32_t tsn, uint8_t *out,
+		       size_t cap);
+
+/* The same for an ABORT chunk without error cause, T and M bits clear, verification tag
+ * vtag (the peer's tag: RFC 9260 8.5.1).  0 on the errors above (vtag may be anything). */
+size_t sctp_build_abort(const struct sctp_ends *e, uint32_t vtag, uint8_t *out, size_t cap);
+
+/* What a packet says about the INIT built with sctp_build_init(sent, itag, ...). */
+enum sctp_answer {
+	SCTP_ANSWER_NONE = 0,	/* not an answer to it */
+	SCTP_ANSWER_INIT_ACK,	/* a server answered: it listens */
+	SCTP_ANSWER_ABORT,	/* refused: nothing listens there */
+};
+
+/* Matches the packet parsed into p (buf: its p->ip_len bytes) strictly: from sent->dst
+ * port sent->dport to sent->src port sent->sport, verification tag itag, CRC32c right,
+ * and either a lone INIT ACK that sctp_parse_init accepts, with an Initiate Tag that is
+ * not 0 (then *peer_tag is that tag: the vtag of the ABORT that ends the probe), or a
+ * walkable packet holding an ABORT (T bit set or not: a stack without a TCB may reflect
+ * the tag; M bit set or not).  Anything else, malformed or an itag of 0: NONE.  peer_tag
+ * may be NULL; written only for INIT_ACK. */
+enum sctp_answer sctp_probe_answer(const uint8_t *buf, const struct pkt *p,
+				   const struct sctp_ends *sent, uint32_t itag,
+				   uint32_t *peer_tag);
 
 #endif

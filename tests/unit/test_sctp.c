@@ -1269,6 +1269,293 @@ static void test_reply_sizes(void **state)
 	}
 }
 
+/* ---- the listener probe's packets ---- */
+
+#define PPORT	50123		/* the probe's source port */
+#define PTAG	0x0badf00du	/* the probe's Initiate Tag */
+#define PTSN	0x11223344u
+
+/* The probe's ends: from the node's own address to itself (a and b differ to catch a
+ * swap; the daemon uses a == b). */
+static struct sctp_ends probe_ends(const char *a, const char *b)
+{
+	struct sctp_ends e;
+
+	memset(&e, 0, sizeof(e));
+	e.src = pb_addr(a);
+	e.dst = pb_addr(b);
+	e.sport = PPORT;
+	e.dport = SPORT;
+	return e;
+}
+
+/* The IP header of a packet nfq/sctp built for e: addresses, TTL, DF, lengths, sums. */
+static void check_probe_ip(const uint8_t *r, size_t rn, const struct sctp_ends *e)
+{
+	size_t hl = e->src.family == AF_INET ? 20 : 40;
+
+	check_wire(r, rn, e->src.family, hl);
+	if (e->src.family == AF_INET) {
+		assert_int_equal(r[0], 0x45);
+		assert_int_equal(be_get16(r + 6), 0x4000);	/* DF, no fragment */
+		assert_int_equal(r[8], 64);
+		assert_int_equal(r[9], IPPROTO_SCTP);
+		assert_memory_equal(r + 12, e->src.b, 4);
+		assert_memory_equal(r + 16, e->dst.b, 4);
+	} else {
+		assert_int_equal(r[0], 0x60);
+		assert_int_equal(r[6], IPPROTO_SCTP);
+		assert_int_equal(r[7], 64);
+		assert_memory_equal(r + 8, e->src.b, 16);
+		assert_memory_equal(r + 24, e->dst.b, 16);
+	}
+	assert_int_equal(be_get16(r + hl), e->sport);
+	assert_int_equal(be_get16(r + hl + 2), e->dport);
+}
+
+static void test_build_init(void **state)
+{
+	static const char *const a[2][2] = { { T4, T4B }, { T6, T6B } };
+	static const int fam[] = { AF_INET, AF_INET6 };
+	uint8_t r[256], q[2048];
+	struct sctp_ends e;
+	struct sctp_init in;
+	struct sctp_info si;
+	enum sctp_reply kind;
+	struct pkt p;
+	size_t n, want;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		e = probe_ends(a[i][0], a[i][1]);
+		want = fam[i] == AF_INET ? SCTP_PROBE_INIT_V4 : SCTP_PROBE_INIT_V6;
+		memset(r, 0xee, sizeof(r));
+		n = sctp_build_init(&e, PTAG, PTSN, r, sizeof(r));
+		assert_int_equal(n, want);
+		assert_true(n <= SCTP_PROBE_INIT_MAX);
+		assert_int_equal(r[n], 0xee);	/* nothing written past it */
+		check_probe_ip(r, n, &e);
+		parse_ok(r, n, &p);
+		assert_int_equal(sctp_walk(r, &p, &si), SCTP_OK);
+		assert_int_equal(si.vtag, 0);
+		assert_int_equal(si.n_chunks, 1);
+		assert_int_equal(si.first_type, SCTP_CHUNK_INIT);
+		assert_int_equal(si.itag, PTAG);
+		assert_int_equal(sctp_parse_init(r, &p, SCTP_CHUNK_INIT, &in), SCTP_OK);
+		assert_int_equal(in.itag, PTAG);
+		assert_int_equal(in.a_rwnd, SCTP_PROBE_RWND);
+		assert_true(in.a_rwnd >= 1500);
+		assert_int_equal(in.n_out, 1);
+		assert_int_equal(in.n_in, 1);
+		assert_int_equal(in.init_tsn, PTSN);
+		assert_int_equal(in.n_params, 1);
+		assert_int_equal(in.n_addrs, 1);
+		pb_assert_addr(&in.addrs[0], a[i][0]);
+		/* the chunk length by hand: fixed part + one address parameter */
+		assert_int_equal(be_get16(r + p.l4_off + 12 + 2), 20 + 4 + (i ? 16 : 4));
+		/* a middlebox would answer it as RFC 9260 8.4 (3) says: the probe's tag */
+		assert_true(sctp_reply_no_state(r, &p, q, sizeof(q), &kind) > 0);
+		assert_int_equal(kind, SCTP_REPLY_ABORT);
+		assert_int_equal(be_get32(q + p.l4_off + 4), PTAG);
+
+		/* refused: a tag of 0, cap one byte short, mixed or unknown families */
+		assert_int_equal(sctp_build_init(&e, 0, PTSN, r, sizeof(r)), 0);
+		assert_int_equal(sctp_build_init(&e, PTAG, PTSN, r, want - 1), 0);
+		e.dst = pb_addr(i ? T4 : T6);
+		assert_int_equal(sctp_build_init(&e, PTAG, PTSN, r, sizeof(r)), 0);
+		e.dst.family = e.src.family = 0;
+		assert_int_equal(sctp_build_init(&e, PTAG, PTSN, r, sizeof(r)), 0);
+	}
+}
+
+static void test_build_abort(void **state)
+{
+	static const char *const a[2][2] = { { T4, T4B }, { T6, T6B } };
+	uint8_t r[256];
+	struct sctp_ends e;
+	struct sctp_info si;
+	struct pkt p;
+	size_t n, hl;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 2; i++) {
+		e = probe_ends(a[i][0], a[i][1]);
+		hl = i ? 40 : 20;
+		memset(r, 0xee, sizeof(r));
+		n = sctp_build_abort(&e, VTAG, r, sizeof(r));
+		assert_int_equal(n, hl + 12 + 4);
+		assert_true(n <= SCTP_PROBE_ABORT_MAX);
+		assert_int_equal(r[n], 0xee);
+		check_probe_ip(r, n, &e);
+		parse_ok(r, n, &p);
+		assert_int_equal(sctp_walk(r, &p, &si), SCTP_OK);
+		assert_int_equal(si.vtag, VTAG);
+		assert_int_equal(si.n_chunks, 1);
+		assert_int_equal(si.first_type, SCTP_CHUNK_ABORT);
+		assert_false(si.t_bit);	/* the peer's own tag: T clear */
+		assert_false(si.m_bit);
+		assert_int_equal(r[hl + 12 + 1], 0);	/* no flag at all */
+		assert_int_equal(be_get16(r + hl + 12 + 2), 4);	/* no cause */
+		/* nobody answers an ABORT */
+		assert_int_equal(sctp_reply_no_state(r, &p, r + 128, 128, NULL), 0);
+
+		assert_int_equal(sctp_build_abort(&e, VTAG, r, n - 1), 0);
+		e.src = pb_addr(i ? T4 : T6);
+		assert_int_equal(sctp_build_abort(&e, VTAG, r, sizeof(r)), 0);
+	}
+}
+
+/* An INIT ACK from the server (e's destination, port dport) to the probe, with
+ * verification tag vtag and Initiate Tag itag. */
+static size_t build_probe_init_ack(uint8_t *b, int family, const char *from, const char *to,
+				   uint16_t sport, uint16_t dport, uint32_t vtag, uint32_t itag)
+{
+	static struct sb prm, ch;
+	struct pb_spec s = { .family = family, .proto = IPPROTO_SCTP, .src = from, .dst = to,
+			     .sport = sport, .dport = dport };
+
+	init_ack_params(&prm, family, 1, false, false);
+	ch.n = 0;
+	sb_init(&ch, SCTP_CHUNK_INIT_ACK, itag, &prm, 0);
+	return build(b, &s, vtag, &ch);
+}
+
+static enum sctp_answer answer(const uint8_t *b, size_t n, const struct sctp_ends *e,
+			       uint32_t itag, uint32_t *peer)
+{
+	struct pkt p;
+
+	parse_ok(b, n, &p);
+	return sctp_probe_answer(b, &p, e, itag, peer);
+}
+
+/* The same for any packet, SCTP or not. */
+static enum sctp_answer answer_any(const uint8_t *b, size_t n, const struct sctp_ends *e,
+				   uint32_t itag)
+{
+	struct pkt p;
+
+	assert_int_equal(pkt_parse(b, n, &p), PKT_OK);
+	return sctp_probe_answer(b, &p, e, itag, NULL);
+}
+
+static void test_probe_answer(void **state)
+{
+	/* self to self (the daemon's case), and two addresses to catch a swap */
+	static const struct {
+		int family;
+		const char *a, *b;
+	} cases[] = {
+		{ AF_INET, T4, T4 }, { AF_INET, T4, T4B },
+		{ AF_INET6, T6, T6 }, { AF_INET6, T6, T6B },
+	};
+	uint8_t b[2048], r[2048];
+	struct sctp_ends e, back;
+	struct sb ch;
+	struct pkt p;
+	uint32_t peer;
+	size_t n, i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *a = cases[i].a, *sv = cases[i].b;
+		int f = cases[i].family;
+
+		e = probe_ends(a, sv);
+		/* the server's INIT ACK: listening, its tag learnt */
+		n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT, PTAG, ITAG);
+		peer = 0;
+		assert_int_equal(answer(b, n, &e, PTAG, &peer), SCTP_ANSWER_INIT_ACK);
+		assert_int_equal(peer, ITAG);
+		/* one byte changed: CRC wrong */
+		b[n - 1] ^= 1;
+		peer = 7;
+		assert_int_equal(answer(b, n, &e, PTAG, &peer), SCTP_ANSWER_NONE);
+		assert_int_equal(peer, 7);	/* untouched */
+		/* another probe's tag, ports or addresses */
+		n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT, PTAG + 1, ITAG);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT + 1, PTAG, ITAG);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		n = build_probe_init_ack(b, f, sv, a, SPORT + 1, PPORT, PTAG, ITAG);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		n = build_probe_init_ack(b, f, f == AF_INET ? C4 : C6, a, SPORT, PPORT, PTAG, ITAG);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		n = build_probe_init_ack(b, f, sv, f == AF_INET ? C4 : C6, SPORT, PPORT, PTAG, ITAG);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		if (strcmp(a, sv)) {	/* the INIT ACK the other way round */
+			n = build_probe_init_ack(b, f, a, sv, SPORT, PPORT, PTAG, ITAG);
+			assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		}
+		/* an INIT ACK without a tag of its own is no answer (RFC 9260 3.3.3) */
+		n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT, PTAG, 0);
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		/* a probe without tag matches nothing */
+		n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT, 0, ITAG);
+		assert_int_equal(answer(b, n, &e, 0, NULL), SCTP_ANSWER_NONE);
+
+		/* the probe itself, looped back to the node, and its closing ABORT */
+		n = sctp_build_init(&e, PTAG, PTSN, b, sizeof(b));
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		n = sctp_build_abort(&e, PTAG, b, sizeof(b));
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+
+		/* refused: an ABORT back, T bit clear (RFC 9260 8.4 (3)) or set */
+		back.src = e.dst;
+		back.dst = e.src;
+		back.sport = e.dport;
+		back.dport = e.sport;
+		n = sctp_build_abort(&back, PTAG, b, sizeof(b));
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_ABORT);
+		n = sctp_build_abort(&back, PTAG ^ 0x100, b, sizeof(b));
+		assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		{
+			struct pb_spec s = { .family = f, .proto = IPPROTO_SCTP, .src = sv,
+					     .dst = a, .sport = SPORT, .dport = PPORT };
+
+			ch.n = 0;
+			sb_chunk(&ch, SCTP_CHUNK_ABORT, SCTP_FLAG_T, NULL, 0);
+			n = build(b, &s, PTAG, &ch);
+			assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_ABORT);
+			/* anything else with the right tag: not an answer */
+			ch.n = 0;
+			sb_chunk(&ch, SCTP_CHUNK_HEARTBEAT, 0, "\0\x01\0\x08\1\2\3\4", 8);
+			n = build(b, &s, PTAG, &ch);
+			assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+			/* a malformed one neither */
+			ch.n = 0;
+			sb_chunk_raw(&ch, SCTP_CHUNK_ABORT, 0, NULL, 0, 0x40, true);
+			n = build(b, &s, PTAG, &ch);
+			assert_int_equal(answer(b, n, &e, PTAG, NULL), SCTP_ANSWER_NONE);
+		}
+		/* the ABORT a middlebox (M bit) makes of the probe */
+		n = sctp_build_init(&e, PTAG, PTSN, b, sizeof(b));
+		parse_ok(b, n, &p);
+		n = sctp_reply_no_state(b, &p, r, sizeof(r), NULL);
+		assert_true(n > 0);
+		assert_int_equal(answer(r, n, &e, PTAG, NULL), SCTP_ANSWER_ABORT);
+		/* an IPv4 answer to an IPv6 probe or back */
+		{
+			struct sctp_ends o = probe_ends(f == AF_INET ? T6 : T4,
+							f == AF_INET ? T6 : T4);
+
+			n = build_probe_init_ack(b, f, sv, a, SPORT, PPORT, PTAG, ITAG);
+			assert_int_equal(answer(b, n, &o, PTAG, NULL), SCTP_ANSWER_NONE);
+		}
+		/* not SCTP at all */
+		{
+			struct pb_spec s = { .family = f, .proto = IPPROTO_UDP, .src = sv,
+					     .dst = a, .sport = SPORT, .dport = PPORT,
+					     .payload = 32 };
+
+			n = pb_build_pkt(b, &s);
+			assert_int_equal(answer_any(b, n, &e, PTAG), SCTP_ANSWER_NONE);
+		}
+	}
+}
+
 /* ---- seeds for tests/fuzz/corpus/sctp: a mode byte, then the packet ---- */
 
 static void put_seed(const char *dir, const char *name, uint8_t mode, const uint8_t *b,
@@ -1359,6 +1646,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_reply_to_cookie_echo_and_shutdown_ack),
 		cmocka_unit_test(test_reply_none),
 		cmocka_unit_test(test_reply_sizes),
+		cmocka_unit_test(test_build_init),
+		cmocka_unit_test(test_build_abort),
+		cmocka_unit_test(test_probe_answer),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0)
