@@ -7,6 +7,7 @@
 #include "daemon/listen.h"
 #include "daemon/log.h"
 #include "daemon/drepl.h"
+#include "daemon/dsctp.h"
 #include "daemon/dsync.h"
 #include "daemon/subsys.h"
 
@@ -480,6 +481,8 @@ uint64_t drepl_flush(struct daemon *d, const char *why)
 	for (size_t n = 0; n < d->n_peers; n++)
 		if ((long)n != d->cfg->self && dsync_node_alive(d, n))
 			drepl_flush_backlog(d, n);
+	/* The SCTP associations too (counted as sctp.flush_records). */
+	dsctp_flush(d, why);
 	sent = d->repl.records_sent - before;
 	d->repl.flushes++;
 	d->repl.flush_records += sent;
@@ -524,6 +527,7 @@ void drepl_tick(struct daemon *d, uint64_t *next)
 			continue;
 		if (d->peers[n].bulk_pending && dsync_node_alive(d, n) && d->peers[n].mn.heard) {
 			d->peers[n].bulk_pending = false;
+			dsctp_peer_up(d, n);	/* our SCTP associations too */
 			if (drepl_peer_is_dist(d, n))
 				drepl_send_bulk(d, n);
 		}

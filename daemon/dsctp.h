@@ -21,6 +21,8 @@
 #ifndef CLUSTERD_DSCTP_H
 #define CLUSTERD_DSCTP_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "nfq/engine.h"
@@ -44,5 +46,18 @@ void dsctp_push(struct daemon *d, const struct engine_sctp_ev *ev);
 /* Replication once on impending failure: what is pending goes now (see
  * drepl_flush).  Returns the records sent. */
 uint64_t dsctp_flush(struct daemon *d, const char *why);
+/* Node n came up, restarted or must be resynchronised (drepl's bulk_pending
+ * path, a reload): it gets our whole table (of the SCTP VIPAs we both
+ * distribute) between BULK_BEGIN and BULK_END, a chunk per tick.  Nothing
+ * when we share no SCTP VIPA with it. */
+void dsctp_peer_up(struct daemon *d, size_t n);
+/* Messages waiting for room in node n's reliable queue (a leave waits for
+ * them as for drepl's backlog). */
+size_t dsctp_backlog_len(const struct daemon *d, size_t n);
+/* A whole table (BULK_BEGIN .. BULK_END) came from node n since its last
+ * BULK_BEGIN: what a starting node may wait for before it answers unknown
+ * associations with ABORTs (only nodes we share an SCTP VIPA with send
+ * one). */
+bool dsctp_bulk_from(const struct daemon *d, size_t n);
 
 #endif

@@ -71,7 +71,13 @@
 	X(HOFF_TLV_PARAMS, 0x400, "hoff_params") \
 	X(HOFF_TLV_DATA, 0x401, "hoff_data") \
 	X(HOFF_TLV_ACK, 0x402, "hoff_ack") \
-	X(HOFF_TLV_END, 0x403, "hoff_end")
+	X(HOFF_TLV_END, 0x403, "hoff_end") \
+	X(SCTP_TLV_TAG, 0x500, "sctp_tag") \
+	X(SCTP_TLV_GONE, 0x501, "sctp_gone") \
+	X(SCTP_TLV_UPDATE, 0x502, "sctp_update") \
+	X(SCTP_TLV_DELETE, 0x503, "sctp_delete") \
+	X(SCTP_TLV_BULK_BEGIN, 0x504, "sctp_bulk_begin") \
+	X(SCTP_TLV_BULK_END, 0x505, "sctp_bulk_end")
 
 #define MSG_ENUM_(name, num, str) name = num,
 enum msg_type {
