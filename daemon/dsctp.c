@@ -179,7 +179,7 @@ static bool dsctp_peer_wants(const struct daemon *d, size_t n, uint32_t ep)
 }
 
 /* Any SCTP VIPA we both distribute: node n wants our table. */
-static bool dsctp_peer_shares(const struct daemon *d, size_t n)
+bool dsctp_peer_shares(const struct daemon *d, size_t n)
 {
 	for (size_t i = 0; i < d->cfg->n_vipas; i++)
 		if (dsctp_has_sctp(&d->cfg->vipas[i]) && dsctp_peer_wants(d, n, (uint32_t)i))

@@ -59,5 +59,8 @@ size_t dsctp_backlog_len(const struct daemon *d, size_t n);
  * associations with ABORTs (only nodes we share an SCTP VIPA with send
  * one). */
 bool dsctp_bulk_from(const struct daemon *d, size_t n);
+/* Node n distributes a VIPA with SCTP services with us: it sends us its
+ * whole association table when we come up. */
+bool dsctp_peer_shares(const struct daemon *d, size_t n);
 
 #endif

@@ -326,7 +326,10 @@ static bool daemon_roles_snap(const struct daemon *d, struct roles_snap *s)
 		rn->heard = mn->heard;
 		rn->ready = mn->flags & WIRE_F_READY;
 		rn->leaving = mn->flags & WIRE_F_LEAVING;
-		rn->bulk = d->peers[n].bulk_from;
+		/* And its associations, where it has some for us: a node that
+		 * distributes before it has them would abort live ones. */
+		rn->bulk = d->peers[n].bulk_from &&
+			   (!dsctp_peer_shares(d, n) || dsctp_bulk_from(d, n));
 		for (size_t i = 0; i < nv; i++) {
 			const struct ip_addr *a = &c->vipas[i].addr;
 
@@ -570,7 +573,8 @@ static bool daemon_left(struct daemon *d, uint64_t now)
 		return false;
 	for (size_t n = 0; n < d->n_peers; n++)
 		if (d->peers[n].tx && dsync_node_alive(d, n) &&
-		    (rel_tx_queued(d->peers[n].tx) || drepl_backlog_len(d, n)))
+		    (rel_tx_queued(d->peers[n].tx) || drepl_backlog_len(d, n) ||
+		     dsctp_backlog_len(d, n)))
 			return false;
 	return true;
 }
