@@ -1180,6 +1180,30 @@ static enum engine_verdict engine_sctp_no_state(struct engine *e, const uint8_t 
 	return ENGINE_REPLY;
 }
 
+/* A tag this node does not know, ENGINE_SCTP_GRACE_MS after it first saw
+ * it: only then is it answered with the no-state ABORT (true).  Before, the
+ * packet is dropped and the client retransmits; by then the target's
+ * report has usually come. */
+static bool engine_sctp_grace_over(struct engine *e, const struct assoc_ports *ap,
+				   uint32_t vtag)
+{
+	uint64_t k = ((uint64_t)ap->ep << 48 ^ (uint64_t)ap->cport << 32 ^
+		      (uint64_t)ap->vport << 16 ^ vtag) * 0x9e3779b97f4a7c15ull;
+	struct engine_sctp_unknown *u;
+
+	k = k ? k : 1;
+	u = &e->sctp_unknown[(k >> 56) % ENGINE_SCTP_UNKNOWN];
+	if (u->key != k || e->now_ms < u->first_ms) {
+		u->key = k;
+		u->first_ms = e->now_ms;
+		return false;
+	}
+	if (e->now_ms - u->first_ms < ENGINE_SCTP_GRACE_MS)
+		return false;
+	u->key = 0;	/* answered: a later one waits again */
+	return true;
+}
+
 /* The target of a new association: the scheduler over the current targets,
  * by a hash of the client's port and Initiate Tag (never its address: the
  * INIT may come on any of its paths). */
@@ -1299,6 +1323,10 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 		return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
 	case ASSOC_NONE:
 	default:
+		if (!engine_sctp_grace_over(e, &ap, si.vtag)) {
+			stats_inc(e->stats, STAT_S_NO_STATE_HELD);
+			return engine_drop(e, STAT_S_NO_STATE);
+		}
 		return engine_sctp_no_state(e, buf, p, STAT_S_NO_STATE, reply, reply_len,
 					    reply_to);
 	}

@@ -28,6 +28,9 @@ enum engine_verdict {
 	ENGINE_REPLY,	/* drop, and send the packet built in reply[] */
 };
 
+#define ENGINE_SCTP_UNKNOWN 256
+#define ENGINE_SCTP_GRACE_MS 1000
+
 struct engine {
 	struct conn_table *conns;	/* this worker's */
 	struct stats *stats;		/* this worker's */
@@ -76,6 +79,14 @@ struct engine {
 	/* This node holds every association it should (it is ready): only then
 	 * does a packet without one get the no-state ABORT (else dropped). */
 	bool sctp_ready;
+	/* Tags seen without an association, and since when: the ABORT waits
+	 * ENGINE_SCTP_GRACE_MS, for a target's report may still be on its way
+	 * (the client's first HEARTBEAT to the alternate address can overtake
+	 * it).  Direct-mapped: a flood of made-up tags only overwrites slots. */
+	struct engine_sctp_unknown {
+		uint64_t key;		/* ep, ports and tag, hashed; 0: free */
+		uint64_t first_ms;
+	} sctp_unknown[ENGINE_SCTP_UNKNOWN];
 	/* Out: the VIPA the last packet was forwarded for (ENGINE_MANGLED at
 	 * ENGINE_PRE), else NULL.  The caller times takeovers with it. */
 	const struct cfg_vipa *hit_vipa;

@@ -76,6 +76,7 @@
 	X(S_ALT, "sctp.via_alternate")           /* DIST: ... of which to the alternate address */ \
 	X(S_HINTED, "sctp.unknown_tag_routed")   /* DIST: tag not learnt yet: the INIT's target */ \
 	X(S_NO_STATE, "sctp.no_state")           /* DIST: no association: ABORT (M bit) */ \
+	X(S_NO_STATE_HELD, "sctp.no_state_held") /* ... dropped, its grace not over yet */ \
 	X(S_TARGET_GONE, "sctp.target_gone")     /* DIST: its target died: ABORT, removed */ \
 	X(S_ENDED, "sctp.ended")                 /* DIST: ABORT / SHUTDOWN COMPLETE from the client */ \
 	X(S_REPLACED, "sctp.replaced")           /* DIST: older association gone after a restart */ \
