@@ -2,22 +2,38 @@
 /* sctp_peer: a small SCTP echo server and client on usrsctp (Debian libusrsctp-dev), for the
  * namespace tests of SCTP association failover (this machine's kernel has no SCTP).
  *
- *   sctp_peer server --bind ADDR[,ADDR2...] --port P [--timers LIST]
+ *   sctp_peer server --bind ADDR[,ADDR2...] --port P [--timers LIST] [--nodelay]
  *   sctp_peer client --connect ADDR[,ADDR2...] --port P --count N --interval-ms M
  *                    [--bind ADDR[,...]] [--timeout-ms T] [--timers LIST]
+ *                    [--local-port LP] [--abort] [--go-file PATH] [--nodelay]
  *   LIST: rto_min=MS,rto_max=MS,rto_initial=MS,hb_interval=MS,path_max_retrans=N,
  *         assoc_max_retrans=N (each optional; the others keep usrsctp's defaults)
  *
+ * The client's local port is P unless --local-port LP says otherwise (several clients of one
+ * namespace, each a usrsctp stack of its own, can then be told apart by port; LP needs --bind).
+ * --abort: the client ends its association with an ABORT instead of a SHUTDOWN.
+ * --nodelay: SCTP_NODELAY (no Nagle): without it, with usrsctp's delayed SACKs, one echo in ten
+ * or so waits 100..200 ms, which would hide a failover's gap of the same size.
+ * --go-file PATH: the client prints "ready" once its stack is up (blackhole set, see below) and
+ * connects only when PATH exists (at most 120 s later, else it exits 2): a test starts
+ * several clients, waits for every "ready", then lets them go, so that no client's stack is
+ * still starting (the window before blackhole) while another client's packets fly.
+ *
  * Every line it prints on stdout is one JSON object with an "event" member:
  *   timers   the values in force (read back from the socket or association)
- *   up       (client) the association is up: "paddrs" (usrsctp_getpaddrs), "laddrs"
+ *   ready    (client, --go-file) the stack is up; waiting for PATH
+ *   up       (client) the association is up: "paddrs" (usrsctp_getpaddrs), "laddrs", "lport"
+ *   peer     (server) an association's first message: its "assoc" id, the client's "addr"
+ *            and "port"
+ *   close    (client) how it ended the association: "how" = "shutdown" or "abort"
  *   path     a peer address changed state (SCTP_PEER_ADDR_CHANGE): addr, state, t_ms
  *   assoc    SCTP_ASSOC_CHANGE (comm_up, comm_lost, restart, shutdown_comp, cant_start)
  *   shutdown the peer sent SHUTDOWN;  send_failed, remote_error: those notifications
  *   listening (server) bound and listening: port, addrs
  *   timeout  (client) message seq's echo did not come within --timeout-ms (it may still come)
  *   send_error (client), echo_failed (server): usrsctp_sendv failed, with errno
- *   summary  client: sent, echoed, lost, max_gap_ms, median_gap_ms, comm_lost, bad (echoes
+ *   summary  client: sent, echoed, lost, max_gap_ms, median_gap_ms, slow ([seq, sent t_ms,
+ *            gap ms] of the first 16 messages whose echo took 100 ms or more), comm_lost, bad (echoes
  *            malformed, duplicated or on the wrong stream), paths (each peer address with its
  *            state, RTO and smoothed RTT); server: assocs, echoed, bad
  * t_ms counts from the program's start.  A message's gap is the time from its send to its
@@ -59,6 +75,11 @@
  * - With a receive callback, usrsctp_connect does not wait for the association: the client
  *   waits for COMM_UP (at most --timeout-ms).
  * - The kernel's sock_diag cannot see these sockets (no SCTP in the kernel).
+ * - An ABORT with the M bit and a "missing state" cause (the SCTP NAT draft's, what clusterd
+ *   sends for a packet it has no state for) does not end the association: usrsctp (AUTH on, its
+ *   default) sends an ASCONF to re-create the state instead, and with Debian's libusrsctp
+ *   0.9.5.0 the ASCONF ACK that answers it crashes the process (SEGV in
+ *   sctp_handle_asconf_ack).  The tests treat any such ABORT from the cluster as the defect.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,6 +115,8 @@ const char *__asan_default_options(void)
 #define SP_MAX_ADDRS 8
 #define SP_STREAMS 4
 #define SP_MSG_MAX 64
+#define SP_SLOW_MS 100.0  /* a message whose echo took this long is listed in "slow" */
+#define SP_SLOW_MAX 16
 
 /* --timers: 0 means "not given, keep the default". */
 struct sp_timers {
@@ -113,6 +136,10 @@ struct sp_opts {
 	unsigned long interval_ms;
 	unsigned long timeout_ms;
 	struct sp_timers timers;
+	uint16_t local_port;      /* client: 0 = the same as port */
+	int abort;                /* client: end with an ABORT */
+	const char *go_file;      /* client: connect once this file exists */
+	int nodelay;              /* SCTP_NODELAY */
 };
 
 /* What the receive callback (usrsctp's thread) shares with the main thread. */
@@ -124,6 +151,8 @@ struct sp_state {
 	unsigned long echoed;     /* client: distinct echoes; server: messages echoed */
 	unsigned long bad;        /* echoes that were malformed, unknown, duplicated or on the wrong stream */
 	unsigned long assocs;     /* server: associations that came up */
+	sctp_assoc_t seen[256];   /* server: associations whose first message was reported */
+	unsigned nseen;
 	int comm_lost;
 	int ended;                /* client: association gone (COMM_LOST, SHUTDOWN, EOF) */
 };
@@ -179,9 +208,10 @@ static socklen_t sp_salen(int family)
 static int usage(void)
 {
 	fprintf(stderr,
-		"usage: sctp_peer server --bind ADDR[,ADDR2...] --port P [--timers LIST]\n"
+		"usage: sctp_peer server --bind ADDR[,ADDR2...] --port P [--timers LIST] [--nodelay]\n"
 		"       sctp_peer client --connect ADDR[,ADDR2...] --port P --count N --interval-ms M\n"
 		"                        [--bind ADDR[,...]] [--timeout-ms T] [--timers LIST]\n"
+		"                        [--local-port LP] [--abort] [--go-file PATH] [--nodelay]\n"
 		"  LIST: rto_min=MS,rto_max=MS,rto_initial=MS,hb_interval=MS,path_max_retrans=N,\n"
 		"        assoc_max_retrans=N\n");
 	return 2;
@@ -288,6 +318,14 @@ static int sp_parse(int argc, char **argv, struct sp_opts *o)
 	for (i = 2; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 
+		if (!strcmp(a, "--abort")) {
+			o->abort = 1;
+			continue;
+		}
+		if (!strcmp(a, "--nodelay")) {
+			o->nodelay = 1;
+			continue;
+		}
 		if (!val)
 			return -1;
 		i++;
@@ -313,19 +351,27 @@ static int sp_parse(int argc, char **argv, struct sp_opts *o)
 		} else if (!strcmp(a, "--timers")) {
 			if (sp_parse_timers(val, &o->timers))
 				return -1;
+		} else if (!strcmp(a, "--go-file")) {
+			o->go_file = val;
+		} else if (!strcmp(a, "--local-port")) {
+			if (sp_ulong(val, 65535, &v) || !v)
+				return -1;
+			o->local_port = (uint16_t)v;
 		} else {
 			return -1;
 		}
 	}
 	if (!o->port || (o->server && (!o->nbind || o->nconn)) ||
-	    (!o->server && (!o->nconn || !o->count)) || (bfam && cfam && bfam != cfam)) {
+	    (!o->server && (!o->nconn || !o->count)) || (bfam && cfam && bfam != cfam) ||
+	    (o->server && (o->local_port || o->abort || o->go_file)) || (o->local_port && !o->nbind)) {
 		fprintf(stderr, "sctp_peer: server needs --bind and --port; client --connect, --port "
-				"and --count; one address family\n");
+				"and --count (--local-port needs --bind); one address family\n");
 		return -1;
 	}
 	o->family = cfam ? cfam : bfam;
 	for (i = 0; i < o->nbind; i++)
-		((struct sockaddr_in *)(void *)&o->bind[i])->sin_port = htons(o->port);
+		((struct sockaddr_in *)(void *)&o->bind[i])->sin_port =
+			htons(o->local_port ? o->local_port : o->port);
 	for (i = 0; i < o->nconn; i++)
 		((struct sockaddr_in *)(void *)&o->conn[i])->sin_port = htons(o->port);
 	/* the port sits at the same offset in sockaddr_in and sockaddr_in6 */
@@ -422,6 +468,18 @@ static void sp_print_timers(struct socket *so, int family, sctp_assoc_t id, cons
 		scope, ok ? "true" : "false", r.srto_min, r.srto_max, r.srto_initial,
 		p.spp_hbinterval, (p.spp_flags & SPP_HB_ENABLE) ? "true" : "false",
 		p.spp_pathmaxrxt, a.sasoc_asocmaxrxt);
+}
+
+static int sp_nodelay(struct socket *so, const struct sp_opts *o)
+{
+	int on = 1;
+
+	if (o->nodelay &&
+	    usrsctp_setsockopt(so, IPPROTO_SCTP, SCTP_NODELAY, &on, sizeof(on)) < 0) {
+		perror("sctp_peer: setsockopt SCTP_NODELAY");
+		return -1;
+	}
+	return 0;
 }
 
 static int sp_subscribe(struct socket *so)
@@ -543,6 +601,34 @@ static void sp_notification(const void *data, size_t len)
 
 /* ---------------------------------------------------------------- server */
 
+/* sp_server_peer: a "peer" line for an association's first message (which client port it
+ * serves: the tests match a server's associations with the clients). */
+static void sp_server_peer(union sctp_sockstore addr, sctp_assoc_t id)
+{
+	char buf[INET6_ADDRSTRLEN + 16];
+	unsigned i, port;
+	int fresh = 1;
+
+	pthread_mutex_lock(&sp_st.lock);
+	for (i = 0; i < sp_st.nseen; i++)
+		if (sp_st.seen[i] == id)
+			fresh = 0;
+	if (fresh) {
+		/* a full list forgets the oldest: at worst a repeated line */
+		if (sp_st.nseen == sizeof(sp_st.seen) / sizeof(sp_st.seen[0])) {
+			memmove(sp_st.seen, sp_st.seen + 1, sizeof(sp_st.seen) - sizeof(sp_st.seen[0]));
+			sp_st.nseen--;
+		}
+		sp_st.seen[sp_st.nseen++] = id;
+	}
+	pthread_mutex_unlock(&sp_st.lock);
+	if (!fresh)
+		return;
+	port = ntohs(addr.sa.sa_family == AF_INET6 ? addr.sin6.sin6_port : addr.sin.sin_port);
+	sp_emit("{\"event\":\"peer\",\"assoc\":%u,\"addr\":\"%s\",\"port\":%u,\"t_ms\":%.1f}",
+		(unsigned)id, sp_ntop(&addr.sa, buf, sizeof(buf)), port, sp_now_ms());
+}
+
 /* Runs in usrsctp's thread: echoes every whole message on its stream and association. */
 static int sp_server_cb(struct socket *so, union sctp_sockstore addr, void *data, size_t len,
 			struct sctp_rcvinfo rcv, int flags, void *ulp)
@@ -561,6 +647,7 @@ static int sp_server_cb(struct socket *so, union sctp_sockstore addr, void *data
 		sp_st.bad++;
 		pthread_mutex_unlock(&sp_st.lock);
 	} else {
+		sp_server_peer(addr, rcv.rcv_assoc_id);
 		memset(&snd, 0, sizeof(snd));
 		snd.snd_sid = rcv.rcv_sid;
 		snd.snd_ppid = rcv.rcv_ppid;
@@ -605,7 +692,8 @@ static int sp_server(const struct sp_opts *o)
 		perror("sctp_peer: usrsctp_socket");
 		return 2;
 	}
-	if (sp_subscribe(so) || sp_set_timers(so, o->family, &o->timers) || sp_bind(so, o))
+	if (sp_subscribe(so) || sp_set_timers(so, o->family, &o->timers) || sp_nodelay(so, o) ||
+	    sp_bind(so, o))
 		return 2;
 	if (usrsctp_listen(so, 16) < 0) {
 		perror("sctp_peer: listen");
@@ -764,11 +852,30 @@ static int sp_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* sp_wait_go: "ready", then waits (polls, 120 s at most) until --go-file exists. */
+static int sp_wait_go(const struct sp_opts *o)
+{
+	unsigned long waited;
+
+	sp_emit("{\"event\":\"ready\",\"t_ms\":%.1f}", sp_now_ms());
+	for (waited = 0; access(o->go_file, F_OK) != 0; waited += 5) {
+		if (waited >= 120000) {
+			fprintf(stderr, "sctp_peer: %s did not appear within 120 s\n", o->go_file);
+			return -1;
+		}
+		usleep(5000);
+	}
+	return 0;
+}
+
 /* sp_client_run: the client with its arrays (o->count each) allocated. */
 static int sp_client_run(const struct sp_opts *o, double *send_ms, double *gaps)
 {
 	struct socket *so;
 	double max_gap = 0, median = 0;
+	char slow[SP_SLOW_MAX * 48] = "";
+	size_t used = 0;
+	unsigned nslow = 0;
 	unsigned long i, sent = 0, echoed, ngaps = 0;
 	unsigned char packed[SP_MAX_ADDRS * sizeof(struct sockaddr_in6)];
 	socklen_t sl = sp_salen(o->family);
@@ -781,8 +888,12 @@ static int sp_client_run(const struct sp_opts *o, double *send_ms, double *gaps)
 		perror("sctp_peer: usrsctp_socket");
 		return 2;
 	}
-	if (sp_subscribe(so) || sp_set_timers(so, o->family, &o->timers) ||
+	if (sp_subscribe(so) || sp_set_timers(so, o->family, &o->timers) || sp_nodelay(so, o) ||
 	    (o->nbind && sp_bind(so, o))) {
+		usrsctp_close(so);
+		return 2;
+	}
+	if (o->go_file && sp_wait_go(o)) {
 		usrsctp_close(so);
 		return 2;
 	}
@@ -813,8 +924,8 @@ static int sp_client_run(const struct sp_opts *o, double *send_ms, double *gaps)
 	}
 	sp_paddrs_json(so, paddrs, sizeof(paddrs), 0);
 	sp_laddrs_json(so, laddrs, sizeof(laddrs));
-	sp_emit("{\"event\":\"up\",\"paddrs\":%s,\"laddrs\":%s,\"t_ms\":%.1f}", paddrs, laddrs,
-		sp_now_ms());
+	sp_emit("{\"event\":\"up\",\"paddrs\":%s,\"laddrs\":%s,\"lport\":%u,\"t_ms\":%.1f}",
+		paddrs, laddrs, (unsigned)(o->local_port ? o->local_port : o->port), sp_now_ms());
 	sp_print_timers(so, o->family, 0, "association");
 
 	for (i = 1; i <= o->count; i++) {
@@ -861,9 +972,16 @@ static int sp_client_run(const struct sp_opts *o, double *send_ms, double *gaps)
 	while (sp_st.echoed < sent && !sp_st.ended)
 		if (pthread_cond_timedwait(&sp_st.cond, &sp_st.lock, &ts) == ETIMEDOUT)
 			break;
-	for (i = 0; i < sent; i++)
-		if (sp_st.echo_ms[i] >= 0)
-			gaps[ngaps++] = sp_st.echo_ms[i] - send_ms[i];
+	for (i = 0; i < sent; i++) {
+		if (sp_st.echo_ms[i] < 0)
+			continue;
+		gaps[ngaps] = sp_st.echo_ms[i] - send_ms[i];
+		/* the long waits, where they were: a failover's among them, or the stack's own */
+		if (gaps[ngaps] >= SP_SLOW_MS && nslow < SP_SLOW_MAX)
+			used += (size_t)snprintf(slow + used, sizeof(slow) - used, "%s[%lu,%.1f,%.1f]",
+						 nslow++ ? "," : "", i + 1, send_ms[i], gaps[ngaps]);
+		ngaps++;
+	}
 	echoed = sp_st.echoed;
 	comm_lost = sp_st.comm_lost;
 	pthread_mutex_unlock(&sp_st.lock);
@@ -875,12 +993,23 @@ static int sp_client_run(const struct sp_opts *o, double *send_ms, double *gaps)
 	sp_paddrs_json(so, paddrs, sizeof(paddrs), 1);
 	pthread_mutex_lock(&sp_st.lock);
 	sp_emit("{\"event\":\"summary\",\"sent\":%lu,\"echoed\":%lu,\"lost\":%lu,\"max_gap_ms\":%.1f,"
-		"\"median_gap_ms\":%.1f,\"comm_lost\":%d,\"bad\":%lu,\"paths\":%s}",
-		sent, echoed, o->count - echoed, max_gap, median, comm_lost, sp_st.bad, paddrs);
+		"\"median_gap_ms\":%.1f,\"comm_lost\":%d,\"bad\":%lu,\"paths\":%s,\"slow\":[%s]}",
+		sent, echoed, o->count - echoed, max_gap, median, comm_lost, sp_st.bad, paddrs, slow);
 	rc = comm_lost || echoed != o->count || sp_st.bad ? 1 : 0;
 	pthread_mutex_unlock(&sp_st.lock);
 
-	/* a graceful SHUTDOWN; usrsctp_finish (in main) waits for it a little */
+	if (o->abort) {
+		/* SO_LINGER with a zero time: the close sends an ABORT */
+		struct linger l = { .l_onoff = 1, .l_linger = 0 };
+
+		if (usrsctp_setsockopt(so, SOL_SOCKET, SO_LINGER, &l, sizeof(l)) < 0) {
+			perror("sctp_peer: setsockopt SO_LINGER");
+			rc = 1;
+		}
+	}
+	sp_emit("{\"event\":\"close\",\"how\":\"%s\",\"t_ms\":%.1f}",
+		o->abort ? "abort" : "shutdown", sp_now_ms());
+	/* a graceful SHUTDOWN (or the ABORT); usrsctp_finish (in main) waits for it a little */
 	usrsctp_close(so);
 	return rc;
 }
