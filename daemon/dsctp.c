@@ -22,6 +22,7 @@
  * reload on one of them) still agree.  The TAG's and GONE's target is the
  * message's sender. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -991,23 +992,188 @@ static void dsctp_tick(struct daemon *d, uint64_t now, uint64_t *next)
 
 /* --- reloads -------------------------------------------------------------------------- */
 
+/* A reload that renumbers the VIPAs (the eps of worker 0's table, of the
+ * waiting records and of the ring's events) or the nodes (the entries' and
+ * events' targets): each old index's new one, UINT32_MAX when it is gone.
+ * Made by prepare (allocations), used by commit (which cannot fail). */
+struct dsctp_prep {
+	uint32_t *ep_map;	/* [n_ep]: old VIPA index -> new */
+	size_t n_ep;
+	uint32_t *node_map;	/* [n_node]: old node index -> new */
+	size_t n_node;
+	bool ep_moves, node_moves;	/* not the identity */
+	struct sctp_pend *pend;		/* the waiting records again, new eps (ep_moves) */
+};
+
+static void dsctp_prep_free(struct dsctp_prep *x)
+{
+	if (!x)
+		return;
+	free(x->ep_map);
+	free(x->node_map);
+	sctp_pend_free(x->pend);
+	free(x);
+}
+
+/* A VIPA is the same one when its address and interface are; a node when
+ * its name is (as the peers are carried, daemon/peer.h). */
+static int dsctp_prepare(struct daemon *d, const struct cfg *nc, void **prep, char *err,
+			 size_t len)
+{
+	const struct cfg *oc = d->cfg;
+	struct dsctp_prep *x;
+
+	*prep = NULL;
+	if (!d->sctp || !oc || oc == nc)
+		return 0;	/* the start: nothing numbered yet */
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		goto oom;
+	x->n_ep = oc->n_vipas;
+	x->n_node = oc->n_nodes;
+	x->ep_map = calloc(x->n_ep ? x->n_ep : 1, sizeof(*x->ep_map));
+	x->node_map = calloc(x->n_node ? x->n_node : 1, sizeof(*x->node_map));
+	if (!x->ep_map || !x->node_map)
+		goto oom;
+	for (size_t i = 0; i < x->n_ep; i++) {
+		const struct cfg_vipa *ov = &oc->vipas[i];
+
+		x->ep_map[i] = UINT32_MAX;
+		for (size_t j = 0; j < nc->n_vipas; j++)
+			if (addr_eq(&ov->addr, &nc->vipas[j].addr) &&
+			    !strcmp(ov->ifname, nc->vipas[j].ifname)) {
+				x->ep_map[i] = (uint32_t)j;
+				break;
+			}
+		x->ep_moves |= x->ep_map[i] != i;
+	}
+	for (size_t i = 0; i < x->n_node; i++) {
+		x->node_map[i] = ASSOC_NO_TARGET;
+		for (size_t j = 0; j < nc->n_nodes; j++)
+			if (!strcmp(oc->nodes[i].name, nc->nodes[j].name)) {
+				x->node_map[i] = (uint32_t)j;
+				break;
+			}
+		x->node_moves |= x->node_map[i] != i;
+	}
+	if (!x->ep_moves && !x->node_moves) {
+		dsctp_prep_free(x);
+		return 0;
+	}
+	/* Re-keying the waiting records needs a second set (their key holds
+	 * the ep): as large as the first, so every record fits. */
+	if (x->ep_moves && !(x->pend = sctp_pend_new(DSCTP_PEND_MAX)))
+		goto oom;
+	*prep = x;
+	return 0;
+oom:
+	dsctp_prep_free(x);
+	snprintf(err, len, "out of memory renumbering the SCTP associations");
+	return -1;
+}
+
+static void dsctp_abort(struct daemon *d, void *prep)
+{
+	(void)d;
+	dsctp_prep_free(prep);
+}
+
+/* An old VIPA index in the new configuration: false when it is gone. */
+static bool dsctp_remap_ep(const struct dsctp_prep *x, uint32_t *ep)
+{
+	if (!x->ep_moves)
+		return true;
+	if (*ep >= x->n_ep || x->ep_map[*ep] == UINT32_MAX)
+		return false;
+	*ep = x->ep_map[*ep];
+	return true;
+}
+
+/* Worker 0's table, the waiting records and the events the workers pushed
+ * before the commit take the new numbering; those of a VIPA that is gone
+ * are dropped.
+ * Left open: until main.c swaps the view (after every commit, the rules
+ * and the view build) and worker 0 takes it, the worker still routes with
+ * the old view against the renumbered table.  A packet of a renumbered
+ * VIPA then finds no association (held back, ENGINE_SCTP_GRACE_MS: the
+ * client retransmits); but one of a VIPA that kept its index whose target
+ * was renumbered finds its entry with a target index the old view does not
+ * know: the association is ended (sctp.target_gone).  An event pushed in
+ * that window is drained with the old numbering.  Closing it needs the
+ * remap done by worker 0 as it takes the new view (worker_renumber). */
+static void dsctp_renumber(struct daemon *d, struct dsctp_prep *x)
+{
+	struct dsctp *s = d->sctp;
+	struct assoc_table *tab = dsctp_table(d);
+	struct assoc_remap_res res = { 0 };
+	const struct engine_sctp_ev *e;
+	size_t recs = 0, recs_gone = 0, evs = 0, evs_gone = 0;
+
+	if (tab) {
+		pthread_mutex_lock(&d->workers[0].lock);
+		assoc_remap(tab, x->ep_moves ? x->ep_map : NULL, x->n_ep,
+			    x->node_moves ? x->node_map : NULL, x->n_node, &res);
+		pthread_mutex_unlock(&d->workers[0].lock);
+	}
+	if (x->ep_moves) {
+		struct sctp_pend *old = s->pend;
+
+		for (size_t i = 0; i < sctp_pend_count(old); i++) {
+			struct sctp_rec r = *sctp_pend_get(old, i);
+			uint32_t *ep = r.type == SCTP_TLV_UPDATE ? &r.upd.ep : &r.del.ep;
+
+			if (!dsctp_remap_ep(x, ep)) {
+				recs_gone++;
+				continue;
+			}
+			/* As large as old: it fits. */
+			if (sctp_pend_put(x->pend, &r) >= 0)
+				recs++;
+		}
+		s->pend = x->pend;
+		x->pend = old;
+	}
+	/* The ring: what the workers pushed with the old numbering.  Worker 0
+	 * pushes only while it holds its lock and routes with the old view
+	 * until the swap: every event waiting now is an old one. */
+	while ((e = dsctp_peek(s))) {
+		struct engine_sctp_ev ev = *e;
+
+		dsctp_done(s);
+		if (!dsctp_remap_ep(x, &ev.ep)) {
+			evs_gone++;
+			continue;
+		}
+		if (x->node_moves && ev.target != ASSOC_NO_TARGET)
+			ev.target = ev.target < x->n_node ? x->node_map[ev.target]
+							  : ASSOC_NO_TARGET;
+		evs++;
+		dsctp_handle(d, &ev);
+	}
+	log_info("reload: SCTP associations renumbered (%s%s%s): %zu moved to their VIPA's new "
+		 "index, %zu dropped (their VIPA is gone), %zu retargeted, %zu without their "
+		 "target now; %zu waiting records and %zu events renumbered, %zu dropped",
+		 x->ep_moves ? "VIPAs" : "", x->ep_moves && x->node_moves ? " and " : "",
+		 x->node_moves ? "nodes" : "", res.moved, res.removed, res.retargeted,
+		 res.untargeted, recs, evs, recs_gone + evs_gone);
+}
+
 /* The peer table is committed first (daemon/peer.h): d->peers is the new
  * one.  Our per-peer state follows it by wire id; a node that left loses
- * its backlog.  The waiting records stay: they name VIPAs by index (ep) and
- * targets by wire id, and a VIPA renumbered by the reload is sent with its
- * new index's distributors, which the entries of worker 0 (ep indexes of
- * their time) share with the old configuration unless the VIPAs were
- * reordered.  Every peer gets our table again anyway (drepl's commit asks
- * for bulks, which reach dsctp_peer_up). */
+ * its backlog (bodies already encoded: they keep the numbering of their
+ * time).  Then what holds VIPA or node indexes follows the reload
+ * (dsctp_renumber).  Every peer gets our table again anyway (drepl's
+ * commit asks for bulks, which reach dsctp_peer_up). */
 static void dsctp_commit(struct daemon *d, void *prep)
 {
 	struct dsctp *s = d->sctp;
 	struct dsctp_peer *old;
 	size_t n_old;
 
-	(void)prep;
-	if (!s)
+	if (!s) {
+		dsctp_prep_free(prep);
 		return;
+	}
 	n_old = s->n_peers;
 	old = malloc(sizeof(s->peers));
 	if (!old) {
@@ -1018,7 +1184,7 @@ static void dsctp_commit(struct daemon *d, void *prep)
 				s->peers[i].id = d->peers[i].id;
 		}
 		s->n_peers = d->n_peers;
-		return;
+		goto renumber;
 	}
 	memcpy(old, s->peers, sizeof(s->peers));
 	memset(s->peers, 0, sizeof(s->peers));
@@ -1037,6 +1203,10 @@ static void dsctp_commit(struct daemon *d, void *prep)
 		dsctp_peer_free(&old[j]);
 	free(old);
 	s->n_peers = d->n_peers < CFG_MAX_NODES ? d->n_peers : CFG_MAX_NODES;
+renumber:
+	if (prep)
+		dsctp_renumber(d, prep);
+	dsctp_prep_free(prep);
 }
 
 /* --- open / close ---------------------------------------------------------------------- */
@@ -1131,7 +1301,9 @@ const struct subsys dsctp_subsys = {
 	.name = "sctp",
 	.types = dsctp_types,
 	.n_types = sizeof(dsctp_types),
+	.prepare = dsctp_prepare,
 	.commit = dsctp_commit,
+	.abort = dsctp_abort,
 	.input = dsctp_input,
 	.tick = dsctp_tick,
 	.stats = dsctp_stats,

@@ -348,18 +348,31 @@ static void list_append(struct assoc_table *t, struct assoc *a)
 	t->lcount[k]++;
 }
 
+/* An INIT entry a leaves (enters) the pending slot of its ports. */
+static void pend_leave(struct assoc_table *t, struct assoc *a)
+{
+	struct pend_slot *ps = pend_of(t, &a->p);
+
+	if (ps->n)
+		ps->n--;
+	if (ps->newest == (uint32_t)(a - t->pool) + 1)
+		ps->newest = 0;
+}
+
+static void pend_enter(struct assoc_table *t, struct assoc *a)
+{
+	struct pend_slot *ps = pend_of(t, &a->p);
+
+	ps->n++;
+	ps->newest = (uint32_t)(a - t->pool) + 1;
+}
+
 /* Leaves a's state (lists, pending slot, path index) and enters s. */
 static void set_state(struct assoc_table *t, struct assoc *a, enum assoc_state s)
 {
-	struct pend_slot *ps;
-
 	switch (a->state) {
 	case ASSOC_INIT:
-		ps = pend_of(t, &a->p);
-		if (ps->n)
-			ps->n--;
-		if (ps->newest == (uint32_t)(a - t->pool) + 1)
-			ps->newest = 0;
+		pend_leave(t, a);
 		break;
 	case ASSOC_EST:
 		for (unsigned i = 0; i < a->n_paths; i++)
@@ -377,9 +390,7 @@ static void set_state(struct assoc_table *t, struct assoc *a, enum assoc_state s
 	list_append(t, a);
 	switch (s) {
 	case ASSOC_INIT:
-		ps = pend_of(t, &a->p);
-		ps->n++;
-		ps->newest = (uint32_t)(a - t->pool) + 1;
+		pend_enter(t, a);
 		break;
 	case ASSOC_EST:
 		for (unsigned i = 0; i < a->n_paths; i++)
@@ -689,6 +700,115 @@ void assoc_end(struct assoc_table *t, struct assoc *a, uint64_t now_ms)
 	if (now_ms > a->last_ms)
 		a->last_ms = now_ms;
 	set_state(t, a, ASSOC_CLOSED);
+}
+
+/* --- a reload's renumbering --- */
+
+/* a's ep after the remap; UINT32_MAX: its VIPA is gone. */
+static uint32_t remap_ep(const struct assoc *a, const uint32_t *ep_map, size_t n_ep)
+{
+	if (!ep_map)
+		return a->p.ep;
+	return a->p.ep < n_ep ? ep_map[a->p.ep] : UINT32_MAX;
+}
+
+void assoc_remap(struct assoc_table *t, const uint32_t *ep_map, size_t n_ep,
+		 const uint32_t *node_map, size_t n_node, struct assoc_remap_res *res)
+{
+	struct assoc_remap_res r = { 0 };
+	struct assoc *moving = NULL, *a, *next;
+	size_t i;
+
+	/* 1: the entries of VIPAs that are gone go; targets follow their node. */
+	for (i = 0; i < t->fresh; i++) {
+		a = &t->pool[i];
+		if (a->state == ASSOC_FREE)
+			continue;
+		if (remap_ep(a, ep_map, n_ep) == UINT32_MAX) {
+			assoc_remove(t, a);
+			r.removed++;
+			continue;
+		}
+		if (node_map && a->target != ASSOC_NO_TARGET) {
+			uint32_t nt = a->target < n_node ? node_map[a->target] : ASSOC_NO_TARGET;
+
+			if (nt != a->target) {
+				if (nt == ASSOC_NO_TARGET)
+					r.untargeted++;
+				else
+					r.retargeted++;
+				a->target = nt;
+			}
+		}
+	}
+	/* 2: the movers leave their pending slots, and the client-tag chains
+	 * holding one: their movers leave, pushed on a list (through cnext)
+	 * that so holds each chain's movers last first.  Pushing them back at
+	 * the heads in list order (4) keeps the order of the entries of one
+	 * key (newest first: ctag_find's answer), whatever the pool's order.
+	 * Every ep is still the old one here: every pass agrees on who moves. */
+	for (i = 0; i < t->fresh; i++) {
+		a = &t->pool[i];
+		if (a->state == ASSOC_FREE || remap_ep(a, ep_map, n_ep) == a->p.ep)
+			continue;
+		/* Every mover leaves its pending slot before any enters one:
+		 * a slot's hint is never cleared by a later leaver. */
+		if (a->state == ASSOC_INIT)
+			pend_leave(t, a);
+		if (!a->cpprev)
+			continue;
+		for (struct assoc *c = t->cb[hash_tag(t, H_CTAG, &a->p, a->itag_c) & t->mask]; c;
+		     c = next) {
+			next = c->cnext;
+			if (remap_ep(c, ep_map, n_ep) == c->p.ep)
+				continue;
+			ctag_unlink(c);
+			c->cnext = moving;
+			moving = c;
+		}
+	}
+	/* 3: each mover takes its new key in the tag and path indexes and the
+	 * pending slots (an INIT entry enters its new one).  Unlinking goes by pointers, not hashes: an entry
+	 * taking the key another one still has (two VIPAs swapping indexes)
+	 * breaks no chain.  Keys of the tag index are unique: order is moot. */
+	for (i = 0; i < t->fresh; i++) {
+		uint32_t ne;
+		bool tagged;
+
+		a = &t->pool[i];
+		if (a->state == ASSOC_FREE || (ne = remap_ep(a, ep_map, n_ep)) == a->p.ep)
+			continue;
+		tagged = a->tpprev != NULL;
+		tag_unlink(a);
+		if (a->state == ASSOC_EST)
+			for (unsigned k = 0; k < a->n_paths; k++)
+				path_unlink(&a->pn[k]);
+		a->p.ep = ne;
+		if (tagged)
+			tag_link(t, a);
+		if (a->state == ASSOC_EST)
+			for (unsigned k = 0; k < a->n_paths; k++)
+				path_link(t, a, k);
+		if (a->state == ASSOC_INIT) {
+			/* The slot's hint stays the newest INIT, whatever the
+			 * order the pool gives. */
+			struct pend_slot *ps = pend_of(t, &a->p);
+			const struct assoc *h = ps->newest ? &t->pool[ps->newest - 1] : NULL;
+
+			ps->n++;
+			if (!h || h->state != ASSOC_INIT || h->created_ms <= a->created_ms)
+				ps->newest = (uint32_t)(a - t->pool) + 1;
+		}
+		r.moved++;
+	}
+	/* 4: back into the client-tag index under the new keys. */
+	for (a = moving; a; a = next) {
+		next = a->cnext;
+		a->cnext = NULL;
+		ctag_link(t, a);
+	}
+	if (res)
+		*res = r;
 }
 
 /* --- expiry and iteration --- */

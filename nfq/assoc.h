@@ -224,6 +224,27 @@ void assoc_remove(struct assoc_table *t, struct assoc *a);
 size_t assoc_expire(struct assoc_table *t, uint64_t now_ms, const struct assoc_timeouts *to,
 		    size_t budget, void (*cb)(const struct assoc *a, void *arg), void *arg);
 
+/* A reload renumbered the VIPAs or the nodes (their indexes in the
+ * configuration).  What assoc_remap() did. */
+struct assoc_remap_res {
+	size_t moved;		/* entries whose ep changed (re-keyed in every index) */
+	size_t removed;		/* entries whose VIPA is gone */
+	size_t retargeted;	/* entries whose target's index changed */
+	size_t untargeted;	/* entries whose target is gone (now ASSOC_NO_TARGET) */
+};
+
+/* Every entry's ep becomes ep_map[ep] and its target node_map[target]
+ * (ASSOC_NO_TARGET stays).  An ep at or above n_ep, or mapped to
+ * UINT32_MAX, is a VIPA that is gone: the entry is removed.  A target at or
+ * above n_node, or mapped to ASSOC_NO_TARGET, is gone: the entry stays,
+ * without a target.  A NULL map is the identity.  The map of the eps must
+ * be one to one (two old VIPAs never become one).  State, tags, paths,
+ * counters, times and the age lists (eviction order) are kept; entries of
+ * the same key keep their order.  No allocation; O(pool slots ever used).
+ * res (may be NULL): what changed. */
+void assoc_remap(struct assoc_table *t, const uint32_t *ep_map, size_t n_ep,
+		 const uint32_t *node_map, size_t n_node, struct assoc_remap_res *res);
+
 /* Iteration in pool order, for dumps and bulk replication: visits the
  * entries in use of slots [start, start + n) (cb's value is ignored) and
  * returns the next slot, assoc_slots() when done, so a caller may pause

@@ -571,6 +571,227 @@ static void test_seeds(void **state)
 	assoc_table_free(c);
 }
 
+/* --- a reload renumbering VIPAs (ep) and nodes (target) --- */
+
+#define PORTS(e, c) (&(struct assoc_ports){ .ep = (e), .cport = (c), .vport = 3868 })
+
+/* Two VIPAs swap indexes, a third goes, targets are renumbered or gone:
+ * each entry is found by each of its keys under its new ep only, with its
+ * state, paths, counters and times. */
+static void test_remap_swap(void **state)
+{
+	struct assoc_table *t = assoc_table_new(64, 0);
+	struct assoc_ports a0 = *PORTS(0, 100), a1 = *PORTS(1, 100), i0 = *PORTS(0, 101),
+			   i1 = *PORTS(1, 101), c0 = *PORTS(0, 102), d2 = *PORTS(2, 100);
+	/* ep 0 <-> 1; ep 2 gone.  Node 0 -> 2, 1 -> 0, 2 gone, 5 out of range. */
+	const uint32_t ep_map[] = { 1, 0, UINT32_MAX }, node_map[] = { 2, 0, UINT32_MAX };
+	struct ip_addr x1 = ip("192.0.2.1"), x2 = ip("192.0.2.2");
+	struct assoc_remap_res res;
+	struct assoc *a, *b, *ia, *ib, *c, *d, *f;
+	enum assoc_init_res ir;
+	uint32_t hint;
+	size_t n_init, n_closed;
+
+	(void)state;
+	/* The same ports and tags in ep 0 and ep 1: A's new key is B's old one. */
+	a = est(t, &a0, 0x10, 0x20, "192.0.2.1", 1, 100);
+	assert_true(assoc_add_path(t, a, &x2));
+	assert_false(assoc_seen(t, a, 0x20, &x1, 500, 150, NULL));
+	b = est(t, &a1, 0x10, 0x20, "192.0.2.1", 2, 110);
+	ia = init_new(t, &i0, 0x11, "192.0.2.1", 0, 120);
+	ib = init_new(t, &i1, 0x12, "192.0.2.2", 1, 130);
+	c = est(t, &c0, 0x13, 0x23, "192.0.2.1", 5, 140);
+	assoc_end(t, c, 160);
+	d = est(t, &d2, 0x10, 0x20, "192.0.2.1", 0, 170);
+	(void)d;
+	assert_int_equal(assoc_count(t), 6);
+	n_init = assoc_count_state(t, ASSOC_INIT);
+	n_closed = assoc_count_state(t, ASSOC_CLOSED);
+
+	assoc_remap(t, ep_map, 3, node_map, 3, &res);
+	assert_int_equal(res.moved, 5);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(res.retargeted, 3);	/* a 1->0, ia 0->2, ib 1->0 */
+	assert_int_equal(res.untargeted, 2);	/* b (node 2 gone), c (node 5 unknown) */
+	assert_int_equal(assoc_count(t), 5);
+	assert_int_equal(assoc_count_state(t, ASSOC_EST), 2);
+	assert_int_equal(assoc_count_state(t, ASSOC_INIT), n_init);
+	assert_int_equal(assoc_count_state(t, ASSOC_CLOSED), n_closed);
+
+	/* By the target's tag, the client's tag (T bit), under the new eps. */
+	assert_ptr_equal(hit(t, &a1, 0x20, false), a);
+	assert_ptr_equal(hit(t, &a0, 0x20, false), b);
+	assert_ptr_equal(hit(t, &a1, 0x10, true), a);
+	assert_ptr_equal(hit(t, &a0, 0x10, true), b);
+	assert_int_equal(a->p.ep, 1);
+	assert_int_equal(b->p.ep, 0);
+	assert_int_equal(a->target, 0);
+	assert_int_equal(b->target, ASSOC_NO_TARGET);
+	/* Nothing else about them changed. */
+	assert_int_equal(a->state, ASSOC_EST);
+	assert_int_equal(a->n_paths, 2);
+	assert_true(addr_eq(&a->paths[0], &x1));
+	assert_true(addr_eq(&a->paths[1], &x2));
+	assert_int_equal(a->packets, 1);
+	assert_int_equal(a->bytes, 500);
+	assert_int_equal(a->created_ms, 100);
+	assert_int_equal(a->est_ms, 100);
+	assert_int_equal(a->last_ms, 150);
+	assert_int_equal(a->itag_c, 0x10);
+	assert_int_equal(a->itag_t, 0x20);
+	/* The VIPA that went took its association. */
+	miss(t, &d2, 0x20, false);
+	miss(t, &d2, 0x10, true);
+	/* The closed one still routes late packets, under its new ep. */
+	f = hit(t, PORTS(1, 102), 0x23, false);
+	assert_ptr_equal(f, c);
+	assert_int_equal(f->state, ASSOC_CLOSED);
+	assert_int_equal(f->target, ASSOC_NO_TARGET);
+	miss(t, &c0, 0x23, false);
+	/* INIT entries: retransmissions find them, their pending slot moved
+	 * with them (a COOKIE ECHO before the learn gets the INIT's target). */
+	assert_ptr_equal(assoc_find_init(t, PORTS(1, 101), 0x11), ia);
+	assert_ptr_equal(assoc_find_init(t, PORTS(0, 101), 0x12), ib);
+	assert_null(assoc_find_init(t, &i0, 0x11));
+	assert_int_equal(assoc_lookup(t, PORTS(1, 101), 0x9999, false, &f, &hint),
+			 ASSOC_UNKNOWN_TAG);
+	assert_int_equal(hint, 2);
+	assert_int_equal(assoc_lookup(t, PORTS(0, 101), 0x9999, false, &f, &hint),
+			 ASSOC_UNKNOWN_TAG);
+	assert_int_equal(hint, 0);
+	assert_ptr_equal(assoc_init(t, PORTS(1, 101), 0x11, &x1, 200, &ir), ia);
+	assert_int_equal(ir, ASSOC_I_RETRANS);
+	/* The path index moved too: an INIT from a path of A is a restart of A. */
+	f = assoc_init(t, &a1, 0x77, &x2, 210, &ir);
+	assert_non_null(f);
+	assert_int_equal(ir, ASSOC_I_RESTART);
+	assert_int_equal(f->replaces, 0x20);
+	assert_int_equal(f->target, 0);
+	/* And only under the new ep: B has no path x2, so no restart in ep 0. */
+	f = assoc_init(t, &a0, 0x78, &x2, 220, &ir);
+	assert_int_equal(ir, ASSOC_I_NEW);
+	/* A learn completes a moved INIT entry under its new key. */
+	f = assoc_learn(t, PORTS(0, 101), 0x12, 0x32, 0, NULL, 230, &(enum assoc_learn_res){ 0 });
+	assert_ptr_equal(f, ib);
+	assert_ptr_equal(hit(t, PORTS(0, 101), 0x32, false), ib);
+	/* Renumbering back: everything where it was. */
+	assoc_remap(t, (const uint32_t[]){ 1, 0 }, 2, NULL, 0, &res);
+	assert_int_equal(res.removed, 0);
+	assert_int_equal(res.retargeted + res.untargeted, 0);
+	assert_ptr_equal(hit(t, &a0, 0x20, false), a);
+	assert_ptr_equal(hit(t, &a1, 0x20, false), b);
+	assert_ptr_equal(hit(t, &i1, 0x32, false), ib);
+	assoc_table_free(t);
+}
+
+/* Identity maps change nothing; a NULL map is the identity. */
+static void test_remap_identity(void **state)
+{
+	struct assoc_table *t = assoc_table_new(16, 0);
+	struct assoc_remap_res res;
+	struct assoc *a;
+
+	(void)state;
+	a = est(t, &P, 0x10, 0x20, "192.0.2.1", 1, 100);
+	assoc_remap(t, (const uint32_t[]){ 0, 1 }, 2, (const uint32_t[]){ 0, 1 }, 2, &res);
+	assert_int_equal(res.moved + res.removed + res.retargeted + res.untargeted, 0);
+	assoc_remap(t, NULL, 0, NULL, 0, NULL);
+	assert_ptr_equal(hit(t, &P, 0x20, false), a);
+	assert_int_equal(a->target, 1);
+	/* ASSOC_NO_TARGET stays, whatever the map. */
+	a->target = ASSOC_NO_TARGET;
+	assoc_remap(t, NULL, 0, (const uint32_t[]){ 3, 4 }, 2, &res);
+	assert_int_equal(a->target, ASSOC_NO_TARGET);
+	assert_int_equal(res.retargeted + res.untargeted, 0);
+	/* An ep beyond the map is a VIPA that is gone. */
+	assoc_remap(t, (const uint32_t[]){ 0 }, 1, NULL, 0, &res);
+	assert_int_equal(res.removed, 1);
+	assert_int_equal(assoc_count(t), 0);
+	miss(t, &P, 0x20, false);
+	assoc_table_free(t);
+}
+
+/* Entries of one client tag (a re-tag: the old association and the one
+ * that replaces it) keep their order in the index: the T-bit lookup still
+ * answers the newest, even when the pool holds the newer one first. */
+static void test_remap_same_key_order(void **state)
+{
+	struct assoc_table *t = assoc_table_new(16, 0);
+	struct assoc_ports p0 = *PORTS(0, 100), p1 = *PORTS(1, 100);
+	enum assoc_learn_res lr;
+	struct assoc *dummy, *e, *n;
+
+	(void)state;
+	dummy = est(t, &p0, 0x1, 0x2, "192.0.2.9", 1, 10);	/* slot 0 */
+	e = est(t, &p0, 0x10, 0x20, "192.0.2.1", 1, 20);	/* slot 1 */
+	assoc_remove(t, dummy);
+	n = assoc_learn(t, &p0, 0x10, 0x21, 1, NULL, 30, &lr);	/* slot 0 again */
+	assert_int_equal(lr, ASSOC_L_RETAG);
+	assert_true(n < e);
+	assert_ptr_equal(hit(t, &p0, 0x10, true), n);
+	assoc_remap(t, (const uint32_t[]){ 1, 0 }, 2, NULL, 0, NULL);
+	assert_ptr_equal(hit(t, &p1, 0x10, true), n);
+	assert_ptr_equal(hit(t, &p1, 0x20, false), e);
+	assert_ptr_equal(hit(t, &p1, 0x21, false), n);
+	/* The client moves to the new tags: the old one goes, as before. */
+	assert_true(assoc_seen(t, n, 0x21, NULL, 10, 40, NULL));
+	miss(t, &p1, 0x20, false);
+	assert_ptr_equal(hit(t, &p1, 0x10, true), n);
+	assoc_table_free(t);
+}
+
+/* The age lists survive a remap: INIT entries are evicted oldest first
+ * (their own order, not the pool's or the new eps'), then closed ones. */
+static void test_remap_eviction_order(void **state)
+{
+	struct assoc_table *t = assoc_table_new(6, 3);
+	struct ip_addr src = ip("192.0.2.1");
+	struct assoc *i[3], *c[2], *e, *f;
+	enum assoc_init_res ir;
+
+	(void)state;
+	/* INITs, oldest first, in eps 1, 0, 1; touched in another order. */
+	i[0] = init_new(t, PORTS(1, 1), 0x101, "192.0.2.1", 0, 100);
+	i[1] = init_new(t, PORTS(0, 2), 0x102, "192.0.2.1", 0, 110);
+	i[2] = init_new(t, PORTS(1, 3), 0x103, "192.0.2.1", 0, 120);
+	/* A retransmission makes i[0] the youngest: order 1, 2, 0. */
+	assert_ptr_equal(assoc_init(t, PORTS(1, 1), 0x101, &src, 130, &ir), i[0]);
+	/* Learned without an INIT entry: est() would evict one. */
+	c[0] = assoc_learn(t, PORTS(0, 4), 0, 0x204, 0, NULL, 140, &(enum assoc_learn_res){ 0 });
+	c[1] = assoc_learn(t, PORTS(1, 5), 0, 0x205, 0, NULL, 150, &(enum assoc_learn_res){ 0 });
+	assoc_end(t, c[1], 160);	/* closed first: the oldest closed */
+	assoc_end(t, c[0], 170);
+	e = assoc_learn(t, PORTS(1, 6), 0, 0x206, 0, NULL, 180, &(enum assoc_learn_res){ 0 });
+	assert_int_equal(assoc_count(t), 6);
+
+	assoc_remap(t, (const uint32_t[]){ 1, 0 }, 2, NULL, 0, NULL);
+
+	/* At the INIT cap a new INIT evicts i[1], then i[2], then i[0]. */
+	assert_non_null(assoc_init(t, PORTS(0, 7), 0x107, &src, 200, &ir));
+	assert_int_equal(ir, ASSOC_I_NEW);
+	assert_int_equal(assoc_counters(t)->evicted_init, 1);
+	assert_null(assoc_find_init(t, PORTS(1, 2), 0x102));
+	assert_ptr_equal(assoc_find_init(t, PORTS(0, 3), 0x103), i[2]);
+	assert_ptr_equal(assoc_find_init(t, PORTS(0, 1), 0x101), i[0]);
+	f = assoc_init(t, PORTS(0, 8), 0x108, &src, 210, &ir);
+	assert_non_null(f);
+	assert_null(assoc_find_init(t, PORTS(0, 3), 0x103));
+	assert_ptr_equal(assoc_find_init(t, PORTS(0, 1), 0x101), i[0]);
+	/* The pool is full: a learn without an INIT takes the oldest closed
+	 * one's room (c[1]), then c[0]'s; never e's. */
+	assert_non_null(assoc_learn(t, PORTS(0, 9), 0, 0x209, 0, NULL, 220,
+				    &(enum assoc_learn_res){ 0 }));
+	assert_int_equal(assoc_counters(t)->evicted_closed, 1);
+	miss(t, PORTS(0, 5), 0x205, false);
+	assert_ptr_equal(hit(t, PORTS(1, 4), 0x204, false), c[0]);
+	assert_non_null(assoc_learn(t, PORTS(0, 10), 0, 0x210, 0, NULL, 230,
+				    &(enum assoc_learn_res){ 0 }));
+	assert_int_equal(assoc_counters(t)->evicted_closed, 2);
+	miss(t, PORTS(1, 4), 0x204, false);
+	assert_ptr_equal(hit(t, PORTS(0, 6), 0x206, false), e);
+	assoc_table_free(t);
+}
+
 /* --- random operations against the table's invariants --- */
 
 struct shadow {
@@ -720,6 +941,139 @@ static void test_random_ops(void **state)
 	free(sh);
 }
 
+/* Random operations over three VIPAs, and now and then a reload that
+ * permutes them or drops one: every established association we made is
+ * found under its VIPA's new index, every entry by each of its keys. */
+struct shadow3 {
+	bool est[3][5][256];	/* [ep][cport][itag_t] */
+};
+
+static void shadow3_drop(struct shadow3 *sh, const struct assoc *a)
+{
+	if (a->state == ASSOC_EST && a->itag_t < 256 && a->p.ep < 3)
+		sh->est[a->p.ep][a->p.cport][a->itag_t] = false;
+}
+
+static void drop3_cb(const struct assoc *a, void *arg)
+{
+	shadow3_drop(arg, a);
+}
+
+static void check3(struct assoc_table *t, const struct shadow3 *sh)
+{
+	struct check_ctx x = { .t = t };
+	size_t pos = 0;
+
+	while (pos < assoc_slots(t))
+		pos = assoc_foreach_chunk(t, pos, 7, check_cb, &x);
+	assert_int_equal(x.n, assoc_count(t));
+	assert_int_equal(assoc_count(t), assoc_count_state(t, ASSOC_INIT) +
+					 assoc_count_state(t, ASSOC_EST) +
+					 assoc_count_state(t, ASSOC_CLOSED));
+	assert_true(assoc_count_state(t, ASSOC_INIT) <= assoc_init_cap(t));
+	for (uint32_t ep = 0; ep < 3; ep++)
+		for (uint16_t c = 1; c < 5; c++)
+			for (uint32_t tag = 1; tag < 256; tag++) {
+				struct assoc *f;
+
+				if (!sh->est[ep][c][tag])
+					continue;
+				assert_int_equal(assoc_lookup(t, PORTS(ep, c), tag, false, &f, NULL),
+						 ASSOC_HIT);
+				assert_int_equal(f->state, ASSOC_EST);
+				assert_int_equal(f->p.ep, ep);
+			}
+}
+
+static void test_remap_random(void **state)
+{
+	static const char *const addrs[] = { "192.0.2.1", "192.0.2.2", "192.0.2.3" };
+	const struct assoc_timeouts to = { .init_s = 2, .est_s = 30, .closed_s = 1 };
+	struct assoc_table *t = assoc_table_new(32, 8);
+	struct shadow3 *sh = calloc(1, sizeof(*sh)), *nsh = calloc(1, sizeof(*nsh));
+	uint64_t s = 0x1234567887654321ULL, now = 1000;
+	size_t remaps = 0, moved = 0;
+
+	(void)state;
+	assert_non_null(sh);
+	assert_non_null(nsh);
+	for (int i = 0; i < 20000; i++) {
+		struct assoc_ports p = { .ep = rnd(&s) % 3, .cport = (uint16_t)(1 + rnd(&s) % 4),
+					 .vport = 3868 };
+		struct ip_addr src = ip(addrs[rnd(&s) % 3]);
+		uint32_t ctag = 1 + rnd(&s) % 10, ttag = 101 + rnd(&s) % 10;
+		enum assoc_init_res ir;
+		enum assoc_learn_res lr;
+		struct assoc *a, old;
+
+		now += rnd(&s) % 300;
+		switch (rnd(&s) % 9) {
+		case 0:
+		case 1:
+			a = assoc_init(t, &p, ctag, &src, now, &ir);
+			if (ir == ASSOC_I_NEW)
+				a->target = rnd(&s) % 3;
+			break;
+		case 2:
+			a = assoc_learn(t, &p, rnd(&s) % 4 ? ctag : 0, ttag, rnd(&s) % 3,
+					rnd(&s) % 2 ? &src : NULL, now, &lr);
+			if (a && a->state == ASSOC_EST)
+				sh->est[p.ep][p.cport][ttag] = true;
+			break;
+		case 3:
+		case 4: {
+			bool tbit = rnd(&s) % 4 == 0;
+			uint32_t v = tbit ? ctag : ttag;
+
+			if (assoc_lookup(t, &p, v, tbit, &a, NULL) == ASSOC_HIT &&
+			    assoc_seen(t, a, v, &src, 100, now, &old))
+				shadow3_drop(sh, &old);
+			break;
+		}
+		case 5:
+			if (assoc_lookup(t, &p, ttag, false, &a, NULL) == ASSOC_HIT) {
+				shadow3_drop(sh, a);
+				assoc_end(t, a, now);
+			}
+			break;
+		case 6:
+			assoc_expire(t, now, &to, 3, drop3_cb, sh);
+			break;
+		default: {
+			/* A reload: a random permutation, one VIPA gone now and then. */
+			uint32_t map[3] = { 0, 1, 2 }, nodes[3];
+			struct assoc_remap_res res;
+
+			for (uint32_t k = 2; k > 0; k--) {
+				uint32_t j = rnd(&s) % (k + 1), x = map[k];
+
+				map[k] = map[j];
+				map[j] = x;
+			}
+			if (rnd(&s) % 5 == 0)
+				map[rnd(&s) % 3] = UINT32_MAX;
+			for (uint32_t k = 0; k < 3; k++)
+				nodes[k] = (k + 1) % 3;
+			memset(nsh, 0, sizeof(*nsh));
+			for (uint32_t e = 0; e < 3; e++)
+				if (map[e] != UINT32_MAX)
+					memcpy(nsh->est[map[e]], sh->est[e], sizeof(sh->est[e]));
+			memcpy(sh, nsh, sizeof(*sh));
+			assoc_remap(t, map, 3, nodes, 3, &res);
+			remaps++;
+			moved += res.moved;
+			break;
+		}
+		}
+		check3(t, sh);
+	}
+	assert_true(remaps > 1000);
+	assert_true(moved > 1000);
+	assoc_table_free(t);
+	free(sh);
+	free(nsh);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +1089,11 @@ int main(void)
 		cmocka_unit_test(test_iterate_chunks),
 		cmocka_unit_test(test_seeds),
 		cmocka_unit_test(test_random_ops),
+		cmocka_unit_test(test_remap_swap),
+		cmocka_unit_test(test_remap_identity),
+		cmocka_unit_test(test_remap_same_key_order),
+		cmocka_unit_test(test_remap_eviction_order),
+		cmocka_unit_test(test_remap_random),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
