@@ -1218,6 +1218,14 @@ static const struct view_target *engine_sctp_pick(struct engine *e, const struct
 	return view_pick(s, e->view, h);
 }
 
+static bool engine_target_listed(const struct view_service *s, uint32_t node)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i].node == node)
+			return true;
+	return false;
+}
+
 static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_service *s,
 					    uint8_t *buf, size_t len, struct pkt *p,
 					    const struct sctp_info *si, const struct assoc_ports *ap,
@@ -1331,6 +1339,14 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 					    reply_to);
 	}
 	t = engine_target_on(s, a->target);
+	if (!t && !engine_target_listed(s, a->target) && !engine_sctp_grace_over(e, &ap, si.vtag)) {
+		/* A target this view does not list: removed by a reload, or
+		 * the table was renumbered by a reload whose view this worker
+		 * has not taken yet (daemon/dsctp): held back for the grace,
+		 * the retransmission finds the new view. */
+		stats_inc(e->stats, STAT_S_NO_STATE_HELD);
+		return engine_drop(e, STAT_D_NO_TARGET);
+	}
 	if (!t) {
 		/* Its target died: so did the association. */
 		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, p->family);

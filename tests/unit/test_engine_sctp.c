@@ -819,6 +819,40 @@ static void test_target_dies(void **state)
 	assert_int_equal(init_routed(s, CPORT, ITAG_C + 7), other(tgt));
 }
 
+/* A target the view does not list at all (a reload removed it, or renumbered the
+ * table before this worker took the new view): held back for the grace, then ended
+ * like a dead one. */
+static void test_target_unlisted(void **state)
+{
+	struct side *s = *state;
+	uint8_t b[512], copy[512];
+	size_t n;
+	struct assoc *a;
+	int tgt = establish(s, CPORT, ITAG_C, ITAG_T);
+
+	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_HIT);
+	a->target = 99;
+	n = build_data(b, s->fm->c1, CPORT, s->fm->vipa, VPORT, ITAG_T);
+	memcpy(copy, b, n);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_DROP);
+	assert_int_equal(s->reply_len, 0);
+	assert_int_equal(s->n_ev, 0);
+	assert_int_equal(st(s, STAT_S_NO_STATE_HELD), 1);
+	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_HIT);
+	/* the new view comes in time: routed again */
+	a->target = (uint32_t)tgt;
+	memcpy(b, copy, n);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_MANGLED);
+	/* it never does: ended after the grace */
+	a->target = 99;
+	s->e.now_ms += ENGINE_SCTP_GRACE_MS;
+	memcpy(b, copy, n);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_REPLY);
+	check_abort_reply(s, s->fm->vipa, s->fm->c1, CPORT, ITAG_T, true);
+	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_NONE);
+	assert_int_equal(st(s, STAT_S_TARGET_GONE), 1);
+}
+
 /* The client restarts (a new INIT with a new Initiate Tag from a path of the live
  * association): the old target, although a fresh pick would choose the other; once
  * the new tags are in use the old association goes (DELETE replicated). */
@@ -1293,6 +1327,7 @@ int main(void)
 		BOTH(test_no_state, setup_dist),
 		BOTH(test_client_ends, setup_dist),
 		BOTH(test_target_dies, setup_dist),
+		BOTH(test_target_unlisted, setup_dist),
 		BOTH(test_restart, setup_dist),
 		BOTH(test_restart_target_dead, setup_dist),
 		BOTH(test_collision, setup_dist),
