@@ -286,8 +286,10 @@ static bool worker_wait(struct worker *w)
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
 	/* Only this thread writes the table: no lock to read its count. */
+	/* The SCTP worker's table is also written by the main thread (what
+	 * the targets report): it keeps the expiry step without looking. */
 	int timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots)) ||
-				      (w->assocs && assoc_count(w->assocs))
+				      w->assocs
 			      ? WORKER_EXPIRE_MS : -1;
 	uint64_t cnt;
 
