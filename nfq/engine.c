@@ -1150,10 +1150,11 @@ void engine_assoc_expired(const struct assoc *a, void *arg)
 	struct engine *e = arg;
 	const struct cfg *c = e->view ? e->view->cfg : NULL;
 
+	(void)c;
+	/* Local, never replicated: a distributor that sees none of the
+	 * association's packets (the client does not use its address) would
+	 * otherwise delete it on the nodes that do. */
 	stats_inc(e->stats, STAT_S_EXPIRED);
-	/* An INIT's entry was never replicated: nothing to delete. */
-	if (c && a->p.ep < c->n_vipas && a->state != ASSOC_INIT)
-		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, c->vipas[a->p.ep].addr.family);
 }
 
 /* No association for the packet (or its target died): a middlebox's
@@ -1172,8 +1173,11 @@ static enum engine_verdict engine_sctp_no_state(struct engine *e, const uint8_t 
 	stats_inc(e->stats, STAT_DROPPED);
 	if (e->sctp_ready)
 		n = sctp_reply_no_state(buf, p, reply, ENGINE_REPLY_MAX, NULL);
+	else
+		stats_inc(e->stats, STAT_S_NOT_READY);
 	if (!n)
 		return ENGINE_DROP;
+	stats_inc(e->stats, STAT_S_ABORTS);
 	*reply_len = n;
 	*reply_to = p->src;
 	stats_inc(e->stats, STAT_REPLIES);
@@ -1218,14 +1222,6 @@ static const struct view_target *engine_sctp_pick(struct engine *e, const struct
 	return view_pick(s, e->view, h);
 }
 
-static bool engine_target_listed(const struct view_service *s, uint32_t node)
-{
-	for (size_t i = 0; i < s->n_targets; i++)
-		if (s->targets[i].node == node)
-			return true;
-	return false;
-}
-
 static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_service *s,
 					    uint8_t *buf, size_t len, struct pkt *p,
 					    const struct sctp_info *si, const struct assoc_ports *ap,
@@ -1262,8 +1258,8 @@ static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_
 		t = engine_target_on(s, a->target);
 	if (!t && a->state == ASSOC_EST) {
 		/* An INIT for an association whose target died: that one is
-		 * gone; the INIT starts a new one. */
-		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, p->family);
+		 * gone; the INIT starts a new one.  Each distributor judges a
+		 * target's death itself: not replicated. */
 		assoc_remove(e->assocs, a);
 		stats_inc(e->stats, STAT_S_TARGET_GONE);
 		a = assoc_init(e->assocs, ap, si->itag, &p->src, e->now_ms, &res);
@@ -1277,7 +1273,6 @@ static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_
 
 		if (a->replaces &&
 		    assoc_lookup(e->assocs, ap, a->replaces, false, &o, NULL) == ASSOC_HIT && o != a) {
-			engine_sctp_event(e, ENGINE_SCTP_DELETE, o, p->family);
 			assoc_remove(e->assocs, o);
 			stats_inc(e->stats, STAT_S_TARGET_GONE);
 		}
@@ -1339,17 +1334,19 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 					    reply_to);
 	}
 	t = engine_target_on(s, a->target);
-	if (!t && !engine_target_listed(s, a->target) && !engine_sctp_grace_over(e, &ap, si.vtag)) {
-		/* A target this view does not list: removed by a reload, or
-		 * the table was renumbered by a reload whose view this worker
-		 * has not taken yet (daemon/dsctp): held back for the grace,
-		 * the retransmission finds the new view. */
+	if (!t && !engine_sctp_grace_over(e, &ap, si.vtag)) {
+		/* Its target is not alive in this view, or not in it at all:
+		 * held back for the grace before the association is ended.
+		 * A target that stopped answering heartbeats for a moment, a
+		 * reload that removed it or renumbered the table before this
+		 * worker took the new view (daemon/dsctp), a node not settled
+		 * after a start: the retransmission finds a better view. */
 		stats_inc(e->stats, STAT_S_NO_STATE_HELD);
 		return engine_drop(e, STAT_D_NO_TARGET);
 	}
 	if (!t) {
-		/* Its target died: so did the association. */
-		engine_sctp_event(e, ENGINE_SCTP_DELETE, a, p->family);
+		/* Its target died: so did the association.  Not replicated:
+		 * each distributor judges a target's death itself. */
 		assoc_remove(e->assocs, a);
 		return engine_sctp_no_state(e, buf, p, STAT_S_TARGET_GONE, reply, reply_len,
 					    reply_to);
@@ -1358,6 +1355,12 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 	if (assoc_seen(e->assocs, a, si.vtag, &p->src, p->ip_len, e->now_ms, &old)) {
 		stats_inc(e->stats, STAT_S_REPLACED);
 		engine_sctp_event(e, ENGINE_SCTP_DELETE, &old, p->family);
+	}
+	if (si.first_type == SCTP_CHUNK_INIT_ACK && a->itag_c == 0 && si.itag &&
+	    assoc_set_itag_c(e->assocs, a, si.itag) == 0) {
+		/* The client answers an INIT of the target's stack: its tag,
+		 * which its T-bit ABORT and SHUTDOWN COMPLETE will carry. */
+		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
 	}
 	stats_inc(e->stats, STAT_S_FORWARDED);
 	if (s->has_alt && addr_eq(&p->dst, &s->alt))

@@ -75,9 +75,11 @@
 	X(S_FORWARDED, "sctp.forwarded")         /* DIST: packets of known associations */ \
 	X(S_ALT, "sctp.via_alternate")           /* DIST: ... of which to the alternate address */ \
 	X(S_HINTED, "sctp.unknown_tag_routed")   /* DIST: tag not learnt yet: the INIT's target */ \
-	X(S_NO_STATE, "sctp.no_state")           /* DIST: no association: ABORT (M bit) */ \
-	X(S_NO_STATE_HELD, "sctp.no_state_held") /* ... dropped, its grace not over yet */ \
-	X(S_TARGET_GONE, "sctp.target_gone")     /* DIST: its target died: ABORT, removed */ \
+	X(S_NO_STATE, "sctp.no_state")           /* DIST: packets with no association */ \
+	X(S_NO_STATE_HELD, "sctp.no_state_held") /* ... or no live target: dropped, grace not over */ \
+	X(S_NOT_READY, "sctp.not_ready")         /* ... dropped: this node is not ready */ \
+	X(S_ABORTS, "sctp.aborts_sent")          /* DIST: ABORTs (M bit, Missing State) sent */ \
+	X(S_TARGET_GONE, "sctp.target_gone")     /* DIST: its target died: removed (ABORT) */ \
 	X(S_ENDED, "sctp.ended")                 /* DIST: ABORT / SHUTDOWN COMPLETE from the client */ \
 	X(S_REPLACED, "sctp.replaced")           /* DIST: older association gone after a restart */ \
 	X(S_EXPIRED, "sctp.expired")             /* DIST: idle associations removed */ \
