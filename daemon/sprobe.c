@@ -43,6 +43,10 @@
 /* Packets read per wake-up at most: the loop never stays here long (epoll
  * is level-triggered: what is left wakes it again). */
 #define SPROBE_DRAIN 64
+/* Probes in a row without an answer before a server that answered counts
+ * as gone: one lost or late INIT ACK on a loaded machine must not take the
+ * target out of its services (an ABORT says so at once). */
+#define SPROBE_MISSES 2
 #define SPROBE_V6_HDR 40
 
 #define SPROBE_STATS_LIST(X) \
@@ -59,6 +63,7 @@ struct sprobe_port {
 	uint8_t family;		/* AF_INET / AF_INET6 */
 	uint16_t port;		/* the service's target_port */
 	int8_t answer;		/* -1 not yet, 0 nobody, 1 a server answered */
+	uint8_t misses;		/* probes in a row unanswered while answer is 1 */
 	/* The answer is that of the latest probe decided: a late timeout or
 	 * answer of an older one changes nothing. */
 	uint64_t decided_ms;	/* sent_ms of the probe `answer` comes from */
@@ -298,12 +303,19 @@ static struct sctp_ends sprobe_ends(const struct sprobe_port *sp, const struct s
 	return e;
 }
 
-/* A probe's outcome: the port's answer unless a later probe decided it. */
+/* A probe's outcome: the port's answer unless a later probe decided it.
+ * answer -1: no answer (timeout, send failure): "nobody" only after
+ * SPROBE_MISSES of them in a row when a server answered before. */
 static void sprobe_decide(struct sprobe_port *sp, struct sprobe_flight *f, int8_t answer)
 {
 	if (sp->answer < 0 || f->sent_ms >= sp->decided_ms) {
-		sp->answer = answer;
 		sp->decided_ms = f->sent_ms;
+		if (answer < 0 && sp->answer == 1 && ++sp->misses < SPROBE_MISSES) {
+			f->used = false;
+			return;
+		}
+		sp->misses = 0;
+		sp->answer = answer < 0 ? 0 : answer;
 	}
 	f->used = false;
 }
@@ -331,7 +343,7 @@ static void sprobe_probe(struct sprobe *s, struct sprobe_port *sp, uint64_t now)
 	}
 	if (f->used) {
 		s->st.timeouts++;
-		sprobe_decide(sp, f, 0);
+		sprobe_decide(sp, f, -1);
 	}
 	sprobe_random(s, &r, sizeof(r));
 	if (!r.itag)
@@ -432,7 +444,7 @@ static void sprobe_tick(struct daemon *d, uint64_t now, uint64_t *next)
 				continue;
 			if (now - f->sent_ms >= SPROBE_TIMEOUT_MS) {
 				s->st.timeouts++;
-				sprobe_decide(sp, f, 0);
+				sprobe_decide(sp, f, -1);
 			} else if (f->sent_ms + SPROBE_TIMEOUT_MS < *next) {
 				*next = f->sent_ms + SPROBE_TIMEOUT_MS;
 			}
