@@ -7,8 +7,9 @@
 #include "nfq/assoc.h"
 #include "nfq/cookie.h"
 
-/* Age lists: INIT entries (capped, evicted oldest first) and closed ones. */
-enum { L_INIT = 0, L_CLOSED = 1, L_N };
+/* Age lists: pending entries (INIT and unconfirmed established ones:
+ * capped, evicted oldest first) and closed ones. */
+enum { L_PEND = 0, L_CLOSED = 1, L_N };
 
 /* Hash domains, so that the indexes and the pending slots never share a
  * hash value. */
@@ -32,8 +33,10 @@ struct assoc_table {
 	struct assoc *lhead[L_N], *ltail[L_N];
 	size_t lcount[L_N];
 	size_t nstate[4];
+	size_t unconf;			/* unconfirmed established entries */
 	size_t init_cap, cursor;
 	struct assoc_counters ctr;
+	struct assoc_remap_plan *staged;	/* oldest first, through ->next */
 };
 
 /* --- hashing --- */
@@ -177,6 +180,11 @@ size_t assoc_init_cap(const struct assoc_table *t)
 	return t->init_cap;
 }
 
+size_t assoc_count_unconfirmed(const struct assoc_table *t)
+{
+	return t->unconf;
+}
+
 const struct assoc_counters *assoc_counters(const struct assoc_table *t)
 {
 	return &t->ctr;
@@ -309,17 +317,35 @@ static struct assoc *path_find(struct assoc_table *t, const struct assoc_ports *
 
 /* --- age lists and states --- */
 
-static int list_of(uint8_t state)
+/* The age list a belongs in: its class.  An entry's list is remembered
+ * (lk), so that a flag set by hand never leaves it on a list it is not
+ * counted in. */
+static int list_of(const struct assoc *a)
 {
-	return state == ASSOC_INIT ? L_INIT : state == ASSOC_CLOSED ? L_CLOSED : -1;
+	switch (a->state) {
+	case ASSOC_INIT:
+		return L_PEND;
+	case ASSOC_EST:
+		return a->flags & ASSOC_F_CONFIRMED ? -1 : L_PEND;
+	case ASSOC_CLOSED:
+		return L_CLOSED;
+	}
+	return -1;
+}
+
+static bool pending(const struct assoc *a)
+{
+	return a->lk == L_PEND + 1;
 }
 
 static void list_unlink(struct assoc_table *t, struct assoc *a)
 {
-	int k = list_of(a->state);
+	int k = (int)a->lk - 1;
 
 	if (k < 0)
 		return;
+	if (k == L_PEND && a->state == ASSOC_EST)
+		t->unconf--;
 	if (a->lprev)
 		a->lprev->lnext = a->lnext;
 	else
@@ -329,15 +355,19 @@ static void list_unlink(struct assoc_table *t, struct assoc *a)
 	else
 		t->ltail[k] = a->lprev;
 	a->lprev = a->lnext = NULL;
+	a->lk = 0;
 	t->lcount[k]--;
 }
 
 static void list_append(struct assoc_table *t, struct assoc *a)
 {
-	int k = list_of(a->state);
+	int k = list_of(a);
 
 	if (k < 0)
 		return;
+	if (k == L_PEND && a->state == ASSOC_EST)
+		t->unconf++;
+	a->lk = (uint8_t)(k + 1);
 	a->lnext = NULL;
 	a->lprev = t->ltail[k];
 	if (t->ltail[k])
@@ -418,25 +448,35 @@ void assoc_remove(struct assoc_table *t, struct assoc *a)
 	t->count--;
 }
 
-/* A free entry for p, making room if need be: at the INIT cap (for an
- * INIT) the oldest INIT goes; in a full pool the oldest closed entry, else
- * the oldest INIT.  Established entries are never taken. */
-static struct assoc *entry_new(struct assoc_table *t, const struct assoc_ports *p, bool for_init,
+/* The oldest pending entry goes, counted by its state. */
+static void evict_pending(struct assoc_table *t)
+{
+	struct assoc *a = t->lhead[L_PEND];
+
+	if (a->state == ASSOC_INIT)
+		t->ctr.evicted_init++;
+	else
+		t->ctr.evicted_unconfirmed++;
+	assoc_remove(t, a);
+}
+
+/* A free entry for p, making room if need be; the new entry will be
+ * pending (an INIT, or a learn's unconfirmed one).  At the cap the oldest
+ * pending entry goes; in a full pool the oldest closed entry, else the
+ * oldest pending one.  Confirmed entries are never taken. */
+static struct assoc *entry_new(struct assoc_table *t, const struct assoc_ports *p,
 			       uint64_t now_ms)
 {
 	struct assoc *a;
 
-	if (for_init && t->lcount[L_INIT] >= t->init_cap && t->lhead[L_INIT]) {
-		assoc_remove(t, t->lhead[L_INIT]);
-		t->ctr.evicted_init++;
-	}
+	if (t->lcount[L_PEND] >= t->init_cap && t->lhead[L_PEND])
+		evict_pending(t);
 	if (!t->free && t->fresh == t->max) {
 		if (t->lhead[L_CLOSED]) {
 			assoc_remove(t, t->lhead[L_CLOSED]);
 			t->ctr.evicted_closed++;
-		} else if (t->lhead[L_INIT]) {
-			assoc_remove(t, t->lhead[L_INIT]);
-			t->ctr.evicted_init++;
+		} else if (t->lhead[L_PEND]) {
+			evict_pending(t);
 		} else {
 			t->ctr.full++;
 			return NULL;
@@ -482,11 +522,12 @@ struct assoc *assoc_find_init(struct assoc_table *t, const struct assoc_ports *p
 	return itag_c ? ctag_find(t, p, itag_c, true) : NULL;
 }
 
-static void touch_init(struct assoc_table *t, struct assoc *a, uint64_t now_ms)
+/* Activity: a pending entry becomes the youngest of its list. */
+static void touch(struct assoc_table *t, struct assoc *a, uint64_t now_ms)
 {
 	if (now_ms > a->last_ms)
 		a->last_ms = now_ms;
-	if (a->state == ASSOC_INIT && t->ltail[L_INIT] != a) {
+	if (pending(a) && t->ltail[L_PEND] != a) {
 		list_unlink(t, a);
 		list_append(t, a);
 	}
@@ -506,7 +547,7 @@ struct assoc *assoc_init(struct assoc_table *t, const struct assoc_ports *p, uin
 		/* The client resends its INIT until an INIT-ACK reaches it,
 		 * with the same tag: the same target must answer. */
 		a->inits++;
-		touch_init(t, a, now_ms);
+		touch(t, a, now_ms);
 		*res = ASSOC_I_RETRANS;
 		return a;
 	}
@@ -519,15 +560,19 @@ struct assoc *assoc_init(struct assoc_table *t, const struct assoc_ports *p, uin
 		ctag_link(t, old);
 		old->flags |= ASSOC_F_COLLISION;
 		old->inits++;
-		touch_init(t, old, now_ms);
+		touch(t, old, now_ms);
 		*res = ASSOC_I_COLLISION;
 		return old;
 	}
-	a = entry_new(t, p, true, now_ms);
+	a = entry_new(t, p, now_ms);
 	if (!a) {
 		*res = ASSOC_I_FULL;
 		return NULL;
 	}
+	/* An unconfirmed old one may have been the oldest pending entry,
+	 * evicted for this one (its slot even reused): nothing to restart. */
+	if (old && !in_pool(t, old))
+		old = NULL;
 	a->itag_c = itag_c;
 	a->inits = 1;
 	assoc_add_path(t, a, src);
@@ -543,6 +588,42 @@ struct assoc *assoc_init(struct assoc_table *t, const struct assoc_ports *p, uin
 	set_state(t, a, ASSOC_INIT);
 	*res = old ? ASSOC_I_RESTART : ASSOC_I_NEW;
 	return a;
+}
+
+/* --- confirmation --- */
+
+/* The client has a: it leaves the pending class for good.  1: it changed. */
+static int confirm(struct assoc_table *t, struct assoc *a)
+{
+	if (a->state == ASSOC_EST && pending(a)) {
+		list_unlink(t, a);
+		a->flags |= ASSOC_F_CONFIRMED;
+		t->ctr.confirmed++;
+		return 1;
+	}
+	if (a->flags & ASSOC_F_CONFIRMED)
+		return 0;
+	a->flags |= ASSOC_F_CONFIRMED;
+	return 1;
+}
+
+int assoc_confirm(struct assoc_table *t, struct assoc *a)
+{
+	if (!a || !in_pool(t, a) || (a->state != ASSOC_EST && a->state != ASSOC_CLOSED))
+		return -EINVAL;
+	return confirm(t, a);
+}
+
+void assoc_hinted(struct assoc_table *t, const struct assoc_ports *p, uint32_t vtag)
+{
+	struct pend_slot *ps = pend_of(t, p);
+	struct assoc *a;
+
+	if (!vtag || !ps->n || !ps->newest)
+		return;
+	a = &t->pool[ps->newest - 1];
+	if (a->state == ASSOC_INIT && ports_eq(&a->p, p))
+		a->hinted = vtag;
 }
 
 /* --- learn --- */
@@ -583,6 +664,10 @@ struct assoc *assoc_learn(struct assoc_table *t, const struct assoc_ports *p, ui
 		if (now_ms > i->last_ms)
 			i->last_ms = now_ms;
 		set_state(t, i, ASSOC_EST);
+		/* The COOKIE ECHO with this tag went by the hint already. */
+		if (i->hinted == itag_t)
+			confirm(t, i);
+		i->hinted = 0;
 		assoc_add_path(t, i, client);
 		*res = ASSOC_L_EST;
 		return i;
@@ -591,11 +676,17 @@ struct assoc *assoc_learn(struct assoc_table *t, const struct assoc_ports *p, ui
 		*res = ASSOC_L_UNKNOWN;
 		return NULL;
 	}
-	a = entry_new(t, p, false, now_ms);
+	if (i && target == ASSOC_NO_TARGET)
+		target = i->target;
+	a = entry_new(t, p, now_ms);
 	if (!a) {
 		*res = ASSOC_L_FULL;
 		return NULL;
 	}
+	/* An unconfirmed i may have been evicted for a (its slot even
+	 * reused): then there is nothing to replace. */
+	if (i && !in_pool(t, i))
+		i = NULL;
 	a->itag_c = itag_c;
 	a->itag_t = itag_t;
 	a->est_ms = now_ms;
@@ -603,7 +694,7 @@ struct assoc *assoc_learn(struct assoc_table *t, const struct assoc_ports *p, ui
 		/* The target answered a second INIT of an established
 		 * association with a new tag (RFC 9260 5.2.2): the client may
 		 * move to it; the old entry routes until it does. */
-		a->target = target != ASSOC_NO_TARGET ? target : i->target;
+		a->target = target;
 		a->replaces = i->itag_t;
 		for (unsigned k = 0; k < i->n_paths; k++)
 			assoc_add_path(t, a, &i->paths[k]);
@@ -674,9 +765,13 @@ bool assoc_seen(struct assoc_table *t, struct assoc *a, uint32_t vtag, const str
 	a->packets++;
 	a->bytes += len;
 	if (a->state != ASSOC_CLOSED)
-		touch_init(t, a, now_ms);
+		touch(t, a, now_ms);
 	assoc_add_path(t, a, src);
-	if (!a->replaces || a->state != ASSOC_EST || vtag != a->itag_t)
+	if (a->state != ASSOC_EST || vtag != a->itag_t)
+		return false;
+	/* Only the client (or one on its path) knows itag_t. */
+	confirm(t, a);
+	if (!a->replaces)
 		return false;
 	o = tag_find(t, &a->p, a->replaces);
 	a->replaces = 0;
@@ -811,6 +906,89 @@ void assoc_remap(struct assoc_table *t, const uint32_t *ep_map, size_t n_ep,
 		*res = r;
 }
 
+void assoc_remap_stage(struct assoc_table *t, struct assoc_remap_plan *p)
+{
+	struct assoc_remap_plan **pp = &t->staged;
+
+	while (*pp)
+		pp = &(*pp)->next;
+	p->next = NULL;
+	memset(&p->res, 0, sizeof(p->res));
+	*pp = p;
+}
+
+size_t assoc_remap_take(struct assoc_table *t, uint64_t gen)
+{
+	size_t n = 0;
+
+	while (t->staged && t->staged->gen <= gen) {
+		struct assoc_remap_plan *p = t->staged;
+
+		assoc_remap(t, p->ep_map, p->n_ep, p->node_map, p->n_node, &p->res);
+		t->staged = p->next;
+		n++;
+	}
+	return n;
+}
+
+const struct assoc_remap_plan *assoc_remap_staged(const struct assoc_table *t)
+{
+	return t->staged;
+}
+
+/* One plan forward: false when the VIPA is gone. */
+static bool remap_fwd_one(const struct assoc_remap_plan *p, uint32_t *ep, uint32_t *node)
+{
+	if (ep && p->ep_map) {
+		if (*ep >= p->n_ep || p->ep_map[*ep] == UINT32_MAX)
+			return false;
+		*ep = p->ep_map[*ep];
+	}
+	if (node && p->node_map && *node != ASSOC_NO_TARGET)
+		*node = *node < p->n_node ? p->node_map[*node] : ASSOC_NO_TARGET;
+	return true;
+}
+
+bool assoc_remap_fwd(const struct assoc_table *t, uint32_t *ep, uint32_t *node)
+{
+	for (const struct assoc_remap_plan *p = t->staged; p; p = p->next)
+		if (!remap_fwd_one(p, ep, node))
+			return false;
+	return true;
+}
+
+/* The old index that map sends to x (maps are one to one, and short: a
+ * configuration's VIPAs or nodes); UINT32_MAX when none does. */
+static uint32_t remap_inverse(const uint32_t *map, size_t n, uint32_t x)
+{
+	if (!map)
+		return x;
+	for (size_t i = 0; i < n; i++)
+		if (map[i] == x)
+			return (uint32_t)i;
+	return UINT32_MAX;
+}
+
+/* Plans p and after, newest first. */
+static bool remap_back_from(const struct assoc_remap_plan *p, uint32_t *ep, uint32_t *node)
+{
+	if (!p)
+		return true;
+	if (!remap_back_from(p->next, ep, node))
+		return false;
+	if (ep && (*ep = remap_inverse(p->ep_map, p->n_ep, *ep)) == UINT32_MAX)
+		return false;
+	if (node && *node != ASSOC_NO_TARGET &&
+	    (*node = remap_inverse(p->node_map, p->n_node, *node)) == UINT32_MAX)
+		return false;
+	return true;
+}
+
+bool assoc_remap_back(const struct assoc_table *t, uint32_t *ep, uint32_t *node)
+{
+	return remap_back_from(t->staged, ep, node);
+}
+
 /* --- expiry and iteration --- */
 
 static uint32_t timeout_s(const struct assoc *a, const struct assoc_timeouts *to)
@@ -819,7 +997,7 @@ static uint32_t timeout_s(const struct assoc *a, const struct assoc_timeouts *to
 	case ASSOC_INIT:
 		return to->init_s;
 	case ASSOC_EST:
-		return to->est_s;
+		return pending(a) ? to->init_s : to->est_s;
 	case ASSOC_CLOSED:
 		return to->closed_s;
 	}

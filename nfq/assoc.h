@@ -22,10 +22,21 @@
  * VIPA and its alternate address; 0 when there is one), so that two VIPAs
  * never share an association.
  *
- * Memory is a fixed pool.  An INIT entry is as cheap to forge as a SYN: INIT
- * entries are capped (init_cap) and the oldest is evicted for a newer one;
- * closed entries are evicted first when the pool is full; an established
- * association is never evicted (only removed, ended or expired). */
+ * Memory is a fixed pool, and state from the network is cheap to refuse.
+ * An INIT entry is as cheap to forge as a SYN, and so is an established
+ * entry that is not confirmed yet: the target's stack answers every INIT
+ * (statelessly, with a State Cookie), so a flood of spoofed INITs makes its
+ * clusterd report a tag for each (assoc_learn).  Such an entry is
+ * UNCONFIRMED until the client shows it has the association: a packet whose
+ * verification tag is the entry's itag_t (assoc_seen: the COOKIE ECHO or
+ * anything later), which a spoofer never sees, or a peer's record saying so
+ * (assoc_confirm); then it has ASSOC_F_CONFIRMED.  Unconfirmed entries route
+ * exactly like confirmed ones.  "Pending" entries (INIT and unconfirmed
+ * ones) share one cap (init_cap) and one age list: the oldest is evicted
+ * for a new one at the cap; they expire after the INIT timeout.  When the
+ * pool is full, closed entries are evicted first, then pending ones; a
+ * confirmed association is never evicted (only removed, ended or expired
+ * after the established timeout). */
 #ifndef CLUSTERD_ASSOC_H
 #define CLUSTERD_ASSOC_H
 
@@ -49,7 +60,8 @@ struct assoc_ports {
 enum assoc_state {
 	ASSOC_FREE = 0,		/* internal: a pool slot not in use */
 	ASSOC_INIT,		/* an INIT was routed; the target's tag not known yet */
-	ASSOC_EST,		/* both tags known (itag_c may be 0: see ASSOC_F_TGT_INIT) */
+	ASSOC_EST,		/* both tags known (itag_c may be 0: see ASSOC_F_TGT_INIT);
+				 * unconfirmed until ASSOC_F_CONFIRMED */
 	ASSOC_CLOSED,		/* ABORT or SHUTDOWN-COMPLETE seen: kept briefly for late packets */
 };
 
@@ -58,6 +70,11 @@ enum assoc_state {
 #define ASSOC_F_COLLISION	0x02	/* an INIT of the client met an association the target began */
 #define ASSOC_F_TGT_INIT	0x04	/* learned without the client's INIT (itag_c may be 0) */
 #define ASSOC_F_RETARGET	0x08	/* a learn named another target than the INIT went to */
+/* The client showed it has the association (an established or closed
+ * entry): set by assoc_seen() and assoc_confirm() only (never by hand: the
+ * table's class and counters would not follow), never cleared; replication
+ * carries it (an importer that receives it calls assoc_confirm()). */
+#define ASSOC_F_CONFIRMED	0x10
 
 struct assoc {
 	struct assoc_ports p;
@@ -85,7 +102,10 @@ struct assoc {
 		struct assoc_pnode *next, **pprev;	/* path index (ASSOC_EST only) */
 		struct assoc *owner;
 	} pn[ASSOC_PATHS];
-	struct assoc *lprev, *lnext;		/* INIT or CLOSED age list, oldest first */
+	struct assoc *lprev, *lnext;		/* pending or closed age list, oldest first */
+	uint8_t lk;				/* which age list: 0 none, else list + 1 */
+	uint32_t hinted;			/* INIT entry: the tag of a packet routed by
+						 * its hint (assoc_hinted), 0: none */
 };
 
 struct assoc_timeouts {
@@ -95,6 +115,8 @@ struct assoc_timeouts {
 /* Events of the table an operator may want counted (cumulative). */
 struct assoc_counters {
 	uint64_t evicted_init;		/* INIT entries evicted for newer ones */
+	uint64_t evicted_unconfirmed;	/* unconfirmed established entries evicted */
+	uint64_t confirmed;		/* established entries confirmed */
 	uint64_t evicted_closed;	/* closed entries evicted to make room */
 	uint64_t full;			/* refusals: nothing evictable */
 	uint64_t replaced;		/* older associations removed by a restart */
@@ -104,8 +126,9 @@ struct assoc_counters {
 struct assoc_table;
 
 /* A pool of max entries (1 .. ASSOC_TABLE_MAX) of which at most init_cap
- * (0: max / ASSOC_INIT_DIV, at least 1; above max: max) are INIT entries.
- * NULL on bad sizes or out of memory. */
+ * (0: max / ASSOC_INIT_DIV, at least 1; above max: max) are pending: INIT
+ * entries and unconfirmed established ones together.  NULL on bad sizes or
+ * out of memory. */
 struct assoc_table *assoc_table_new(size_t max, size_t init_cap);
 void assoc_table_free(struct assoc_table *t);
 /* Keys the hashes with a secret (e.g. from getrandom()) so that peers
@@ -116,6 +139,8 @@ size_t assoc_count(const struct assoc_table *t);
 size_t assoc_count_state(const struct assoc_table *t, enum assoc_state s);
 size_t assoc_capacity(const struct assoc_table *t);
 size_t assoc_init_cap(const struct assoc_table *t);
+/* Established entries not confirmed yet (counted in ASSOC_EST too). */
+size_t assoc_count_unconfirmed(const struct assoc_table *t);
 const struct assoc_counters *assoc_counters(const struct assoc_table *t);
 /* The tag-index bucket of (p, tag): only for tests and diagnostics. */
 size_t assoc_bucket(const struct assoc_table *t, const struct assoc_ports *p, uint32_t tag);
@@ -144,9 +169,10 @@ enum assoc_init_res {
  * target's INIT went to).  On ASSOC_I_RESTART the caller should check that
  * ->target still serves, and pick another one (and clear ->replaces)
  * otherwise.
- * A new entry may evict the oldest INIT entry (at the INIT cap) or, in a
- * full pool, the oldest closed one, then the oldest INIT; never an
- * established one.  A closed entry is not matched (a new association). */
+ * A new entry may evict the oldest pending entry (INIT or unconfirmed, at
+ * the cap) or, in a full pool, the oldest closed one, then the oldest
+ * pending one; never a confirmed one.  A closed entry is not matched (a new
+ * association). */
 struct assoc *assoc_init(struct assoc_table *t, const struct assoc_ports *p, uint32_t itag_c,
 			 const struct ip_addr *src, uint64_t now_ms, enum assoc_init_res *res);
 /* The newest entry (any state but closed) with this itag_c, or NULL; no change. */
@@ -170,8 +196,14 @@ enum assoc_learn_res {
  * began the association and only its INIT was seen leaving).  target (the
  * node that told, or ASSOC_NO_TARGET) is authoritative: it replaces the
  * target an INIT entry had (ASSOC_F_RETARGET).  client (may be NULL): the
- * client's address as the target saw it, recorded as a path.  A new entry
- * may evict closed or INIT entries, never an established one. */
+ * client's address as the target saw it, recorded as a path.  The entry
+ * (ASSOC_L_EST, _CREATED, _RETAG) is established but unconfirmed, unless a
+ * packet with tag itag_t was already routed by its INIT entry's hint
+ * (assoc_hinted): then confirmed at once.  ASSOC_L_DUP changes no entry's
+ * class.  A new entry is pending: at the cap it evicts the oldest pending
+ * entry, in a full pool a closed one, else the oldest pending one; never a
+ * confirmed one.  An importer of a record with ASSOC_F_CONFIRMED calls
+ * assoc_confirm() on the entry returned (any result but NULL). */
 struct assoc *assoc_learn(struct assoc_table *t, const struct assoc_ports *p, uint32_t itag_c,
 			  uint32_t itag_t, uint32_t target, const struct ip_addr *client,
 			  uint64_t now_ms, enum assoc_learn_res *res);
@@ -201,11 +233,29 @@ enum assoc_find assoc_lookup(struct assoc_table *t, const struct assoc_ports *p,
 
 /* A packet of len bytes with verification tag vtag from client address src
  * (may be NULL) was routed with a at now_ms: counters, last_ms, src added
- * to the paths (up to ASSOC_PATHS).  When a replaces an older association
- * and vtag is a's itag_t (the peer uses the new tags), the older one is
- * removed: copied to *old (may be NULL) first; returns true then. */
+ * to the paths (up to ASSOC_PATHS).  vtag equal to a's itag_t (a is
+ * established) confirms a (ASSOC_F_CONFIRMED; the caller sees the flag
+ * appear and replicates the entry); no other tag does.  When a replaces an
+ * older association and vtag is a's itag_t (the peer uses the new tags),
+ * the older one is removed: copied to *old (may be NULL) first; returns
+ * true then. */
 bool assoc_seen(struct assoc_table *t, struct assoc *a, uint32_t vtag, const struct ip_addr *src,
 		size_t len, uint64_t now_ms, struct assoc *old);
+/* A peer's record says that the client has association a: it becomes
+ * confirmed, as assoc_seen() with its itag_t would make it, without
+ * touching counters or times.  1: it was not confirmed and now is (an
+ * established entry leaves the pending class; a closed one only takes the
+ * flag); 0: already confirmed; -EINVAL: a is not an established or closed
+ * entry of t (an INIT entry has no itag_t to confirm). */
+int assoc_confirm(struct assoc_table *t, struct assoc *a);
+/* assoc_lookup() said ASSOC_UNKNOWN_TAG for a packet of p with tag vtag and
+ * the caller routed it by the hint (a COOKIE ECHO that overtook the
+ * target's report): the newest INIT entry of p remembers vtag, and the
+ * learn that brings that very itag_t confirms the entry at once, as the
+ * packet would have.  A spoofer, who never sees itag_t, matches it by
+ * chance only (2^-32 a try).  No-op when no INIT entry of p waits or vtag
+ * is 0. */
+void assoc_hinted(struct assoc_table *t, const struct assoc_ports *p, uint32_t vtag);
 /* Adds a client address to a's paths (a no-op when known or when there is
  * no room); true when added. */
 bool assoc_add_path(struct assoc_table *t, struct assoc *a, const struct ip_addr *addr);
@@ -215,12 +265,13 @@ void assoc_end(struct assoc_table *t, struct assoc *a, uint64_t now_ms);
 /* a must be an entry of t in use; otherwise nothing happens. */
 void assoc_remove(struct assoc_table *t, struct assoc *a);
 
-/* Removes entries idle longer than their state's timeout (now_ms - last_ms
- * > timeout * 1000; a clock gone back expires nothing), visiting at most
- * budget pool slots per call from a cursor kept in the table, so a timer
- * may call it often without long pauses; a budget of assoc_slots() makes a
- * full pass.  cb (may be NULL) sees each entry before it goes.  Returns the
- * number removed. */
+/* Removes entries idle longer than their class's timeout (now_ms - last_ms
+ * > timeout * 1000: init_s for INIT and unconfirmed entries, est_s for
+ * confirmed ones, closed_s for closed ones; a clock gone back expires
+ * nothing), visiting at most budget pool slots per call from a cursor kept
+ * in the table, so a timer may call it often without long pauses; a
+ * budget of assoc_slots() makes a full pass.  cb (may be NULL) sees each
+ * entry before it goes.  Returns the number removed. */
 size_t assoc_expire(struct assoc_table *t, uint64_t now_ms, const struct assoc_timeouts *to,
 		    size_t budget, void (*cb)(const struct assoc *a, void *arg), void *arg);
 
@@ -239,11 +290,47 @@ struct assoc_remap_res {
  * above n_node, or mapped to ASSOC_NO_TARGET, is gone: the entry stays,
  * without a target.  A NULL map is the identity.  The map of the eps must
  * be one to one (two old VIPAs never become one).  State, tags, paths,
- * counters, times and the age lists (eviction order) are kept; entries of
- * the same key keep their order.  No allocation; O(pool slots ever used).
- * res (may be NULL): what changed. */
+ * counters, times, flags and the age lists (eviction order, the pending
+ * class) are kept; entries of the same key keep their order.  No
+ * allocation; O(pool slots ever used).  res (may be NULL): what changed. */
 void assoc_remap(struct assoc_table *t, const uint32_t *ep_map, size_t n_ep,
 		 const uint32_t *node_map, size_t n_node, struct assoc_remap_res *res);
+
+/* A renumbering the table takes later, when its owner takes the numbering
+ * it leads to: the table's numbering must stay that of the routing the
+ * owner does, while the one who staged it already uses the new one (a
+ * reload's commit on the main thread, the worker taking the new view
+ * later).  In between, numbers cross with assoc_remap_fwd/_back.  The plan
+ * is the caller's (maps included): it must stay whole and unchanged until
+ * applied (assoc_remap_staged() no longer returns it or an earlier one) or
+ * until the table is freed. */
+struct assoc_remap_plan {
+	const uint32_t *ep_map;		/* as assoc_remap()'s; NULL: the identity */
+	size_t n_ep;
+	const uint32_t *node_map;
+	size_t n_node;
+	uint64_t gen;		/* the caller's name of the numbering it leads to (rising) */
+	struct assoc_remap_res res;	/* what it did, once applied */
+	struct assoc_remap_plan *next;	/* the table's: plans staged after it */
+};
+
+/* Queues p behind the plans staged before (p->next and p->res are reset). */
+void assoc_remap_stage(struct assoc_table *t, struct assoc_remap_plan *p);
+/* Applies, in order, every staged plan whose gen is at most gen; returns
+ * how many. */
+size_t assoc_remap_take(struct assoc_table *t, uint64_t gen);
+/* The oldest plan not applied yet (the others follow through ->next), or
+ * NULL: the table has the numbering of the last plan staged. */
+const struct assoc_remap_plan *assoc_remap_staged(const struct assoc_table *t);
+/* An ep and a node index (either pointer may be NULL; ASSOC_NO_TARGET
+ * stays) of the table's numbering in the numbering of the last staged
+ * plan.  false when the ep's VIPA is gone; a node that is gone becomes
+ * ASSOC_NO_TARGET. */
+bool assoc_remap_fwd(const struct assoc_table *t, uint32_t *ep, uint32_t *node);
+/* The reverse: an ep and a node of the last staged plan's numbering in the
+ * table's.  false when one of them (the node unless ASSOC_NO_TARGET) has
+ * no number there (a VIPA or a node the reload added). */
+bool assoc_remap_back(const struct assoc_table *t, uint32_t *ep, uint32_t *node);
 
 /* Iteration in pool order, for dumps and bulk replication: visits the
  * entries in use of slots [start, start + n) (cb's value is ignored) and
