@@ -125,6 +125,9 @@ struct dsctp {
 	size_t n_peers;
 	uint32_t bulk_seq;
 	struct sctp_upd *chunk;	/* [DSCTP_BULK_CHUNK]: a bulk's records, copied under the lock */
+	/* Reloads' renumberings staged in worker 0's table and not logged yet
+	 * (dsctp_stage), oldest first. */
+	struct dsctp_prep *plans;
 
 	struct dsctp_stats st;
 };
@@ -448,11 +451,12 @@ static void dsctp_apply_tag(struct daemon *d, size_t n, const struct sctp_tag *t
 	const struct cfg_vipa *vp = dsctp_our_vipa(d, t->ep, t->family);
 	struct assoc_table *tab = dsctp_table(d);
 	struct assoc_ports p = { .ep = t->ep, .cport = t->cport, .vport = t->vport };
-	enum assoc_learn_res res;
+	enum assoc_learn_res res = ASSOC_L_BAD;
 	struct engine_sctp_ev ev;
+	uint32_t target = (uint32_t)n;
 	struct worker *w;
-	struct assoc *a;
-	bool repl = false;
+	struct assoc *a = NULL;
+	bool repl = false, known;
 
 	if (!vp || !tab || !dsctp_serves(vp, t->vport, n)) {
 		s->st.tag_ignored++;
@@ -463,13 +467,26 @@ static void dsctp_apply_tag(struct daemon *d, size_t n, const struct sctp_tag *t
 	}
 	w = &d->workers[0];
 	pthread_mutex_lock(&w->lock);
-	a = assoc_learn(tab, &p, t->itag_c, t->itag_t, (uint32_t)n, &t->client, daemon_now_ms(),
-			&res);
-	if (a && res != ASSOC_L_DUP) {
+	/* The table may still have the numbering of before a reload (until
+	 * worker 0 takes the new view): the VIPA and the node in its own. */
+	known = assoc_remap_back(tab, &p.ep, &target);
+	if (known)
+		a = assoc_learn(tab, &p, t->itag_c, t->itag_t, target, &t->client,
+				daemon_now_ms(), &res);
+	/* Every distributor gets the TAG itself: an entry goes to the others
+	 * once the client confirmed it (the engine's UPDATE then), so that a
+	 * flood of spoofed INITs costs no replication (nfq/assoc.h). */
+	if (a && res != ASSOC_L_DUP && (a->flags & ASSOC_F_CONFIRMED)) {
 		engine_sctp_ev_from(&ev, ENGINE_SCTP_UPDATE, a, t->family);
-		repl = true;
+		repl = assoc_remap_fwd(tab, &ev.ep, &ev.target);
 	}
 	pthread_mutex_unlock(&w->lock);
+	if (!known) {
+		s->st.tag_ignored++;
+		log_rl(&dsctp_rl_rx, 2, LOG_INFO, "sctp: a tag from %s ignored: its VIPA or node "
+		       "is new in a reload the SCTP worker has not taken yet", dsctp_name(d, n));
+		return;
+	}
 	switch (res) {
 	case ASSOC_L_EST:
 	case ASSOC_L_CREATED:
@@ -500,6 +517,7 @@ static void dsctp_apply_gone(struct daemon *d, size_t n, const struct sctp_gone 
 	struct engine_sctp_ev ev;
 	struct assoc *a = NULL;
 	struct worker *w;
+	uint32_t target = (uint32_t)n;
 	bool tbit = !g->itag_t, repl = false, other = false;
 
 	if (!vp || !tab) {
@@ -509,14 +527,17 @@ static void dsctp_apply_gone(struct daemon *d, size_t n, const struct sctp_gone 
 	w = &d->workers[0];
 	pthread_mutex_lock(&w->lock);
 	/* itag_t keys every established entry; the client's own tag (the
-	 * T bit's) is all the target knows after some ABORTs. */
-	if (assoc_lookup(tab, &p, tbit ? g->itag_c : g->itag_t, tbit, &a, NULL) == ASSOC_HIT) {
-		if (a->target != (uint32_t)n) {
+	 * T bit's) is all the target knows after some ABORTs.
+	 * In the table's numbering (assoc_remap_back: a reload worker 0 has
+	 * not taken yet); a VIPA or node it does not know has no entry. */
+	if (assoc_remap_back(tab, &p.ep, &target) &&
+	    assoc_lookup(tab, &p, tbit ? g->itag_c : g->itag_t, tbit, &a, NULL) == ASSOC_HIT) {
+		if (a->target != target) {
 			other = true;	/* only its target ends an association */
 		} else if (a->state != ASSOC_CLOSED) {
 			assoc_end(tab, a, daemon_now_ms());
 			engine_sctp_ev_from(&ev, ENGINE_SCTP_UPDATE, a, g->family);
-			repl = true;
+			repl = assoc_remap_fwd(tab, &ev.ep, &ev.target);
 		}
 	} else {
 		a = NULL;
@@ -738,6 +759,7 @@ void dsctp_peer_up(struct daemon *d, size_t n)
 
 struct dsctp_collect {
 	struct daemon *d;
+	const struct assoc_table *tab;
 	size_t n;
 	size_t got;
 };
@@ -748,21 +770,25 @@ static void dsctp_collect_one(const struct assoc *a, void *arg)
 	struct dsctp_collect *c = arg;
 	struct sctp_upd *u;
 	const struct cfg *cfg = c->d->cfg;
+	uint32_t ep = a->p.ep, target = a->target;
 
+	/* In the running configuration's numbering (the table may still have
+	 * the one of before a reload: dsctp_stage). */
 	if ((a->state != ASSOC_EST && a->state != ASSOC_CLOSED) || !a->itag_t ||
-	    !dsctp_peer_wants(c->d, c->n, a->p.ep) || c->got >= DSCTP_BULK_CHUNK)
+	    !assoc_remap_fwd(c->tab, &ep, &target) || !dsctp_peer_wants(c->d, c->n, ep) ||
+	    c->got >= DSCTP_BULK_CHUNK)
 		return;
 	u = &c->d->sctp->chunk[c->got];
 	memset(u, 0, sizeof(*u));
-	u->ep = a->p.ep;
-	u->family = cfg->vipas[a->p.ep].addr.family;
+	u->ep = ep;
+	u->family = cfg->vipas[ep].addr.family;
 	u->state = a->state;
 	u->flags = a->flags & SCTP_F_KNOWN;
 	u->cport = a->p.cport;
 	u->vport = a->p.vport;
 	u->itag_c = a->itag_c;
 	u->itag_t = a->itag_t;
-	u->target = dsctp_wire_target(c->d, a->target);
+	u->target = dsctp_wire_target(c->d, target);
 	for (unsigned i = 0; i < a->n_paths && i < ASSOC_PATHS; i++)
 		if (a->paths[i].family == u->family)
 			u->paths[u->n_paths++] = a->paths[i];
@@ -775,7 +801,7 @@ static void dsctp_bulk_step(struct daemon *d, size_t n)
 	struct dsctp *s = d->sctp;
 	struct dsctp_peer *p = &s->peers[n];
 	struct assoc_table *tab = dsctp_table(d);
-	struct dsctp_collect c = { .d = d, .n = n };
+	struct dsctp_collect c = { .d = d, .tab = tab, .n = n };
 	struct dsctp_out o = { .used = false };
 	struct sctp_rec r;
 	size_t next, end;
@@ -842,7 +868,10 @@ static int dsctp_rx_rec(const struct sctp_rec *r, void *arg)
 		struct assoc *a;
 
 		s->st.assoc_records_received++;
-		if (!dsctp_our_vipa(d, u->ep, u->family) || !dsctp_peer_wants(d, x->n, u->ep)) {
+		/* The table's numbering: a reload worker 0 has not taken yet
+		 * (a VIPA or node it adds has none there until then). */
+		if (!dsctp_our_vipa(d, u->ep, u->family) || !dsctp_peer_wants(d, x->n, u->ep) ||
+		    !assoc_remap_back(x->tab, &p.ep, &target)) {
 			s->st.import_ignored++;
 			return 0;
 		}
@@ -861,6 +890,10 @@ static int dsctp_rx_rec(const struct sctp_rec *r, void *arg)
 			a->target = target;
 			a->flags |= ASSOC_F_RETARGET;
 		}
+		/* The sender saw the client use the association: so keep it
+		 * (not evictable, est_s), here too. */
+		if (u->flags & ASSOC_F_CONFIRMED)
+			assoc_confirm(x->tab, a);
 		if (u->state == ASSOC_CLOSED)
 			assoc_end(x->tab, a, x->now);
 		s->st.imported++;
@@ -872,7 +905,8 @@ static int dsctp_rx_rec(const struct sctp_rec *r, void *arg)
 		struct assoc *a;
 
 		s->st.assoc_records_received++;
-		if (!dsctp_peer_wants(d, x->n, r->del.ep)) {
+		if (!dsctp_peer_wants(d, x->n, r->del.ep) ||
+		    !assoc_remap_back(x->tab, &p.ep, NULL)) {
 			s->st.import_ignored++;
 			return 0;
 		}
@@ -952,6 +986,8 @@ static void dsctp_input(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 
 /* --- timers ------------------------------------------------------------------------- */
 
+static void dsctp_plans_tick(struct daemon *d);
+
 static void dsctp_tick(struct daemon *d, uint64_t now, uint64_t *next)
 {
 	struct dsctp *s = d->sctp;
@@ -963,6 +999,7 @@ static void dsctp_tick(struct daemon *d, uint64_t now, uint64_t *next)
 	/* Events whose wake-up the loop has not read yet (the eventfd stays
 	 * set: the loop reads it at its next wait). */
 	dsctp_drain_ring(d);
+	dsctp_plans_tick(d);
 	dsctp_maybe_send(d, now);
 	if (sctp_pend_count(s->pend) && c->sync_mode == SYNC_PERIODIC &&
 	    s->last_send_ms + c->sync_interval_ms < *next)
@@ -995,14 +1032,32 @@ static void dsctp_tick(struct daemon *d, uint64_t now, uint64_t *next)
 /* A reload that renumbers the VIPAs (the eps of worker 0's table, of the
  * waiting records and of the ring's events) or the nodes (the entries' and
  * events' targets): each old index's new one, UINT32_MAX when it is gone.
- * Made by prepare (allocations), used by commit (which cannot fail). */
+ * Made by prepare (allocations), used by commit (which cannot fail).
+ *
+ * The table is not renumbered by the commit: worker 0 keeps routing with
+ * the old view until main.c has built and swapped the new one and the
+ * worker has taken it, and a table in the new numbering would meanwhile
+ * meet a view in the old one (a live association's target index unknown
+ * to the view, or another node's: held back, or ended).  So the commit
+ * stages the plan in the table (assoc_remap_stage) and worker 0 applies it
+ * as it takes the new view (worker_renumber), under its lock.  Until then
+ * this thread, already in the new numbering, crosses over at the table's
+ * edge (assoc_remap_back to look up or learn, assoc_remap_fwd for what it
+ * reads), and the worker's events are moved to the new numbering as they
+ * are pushed (worker_sctp_event); the events pushed before the commit are
+ * renumbered here.  The tick wakes worker 0 once the new view is out (an
+ * idle worker would sleep on) and logs what the renumbering did. */
 struct dsctp_prep {
+	struct assoc_remap_plan plan;	/* staged in worker 0's table */
 	uint32_t *ep_map;	/* [n_ep]: old VIPA index -> new */
 	size_t n_ep;
 	uint32_t *node_map;	/* [n_node]: old node index -> new */
 	size_t n_node;
 	bool ep_moves, node_moves;	/* not the identity */
+	bool woken;			/* worker 0 was woken to take the new view */
 	struct sctp_pend *pend;		/* the waiting records again, new eps (ep_moves) */
+	size_t recs, evs, gone;		/* renumbered at the commit; dropped (VIPA gone) */
+	struct dsctp_prep *next;	/* d->sctp->plans: staged or applied, oldest first */
 };
 
 static void dsctp_prep_free(struct dsctp_prep *x)
@@ -1089,32 +1144,23 @@ static bool dsctp_remap_ep(const struct dsctp_prep *x, uint32_t *ep)
 	return true;
 }
 
-/* Worker 0's table, the waiting records and the events the workers pushed
- * before the commit take the new numbering; those of a VIPA that is gone
- * are dropped.
- * Left open: until main.c swaps the view (after every commit, the rules
- * and the view build) and worker 0 takes it, the worker still routes with
- * the old view against the renumbered table.  A packet of a renumbered
- * VIPA then finds no association (held back, ENGINE_SCTP_GRACE_MS: the
- * client retransmits); but one of a VIPA that kept its index whose target
- * was renumbered finds its entry with a target index the old view does not
- * know: the association is ended (sctp.target_gone).  An event pushed in
- * that window is drained with the old numbering.  Closing it needs the
- * remap done by worker 0 as it takes the new view (worker_renumber). */
-static void dsctp_renumber(struct daemon *d, struct dsctp_prep *x)
+/* The waiting records and the events pushed before the commit take the
+ * new numbering (those of a VIPA that is gone are dropped); worker 0's
+ * table gets the plan, to apply with the new view. */
+static void dsctp_stage(struct daemon *d, struct dsctp_prep *x)
 {
 	struct dsctp *s = d->sctp;
 	struct assoc_table *tab = dsctp_table(d);
-	struct assoc_remap_res res = { 0 };
 	const struct engine_sctp_ev *e;
-	size_t recs = 0, recs_gone = 0, evs = 0, evs_gone = 0;
+	uint64_t old_end;
 
-	if (tab) {
-		pthread_mutex_lock(&d->workers[0].lock);
-		assoc_remap(tab, x->ep_moves ? x->ep_map : NULL, x->n_ep,
-			    x->node_moves ? x->node_map : NULL, x->n_node, &res);
-		pthread_mutex_unlock(&d->workers[0].lock);
-	}
+	x->plan.ep_map = x->ep_moves ? x->ep_map : NULL;
+	x->plan.n_ep = x->n_ep;
+	x->plan.node_map = x->node_moves ? x->node_map : NULL;
+	x->plan.n_node = x->n_node;
+	/* main.c counts the generation up right after the commits: the
+	 * views of this configuration carry d->cfg_gen + 1. */
+	x->plan.gen = d->cfg_gen + 1;
 	if (x->ep_moves) {
 		struct sctp_pend *old = s->pend;
 
@@ -1123,50 +1169,97 @@ static void dsctp_renumber(struct daemon *d, struct dsctp_prep *x)
 			uint32_t *ep = r.type == SCTP_TLV_UPDATE ? &r.upd.ep : &r.del.ep;
 
 			if (!dsctp_remap_ep(x, ep)) {
-				recs_gone++;
+				x->gone++;
 				continue;
 			}
 			/* As large as old: it fits. */
 			if (sctp_pend_put(x->pend, &r) >= 0)
-				recs++;
+				x->recs++;
 		}
 		s->pend = x->pend;
 		x->pend = old;
 	}
-	/* The ring: what the workers pushed with the old numbering.  Worker 0
-	 * pushes only while it holds its lock and routes with the old view
-	 * until the swap: every event waiting now is an old one. */
-	while ((e = dsctp_peek(s))) {
+	/* Worker 0 pushes only with its lock held: every event before old_end
+	 * was pushed before the plan was staged (the old numbering), every
+	 * later one after (worker_sctp_event renumbers it). */
+	if (tab) {
+		pthread_mutex_lock(&d->workers[0].lock);
+		assoc_remap_stage(tab, &x->plan);
+		old_end = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
+		pthread_mutex_unlock(&d->workers[0].lock);
+	} else {
+		old_end = __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
+	}
+	while (__atomic_load_n(&s->tail, __ATOMIC_RELAXED) != old_end && (e = dsctp_peek(s))) {
 		struct engine_sctp_ev ev = *e;
 
 		dsctp_done(s);
 		if (!dsctp_remap_ep(x, &ev.ep)) {
-			evs_gone++;
+			x->gone++;
 			continue;
 		}
 		if (x->node_moves && ev.target != ASSOC_NO_TARGET)
 			ev.target = ev.target < x->n_node ? x->node_map[ev.target]
 							  : ASSOC_NO_TARGET;
-		evs++;
+		x->evs++;
 		dsctp_handle(d, &ev);
 	}
-	log_info("reload: SCTP associations renumbered (%s%s%s): %zu moved to their VIPA's new "
-		 "index, %zu dropped (their VIPA is gone), %zu retargeted, %zu without their "
-		 "target now; %zu waiting records and %zu events renumbered, %zu dropped",
-		 x->ep_moves ? "VIPAs" : "", x->ep_moves && x->node_moves ? " and " : "",
-		 x->node_moves ? "nodes" : "", res.moved, res.removed, res.retargeted,
-		 res.untargeted, recs, evs, recs_gone + evs_gone);
+}
+
+/* Logs and frees the plans worker 0 has applied; wakes it once the view
+ * the oldest one waits for is out. */
+static void dsctp_plans_tick(struct daemon *d)
+{
+	struct dsctp *s = d->sctp;
+	struct assoc_table *tab = dsctp_table(d);
+	const struct assoc_remap_plan *staged;
+	struct dsctp_prep *x;
+
+	if (!s->plans)
+		return;
+	if (tab) {
+		pthread_mutex_lock(&d->workers[0].lock);
+		staged = assoc_remap_staged(tab);
+		pthread_mutex_unlock(&d->workers[0].lock);
+	} else {
+		staged = NULL;	/* no table: nothing waits */
+	}
+	while ((x = s->plans) && &x->plan != staged) {
+		const struct assoc_remap_res *r = &x->plan.res;
+
+		log_info("reload: SCTP associations renumbered (%s%s%s) as the SCTP worker took "
+			 "the new view: %zu moved to their VIPA's new index, %zu dropped (their "
+			 "VIPA is gone), %zu retargeted, %zu without their target now; %zu "
+			 "waiting records and %zu events renumbered, %zu dropped",
+			 x->ep_moves ? "VIPAs" : "", x->ep_moves && x->node_moves ? " and " : "",
+			 x->node_moves ? "nodes" : "", r->moved, r->removed, r->retargeted,
+			 r->untargeted, x->recs, x->evs, x->gone);
+		s->plans = x->next;
+		dsctp_prep_free(x);
+	}
+	if (x && !x->woken && d->view && d->view->cfg_gen >= x->plan.gen) {
+		/* The view is out: an idle worker would take it only with its
+		 * next packet (daemon/worker.c's wait). */
+		struct worker *w = &d->workers[0];
+		uint64_t one = 1;
+
+		x->woken = true;
+		if (w->started && w->stop_fd >= 0 && write(w->stop_fd, &one, sizeof(one)) < 0)
+			log_rl(&dsctp_rl_drop, 1, LOG_WARNING, "sctp: waking the SCTP worker: %s",
+			       strerror(errno));
+	}
 }
 
 /* The peer table is committed first (daemon/peer.h): d->peers is the new
  * one.  Our per-peer state follows it by wire id; a node that left loses
  * its backlog (bodies already encoded: they keep the numbering of their
  * time).  Then what holds VIPA or node indexes follows the reload
- * (dsctp_renumber).  Every peer gets our table again anyway (drepl's
- * commit asks for bulks, which reach dsctp_peer_up). */
+ * (dsctp_stage).  Every peer gets our table again anyway (drepl's commit
+ * asks for bulks, which reach dsctp_peer_up). */
 static void dsctp_commit(struct daemon *d, void *prep)
 {
 	struct dsctp *s = d->sctp;
+	struct dsctp_prep *x = prep, **pp;
 	struct dsctp_peer *old;
 	size_t n_old;
 
@@ -1204,9 +1297,16 @@ static void dsctp_commit(struct daemon *d, void *prep)
 	free(old);
 	s->n_peers = d->n_peers < CFG_MAX_NODES ? d->n_peers : CFG_MAX_NODES;
 renumber:
-	if (prep)
-		dsctp_renumber(d, prep);
-	dsctp_prep_free(prep);
+	if (!x)
+		return;
+	dsctp_stage(d, x);
+	if (!dsctp_table(d)) {
+		dsctp_prep_free(x);
+		return;
+	}
+	for (pp = &s->plans; *pp; pp = &(*pp)->next)
+		;
+	*pp = x;
 }
 
 /* --- open / close ---------------------------------------------------------------------- */
@@ -1251,6 +1351,13 @@ void dsctp_close(struct daemon *d)
 
 	if (!s)
 		return;
+	/* Worker 0's table, which may point at them, is gone already. */
+	while (s->plans) {
+		struct dsctp_prep *x = s->plans;
+
+		s->plans = x->next;
+		dsctp_prep_free(x);
+	}
 	for (size_t i = 0; i < CFG_MAX_NODES; i++)
 		dsctp_peer_free(&s->peers[i]);
 	pthread_mutex_destroy(&s->push_lock);

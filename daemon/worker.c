@@ -274,6 +274,11 @@ static void worker_renumber(struct worker *w, const struct view *v)
 	if (w->table_cfg_gen && w->table_cfg_gen != v->cfg_gen)
 		conn_walk(w->conns, worker_renumber_one, (void *)v);
 	w->table_cfg_gen = v->cfg_gen;
+	/* The association table takes the renumbering the reload staged
+	 * (daemon/dsctp) now, with the view: never a packet routed with one
+	 * numbering against a table in the other. */
+	if (w->assocs)
+		assoc_remap_take(w->assocs, v->cfg_gen);
 }
 
 /* Waits for a packet (true), the stop signal or the expiry step.  An empty
@@ -362,7 +367,17 @@ static void worker_hoff_inject(void *arg, const uint8_t *pkt, size_t len, const 
 static void worker_sctp_event(void *arg, const struct engine_sctp_ev *ev)
 {
 	struct worker *w = arg;
+	struct engine_sctp_ev e;
 
+	/* A reload committed but this worker still routes with the old view
+	 * (and its table has the old numbering): the main thread reads the
+	 * event in the new one. */
+	if (w->assocs && assoc_remap_staged(w->assocs)) {
+		e = *ev;
+		if (!assoc_remap_fwd(w->assocs, &e.ep, &e.target))
+			return;		/* its VIPA is gone */
+		ev = &e;
+	}
 	dsctp_push(w->d, ev);
 }
 
@@ -474,9 +489,11 @@ static void *worker_main(void *arg)
 		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
 			    engine_conn_expired, &w->eng);
 		engine_hoff_expire(&w->eng, WORKER_HOFF_EXPIRE_BUDGET);
-		if (w->assocs)
+		if (w->assocs) {
 			assoc_expire(w->assocs, w->eng.now_ms, &w->eng.assoc_to,
 				     WORKER_ASSOC_EXPIRE_BUDGET, engine_assoc_expired, &w->eng);
+			engine_sctp_sweep(&w->eng, 64);
+		}
 		pthread_mutex_unlock(&w->lock);
 		worker_flush(w);
 	}

@@ -433,7 +433,7 @@ static void test_assoc_refused(void **state)
 	upd_refused_at(5, ASSOC_INIT, 2);	/* state */
 	upd_refused_at(5, ASSOC_FREE, 2);
 	upd_refused_at(5, 9, 2);
-	upd_refused_at(10, 0x10, 2);		/* unknown flag */
+	upd_refused_at(10, 0x20, 2);		/* unknown flag */
 	upd_refused_at(10, 0x80, 2);
 	upd_refused_at(11, 3, 2);		/* n_paths against the length */
 	upd_refused_at(11, 1, 2);
