@@ -729,10 +729,19 @@ static bool ctl_assoc_step(struct daemon *d, struct ctl_client *c)
 		if (!w->assocs) {
 			end = true;	/* no table (no SCTP worker): no associations */
 		} else {
+			size_t first = x->a_n_copy;
+
 			/* Full: only the count is wanted from here on. */
 			if (x->a_rows + x->a_n_copy < CTL_ASSOCS_MAX)
 				x->slot = assoc_foreach_chunk(w->assocs, x->slot, n,
 							      ctl_assoc_copy, x);
+			/* A reload the SCTP worker has not taken yet (daemon/dsctp):
+			 * the rows in the running configuration's numbering (a VIPA
+			 * that is gone shows as null). */
+			for (size_t i = first; i < x->a_n_copy; i++)
+				if (!assoc_remap_fwd(w->assocs, &x->a_copy[i].p.ep,
+						     &x->a_copy[i].target))
+					x->a_copy[i].p.ep = UINT32_MAX;
 			end = x->a_rows + x->a_n_copy >= CTL_ASSOCS_MAX ||
 			      x->slot >= assoc_slots(w->assocs);
 			if (end)
@@ -841,7 +850,7 @@ static void ctl_sctp_stats(struct daemon *d, json_t *o)
 {
 	struct worker *w = d->n_workers ? &d->workers[0] : NULL;
 	struct assoc_counters ac = { 0 };
-	size_t n = 0, cap = 0, st[3] = { 0 };
+	size_t n = 0, cap = 0, st[3] = { 0 }, unconf = 0;
 
 	if (w) {
 		pthread_mutex_lock(&w->lock);
@@ -850,6 +859,7 @@ static void ctl_sctp_stats(struct daemon *d, json_t *o)
 			st[0] = assoc_count_state(w->assocs, ASSOC_INIT);
 			st[1] = assoc_count_state(w->assocs, ASSOC_EST);
 			st[2] = assoc_count_state(w->assocs, ASSOC_CLOSED);
+			unconf = assoc_count_unconfirmed(w->assocs);
 			cap = assoc_capacity(w->assocs);
 			ac = *assoc_counters(w->assocs);
 		}
@@ -859,12 +869,17 @@ static void ctl_sctp_stats(struct daemon *d, json_t *o)
 	ctl_put_counter(o, "sctp.associations_init", st[0]);
 	ctl_put_counter(o, "sctp.associations_established", st[1]);
 	ctl_put_counter(o, "sctp.associations_closed", st[2]);
+	/* of the established ones: the client has not used the target's tag
+	 * yet (a spoofed INIT's look like this), evictable (nfq/assoc.h) */
+	ctl_put_counter(o, "sctp.associations_unconfirmed", unconf);
 	ctl_put_counter(o, "sctp.table.capacity", cap);
 	ctl_put_counter(o, "sctp.table.evicted_init", ac.evicted_init);
 	ctl_put_counter(o, "sctp.table.evicted_closed", ac.evicted_closed);
 	ctl_put_counter(o, "sctp.table.full", ac.full);
 	ctl_put_counter(o, "sctp.table.replaced", ac.replaced);
 	ctl_put_counter(o, "sctp.table.expired", ac.expired);
+	ctl_put_counter(o, "sctp.table.evicted_unconfirmed", ac.evicted_unconfirmed);
+	ctl_put_counter(o, "sctp.table.confirmed", ac.confirmed);
 }
 
 static json_t *ctl_cmd_stats(const struct ctl_req *r)

@@ -1188,15 +1188,34 @@ static enum engine_verdict engine_sctp_no_state(struct engine *e, const uint8_t 
  * it: only then is it answered with the no-state ABORT (true).  Before, the
  * packet is dropped and the client retransmits; by then the target's
  * report has usually come. */
-static bool engine_sctp_grace_over(struct engine *e, const struct assoc_ports *ap,
-				   uint32_t vtag)
+static struct engine_sctp_unknown *engine_sctp_slot(struct engine *e,
+						   const struct assoc_ports *ap, uint32_t vtag,
+						   uint64_t *key)
 {
 	uint64_t k = ((uint64_t)ap->ep << 48 ^ (uint64_t)ap->cport << 32 ^
 		      (uint64_t)ap->vport << 16 ^ vtag) * 0x9e3779b97f4a7c15ull;
-	struct engine_sctp_unknown *u;
 
-	k = k ? k : 1;
-	u = &e->sctp_unknown[(k >> 56) % ENGINE_SCTP_UNKNOWN];
+	*key = k ? k : 1;
+	return &e->sctp_unknown[(*key >> 56) % ENGINE_SCTP_UNKNOWN];
+}
+
+/* An association this node ended itself (its target died): the next
+ * packet of its tag gets the ABORT at once, no grace. */
+static void engine_sctp_mark_gone(struct engine *e, const struct assoc_ports *ap, uint32_t vtag)
+{
+	uint64_t k;
+	struct engine_sctp_unknown *u = engine_sctp_slot(e, ap, vtag, &k);
+
+	u->key = k;
+	u->first_ms = e->now_ms >= ENGINE_SCTP_GRACE_MS ? e->now_ms - ENGINE_SCTP_GRACE_MS : 0;
+}
+
+static bool engine_sctp_grace_over(struct engine *e, const struct assoc_ports *ap,
+				   uint32_t vtag)
+{
+	uint64_t k;
+	struct engine_sctp_unknown *u = engine_sctp_slot(e, ap, vtag, &k);
+
 	if (u->key != k || e->now_ms < u->first_ms) {
 		u->key = k;
 		u->first_ms = e->now_ms;
@@ -1206,6 +1225,19 @@ static bool engine_sctp_grace_over(struct engine *e, const struct assoc_ports *a
 		return false;
 	u->key = 0;	/* answered: a later one waits again */
 	return true;
+}
+
+/* A packet of (ap, vtag) was routed: a wait that began before is over, so
+ * that a later one (another failover, a reload) gets its whole grace
+ * instead of being answered at once from a stale first sighting. */
+static void engine_sctp_grace_clear(struct engine *e, const struct assoc_ports *ap,
+				    uint32_t vtag)
+{
+	uint64_t k;
+	struct engine_sctp_unknown *u = engine_sctp_slot(e, ap, vtag, &k);
+
+	if (u->key == k)
+		u->key = 0;
 }
 
 /* The target of a new association: the scheduler over the current targets,
@@ -1220,6 +1252,60 @@ static const struct view_target *engine_sctp_pick(struct engine *e, const struct
 	h *= 0x2c1b3c6du;
 	h ^= h >> 12;
 	return view_pick(s, e->view, h);
+}
+
+/* Node `node` is a candidate of s that is not alive. */
+static bool engine_sctp_dead(const struct view_service *s, uint32_t node)
+{
+	for (size_t i = 0; i < s->n_targets; i++)
+		if (s->targets[i].node == node)
+			return !s->targets[i].alive;
+	return false;
+}
+
+struct engine_sweep {
+	const struct view *v;
+	struct assoc *dead[64];
+	size_t n;
+};
+
+static void engine_sweep_one(const struct assoc *a, void *arg)
+{
+	struct engine_sweep *w = arg;
+
+	if (w->n == sizeof(w->dead) / sizeof(w->dead[0]) || a->target == ASSOC_NO_TARGET)
+		return;
+	for (size_t i = 0; i < w->v->n_svcs; i++) {
+		const struct view_service *s = &w->v->svcs[i];
+
+		if (s->proto == IPPROTO_SCTP && s->ep == a->p.ep && s->port == a->p.vport) {
+			if (s->settled && engine_sctp_dead(s, a->target))
+				w->dead[w->n++] = (struct assoc *)a;	/* ours: the table's pool */
+			return;
+		}
+	}
+}
+
+size_t engine_sctp_sweep(struct engine *e, size_t budget)
+{
+	struct engine_sweep w = { .v = e->view };
+	size_t n = budget < 64 ? budget : 64;
+
+	if (!e->assocs || !e->view || !assoc_count(e->assocs))
+		return 0;
+	/* A chunk of pool slots per call, at most 64 removals: the cursor
+	 * comes round to the rest. */
+	e->sctp_sweep = assoc_foreach_chunk(e->assocs, e->sctp_sweep, n, engine_sweep_one, &w);
+	if (e->sctp_sweep >= assoc_slots(e->assocs))
+		e->sctp_sweep = 0;
+	for (size_t i = 0; i < w.n; i++) {
+		/* Its client's next packet gets the ABORT at once, as if the
+		 * entry were still here. */
+		engine_sctp_mark_gone(e, &w.dead[i]->p, w.dead[i]->itag_t);
+		assoc_remove(e->assocs, w.dead[i]);
+		stats_inc(e->stats, STAT_S_TARGET_GONE);
+	}
+	return w.n;
 }
 
 static enum engine_verdict engine_sctp_init(struct engine *e, const struct view_service *s,
@@ -1303,7 +1389,8 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 	struct sctp_info si;
 	struct assoc *a = NULL, old;
 	uint32_t hint = ASSOC_NO_TARGET;
-	uint8_t paths;
+	uint8_t paths, confirmed;
+	bool learnt;
 
 	if (!e->assocs)
 		return engine_drop(e, STAT_D_SCTP_WORKER);
@@ -1321,6 +1408,9 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 		t = hint != ASSOC_NO_TARGET ? engine_target_on(s, hint) : NULL;
 		if (!t)
 			return engine_drop(e, STAT_D_NO_TARGET);
+		/* The learn that brings this tag confirms the association at
+		 * once: the client has shown it holds it (nfq/assoc). */
+		assoc_hinted(e->assocs, &ap, si.vtag);
 		stats_inc(e->stats, STAT_S_HINTED);
 		e->hit_vipa = s->vipa;
 		return engine_rewrite(e, buf, len, p, MANGLE_DST, &t->addr, s->tport, full);
@@ -1334,13 +1424,14 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 					    reply_to);
 	}
 	t = engine_target_on(s, a->target);
-	if (!t && !engine_sctp_grace_over(e, &ap, si.vtag)) {
-		/* Its target is not alive in this view, or not in it at all:
-		 * held back for the grace before the association is ended.
-		 * A target that stopped answering heartbeats for a moment, a
-		 * reload that removed it or renumbered the table before this
-		 * worker took the new view (daemon/dsctp), a node not settled
-		 * after a start: the retransmission finds a better view. */
+	if (!t && (!s->settled || !engine_sctp_dead(s, a->target)) &&
+	    !engine_sctp_grace_over(e, &ap, si.vtag)) {
+		/* Its target is not in this view at all (a reload removed
+		 * it), or the view is not settled (a start: not every target
+		 * heard yet): held back for the grace, the retransmission
+		 * finds a better view.  A target the settled
+		 * view lists as not alive is dead (the cluster agreed): the
+		 * association ends at once. */
 		stats_inc(e->stats, STAT_S_NO_STATE_HELD);
 		return engine_drop(e, STAT_D_NO_TARGET);
 	}
@@ -1351,17 +1442,17 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 		return engine_sctp_no_state(e, buf, p, STAT_S_TARGET_GONE, reply, reply_len,
 					    reply_to);
 	}
+	engine_sctp_grace_clear(e, &ap, si.vtag);
 	paths = a->n_paths;
+	confirmed = a->flags & ASSOC_F_CONFIRMED;
 	if (assoc_seen(e->assocs, a, si.vtag, &p->src, p->ip_len, e->now_ms, &old)) {
 		stats_inc(e->stats, STAT_S_REPLACED);
 		engine_sctp_event(e, ENGINE_SCTP_DELETE, &old, p->family);
 	}
-	if (si.first_type == SCTP_CHUNK_INIT_ACK && a->itag_c == 0 && si.itag &&
-	    assoc_set_itag_c(e->assocs, a, si.itag) == 0) {
-		/* The client answers an INIT of the target's stack: its tag,
-		 * which its T-bit ABORT and SHUTDOWN COMPLETE will carry. */
-		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
-	}
+	/* The client answers an INIT of the target's stack: its tag, which
+	 * its T-bit ABORT and SHUTDOWN COMPLETE will carry. */
+	learnt = si.first_type == SCTP_CHUNK_INIT_ACK && a->itag_c == 0 && si.itag &&
+		 assoc_set_itag_c(e->assocs, a, si.itag) == 0;
 	stats_inc(e->stats, STAT_S_FORWARDED);
 	if (s->has_alt && addr_eq(&p->dst, &s->alt))
 		stats_inc(e->stats, STAT_S_ALT);
@@ -1371,7 +1462,11 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 		assoc_end(e->assocs, a, e->now_ms);
 		stats_inc(e->stats, STAT_S_ENDED);
 		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
-	} else if (a->n_paths != paths && a->state == ASSOC_EST) {
+	} else if (a->state == ASSOC_EST &&
+		   (learnt || a->n_paths != paths ||
+		    confirmed != (a->flags & ASSOC_F_CONFIRMED))) {
+		/* A new path, or the client's first packet with the target's
+		 * tag: the other distributors keep it from now on. */
 		engine_sctp_event(e, ENGINE_SCTP_UPDATE, a, p->family);
 	}
 	e->hit_vipa = s->vipa;

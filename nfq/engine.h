@@ -79,6 +79,7 @@ struct engine {
 	/* This node holds every association it should (it is ready): only then
 	 * does a packet without one get the no-state ABORT (else dropped). */
 	bool sctp_ready;
+	size_t sctp_sweep;	/* engine_sctp_sweep's cursor */
 	/* Tags seen without an association, and since when: the ABORT waits
 	 * ENGINE_SCTP_GRACE_MS, for a target's report may still be on its way
 	 * (the client's first HEARTBEAT to the alternate address can overtake
@@ -194,8 +195,14 @@ size_t engine_hoff_end(struct engine *e, const struct conn_key *k, uint32_t id, 
  * `budget` slots looked at.  Returns the number of slots freed. */
 size_t engine_hoff_expire(struct engine *e, size_t budget);
 
-/* Expiry callback for assoc_expire(): counts, and replicates the removal. */
+/* Expiry callback for assoc_expire(): counts (expiry is local: not
+ * replicated). */
 void engine_assoc_expired(const struct assoc *a, void *engine);
+/* Removes the associations whose target the current (settled) view lists as
+ * not alive: dead with it; each distributor judges that itself, nothing is
+ * replicated.  Looks at most `budget` pool slots (64 at most) from a cursor
+ * kept in the engine; returns the number removed. */
+size_t engine_sctp_sweep(struct engine *e, size_t budget);
 
 /* Expiry callback for conn_expire(): keeps the per-node counts right. */
 void engine_conn_expired(const struct conn *c, void *engine);

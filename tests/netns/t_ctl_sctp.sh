@@ -80,9 +80,10 @@ nt_ctl d1 conns >"$NT_WORK/conns0.txt"
 nt_check conns_text_no_association_table "d1's conns text: $(head -c 300 "$NT_WORK/conns0.txt")" \
 	eval "! grep -q 'CLIENT_TAG\|associations' '$NT_WORK/conns0.txt'"
 sctp=$(nt_stat d1 "[j['sctp'][k] for k in ('associations', 'associations_init', \
-'associations_established', 'associations_closed')] + sorted(j['sctp']['table'].keys())")
+'associations_established', 'associations_closed', 'associations_unconfirmed')] + \
+sorted(j['sctp']['table'].keys())")
 nt_check stats_sctp_table "d1's sctp stats: $sctp" [ "$sctp" = \
-'[0, 0, 0, 0, "capacity", "evicted_closed", "evicted_init", "expired", "full", "replaced"]' ]
+'[0, 0, 0, 0, 0, "capacity", "confirmed", "evicted_closed", "evicted_init", "evicted_unconfirmed", "expired", "full", "replaced"]' ]
 
 # An association: an INIT from the client, forged (this kernel has no SCTP).
 if [ $have_peer = 0 ]; then

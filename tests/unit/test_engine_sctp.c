@@ -625,7 +625,12 @@ static void test_route_by_tag(void **state)
 	assert_int_equal(routed_to(s, b, n), tgt);
 	check_ends(b, n, s->fm->c1, CPORT, s->fm->tgt[tgt], TPORT);
 	assert_ptr_equal(s->e.hit_vipa, &s->cfg->vipas[s->fm->ep]);
-	assert_int_equal(s->n_ev, 0);	/* c1 was known from the learn: no new path */
+	/* c1 was known from the learn: no new path; but the client's first
+	 * packet with the target's tag confirms the association (replicated) */
+	assert_int_equal(s->n_ev, 1);
+	check_ev_head(s, &s->ev[0], ENGINE_SCTP_UPDATE, CPORT);
+	assert_true(s->ev[0].flags & ASSOC_F_CONFIRMED);
+	s->n_ev = 0;
 
 	n = build_heartbeat(b, s->fm->c2, s->fm->alt, ITAG_T);
 	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_MANGLED);
@@ -803,10 +808,10 @@ static void test_target_dies(void **state)
 
 	s->alive[tgt] = false;
 	side_rebuild(s);
-	/* held back for the grace (a heartbeat lost, a view not settled), then
-	 * ended; the other distributors judge the target themselves: no event */
+	/* the settled view says it is dead: ended at once; the other
+	 * distributors judge the target themselves: no event */
 	n = build_data(b, s->fm->c1, CPORT, s->fm->vipa, VPORT, ITAG_T);
-	hold_then_abort(s, b, n);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_REPLY);
 	check_abort_reply(s, s->fm->vipa, s->fm->c1, CPORT, ITAG_T, true);
 	assert_int_equal(s->n_ev, 0);
 	assert_int_equal(st(s, STAT_S_ABORTS), 1);
@@ -816,6 +821,38 @@ static void test_target_dies(void **state)
 
 	/* the client starts over: the survivor */
 	assert_int_equal(init_routed(s, CPORT, ITAG_C + 7), other(tgt));
+}
+
+/* A dead target's associations leave the table without a packet (the sweep), the
+ * others stay; nothing is replicated. */
+static void test_sweep_dead(void **state)
+{
+	struct side *s = *state;
+	struct assoc *a;
+	int tgt = establish(s, CPORT, ITAG_C, ITAG_T);
+	int tgt2 = establish(s, CPORT + 1, ITAG_C + 1, ITAG_T + 1);
+	size_t gone = 0, n;
+	uint8_t b[512];
+
+	if (tgt2 == tgt) {
+		/* both on one target: move the second to the other */
+		assert_int_equal(lookup(s, CPORT + 1, ITAG_T + 1, false, &a), ASSOC_HIT);
+		a->target = (uint32_t)other(tgt);
+	}
+	assert_int_equal(engine_sctp_sweep(&s->e, 64), 0);
+	s->alive[tgt] = false;
+	side_rebuild(s);
+	for (int i = 0; i < 4; i++)
+		gone += engine_sctp_sweep(&s->e, 64);
+	assert_int_equal(gone, 1);
+	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_NONE);
+	assert_int_equal(lookup(s, CPORT + 1, ITAG_T + 1, false, &a), ASSOC_HIT);
+	assert_int_equal(st(s, STAT_S_TARGET_GONE), 1);
+	assert_int_equal(s->n_ev, 0);
+	/* its client's next packet: the ABORT at once, no grace */
+	n = build_data(b, s->fm->c1, CPORT, s->fm->vipa, VPORT, ITAG_T);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_REPLY);
+	check_abort_reply(s, s->fm->vipa, s->fm->c1, CPORT, ITAG_T, true);
 }
 
 /* A target the view does not list at all (a reload removed it, or renumbered the
@@ -842,8 +879,15 @@ static void test_target_unlisted(void **state)
 	a->target = (uint32_t)tgt;
 	memcpy(b, copy, n);
 	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_MANGLED);
-	/* it never does: ended after the grace */
+	/* it never does: held for a whole grace again (the routed packet ended
+	 * the first wait: a stale first sighting never cuts a later one
+	 * short), then ended */
 	a->target = 99;
+	s->e.now_ms += ENGINE_SCTP_GRACE_MS;
+	memcpy(b, copy, n);
+	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_DROP);
+	assert_int_equal(s->reply_len, 0);
+	assert_int_equal(st(s, STAT_S_NO_STATE_HELD), 2);
 	s->e.now_ms += ENGINE_SCTP_GRACE_MS;
 	memcpy(b, copy, n);
 	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_REPLY);
@@ -883,9 +927,12 @@ static void test_restart(void **state)
 	assert_int_equal(run(s, ENGINE_PRE, b, n), ENGINE_MANGLED);
 	assert_int_equal(routed_to(s, b, n), tgt);
 	assert_int_equal(st(s, STAT_S_REPLACED), 1);
-	assert_int_equal(s->n_ev, 1);
+	/* the old one deleted, the new one confirmed by its first packet */
+	assert_int_equal(s->n_ev, 2);
 	check_ev_head(s, &s->ev[0], ENGINE_SCTP_DELETE, CPORT);
 	assert_int_equal(s->ev[0].itag_t, ITAG_T);
+	check_ev_head(s, &s->ev[1], ENGINE_SCTP_UPDATE, CPORT);
+	assert_true(s->ev[1].flags & ASSOC_F_CONFIRMED);
 	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_NONE);
 	assert_int_equal(lookup(s, CPORT, ITAG_T + 9, false, &a), ASSOC_HIT);
 	assert_int_equal(a->target, tgt);
@@ -947,9 +994,11 @@ static void test_client_init_ack(void **state)
 	assert_int_equal(routed_to(s, b, n), tgt);
 	assert_int_equal(lookup(s, CPORT, ITAG_T, false, &a), ASSOC_HIT);
 	assert_int_equal(a->itag_c, ITAG_C);
+	/* one UPDATE: the client's tag and the confirmation together */
 	assert_int_equal(s->n_ev, 1);
 	check_ev_head(s, &s->ev[0], ENGINE_SCTP_UPDATE, CPORT);
 	assert_int_equal(s->ev[0].itag_c, ITAG_C);
+	assert_true(s->ev[0].flags & ASSOC_F_CONFIRMED);
 	s->n_ev = 0;
 	n = build_bare(b, s->fm->c1, CPORT, s->fm->vipa, VPORT, ITAG_C, SCTP_CHUNK_ABORT,
 		       SCTP_FLAG_T);
@@ -1358,6 +1407,7 @@ int main(void)
 		BOTH(test_client_ends, setup_dist),
 		BOTH(test_target_dies, setup_dist),
 		BOTH(test_target_unlisted, setup_dist),
+		BOTH(test_sweep_dead, setup_dist),
 		BOTH(test_client_init_ack, setup_dist),
 		BOTH(test_restart, setup_dist),
 		BOTH(test_restart_target_dead, setup_dist),
