@@ -58,6 +58,7 @@
 	X(tag_learned)		/* a TAG made or completed an association */     \
 	X(tag_dup)		/* a TAG we knew already */                      \
 	X(tag_refused)		/* the table said no: full, or nothing to learn into */ \
+	X(unreachable_skipped)	/* a TAG or GONE not sent: that distributor is down */ \
 	X(tag_ignored)		/* not our VIPA, not its target, no table */     \
 	X(gone_sent)                                                              \
 	X(gone_received)                                                          \
@@ -593,8 +594,12 @@ static void dsctp_ev_target(struct daemon *d, const struct engine_sctp_ev *ev)
 				dsctp_apply_gone(d, n, &g);
 			continue;
 		}
-		if (!dsctp_reachable(d, n))
+		if (!dsctp_reachable(d, n)) {
+			/* It gets our associations' state from the others'
+			 * dump when it comes back. */
+			s->st.unreachable_skipped++;
 			continue;
+		}
 		if (dsctp_send(d, n, tag ? SCTP_MSG_TAG : SCTP_MSG_GONE, b, len)) {
 			if (tag)
 				s->st.tag_sent++;
@@ -850,6 +855,10 @@ struct dsctp_rx {
 	size_t n;
 	struct assoc_table *tab;
 	uint64_t now;
+	/* Bulk markers seen, logged once the lock is let go (syslog may
+	 * block: never under worker 0's lock). */
+	bool begun, ended;
+	uint32_t bulk_id, bulk_count;
 };
 
 /* Under worker 0's lock. */
@@ -918,14 +927,14 @@ static int dsctp_rx_rec(const struct sctp_rec *r, void *arg)
 	}
 	case SCTP_TLV_BULK_BEGIN:
 		s->peers[x->n].bulk_from = false;
-		log_debug("sctp: associations of %s follow (bulk %u)", dsctp_name(d, x->n),
-			  r->bulk.id);
+		x->begun = true;
+		x->bulk_id = r->bulk.id;
 		return 0;
 	case SCTP_TLV_BULK_END:
 		s->st.bulks_received++;
 		s->peers[x->n].bulk_from = true;
-		log_info("received the SCTP associations of %s: %u", dsctp_name(d, x->n),
-			 r->bulk.count);
+		x->ended = true;
+		x->bulk_count = r->bulk.count;
 		return 0;
 	default:
 		return 0;
@@ -970,6 +979,12 @@ static void dsctp_input(struct daemon *d, size_t n, uint8_t type, const uint8_t 
 			pthread_mutex_lock(&d->workers[0].lock);
 			r = sctp_assoc_decode(b, len, dsctp_rx_rec, &x);
 			pthread_mutex_unlock(&d->workers[0].lock);
+			if (x.begun)
+				log_debug("sctp: associations of %s follow (bulk %u)",
+					  dsctp_name(d, n), x.bulk_id);
+			if (x.ended)
+				log_info("received the SCTP associations of %s: %u",
+					 dsctp_name(d, n), x.bulk_count);
 		}
 		ok = r >= 0;
 		break;
