@@ -132,19 +132,22 @@ st_topo_up()
 # st_write_config [FILE]: the configuration of every node (see the top of this file).
 st_write_config()
 {
-	local f=${1:-$NT_WORK/clusterd.conf} h nodes="" sep="" fam vipas="" vsep=""
+	local f=${1:-$NT_WORK/clusterd.conf} h nodes="" sep="" fam vipas="" vsep="" tg="" tsep=""
 	[ -f "$NT_WORK/cluster.key" ] || nt_write_key
+	# The order of the nodes (NT_HOSTS) and of the VIPAs (ST_VIPA_ORDER, families) and the
+	# service's targets (ST_SVC_TARGETS) may be changed: the reload tests reorder them.
+	for h in ${ST_SVC_TARGETS:-t1 t2}; do tg="$tg$tsep\"$h\""; tsep=", "; done
 	for h in $NT_HOSTS; do
 		nodes="$nodes$sep  { name = \"$h\"; addresses = ( { ip = \"${NT_IP4[$h]}\"; },"
 		nodes="$nodes { ip = \"${NT_IP6[$h]}\"; } ); }"
 		sep=$',\n'
 	done
-	for fam in 4 6; do
+	for fam in ${ST_VIPA_ORDER:-4 6}; do
 		vipas="$vipas$vsep  { address = \"${ST_VIPS[$fam]}\"; alternate_address = \"${ST_ALTS[$fam]}\";
     interface = \"lan0\";
     distributors = ( { node = \"d1\"; }, { node = \"d2\"; } );
     services = (
-      { port = $ST_PORT; protocol = \"sctp\"; targets = ( \"t1\", \"t2\" );
+      { port = $ST_PORT; protocol = \"sctp\"; targets = ( $tg );
         scheduler = \"round-robin\"; }
     ); }"
 		vsep=$',\n'
