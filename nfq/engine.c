@@ -1148,16 +1148,15 @@ static void engine_sctp_event(struct engine *e, int kind, const struct assoc *a,
 void engine_assoc_expired(const struct assoc *a, void *arg)
 {
 	struct engine *e = arg;
-	const struct cfg *c = e->view ? e->view->cfg : NULL;
 
-	(void)c;
+	(void)a;
 	/* Local, never replicated: a distributor that sees none of the
 	 * association's packets (the client does not use its address) would
 	 * otherwise delete it on the nodes that do. */
 	stats_inc(e->stats, STAT_S_EXPIRED);
 }
 
-/* No association for the packet (or its target died): a middlebox's
+/* No association for the packet (or its target is dead): a middlebox's
  * answer, an ABORT with the M bit and a Missing State cause (nfq/sctp), so
  * that the client gives up at once rather than after its retransmissions.
  * Not before this node is ready: a starting distributor has not received
@@ -1184,10 +1183,7 @@ static enum engine_verdict engine_sctp_no_state(struct engine *e, const uint8_t 
 	return ENGINE_REPLY;
 }
 
-/* A tag this node does not know, ENGINE_SCTP_GRACE_MS after it first saw
- * it: only then is it answered with the no-state ABORT (true).  Before, the
- * packet is dropped and the client retransmits; by then the target's
- * report has usually come. */
+/* The grace slot of (ap, vtag) and its key. */
 static struct engine_sctp_unknown *engine_sctp_slot(struct engine *e,
 						   const struct assoc_ports *ap, uint32_t vtag,
 						   uint64_t *key)
@@ -1210,6 +1206,10 @@ static void engine_sctp_mark_gone(struct engine *e, const struct assoc_ports *ap
 	u->first_ms = e->now_ms >= ENGINE_SCTP_GRACE_MS ? e->now_ms - ENGINE_SCTP_GRACE_MS : 0;
 }
 
+/* A tag this node does not know, ENGINE_SCTP_GRACE_MS after it first saw
+ * it: only then is it answered with the no-state ABORT (true).  Before, the
+ * packet is dropped and the client retransmits; by then the target's
+ * report has usually come. */
 static bool engine_sctp_grace_over(struct engine *e, const struct assoc_ports *ap,
 				   uint32_t vtag)
 {
@@ -1429,9 +1429,9 @@ static enum engine_verdict engine_sctp_pre(struct engine *e, const struct view_s
 		/* Its target is not in this view at all (a reload removed
 		 * it), or the view is not settled (a start: not every target
 		 * heard yet): held back for the grace, the retransmission
-		 * finds a better view.  A target the settled
-		 * view lists as not alive is dead (the cluster agreed): the
-		 * association ends at once. */
+		 * finds a better view.  A target the settled view lists as
+		 * not alive is dead (the cluster agreed): the association
+		 * ends at once. */
 		stats_inc(e->stats, STAT_S_NO_STATE_HELD);
 		return engine_drop(e, STAT_D_NO_TARGET);
 	}
