@@ -408,6 +408,48 @@ static bool error_unanswerable(const uint8_t *buf, const struct sctp_chunk *c)
 	return false;
 }
 
+/* IP header and common header of a packet of `total` bytes from e; returns the offset of
+ * the common header.  The CRC and the IPv4 header sum are set by finish(). */
+static size_t put_headers(const struct sctp_ends *e, uint32_t vtag, size_t total, uint8_t *out)
+{
+	size_t hl;
+	uint8_t *sh;
+
+	if (e->src.family == AF_INET) {
+		hl = IPV4_HDRLEN;
+		memset(out, 0, IPV4_HDRLEN);
+		out[0] = 0x45;
+		be_put16(out + 2, (uint16_t)total);
+		be_put16(out + 6, 0x4000);	/* DF */
+		out[8] = SCTP_REPLY_TTL;
+		out[9] = IPPROTO_SCTP;
+		memcpy(out + 12, e->src.b, 4);
+		memcpy(out + 16, e->dst.b, 4);
+	} else {
+		hl = IPV6_HDRLEN;
+		memset(out, 0, IPV6_HDRLEN);
+		out[0] = 0x60;
+		be_put16(out + 4, (uint16_t)(total - IPV6_HDRLEN));
+		out[6] = IPPROTO_SCTP;
+		out[7] = SCTP_REPLY_TTL;
+		memcpy(out + 8, e->src.b, 16);
+		memcpy(out + 24, e->dst.b, 16);
+	}
+	sh = out + hl;
+	be_put16(sh, e->sport);
+	be_put16(sh + 2, e->dport);
+	be_put32(sh + 4, vtag);
+	memset(sh + 8, 0, 4);
+	return hl;
+}
+
+static void finish(const struct sctp_ends *e, uint8_t *out, size_t hl, size_t total)
+{
+	if (e->src.family == AF_INET)
+		be_put16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
+	csum_sctp_set(out + hl, total - hl);
+}
+
 size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out, size_t cap,
 			   enum sctp_reply *kind)
 {
@@ -415,6 +457,7 @@ size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out
 	struct sctp_info si;
 	struct sctp_iter it;
 	struct sctp_chunk c;
+	struct sctp_ends e;
 	size_t hl, limit, q = 0, total, clen;
 	uint32_t vtag;
 	uint8_t flags, *sh, *ch;
@@ -467,29 +510,12 @@ size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out
 	}
 	total = hl + SCTP_COMMON_HDRLEN + pad4((uint32_t)clen);
 
-	if (p->family == AF_INET) {
-		memset(out, 0, IPV4_HDRLEN);
-		out[0] = 0x45;
-		be_put16(out + 2, (uint16_t)total);
-		be_put16(out + 6, 0x4000);	/* DF */
-		out[8] = SCTP_REPLY_TTL;
-		out[9] = IPPROTO_SCTP;
-		memcpy(out + 12, p->dst.b, 4);
-		memcpy(out + 16, p->src.b, 4);
-		be_put16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
-	} else {
-		memset(out, 0, IPV6_HDRLEN);
-		out[0] = 0x60;
-		be_put16(out + 4, (uint16_t)(total - IPV6_HDRLEN));
-		out[6] = IPPROTO_SCTP;
-		out[7] = SCTP_REPLY_TTL;
-		memcpy(out + 8, p->dst.b, 16);
-		memcpy(out + 24, p->src.b, 16);
-	}
-	sh = out + hl;
-	be_put16(sh, si.dport);
-	be_put16(sh + 2, si.sport);
-	be_put32(sh + 4, vtag);
+	/* From where the packet went to where it came from. */
+	e.src = p->dst;
+	e.dst = p->src;
+	e.sport = si.dport;
+	e.dport = si.sport;
+	sh = out + put_headers(&e, vtag, total, out);
 	ch = sh + SCTP_COMMON_HDRLEN;
 	ch[0] = k == SCTP_REPLY_ABORT ? SCTP_CHUNK_ABORT : SCTP_CHUNK_SHUTDOWN_COMPLETE;
 	ch[1] = flags;
@@ -500,7 +526,7 @@ size_t sctp_reply_no_state(const uint8_t *buf, const struct pkt *p, uint8_t *out
 		memcpy(ch + 8, buf, q);
 	}
 	memset(ch + clen, 0, pad4((uint32_t)clen) - clen);
-	csum_sctp_set(sh, total - hl);
+	finish(&e, out, hl, total);
 	if (kind)
 		*kind = k;
 	return total;
@@ -512,48 +538,6 @@ static bool ends_ok(const struct sctp_ends *e)
 {
 	return (e->src.family == AF_INET || e->src.family == AF_INET6) &&
 	       e->src.family == e->dst.family;
-}
-
-/* IP header and common header of a packet of `total` bytes from e; returns the offset of
- * the common header.  The CRC and the IPv4 header sum are set by finish(). */
-static size_t put_headers(const struct sctp_ends *e, uint32_t vtag, size_t total, uint8_t *out)
-{
-	size_t hl;
-	uint8_t *sh;
-
-	if (e->src.family == AF_INET) {
-		hl = IPV4_HDRLEN;
-		memset(out, 0, IPV4_HDRLEN);
-		out[0] = 0x45;
-		be_put16(out + 2, (uint16_t)total);
-		be_put16(out + 6, 0x4000);	/* DF */
-		out[8] = SCTP_REPLY_TTL;
-		out[9] = IPPROTO_SCTP;
-		memcpy(out + 12, e->src.b, 4);
-		memcpy(out + 16, e->dst.b, 4);
-	} else {
-		hl = IPV6_HDRLEN;
-		memset(out, 0, IPV6_HDRLEN);
-		out[0] = 0x60;
-		be_put16(out + 4, (uint16_t)(total - IPV6_HDRLEN));
-		out[6] = IPPROTO_SCTP;
-		out[7] = SCTP_REPLY_TTL;
-		memcpy(out + 8, e->src.b, 16);
-		memcpy(out + 24, e->dst.b, 16);
-	}
-	sh = out + hl;
-	be_put16(sh, e->sport);
-	be_put16(sh + 2, e->dport);
-	be_put32(sh + 4, vtag);
-	memset(sh + 8, 0, 4);
-	return hl;
-}
-
-static void finish(const struct sctp_ends *e, uint8_t *out, size_t hl, size_t total)
-{
-	if (e->src.family == AF_INET)
-		be_put16(out + 10, csum_fold(csum_add(0, out, IPV4_HDRLEN)));
-	csum_sctp_set(out + hl, total - hl);
 }
 
 size_t sctp_build_init(const struct sctp_ends *e, uint32_t itag, uint32_t tsn, uint8_t *out,
