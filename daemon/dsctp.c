@@ -44,6 +44,7 @@
 				 * sends what waits at once */
 #define DSCTP_BACKLOG_MAX 16384	/* bodies waiting for a peer's reliable channel; more: the
 				 * body is lost (counted) and the peer gets a bulk */
+#define DSCTP_DRAIN_MAX	1024	/* events handled per main-loop pass */
 #define DSCTP_BULK_CHUNK 1024	/* pool slots a bulk walks per hold of worker 0's lock */
 #define DSCTP_BULK_AHEAD 64	/* a bulk waits while its peer's backlog holds this many */
 
@@ -677,18 +678,22 @@ static void dsctp_done(struct dsctp *s)
 			 __ATOMIC_RELEASE);
 }
 
-/* Every event waiting; a lost one (full ring) costs every peer a bulk. */
-static void dsctp_drain_ring(struct daemon *d)
+/* The events waiting, at most `budget` of them: a target flooded with
+ * INITs pushes one per INIT ACK, and the main loop must get back to its
+ * heartbeats.  True when some are left (the tick asks to run again at once).
+ * A lost one (full ring) costs every peer a bulk. */
+static bool dsctp_drain_ring(struct daemon *d, size_t budget)
 {
 	struct dsctp *s = d->sctp;
-	const struct engine_sctp_ev *e;
+	const struct engine_sctp_ev *e = NULL;
 	uint64_t dropped;
 
-	while ((e = dsctp_peek(s))) {
+	while (budget && (e = dsctp_peek(s))) {
 		struct engine_sctp_ev ev = *e;
 
 		dsctp_done(s);
 		dsctp_handle(d, &ev);
+		budget--;
 	}
 	dropped = __atomic_load_n(&s->st.events_dropped, __ATOMIC_RELAXED);
 	if (dropped != s->dropped_seen) {
@@ -700,6 +705,8 @@ static void dsctp_drain_ring(struct daemon *d)
 			if (dsctp_peer_shares(d, n))
 				dsctp_peer_up(d, n);
 	}
+	return !budget && __atomic_load_n(&s->tail, __ATOMIC_RELAXED) !=
+				  __atomic_load_n(&s->head, __ATOMIC_ACQUIRE);
 }
 
 int dsctp_wake_fd(const struct daemon *d)
@@ -717,7 +724,7 @@ void dsctp_drain(struct daemon *d)
 	if (read(s->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_rl(&dsctp_rl_drop, 1, LOG_WARNING, "sctp: reading the wake-up: %s",
 		       strerror(errno));
-	dsctp_drain_ring(d);
+	dsctp_drain_ring(d, DSCTP_DRAIN_MAX);	/* the rest: the tick */
 	dsctp_maybe_send(d, daemon_now_ms());
 }
 
@@ -729,7 +736,8 @@ uint64_t dsctp_flush(struct daemon *d, const char *why)
 	if (!s)
 		return 0;
 	before = s->st.assoc_records_sent;
-	dsctp_drain_ring(d);
+	/* Everything, however long: the node is letting go. */
+	dsctp_drain_ring(d, DSCTP_RING);
 	dsctp_send_pending(d);
 	for (size_t n = 0; n < d->n_peers; n++)
 		if (dsctp_reachable(d, n))
@@ -1013,7 +1021,8 @@ static void dsctp_tick(struct daemon *d, uint64_t now, uint64_t *next)
 	c = d->cfg;
 	/* Events whose wake-up the loop has not read yet (the eventfd stays
 	 * set: the loop reads it at its next wait). */
-	dsctp_drain_ring(d);
+	if (dsctp_drain_ring(d, DSCTP_DRAIN_MAX))
+		*next = now;	/* more: after the other fds' turn */
 	dsctp_plans_tick(d);
 	dsctp_maybe_send(d, now);
 	if (sctp_pend_count(s->pend) && c->sync_mode == SYNC_PERIODIC &&
