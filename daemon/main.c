@@ -237,6 +237,11 @@ static int daemon_rebuild_view(struct daemon *d)
 	}
 	if (!d->view) {
 		d->view = nv;
+		/* Generation 1, not 0: a worker announces the generation it
+		 * read (worker.h), and 0 means "holds no view"; a worker busy
+		 * with the first view would otherwise let the first swap free
+		 * it under its feet (seen: a target's first probe answers). */
+		__atomic_store_n(&d->gen, 1, __ATOMIC_SEQ_CST);
 		return 0;
 	}
 	/* A reload whose view could not be built left its predecessor's
