@@ -290,13 +290,20 @@ static bool worker_wait(struct worker *w)
 		{ .fd = queue_fd(w->q), .events = POLLIN },
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
-	/* Only this thread writes the table: no lock to read its count. */
-	/* The SCTP worker's table is also written by the main thread (what
-	 * the targets report): it keeps the expiry step without looking. */
-	int timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots)) ||
-				      w->assocs
-			      ? WORKER_EXPIRE_MS : -1;
+	/* Only this thread writes the connection table: no lock to read its count. */
+	bool assocs = false;
+	int timeout;
 	uint64_t cnt;
+
+	/* The SCTP worker's table is also written by the main thread (what
+	 * the targets report): its count is read under the lock. */
+	if (w->assocs) {
+		pthread_mutex_lock(&w->lock);
+		assocs = assoc_count(w->assocs) != 0;
+		pthread_mutex_unlock(&w->lock);
+	}
+	timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots)) || assocs
+			  ? WORKER_EXPIRE_MS : -1;
 
 	if (w->stop_fd < 0 && timeout < 0)
 		timeout = WORKER_EXPIRE_MS;	/* no eventfd: look at d->stop now and then */
