@@ -73,4 +73,10 @@ size_t dsync_state_body_max(const struct daemon *d, size_t n);
  * 0, or -1 when the channel's queue is full (try again later). */
 int dsync_send_state(struct daemon *d, size_t n, uint8_t type, const uint8_t *body, size_t len);
 
+/* Configuration agreement (common/cfgdigest.h): what node's heartbeats say
+ * of its configuration's shared parts against ours.  UNKNOWN until a
+ * heartbeat with a digest came (and for this node itself). */
+enum dsync_cfg_agree { DSYNC_CFG_UNKNOWN, DSYNC_CFG_SAME, DSYNC_CFG_DIFFERENT };
+enum dsync_cfg_agree dsync_config_agreement(const struct daemon *d, size_t node);
+
 #endif
