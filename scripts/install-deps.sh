@@ -8,6 +8,10 @@ pkgs=(
 	libnetfilter-queue-dev libmnl-dev libnftnl-dev libconfig-dev libsodium-dev libjansson-dev
 	libcmocka-dev libusrsctp-dev
 	nftables iptables iproute2 procps curl iperf3 python3 tcpdump socat util-linux openssl
+	# promtool, which tests/netns/t_metrics.sh runs on the metrics endpoint's answer
+	prometheus
+	# the package stage (scripts/package-check.sh): build, lintian, systemd-analyze verify
+	dpkg-dev debhelper fakeroot lintian systemd
 )
 missing=()
 for p in "${pkgs[@]}"; do
