@@ -468,6 +468,71 @@ static int parse_daemon(struct ld *ld, const config_setting_t *g)
 	return 0;
 }
 
+/* metrics = { ... } */
+
+/* "10.0.0.1:9677" or "[fd00::1]:9677" */
+static bool parse_host_port(const char *v, struct ip_addr *a, uint16_t *port)
+{
+	char host[ADDR_STRLEN + 2];
+	const char *colon, *p;
+	size_t hl;
+	unsigned long n = 0;
+
+	if (v[0] == '[') {
+		const char *rb = strchr(v, ']');
+
+		if (!rb || rb[1] != ':')
+			return false;
+		hl = (size_t)(rb - v - 1);
+		if (hl >= sizeof(host))
+			return false;
+		memcpy(host, v + 1, hl);
+		host[hl] = 0;
+		colon = rb + 1;
+		if (!addr_parse(a, host) || a->family != AF_INET6)
+			return false;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon || (size_t)(colon - v) >= sizeof(host))
+			return false;
+		hl = (size_t)(colon - v);
+		memcpy(host, v, hl);
+		host[hl] = 0;
+		if (!addr_parse(a, host) || a->family != AF_INET)
+			return false;
+	}
+	if (!colon[1])
+		return false;
+	for (p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > 65535)
+			return false;
+	}
+	if (n == 0)
+		return false;
+	*port = (uint16_t)n;
+	return true;
+}
+
+static int parse_metrics(struct ld *ld, const config_setting_t *g)
+{
+	static const char *const keys[] = { "listen", NULL };
+	struct cfg *c = ld->c;
+	config_setting_t *s;
+	char v[ADDR_STRLEN + 16];
+
+	if (check_keys(ld, g, keys, "metrics") < 0)
+		return -1;
+	if (get_str(ld, g, "listen", v, sizeof(v), true, "metrics", &s) < 0)
+		return -1;
+	if (!parse_host_port(v, &c->metrics_addr, &c->metrics_port))
+		return fail(ld, s, "metrics.listen '%s' is not ADDRESS:PORT (\"10.0.0.1:9677\" or "
+			    "\"[fd00::1]:9677\", port 1-65535)", v);
+	return 0;
+}
+
 /* nodes = ( ... ) */
 
 static int parse_addr(struct ld *ld, const config_setting_t *g, const char *where,
@@ -1150,7 +1215,7 @@ static int set_name(struct ld *ld, const config_setting_t *s, const char *name)
 static int parse_root(struct ld *ld, const config_setting_t *root, const char *node_override)
 {
 	static const char *const keys[] = {
-		"node", "cluster", "daemon", "nodes", "vipas", NULL
+		"node", "cluster", "daemon", "nodes", "vipas", "metrics", NULL
 	};
 	static const char *w = "the top level";
 	config_setting_t *s;
@@ -1180,6 +1245,9 @@ static int parse_root(struct ld *ld, const config_setting_t *root, const char *n
 		return -1;
 	r = member(ld, root, "daemon", CONFIG_TYPE_GROUP, false, w, &s);
 	if (r < 0 || (r == 1 && parse_daemon(ld, s) < 0))
+		return -1;
+	r = member(ld, root, "metrics", CONFIG_TYPE_GROUP, false, w, &s);
+	if (r < 0 || (r == 1 && parse_metrics(ld, s) < 0))
 		return -1;
 	if (member(ld, root, "nodes", CONFIG_TYPE_LIST, true, w, &s) < 0 ||
 	    parse_nodes(ld, s) < 0)

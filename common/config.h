@@ -140,6 +140,11 @@ struct cfg {
 	unsigned udp_timeout;		/* default 60 */
 	unsigned conn_max;		/* per worker, default 262144 */
 
+	/* metrics = { listen = "ADDR:PORT"; } (optional): the Prometheus
+	 * endpoint (daemon/metrics).  metrics_port 0: no section, no listener. */
+	struct ip_addr metrics_addr;
+	uint16_t metrics_port;
+
 	struct cfg_node *nodes;
 	size_t n_nodes;
 	struct cfg_vipa *vipas;

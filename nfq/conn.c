@@ -22,6 +22,11 @@ struct conn_table {
 	/* The SYN memory: smask + 1 slots of (tag, target, gen); tag 0 = empty. */
 	uint32_t (*syn)[3];
 	size_t smask;
+	/* Entries by service (conn_svc_counts): slots, the last slot hit
+	 * (most tables serve few services), the entries no slot counts. */
+	struct conn_svc svc[CONN_SVC_MAX];
+	unsigned svc_hint;
+	size_t svc_other;
 };
 
 static inline uint64_t rotl64(uint64_t x, unsigned b)
@@ -223,6 +228,67 @@ struct conn *conn_lookup(struct conn_table *t, const struct conn_key *k)
 	return NULL;
 }
 
+static bool svc_match(const struct conn_svc *s, const struct conn_key *k)
+{
+	return s->n && s->family == k->family && s->proto == k->proto && s->vport == k->vport &&
+	       !memcmp(s->vaddr.b, k->vaddr.b, k->family == AF_INET ? 4 : 16);
+}
+
+/* Counts c (just inserted) under its service's slot, a new slot, or other. */
+static void svc_add(struct conn_table *t, struct conn *c)
+{
+	const struct conn_key *k = &c->key;
+	unsigned i, free_slot = CONN_SVC_MAX;
+
+	if (svc_match(&t->svc[t->svc_hint], k)) {
+		i = t->svc_hint;
+	} else {
+		for (i = 0; i < CONN_SVC_MAX; i++) {
+			if (svc_match(&t->svc[i], k))
+				break;
+			if (!t->svc[i].n && free_slot == CONN_SVC_MAX)
+				free_slot = i;
+		}
+		if (i == CONN_SVC_MAX) {
+			if (free_slot == CONN_SVC_MAX) {
+				t->svc_other++;
+				c->svc = 0;
+				return;
+			}
+			i = free_slot;
+			memset(&t->svc[i], 0, sizeof(t->svc[i]));
+			t->svc[i].family = k->family;
+			t->svc[i].proto = k->proto;
+			t->svc[i].vport = k->vport;
+			t->svc[i].vaddr = k->vaddr;
+		}
+		t->svc_hint = i;
+	}
+	t->svc[i].n++;
+	c->svc = (uint8_t)(i + 1);
+}
+
+static void svc_del(struct conn_table *t, const struct conn *c)
+{
+	if (c->svc && c->svc <= CONN_SVC_MAX && t->svc[c->svc - 1].n)
+		t->svc[c->svc - 1].n--;
+	else if (t->svc_other)
+		t->svc_other--;
+}
+
+size_t conn_svc_counts(const struct conn_table *t, struct conn_svc *out, size_t max,
+		       size_t *other)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < CONN_SVC_MAX && k < max; i++)
+		if (t->svc[i].n)
+			out[k++] = t->svc[i];
+	if (other)
+		*other = t->svc_other;
+	return k;
+}
+
 struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_t now_ms)
 {
 	struct conn **head = bucket_of(t, k);
@@ -250,6 +316,7 @@ struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_
 	c->hpprev = head;
 	*head = c;
 	t->count++;
+	svc_add(t, c);
 	return c;
 }
 
@@ -266,6 +333,7 @@ void conn_remove(struct conn_table *t, struct conn *c)
 	c->hnext = t->free;
 	t->free = c;
 	t->count--;
+	svc_del(t, c);
 }
 
 bool conn_full(const struct conn_table *t)

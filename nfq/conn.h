@@ -76,6 +76,7 @@ struct conn {
 	} repl;
 
 	/* Internal to the table: bucket chain (hlist style) or free list. */
+	uint8_t svc;			/* its per-service count: slot + 1, 0: "other" */
 	struct conn *hnext;
 	struct conn **hpprev;		/* NULL while the entry is free */
 	struct conn *lprev, *lnext;	/* the list of its class (not NONE) */
@@ -125,6 +126,25 @@ struct conn *conn_insert(struct conn_table *t, const struct conn_key *k, uint64_
 void conn_remove(struct conn_table *t, struct conn *c);
 /* No free entry left: conn_insert() would return NULL. */
 bool conn_full(const struct conn_table *t);
+
+/* Entries by service: the table counts its entries by (family, VIPA
+ * address, VIPA port, protocol) as they are inserted and removed, so that a
+ * reader (the metrics) needs no walk.  At most CONN_SVC_MAX keys at once (a
+ * slot is free again when its count falls to 0); entries of keys beyond
+ * those are counted together as "other". */
+#define CONN_SVC_MAX 64
+
+struct conn_svc {
+	uint8_t family, proto;
+	uint16_t vport;			/* host order */
+	struct ip_addr vaddr;
+	size_t n;			/* entries */
+};
+
+/* Copies the counts in use (n > 0) into out[0, max), returns how many it
+ * copied; *other (may be NULL): the entries no slot counts. */
+size_t conn_svc_counts(const struct conn_table *t, struct conn_svc *out, size_t max,
+		       size_t *other);
 
 /* Moves c (in use in t) to the list of cls, as the most recently seen. */
 void conn_set_class(struct conn_table *t, struct conn *c, enum conn_class cls);

@@ -53,6 +53,7 @@
 	X(WIRE_TLV_GECHO, 0x00a, "gecho")	/* sync/hbgroup.h */ \
 	X(WIRE_TLV_GALIVE, 0x00b, "galive")	/* sync/hbgroup.h */ \
 	X(WIRE_TLV_GSEQ, 0x00c, "gseq")	/* sync/hbgroup.h */ \
+	X(WIRE_TLV_CFGDIGEST, 0x00d, "cfgdigest")	/* common/cfgdigest.h */ \
 	X(REL_TLV_SEQ, 0x100, "rel_seq") \
 	X(REL_TLV_ACK, 0x101, "rel_ack") \
 	X(REL_TLV_NACK, 0x102, "rel_nack") \

@@ -103,6 +103,7 @@ static bool elapsed(uint64_t now, uint64_t then, uint32_t ms)
 
 struct rel_ent {
 	uint64_t sent_ms;	/* last (re)transmission */
+	uint64_t pushed_ms;	/* queued (rel_tx_oldest_ms) */
 	size_t off;		/* body in the arena, may wrap around its end */
 	uint32_t len;
 };
@@ -197,6 +198,7 @@ uint64_t rel_tx_push(struct rel_tx *t, const void *body, size_t len, uint64_t no
 	e->off = off;
 	e->len = (uint32_t)len;
 	e->sent_ms = now_ms;
+	e->pushed_ms = now_ms;
 	t->count++;
 	t->bytes += len;
 	t->st.pushed++;
@@ -380,6 +382,14 @@ uint32_t rel_tx_queued(const struct rel_tx *t)
 size_t rel_tx_queued_bytes(const struct rel_tx *t)
 {
 	return t->bytes;
+}
+
+bool rel_tx_oldest_ms(const struct rel_tx *t, uint64_t *pushed_ms)
+{
+	if (!t->count)
+		return false;
+	*pushed_ms = t->ents[t->head].pushed_ms;
+	return true;
 }
 
 const struct rel_stats *rel_tx_stats(const struct rel_tx *t)

@@ -193,6 +193,10 @@ bool rel_tx_resyncing(const struct rel_tx *t);
 uint64_t rel_tx_next_seq(const struct rel_tx *t);
 uint32_t rel_tx_queued(const struct rel_tx *t);		/* messages */
 size_t rel_tx_queued_bytes(const struct rel_tx *t);
+/* When the oldest message still queued (not acknowledged by the peer) was
+ * pushed, in the clock of rel_tx_push's now_ms: false when nothing is
+ * queued.  now - that is how far the peer lags behind what we sent. */
+bool rel_tx_oldest_ms(const struct rel_tx *t, uint64_t *pushed_ms);
 const struct rel_stats *rel_tx_stats(const struct rel_tx *t);
 
 /* ---- receiver ---- */

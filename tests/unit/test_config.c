@@ -822,6 +822,33 @@ static const struct rcase rcases[] = {
 	{ "control_socket_relative",
 	  BASE "daemon = { control_socket = \"ctl.sock\"; }; #!\n",
 	  "control_socket must be an absolute path" },
+	{ "metrics_no_port",
+	  BASE "metrics = {\n listen = \"10.0.0.1\"; }; #!\n",
+	  "metrics.listen '10.0.0.1' is not ADDRESS:PORT" },
+	{ "metrics_bad_addr",
+	  BASE "metrics = {\n listen = \"10.0.0.300:9677\"; }; #!\n",
+	  "metrics.listen '10.0.0.300:9677' is not ADDRESS:PORT" },
+	{ "metrics_v6_unbracketed",
+	  BASE "metrics = {\n listen = \"fd00::1:9677\"; }; #!\n",
+	  "metrics.listen 'fd00::1:9677' is not ADDRESS:PORT" },
+	{ "metrics_port_zero",
+	  BASE "metrics = {\n listen = \"[fd00::1]:0\"; }; #!\n",
+	  "metrics.listen '[fd00::1]:0' is not ADDRESS:PORT" },
+	{ "metrics_port_big",
+	  BASE "metrics = {\n listen = \"10.0.0.1:65536\"; }; #!\n",
+	  "metrics.listen '10.0.0.1:65536' is not ADDRESS:PORT" },
+	{ "metrics_port_text",
+	  BASE "metrics = {\n listen = \"10.0.0.1:http\"; }; #!\n",
+	  "metrics.listen '10.0.0.1:http' is not ADDRESS:PORT" },
+	{ "metrics_bracket_v4",
+	  BASE "metrics = {\n listen = \"[10.0.0.1]:9677\"; }; #!\n",
+	  "metrics.listen '[10.0.0.1]:9677' is not ADDRESS:PORT" },
+	{ "metrics_no_listen",
+	  BASE "metrics = { }; #!\n",
+	  "missing required key 'listen' in metrics" },
+	{ "metrics_unknown_key",
+	  BASE "metrics = {\n listen = \"10.0.0.1:9677\";\n path = \"/m\"; }; #!\n",
+	  "unknown key 'path' in metrics" },
 	{ "sync_group_unicast",
 	  "cluster = { key_file = \"/k\";\n sync = { group = \"10.1.1.1\"; }; #!\n};\n" NODES,
 	  "sync group '10.1.1.1' is not a multicast address" },
@@ -1164,6 +1191,44 @@ static void test_accepts(void **state)
 	}
 }
 
+/* metrics.listen: IPv4 and bracketed IPv6, any port 1-65535 (a low port is
+ * refused when bound, not here); absent: port 0. */
+static void test_metrics(void **state)
+{
+	static const struct {
+		const char *listen, *addr;
+		uint16_t port;
+	} ok[] = {
+		{ "10.0.0.1:9677", "10.0.0.1", 9677 },
+		{ "[fd00::1]:9677", "fd00::1", 9677 },
+		{ "0.0.0.0:1", "0.0.0.0", 1 },
+		{ "[::]:65535", "::", 65535 },
+	};
+	char path[64], err[CFG_ERR_MAX], text[2048];
+	struct cfg *c;
+
+	(void)state;
+	write_tmp(path, sizeof(path), BASE);
+	c = cfg_load(path, "d1", err, sizeof(err));
+	unlink(path);
+	if (!c)
+		fail_msg("%s", err);
+	assert_int_equal(c->metrics_port, 0);
+	cfg_free(c);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		snprintf(text, sizeof(text), "%smetrics = { listen = \"%s\"; };\n", BASE,
+			 ok[i].listen);
+		write_tmp(path, sizeof(path), text);
+		c = cfg_load(path, "d1", err, sizeof(err));
+		unlink(path);
+		if (!c)
+			fail_msg("%s: %s", ok[i].listen, err);
+		assert_int_equal(c->metrics_port, ok[i].port);
+		assert_addr(&c->metrics_addr, ok[i].addr);
+		cfg_free(c);
+	}
+}
+
 /* alternate_address: loaded into cfg_vipa.alt/has_alt; absent leaves has_alt
  * false; accepted without an SCTP service too (it then serves nothing). */
 static void test_alternate_address(void **state)
@@ -1247,6 +1312,7 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_design_example),
+		cmocka_unit_test(test_metrics),
 		cmocka_unit_test(test_design_handoff),
 		cmocka_unit_test(test_handoff_keys),
 		cmocka_unit_test(test_full),

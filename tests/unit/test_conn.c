@@ -623,6 +623,103 @@ static void test_foreach_chunk(void **state)
 	conn_table_free(t);
 }
 
+/* The count of service (vaddr, vport, proto) in out[0, n), 0 when absent. */
+static size_t svc_n(const struct conn_svc *out, size_t n, uint8_t proto, const char *v,
+		    uint16_t vport)
+{
+	struct ip_addr va;
+
+	assert_true(addr_parse(&va, v));
+	for (size_t i = 0; i < n; i++)
+		if (out[i].family == va.family && out[i].proto == proto &&
+		    out[i].vport == vport && addr_eq(&out[i].vaddr, &va))
+			return out[i].n;
+	return 0;
+}
+
+/* Entries by service: kept exact through inserts, removals, expiry and a
+ * full set of slots (the rest in "other"), slots reused once empty. */
+static void test_svc_counts(void **state)
+{
+	struct conn_table *t = conn_table_new(4096);
+	struct conn_svc out[CONN_SVC_MAX + 1];
+	struct conn_timeouts to = { 1, 1, 1, 1, 1 };
+	struct conn_key k;
+	struct conn *c[10];
+	size_t n, other = 99;
+	char v[32];
+
+	(void)state;
+	assert_non_null(t);
+	assert_int_equal(conn_svc_counts(t, out, CONN_SVC_MAX, &other), 0);
+	assert_int_equal(other, 0);
+	for (int i = 0; i < 10; i++) {
+		mkkey(&k, IPPROTO_TCP, "192.0.2.1", (uint16_t)(1000 + i), "10.2.0.100",
+		      i < 7 ? 80 : 443);
+		assert_non_null(c[i] = conn_insert(t, &k, 1));
+	}
+	mkkey(&k, IPPROTO_UDP, "192.0.2.1", 1000, "10.2.0.100", 80);
+	assert_non_null(conn_insert(t, &k, 1));
+	mkkey(&k, IPPROTO_TCP, "2001:db8::1", 1000, "fd02::100", 80);
+	assert_non_null(conn_insert(t, &k, 1000000));
+	/* A duplicate is refused and not counted. */
+	assert_null(conn_insert(t, &k, 1));
+	n = conn_svc_counts(t, out, CONN_SVC_MAX, &other);
+	assert_int_equal(n, 4);
+	assert_int_equal(other, 0);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "10.2.0.100", 80), 7);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "10.2.0.100", 443), 3);
+	assert_int_equal(svc_n(out, n, IPPROTO_UDP, "10.2.0.100", 80), 1);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "fd02::100", 80), 1);
+	/* Removals; a removed entry removed again changes nothing. */
+	conn_remove(t, c[0]);
+	conn_remove(t, c[0]);
+	for (int i = 7; i < 10; i++)
+		conn_remove(t, c[i]);
+	n = conn_svc_counts(t, out, CONN_SVC_MAX, NULL);
+	assert_int_equal(n, 3);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "10.2.0.100", 80), 6);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "10.2.0.100", 443), 0);
+	/* Expiry removes through the same path: everything but the v6 entry
+	 * (seen much later) goes. */
+	conn_expire(t, 500000, &to, conn_buckets(t), NULL, NULL);
+	n = conn_svc_counts(t, out, CONN_SVC_MAX, &other);
+	assert_int_equal(n, 1);
+	assert_int_equal(svc_n(out, n, IPPROTO_TCP, "fd02::100", 80), 1);
+	assert_int_equal(conn_count(t), 1);
+	/* More keys than slots: the rest is "other", and the sum is the table's. */
+	for (int i = 0; i < CONN_SVC_MAX + 5; i++) {
+		snprintf(v, sizeof(v), "10.3.%d.%d", i / 200, i % 200 + 1);
+		mkkey(&k, IPPROTO_TCP, "192.0.2.9", 5000, v, 80);
+		assert_non_null(conn_insert(t, &k, 1000000));
+	}
+	n = conn_svc_counts(t, out, CONN_SVC_MAX + 1, &other);
+	assert_int_equal(n, CONN_SVC_MAX);
+	assert_int_equal(other, 6);
+	{
+		size_t sum = other;
+
+		for (size_t i = 0; i < n; i++)
+			sum += out[i].n;
+		assert_int_equal(sum, conn_count(t));
+	}
+	/* A short out gets the first slots only. */
+	assert_int_equal(conn_svc_counts(t, out, 2, NULL), 2);
+	/* Everything goes: every count back to 0, other included. */
+	conn_expire(t, 10000000, &to, conn_buckets(t), NULL, NULL);
+	assert_int_equal(conn_count(t), 0);
+	assert_int_equal(conn_svc_counts(t, out, CONN_SVC_MAX, &other), 0);
+	assert_int_equal(other, 0);
+	/* Slots are free again for new keys. */
+	mkkey(&k, IPPROTO_SCTP, "192.0.2.1", 1, "10.2.0.101", 38412);
+	assert_non_null(conn_insert(t, &k, 1));
+	n = conn_svc_counts(t, out, CONN_SVC_MAX, &other);
+	assert_int_equal(n, 1);
+	assert_int_equal(other, 0);
+	assert_int_equal(svc_n(out, n, IPPROTO_SCTP, "10.2.0.101", 38412), 1);
+	conn_table_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -639,6 +736,7 @@ int main(void)
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_syn_memory),
 		cmocka_unit_test(test_foreach_chunk),
+		cmocka_unit_test(test_svc_counts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -372,6 +372,47 @@ static void test_rto_go_back_n(void **state)
 	free(out);
 }
 
+/* rel_tx_oldest_ms: when the oldest unacknowledged message was queued,
+ * whatever its retransmissions; nothing once all are acknowledged or a
+ * resync dropped them. */
+static void test_oldest(void **state)
+{
+	struct rel_cfg c;
+	struct rel_tx *t;
+	struct rec *out = rec_new();
+	uint64_t at = 0;
+
+	(void)state;
+	small_cfg(&c);
+	t = rel_tx_new(&c, TX_EPOCH);
+	assert_non_null(t);
+	assert_false(rel_tx_oldest_ms(t, &at));
+	assert_int_equal(rel_tx_push(t, "a", 1, 1000), 1);
+	assert_int_equal(rel_tx_push(t, "b", 1, 1500), 2);
+	assert_int_equal(rel_tx_push(t, "c", 1, 2000), 3);
+	assert_true(rel_tx_oldest_ms(t, &at));
+	assert_int_equal(at, 1000);
+	/* Sent, then resent after rto: still queued at 1000. */
+	assert_int_equal(rel_tx_poll(t, 2000, rec_fn, out), 3);
+	assert_true(rel_tx_poll(t, 2200, rec_fn, out) > 0);
+	assert_true(rel_tx_oldest_ms(t, &at));
+	assert_int_equal(at, 1000);
+	/* The peer has 1: the oldest is 2's. */
+	assert_int_equal(rel_tx_ack(t, PEER_EPOCH, TX_EPOCH, 1), 1);
+	assert_true(rel_tx_oldest_ms(t, &at));
+	assert_int_equal(at, 1500);
+	assert_int_equal(rel_tx_ack(t, PEER_EPOCH, TX_EPOCH, 3), 2);
+	assert_false(rel_tx_oldest_ms(t, &at));
+	/* A resync drops the queue: nothing is owed. */
+	assert_int_equal(rel_tx_push(t, "d", 1, 3000), 4);
+	assert_true(rel_tx_oldest_ms(t, &at));
+	assert_int_equal(at, 3000);
+	rel_tx_resync(t);
+	assert_false(rel_tx_oldest_ms(t, &at));
+	rel_tx_free(t);
+	free(out);
+}
+
 /* New messages go out only within window of the oldest unacknowledged. */
 static void test_send_window(void **state)
 {
@@ -996,6 +1037,7 @@ int main(void)
 		cmocka_unit_test(test_reorder),
 		cmocka_unit_test(test_too_far),
 		cmocka_unit_test(test_rto_go_back_n),
+		cmocka_unit_test(test_oldest),
 		cmocka_unit_test(test_send_window),
 		cmocka_unit_test(test_nack_resend),
 		cmocka_unit_test(test_resync),
