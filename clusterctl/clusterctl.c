@@ -99,7 +99,7 @@ static const struct ctl_colspec ctl_vipa_cols[] = {
 
 static const struct ctl_colspec ctl_node_cols[] = {
 	{ "name", "NODE" }, { "alive", "ALIVE" }, { "self", "SELF" },
-	{ "last_heard_ms", "LAST_HEARD_MS" },
+	{ "last_heard_ms", "LAST_HEARD_MS" }, { "config", "CONFIG" },
 };
 
 static const struct ctl_colspec ctl_cdat_cols[] = {
@@ -245,7 +245,9 @@ static const char *ctl_cell_text(const json_t *v, char *buf, size_t size, char *
 		return "-";
 	switch (json_typeof(v)) {
 	case JSON_STRING:
-		return json_string_value(v);
+		/* "" is what the daemon does not know (a VIPA's owner or backup,
+		 * a since): "-" like a missing value, so a row keeps its columns. */
+		return json_string_length(v) > 0 ? json_string_value(v) : "-";
 	case JSON_INTEGER:
 		snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
 		return buf;
@@ -718,11 +720,56 @@ static json_t *ctl_alternate_summary(const json_t *alt)
 	return s;
 }
 
+/* The nodes' table: a node whose configuration differs from this one's
+ * (common/cfgdigest.h) shows DIFFERENT, and a line below names them all;
+ * the digests themselves stay in the JSON. */
+static void ctl_render_nodes(FILE *out, const json_t *nodes)
+{
+	json_t *rows = json_array();
+	size_t i, ndiff = 0, k = 0;
+
+	if (rows == NULL)
+		ctl_oom();
+	for (i = 0; i < json_array_size(nodes); i++) {
+		json_t *row = json_deep_copy(json_array_get(nodes, i));
+
+		if (row == NULL)
+			ctl_oom();
+		json_object_del(row, "config_digest");
+		if (json_is_string(json_object_get(row, "config")) &&
+		    strcmp(json_string_value(json_object_get(row, "config")), "different") == 0) {
+			if (json_object_set_new(row, "config", json_string("DIFFERENT")) != 0)
+				ctl_oom();
+			ndiff++;
+		}
+		if (json_array_append_new(rows, row) != 0)
+			ctl_oom();
+	}
+	fputc('\n', out);
+	ctl_table(out, rows, ctl_node_cols, CTL_NELEM(ctl_node_cols));
+	json_decref(rows);
+	if (ndiff == 0)
+		return;
+	fputs("configuration differs from:", out);
+	for (i = 0; i < json_array_size(nodes); i++) {
+		const json_t *n = json_array_get(nodes, i);
+		const json_t *cf = json_object_get(n, "config");
+		char *name;
+
+		if (!json_is_string(cf) || strcmp(json_string_value(cf), "different") != 0)
+			continue;
+		name = ctl_cell(json_object_get(n, "name"));
+		fprintf(out, "%s %s", k++ ? "," : "", name);
+		free(name);
+	}
+	fputc('\n', out);
+}
+
 static void ctl_render_status(const json_t *reply, FILE *out)
 {
 	static const char *const known[] = {
 		"ok", "node", "version", "uptime_s", "config", "generation", "workers",
-		"queue_base", "queue_kind", "rules", "vipas", "nodes",
+		"queue_base", "queue_kind", "rules", "vipas", "nodes", "config_digest",
 	};
 	const json_t *v, *vipas, *nodes, *workers, *base;
 	const char *key;
@@ -743,6 +790,7 @@ static void ctl_render_status(const json_t *reply, FILE *out)
 	first = true;
 	ctl_put_field(out, reply, "config", "config", &first);
 	ctl_put_field(out, reply, "generation", "generation", &first);
+	ctl_put_field(out, reply, "config_digest", "digest", &first);
 	if (!first)
 		fputc('\n', out);
 
@@ -804,10 +852,8 @@ static void ctl_render_status(const json_t *reply, FILE *out)
 	}
 
 	nodes = json_object_get(reply, "nodes");
-	if (ctl_all_objects(nodes)) {
-		fputc('\n', out);
-		ctl_table(out, nodes, ctl_node_cols, CTL_NELEM(ctl_node_cols));
-	}
+	if (ctl_all_objects(nodes))
+		ctl_render_nodes(out, nodes);
 }
 
 /* Connects with SO_SNDTIMEO/SO_RCVTIMEO set: a unix connect() that waits for

@@ -248,6 +248,7 @@ static json_t *ctl_status(struct daemon *d)
 	const struct view *v = ctl_view(d);
 	json_t *o = json_object(), *vips = json_array(), *nodes = json_array();
 	uint64_t now = daemon_now_ms();
+	char dg[CFGDIGEST_HEX];
 
 	json_object_set_new(o, "ok", json_true());
 	json_object_set_new(o, "node", json_string(c->node_name));
@@ -258,10 +259,15 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "reloads", json_integer((json_int_t)d->reloads));
 	json_object_set_new(o, "workers", json_integer(d->n_workers));
 	json_object_set_new(o, "queue_base", json_integer(d->queue_base));
-	json_object_set_new(o, "queue_kind", json_string(d->native_queue ? "native" : "xt"));
+	/* With external rules no probe ran: the operator's ruleset decides. */
+	json_object_set_new(o, "queue_kind", json_string(!c->manage_rules ? "external" :
+							 d->native_queue ? "native" : "xt"));
 	json_object_set_new(o, "rules", json_string(c->manage_rules ? "managed" : "external"));
 	json_object_set_new(o, "ready", json_boolean(d->ready));
 	json_object_set_new(o, "leaving", json_boolean(d->leaving));
+	/* Configuration agreement (common/cfgdigest.h): ours, and per node
+	 * below what its heartbeats say. */
+	json_object_set_new(o, "config_digest", json_string(cfgdigest_hex(d->cfg_digest, dg)));
 	if (d->takeover.at_ms) {
 		json_t *t = json_object(), *vs = json_array();
 		uint64_t f = __atomic_load_n(&d->takeover.first_fwd_ms, __ATOMIC_SEQ_CST);
@@ -352,6 +358,20 @@ static json_t *ctl_status(struct daemon *d)
 		if ((long)n != c->self && mn->heard)
 			json_object_set_new(jn, "last_heard_ms",
 					    json_integer((json_int_t)(now - mn->last_ms)));
+		if ((long)n == c->self) {
+			json_object_set_new(jn, "config_digest",
+					    json_string(cfgdigest_hex(d->cfg_digest, dg)));
+			json_object_set_new(jn, "config", json_string("self"));
+		} else {
+			enum dsync_cfg_agree ag = dsync_config_agreement(d, n);
+
+			json_object_set_new(jn, "config_digest", d->peers[n].cfg_known ?
+					    json_string(cfgdigest_hex(d->peers[n].cfg_digest, dg)) :
+					    json_null());
+			json_object_set_new(jn, "config", json_string(
+				ag == DSYNC_CFG_SAME ? "same" :
+				ag == DSYNC_CFG_DIFFERENT ? "different" : "unknown"));
+		}
 		json_array_append_new(nodes, jn);
 	}
 	json_object_set_new(o, "nodes", nodes);
@@ -846,7 +866,7 @@ static bool ctl_kernel_queue(uint16_t num, uint64_t *waiting, uint64_t *qdrop,
 /* The SCTP association table (worker 0's): gauges (its entries, by state)
  * and its own counters, read in one hold of the lock.  Zeros without a
  * table, so that the names are always there. */
-static void ctl_sctp_stats(struct daemon *d, json_t *o)
+static void ctl_sctp_stats(struct daemon *d, subsys_emit *emit, void *o)
 {
 	struct worker *w = d->n_workers ? &d->workers[0] : NULL;
 	struct assoc_counters ac = { 0 };
@@ -865,36 +885,32 @@ static void ctl_sctp_stats(struct daemon *d, json_t *o)
 		}
 		pthread_mutex_unlock(&w->lock);
 	}
-	ctl_put_counter(o, "sctp.associations", n);
-	ctl_put_counter(o, "sctp.associations_init", st[0]);
-	ctl_put_counter(o, "sctp.associations_established", st[1]);
-	ctl_put_counter(o, "sctp.associations_closed", st[2]);
+	emit(o, "sctp.associations", n);
+	emit(o, "sctp.associations_init", st[0]);
+	emit(o, "sctp.associations_established", st[1]);
+	emit(o, "sctp.associations_closed", st[2]);
 	/* of the established ones: the client has not used the target's tag
 	 * yet (a spoofed INIT's look like this), evictable (nfq/assoc.h) */
-	ctl_put_counter(o, "sctp.associations_unconfirmed", unconf);
-	ctl_put_counter(o, "sctp.table.capacity", cap);
-	ctl_put_counter(o, "sctp.table.evicted_init", ac.evicted_init);
-	ctl_put_counter(o, "sctp.table.evicted_closed", ac.evicted_closed);
-	ctl_put_counter(o, "sctp.table.full", ac.full);
-	ctl_put_counter(o, "sctp.table.replaced", ac.replaced);
-	ctl_put_counter(o, "sctp.table.expired", ac.expired);
-	ctl_put_counter(o, "sctp.table.evicted_unconfirmed", ac.evicted_unconfirmed);
-	ctl_put_counter(o, "sctp.table.confirmed", ac.confirmed);
+	emit(o, "sctp.associations_unconfirmed", unconf);
+	emit(o, "sctp.table.capacity", cap);
+	emit(o, "sctp.table.evicted_init", ac.evicted_init);
+	emit(o, "sctp.table.evicted_closed", ac.evicted_closed);
+	emit(o, "sctp.table.full", ac.full);
+	emit(o, "sctp.table.replaced", ac.replaced);
+	emit(o, "sctp.table.expired", ac.expired);
+	emit(o, "sctp.table.evicted_unconfirmed", ac.evicted_unconfirmed);
+	emit(o, "sctp.table.confirmed", ac.confirmed);
 }
 
-static json_t *ctl_cmd_stats(const struct ctl_req *r)
+void ctl_stats_walk(struct daemon *d, subsys_emit *emit, void *arg,
+		    struct ctl_queue_stats *q)
 {
-	struct daemon *d = r->d;
-	json_t *o = json_object(), *workers = json_array();
 	uint64_t tot[STAT__MAX] = { 0 };
 	uint64_t overruns = 0, conns = 0, slots = 0;
 
-	json_object_set_new(o, "ok", json_true());
-	json_object_set_new(o, "node", json_string(d->cfg->node_name));
 	for (unsigned i = 0; i < d->n_workers; i++) {
 		struct worker *w = &d->workers[i];
 		uint64_t waiting = 0, qdrop = 0, udrop = 0;
-		json_t *jw = json_object();
 		size_t n;
 
 		for (int k = 0; k < STAT__MAX; k++)
@@ -906,27 +922,61 @@ static json_t *ctl_cmd_stats(const struct ctl_req *r)
 		conns += n;
 		ctl_kernel_queue(w->qnum, &waiting, &qdrop, &udrop);
 		overruns += qdrop + udrop;
-		json_object_set_new(jw, "queue", json_integer(w->qnum));
-		json_object_set_new(jw, "packets",
-				    json_integer((json_int_t)stats_get(&w->stats, STAT_RX)));
-		json_object_set_new(jw, "conns", json_integer((json_int_t)n));
-		json_object_set_new(jw, "kernel_waiting", json_integer((json_int_t)waiting));
-		json_object_set_new(jw, "kernel_queue_dropped", json_integer((json_int_t)qdrop));
-		json_object_set_new(jw, "kernel_user_dropped", json_integer((json_int_t)udrop));
-		json_array_append_new(workers, jw);
+		if (q)
+			q[i] = (struct ctl_queue_stats){
+				.queue = w->qnum,
+				.packets = stats_get(&w->stats, STAT_RX),
+				.rewritten = stats_get(&w->stats, STAT_REWRITTEN),
+				.accepted = stats_get(&w->stats, STAT_ACCEPTED),
+				.dropped = stats_get(&w->stats, STAT_DROPPED),
+				.conns = n,
+				.waiting = waiting,
+				.queue_dropped = qdrop,
+				.user_dropped = udrop,
+			};
 	}
 	/* The workers' counters: nfq/stats.h's STATS_LIST. */
 	for (int k = 0; k < STAT__MAX; k++)
-		ctl_put_counter(o, stats_name((enum stats_id)k), tot[k]);
+		emit(arg, stats_name((enum stats_id)k), tot[k]);
 	/* A gauge: handoff's buffering slots in use (reading a head, or
 	 * waiting for a target's answer). */
-	ctl_put_counter(o, "handoff.slots", slots);
-	ctl_put_counter(o, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
-	ctl_put_counter(o, "conns.active", conns);
-	ctl_sctp_stats(d, o);
-	ctl_put_counter(o, "ctl.clients_dropped", r->s->dropped);
+	emit(arg, "handoff.slots", slots);
+	emit(arg, "queue.overruns", overruns + tot[STAT_Q_ENOBUFS]);
+	emit(arg, "conns.active", conns);
+	ctl_sctp_stats(d, emit, arg);
+	emit(arg, "ctl.clients_dropped", d->ctl ? d->ctl->dropped : 0);
 	/* The subsystems' counters (their stats hooks, daemon/subsys.h). */
-	subsys_stats_all(d, d->subsys, d->n_subsys, ctl_put_counter, o);
+	subsys_stats_all(d, d->subsys, d->n_subsys, emit, arg);
+}
+
+static json_t *ctl_cmd_stats(const struct ctl_req *r)
+{
+	struct daemon *d = r->d;
+	json_t *o = json_object(), *workers = json_array();
+	struct ctl_queue_stats *q = calloc(d->n_workers ? d->n_workers : 1, sizeof(*q));
+
+	if (!q) {
+		json_decref(o);
+		json_decref(workers);
+		return ctl_error("out of memory");
+	}
+	json_object_set_new(o, "ok", json_true());
+	json_object_set_new(o, "node", json_string(d->cfg->node_name));
+	ctl_stats_walk(d, ctl_put_counter, o, q);
+	for (unsigned i = 0; i < d->n_workers; i++) {
+		json_t *jw = json_object();
+
+		json_object_set_new(jw, "queue", json_integer(q[i].queue));
+		json_object_set_new(jw, "packets", json_integer((json_int_t)q[i].packets));
+		json_object_set_new(jw, "conns", json_integer((json_int_t)q[i].conns));
+		json_object_set_new(jw, "kernel_waiting", json_integer((json_int_t)q[i].waiting));
+		json_object_set_new(jw, "kernel_queue_dropped",
+				    json_integer((json_int_t)q[i].queue_dropped));
+		json_object_set_new(jw, "kernel_user_dropped",
+				    json_integer((json_int_t)q[i].user_dropped));
+		json_array_append_new(workers, jw);
+	}
+	free(q);
 	json_object_set_new(o, "workers", workers);
 	return o;
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "daemon/ctx.h"
+#include "daemon/subsys.h"
 
 struct ctl_server;
 
@@ -38,5 +39,24 @@ void ctl_serve(struct daemon *d, struct ctl_server *s);
  * client timeout (daemon_now_ms clock), UINT64_MAX without clients. */
 uint64_t ctl_next_deadline(const struct ctl_server *s);
 void ctl_close(struct ctl_server *s);
+
+/* One worker's queue, as `clusterctl stats` shows it under "workers": its
+ * packet and verdict counters, its table's entries, the kernel's side of
+ * the queue (/proc/net/netfilter/nfnetlink_queue). */
+struct ctl_queue_stats {
+	uint16_t queue;
+	uint64_t packets, rewritten, accepted, dropped;
+	size_t conns;
+	uint64_t waiting, queue_dropped, user_dropped;
+};
+
+/* Every counter `clusterctl stats` shows, by the name it shows it under,
+ * through emit (the workers' STATS_LIST totals, the tables' gauges, the
+ * subsystems' stats hooks); q (NULL: not wanted) gets one row per worker,
+ * d->n_workers of them.  The control socket and the metrics endpoint
+ * (daemon/metrics) both read the daemon through it.  Main thread; takes
+ * each worker's lock once, briefly. */
+void ctl_stats_walk(struct daemon *d, subsys_emit *emit, void *arg,
+		    struct ctl_queue_stats *q);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "common/cfgdigest.h"
 #include "common/config.h"
 #include "common/member.h"
 #include "daemon/clock.h"
@@ -50,6 +51,11 @@ struct worker {
 	/* Quiescent-state marker for view/config swaps: 0 while the worker
 	 * holds no view (blocked in poll), else the generation it read. */
 	uint64_t online_gen;
+	/* The watchdog's view of it (daemon/notify): passes counts the loop's
+	 * rounds, waiting is set while it sleeps in poll for packets (atomic,
+	 * written by the worker only). */
+	uint64_t passes;
+	bool waiting;
 	int raw4, raw6;		/* raw sockets for RST / ICMP replies */
 	int stop_fd;		/* eventfd: worker_join wakes it out of poll */
 	struct connlog *log;	/* what the table did, for replication */
@@ -117,7 +123,12 @@ struct worker {
 	X(group_state_sent, "group_state_sent")                                  \
 	X(group_state_copies_saved, "group_state_copies_saved")                  \
 	X(group_state_received, "group_state_received")                          \
-	X(group_state_not_listed, "group_state_not_listed")
+	X(group_state_not_listed, "group_state_not_listed")                      \
+	/* configuration agreement (common/cfgdigest.h): a node seen with a     \
+	 * digest other than ours (once per change), digest TLVs of a wrong     \
+	 * length (ignored: the node counts as not reporting one) */            \
+	X(cfg_mismatch, "config_mismatches")                                     \
+	X(cfg_digest_bad, "config_digest_malformed")
 
 struct sync_stats {
 #define SYNC_STATS_FIELD(f, name) uint64_t f;
@@ -194,6 +205,9 @@ struct daemon {
 
 	struct chan *chan;
 	struct dsync_group *group;	/* multicast heartbeats (dsync.c); NULL: unicast */
+	/* The digest of our configuration's shared parts (common/cfgdigest.h),
+	 * sent in every heartbeat: set by dsync's commit at every (re)load. */
+	uint8_t cfg_digest[CFGDIGEST_LEN];
 	struct wire_keys keys;
 	uint64_t epoch, seq;
 	struct sync_stats sync;
@@ -252,6 +266,11 @@ struct daemon {
 	/* SCTP (daemon/dsctp, daemon/sprobe): NULL until opened. */
 	struct dsctp *sctp;
 	struct sprobe *probe;
+	/* systemd notification (daemon/notify): NULL until notify_open. */
+	struct notify *notify;
+	/* The Prometheus endpoint (daemon/metrics): NULL until the first
+	 * configuration is applied. */
+	struct metrics *metrics;
 
 	time_t started;
 	uint64_t reloads;

@@ -418,7 +418,10 @@ struct dsync_prep {
 	bool init;			/* first load: a whole protocol state */
 	struct cdat_proto proto;	/* init */
 	struct cdat table;		/* reload: the file's nodes and addresses */
+	uint8_t cfg_digest[CFGDIGEST_LEN];	/* of the new configuration */
 };
+
+static void dsync_cfg_check(struct daemon *d, size_t n, bool news);
 
 static int dsync_prepare(struct daemon *d, const struct cfg *nc, void **prep, char *err,
 			 size_t len)
@@ -432,6 +435,7 @@ static int dsync_prepare(struct daemon *d, const struct cfg *nc, void **prep, ch
 	}
 	cdat_init(&p->table);
 	p->init = !d->cdat_ready;
+	cfgdigest_compute(nc, p->cfg_digest);
 	if (cd_alloc_fault())
 		r = CDAT_ERR_NOMEM;
 	else if (p->init)
@@ -479,6 +483,13 @@ static void dsync_commit(struct daemon *d, void *prep)
 			cdat_free(&d->cdat_pending);
 		d->cdat_pending = p->table;
 		d->cdat_pending_set = true;
+	}
+	/* Our digest follows the file: every peer is measured against the new
+	 * one (the peer table committed before us, its digests carried). */
+	if (memcmp(d->cfg_digest, p->cfg_digest, CFGDIGEST_LEN)) {
+		memcpy(d->cfg_digest, p->cfg_digest, CFGDIGEST_LEN);
+		for (size_t n = 0; n < d->n_peers; n++)
+			dsync_cfg_check(d, n, true);
 	}
 	free(p);
 	dsync_own_adapters(d);	/* takes the pending table first */
@@ -691,6 +702,8 @@ static void dsync_put_hb_body(struct daemon *d, struct wire_writer *w, uint64_t 
 
 	dsync_put_listen(d, w);
 	dsync_put_roles(d, w);
+	/* Before the suspects, which take the room left. */
+	wire_put(w, WIRE_TLV_CFGDIGEST, d->cfg_digest, CFGDIGEST_LEN);
 	if (d->cdat_ready)
 		cdat_put_summary(&w->body, d->cdat.cur.version, d->cdat.cur.digest);
 	dsync_put_suspects(d, w);
@@ -1688,6 +1701,7 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	bool has_susp = false;
 	uint32_t flags = 0;
 	bool restarted = mn->heard && mn->epoch != m->hdr.epoch;
+	const uint8_t *cfgdg = NULL;
 
 	memset(ls, 0, sizeof(ls));	/* compared with memcmp below */
 	wire_tlv_begin(&it, m);
@@ -1699,6 +1713,11 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 		} else if (type == WIRE_TLV_FLAGS && vlen == 4) {
 			flags = (uint32_t)val[0] << 24 | (uint32_t)val[1] << 16 |
 				(uint32_t)val[2] << 8 | val[3];
+		} else if (type == WIRE_TLV_CFGDIGEST) {
+			if (vlen == CFGDIGEST_LEN)
+				cfgdg = val;
+			else
+				d->sync.cfg_digest_bad++;
 		} else if (type == WIRE_TLV_OWN && vlen == WIRE_OWN_LEN &&
 			   (val[0] == 4 || val[0] == 6) && n_owns < MEMBER_MAX_OWN) {
 			addr_from_bytes(&owns[n_owns++], val[0] == 4 ? AF_INET : AF_INET6,
@@ -1797,6 +1816,18 @@ static bool dsync_on_heartbeat(struct daemon *d, size_t n, const struct wire_msg
 	p->mn.n_owns = n_owns;
 	memcpy(p->mn.yields, yields, n_yields * sizeof(*yields));
 	p->mn.n_yields = n_yields;
+	/* Its configuration digest: the last heartbeat's (none: a node that
+	 * does not send one, unknown). */
+	if (cfgdg) {
+		bool news = !p->cfg_known || memcmp(p->cfg_digest, cfgdg, CFGDIGEST_LEN);
+
+		memcpy(p->cfg_digest, cfgdg, CFGDIGEST_LEN);
+		p->cfg_known = true;
+		dsync_cfg_check(d, n, news);
+	} else if (p->cfg_known) {
+		p->cfg_known = false;
+		dsync_cfg_check(d, n, true);
+	}
 	return changed;
 }
 
@@ -2060,10 +2091,42 @@ bool dsync_receive(struct daemon *d)
 	return changed;
 }
 
-/* Placeholder until the digest travels in heartbeats. */
+/* --- configuration agreement (common/cfgdigest.h) ------------------------------ */
+
 enum dsync_cfg_agree dsync_config_agreement(const struct daemon *d, size_t node)
 {
-	(void)d;
-	(void)node;
-	return DSYNC_CFG_UNKNOWN;
+	const struct peer *p;
+
+	if (node >= d->n_peers || (long)node == d->cfg->self)
+		return DSYNC_CFG_UNKNOWN;
+	p = &d->peers[node];
+	if (!p->cfg_known)
+		return DSYNC_CFG_UNKNOWN;
+	return memcmp(p->cfg_digest, d->cfg_digest, CFGDIGEST_LEN) ? DSYNC_CFG_DIFFERENT
+								  : DSYNC_CFG_SAME;
+}
+
+/* Node n's agreement may have changed (news: its digest or ours did): said
+ * once per change, not per heartbeat.  A differing digest is news even when
+ * it differed already (the node or we loaded yet another file). */
+static void dsync_cfg_check(struct daemon *d, size_t n, bool news)
+{
+	struct peer *p = &d->peers[n];
+	enum dsync_cfg_agree now = dsync_config_agreement(d, n), was = p->cfg_logged;
+	char theirs[CFGDIGEST_HEX], ours[CFGDIGEST_HEX];
+
+	p->cfg_logged = (uint8_t)now;
+	if ((long)n == d->cfg->self)
+		return;
+	cfgdigest_hex(d->cfg_digest, ours);
+	if (now == DSYNC_CFG_DIFFERENT && (was != DSYNC_CFG_DIFFERENT || news)) {
+		d->sync.cfg_mismatch++;
+		log_warn("node %s: configuration differs from ours (digest %s vs %s)", p->name,
+			 cfgdigest_hex(p->cfg_digest, theirs), ours);
+	} else if (now == DSYNC_CFG_SAME && was == DSYNC_CFG_DIFFERENT) {
+		log_info("node %s: configuration agrees with ours again (digest %s)", p->name,
+			 ours);
+	} else if (now == DSYNC_CFG_UNKNOWN && was == DSYNC_CFG_DIFFERENT) {
+		log_info("node %s: no longer reports a configuration digest", p->name);
+	}
 }

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "common/alloc.h"
+#include "common/cfgdigest.h"
 #include "common/roles.h"
 #include "daemon/ctl.h"
 #include "daemon/ctx.h"
@@ -30,6 +31,8 @@
 #include "daemon/epoch.h"
 #include "daemon/listen.h"
 #include "daemon/log.h"
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "daemon/dsync.h"
 #include "daemon/drepl.h"
 #include "daemon/peer.h"
@@ -692,7 +695,7 @@ static const struct subsys vipas_subsys = {
  * replication, handoff, roles. */
 static const struct subsys *const daemon_subsys[] = {
 	&peer_subsys, &dsync_subsys, &drepl_subsys, &dhand_subsys, &dsctp_subsys, &sprobe_subsys,
-	&vipas_subsys,
+	&vipas_subsys, &notify_subsys, &metrics_subsys,
 };
 
 /* --- reload ------------------------------------------------------------------ */
@@ -798,9 +801,15 @@ static int daemon_reload_try(struct daemon *d, char *err, size_t errlen)
 /* SIGHUP and clusterctl reload: a refusal is logged here and returned. */
 static int daemon_reload(struct daemon *d, char *err, size_t errlen)
 {
-	if (daemon_reload_try(d, err, errlen) == 0)
+	/* systemd: RELOADING=1 now, READY=1 after, refused or not (the daemon
+	 * runs on; a refusal goes in STATUS=). */
+	notify_reloading(d);
+	if (daemon_reload_try(d, err, errlen) == 0) {
+		notify_reloaded(d, NULL);
 		return 0;
+	}
 	log_err("reload refused, keeping the running configuration: %s", err);
+	notify_reloaded(d, err);
 	return -1;
 }
 
@@ -965,6 +974,10 @@ static int daemon_run(struct daemon *d)
 	if (daemon_rebuild_view(d) < 0)
 		return 1;
 
+	/* systemd's notification socket: from here on every failure goes
+	 * through `out`, which closes it. */
+	notify_open(d);
+
 	/* Signals go to the signalfd only; block them before any thread starts
 	 * so every thread inherits the mask. */
 	sigemptyset(&mask);
@@ -1007,6 +1020,12 @@ static int daemon_run(struct daemon *d)
 		log_info("ruleset installed (table inet clusterd, %s queue %u-%u)",
 			 d->native_queue ? "native" : "xtables", d->queue_base,
 			 d->queue_base + d->n_workers - 1);
+	} else {
+		/* Say whose the table is: an operator who sees no "ruleset
+		 * installed" line should not have to guess. */
+		log_info("rules are external (manage_rules = false): load them with nft -f "
+			 "(clusterd --print-rules); queues %u-%u", d->queue_base,
+			 d->queue_base + d->n_workers - 1);
 	}
 	d->ctl = ctl = ctl_open(d->sock_path[0] ? d->sock_path : c->control_socket,
 				&daemon_ctl_ops, err, sizeof(err));
@@ -1039,6 +1058,10 @@ static int daemon_run(struct daemon *d)
 	for (int f = 0; f < 2; f++)
 		if ((ev.data.fd = sprobe_fd(d, f)) >= 0)
 			epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	/* The metrics endpoint: the same epoll fd across reloads, listener or
+	 * not (daemon/metrics.h). */
+	if ((ev.data.fd = metrics_fd(d)) >= 0)
+		epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
 
 	log_info("node %s up: %u workers, queues %u-%u, %zu VIPA(s)", c->node_name, d->n_workers,
 		 d->queue_base, d->queue_base + d->n_workers - 1, c->n_vipas);
@@ -1071,6 +1094,8 @@ static int daemon_run(struct daemon *d)
 			d->hb_now = true;	/* our claims changed: say so now */
 			next = now;
 		}
+		/* After the roles: READY=1's STATUS= shows the VIPAs just taken. */
+		notify_ready(d);
 		c = d->cfg;
 		for (size_t i = 0; i < c->n_vipas; i++)
 			if (d->vipas[i].owned && d->vipas[i].announce_left &&
@@ -1123,10 +1148,13 @@ static int daemon_run(struct daemon *d)
 						d->leaving = true;
 						d->leave_ms = now;
 						d->hb_now = true;
+						notify_stopping(d);
 					} else {
 						running = false;	/* second signal */
 					}
 				}
+			} else if (fd == metrics_fd(d)) {
+				metrics_serve(d);
 			} else if (fd == lfd) {
 				/* served below, with the clients' timeouts */
 			} else if (fd == chan_fd(d->chan)) {
@@ -1177,6 +1205,7 @@ out:
 		if (d->workers[i].conns)
 			worker_fini(&d->workers[i]);
 	ctl_close(ctl);
+	metrics_close(d);
 	d->ctl = NULL;
 	vipaddr_ann_close(&d->ann);
 	if (ep >= 0)
@@ -1187,6 +1216,7 @@ out:
 	dhand_close(d);		/* workers joined: nothing pushes or claims */
 	dsctp_close(d);
 	sprobe_close(d);
+	notify_close(d);
 	drepl_fini(d);
 	dsync_close(d);
 	peer_table_free(d->peers, d->n_peers);
@@ -1247,6 +1277,8 @@ int main(int argc, char **argv)
 	}
 	if (check) {
 		struct wire_keys k;
+		uint8_t dg[CFGDIGEST_LEN];
+		char dhex[CFGDIGEST_HEX];
 
 		if (key_load(c->key_file, &k, err, sizeof(err)) < 0) {
 			fprintf(stderr, "%s\n", err);
@@ -1254,8 +1286,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		sodium_memzero(&k, sizeof(k));
-		printf("%s: OK (%zu nodes, %zu VIPAs; this node: %s%s)\n", c->path, c->n_nodes,
-		       c->n_vipas, c->node_name, c->self < 0 ? ", not listed" : "");
+		/* The digest heartbeats carry (clusterctl status shows it): files
+		 * can be compared before they are deployed. */
+		cfgdigest_compute(c, dg);
+		printf("%s: OK (%zu nodes, %zu VIPAs; this node: %s%s; digest %s)\n", c->path,
+		       c->n_nodes, c->n_vipas, c->node_name, c->self < 0 ? ", not listed" : "",
+		       cfgdigest_hex(dg, dhex));
 		cfg_free(c);
 		return 0;
 	}

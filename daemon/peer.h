@@ -5,8 +5,9 @@
  *
  * A reload maps the old peers to the new configuration's nodes by name, in
  * one function (peer_table_prepare): a node that stays keeps its channels,
- * replay window, membership, drain flag and replication backlog whatever
- * its new index; a new node gets fresh channels; a removed one is freed.
+ * replay window, membership, drain flag, replication backlog and last
+ * configuration digest whatever its new index; a new node gets fresh
+ * channels; a removed one is freed.
  * The prepare step allocates and changes nothing live; commit moves and
  * cannot fail; abort frees what prepare made.  No sockets: unit-tested. */
 #ifndef CLUSTERD_PEER_H
@@ -16,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/cfgdigest.h"
 #include "common/config.h"
 #include "common/member.h"
 #include "sync/reliable.h"
@@ -53,6 +55,15 @@ struct peer {
 	uint64_t epoch_seen;
 	bool hb_soon;
 	size_t path_max;
+
+	/* Configuration agreement (daemon/dsync.c): the digest of the shared
+	 * configuration its last heartbeat carried (cfg_known: it carried one;
+	 * a node that sends none stays unknown), and the agreement last
+	 * reported in the log (enum dsync_cfg_agree), so that a change is
+	 * logged once. */
+	uint8_t cfg_digest[CFGDIGEST_LEN];
+	bool cfg_known;
+	uint8_t cfg_logged;
 
 	/* Replication (daemon/drepl.c): send it our whole table; a complete
 	 * bulk came from it; what waits for its channel. */

@@ -294,6 +294,7 @@ static bool worker_wait(struct worker *w)
 	bool assocs = false;
 	int timeout;
 	uint64_t cnt;
+	int r;
 
 	/* The SCTP worker's table is also written by the main thread (what
 	 * the targets report): its count is read under the lock. */
@@ -307,7 +308,12 @@ static bool worker_wait(struct worker *w)
 
 	if (w->stop_fd < 0 && timeout < 0)
 		timeout = WORKER_EXPIRE_MS;	/* no eventfd: look at d->stop now and then */
-	if (poll(p, w->stop_fd >= 0 ? 2 : 1, timeout) <= 0)
+	/* Asleep here the worker is idle, not stuck: the watchdog
+	 * (daemon/notify) counts that as progress. */
+	__atomic_store_n(&w->waiting, true, __ATOMIC_RELAXED);
+	r = poll(p, w->stop_fd >= 0 ? 2 : 1, timeout);
+	__atomic_store_n(&w->waiting, false, __ATOMIC_RELAXED);
+	if (r <= 0)
 		return false;
 	/* The eventfd also says the handoff inbox has news: clear it. */
 	if (w->stop_fd >= 0 && (p[1].revents & POLLIN) &&
@@ -462,6 +468,7 @@ static void *worker_main(void *arg)
 		const struct view *v;
 		const struct cfg *c;
 
+		__atomic_add_fetch(&w->passes, 1, __ATOMIC_RELAXED);	/* the watchdog's */
 		__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
 		ready = worker_wait(w);
 		/* Announce which generation we read before reading the view:
