@@ -15,24 +15,7 @@
 nt_cluster_up
 
 # The silent clients: connect, wait for EOF on each (bounded: 9 s), print "EOF <n> <max ms>".
-nt_bg d1 silent "$PY" -u -c 'import socket, sys, time, selectors
-path, n = sys.argv[1], int(sys.argv[2])
-sel = selectors.DefaultSelector()
-t0 = time.monotonic()
-for i in range(n):
-	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-	s.connect(path)
-	sel.register(s, selectors.EVENT_READ)
-print("CONNECTED", n, flush=True)
-eof, last = 0, 0
-while eof < n and time.monotonic() - t0 < 9:
-	for key, _ in sel.select(timeout=0.5):
-		if key.fileobj.recv(4096) == b"":
-			sel.unregister(key.fileobj)
-			key.fileobj.close()
-			eof += 1
-			last = int((time.monotonic() - t0) * 1000)
-print("EOF", eof, last, flush=True)' "$(nt_sock d1)" 40
+nt_bg d1 silent "$PY" -u "$NT_DIR/silent_clients.py" unix "$(nt_sock d1)" 40
 nt_wait_until 5 grep -q CONNECTED "$NT_WORK/silent.log"
 nt_check status_answers "clusterctl status failed with 40 silent clients" \
 	nt_ctl d1 status

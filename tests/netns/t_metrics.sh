@@ -259,24 +259,7 @@ for f in "$M.c.d1" "$M.d2" "$M.c.t3"; do
 done
 
 # --- silent clients hold nothing up
-nt_bg d1 silent "$PY" -u -c 'import socket, sys, time, selectors
-host, port, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-sel = selectors.DefaultSelector()
-t0 = time.monotonic()
-for i in range(n):
-	s = socket.create_connection((host, port))
-	sel.register(s, selectors.EVENT_READ)
-	time.sleep(0.01)
-print("CONNECTED", n, flush=True)
-eof, last = 0, 0
-while eof < n and time.monotonic() - t0 < 9:
-	for key, _ in sel.select(timeout=0.5):
-		if key.fileobj.recv(4096) == b"":
-			sel.unregister(key.fileobj)
-			key.fileobj.close()
-			eof += 1
-			last = int((time.monotonic() - t0) * 1000)
-print("EOF", eof, last, flush=True)' 10.2.0.11 "$PORT" 20
+nt_bg d1 silent "$PY" -u "$NT_DIR/silent_clients.py" tcp 10.2.0.11 "$PORT" 20 0.01
 nt_wait_until 5 grep -q CONNECTED "$NT_WORK/silent.log"
 t0=$(nt_now_ms)
 nt_x d1 curl -sS -m 1 -o "$M.e" "$(murl d1)"
