@@ -41,7 +41,9 @@
  *     sync_ifname                a device name of this host
  *     workers, queue_base, queue_maxlen, conn_max  this host's threads,
  *                                NFQUEUE numbers and memory
- *     manage_rules, control_socket  how this host is run
+ *     manage_rules, fastpath, control_socket  how this host is run (fastpath:
+ *                                whether its replies are rewritten by nft
+ *                                rules or queued; the wire is the same)
  *     cfg_vipa.ifname            a device name of this host
  *     every `line`               where a setting is in this file
  *     metrics_addr, metrics_port  the metrics section: this host's endpoint

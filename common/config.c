@@ -425,7 +425,7 @@ static int parse_daemon(struct ld *ld, const config_setting_t *g)
 {
 	static const char *const keys[] = {
 		"workers", "queue", "queue_maxlen", "manage_rules", "control_socket",
-		"conn_max", "timeouts", NULL
+		"conn_max", "timeouts", "fastpath", NULL
 	};
 	struct cfg *c = ld->c;
 	config_setting_t *s, *qs;
@@ -452,6 +452,8 @@ static int parse_daemon(struct ld *ld, const config_setting_t *g)
 		return -1;
 	c->queue_maxlen = (uint32_t)v;
 	if (get_bool(ld, g, "manage_rules", "daemon", &c->manage_rules) < 0)
+		return -1;
+	if (get_bool(ld, g, "fastpath", "daemon", &c->fastpath) < 0)
 		return -1;
 	if (get_str(ld, g, "control_socket", c->control_socket, sizeof(c->control_socket),
 		    false, "daemon", &s) < 0)
@@ -1189,6 +1191,7 @@ static void set_defaults(struct cfg *c)
 	c->queue_base = 0;
 	c->queue_maxlen = 4096;
 	c->manage_rules = true;
+	c->fastpath = true;
 	strcpy(c->control_socket, DEF_CONTROL_SOCKET);
 	c->tcp_syn_timeout = 30;
 	c->tcp_est_timeout = 900;

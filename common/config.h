@@ -133,6 +133,9 @@ struct cfg {
 	uint16_t queue_base;		/* first NFQUEUE number, default 0 */
 	uint32_t queue_maxlen;		/* default 4096 */
 	bool manage_rules;		/* default true */
+	/* default true: a target's replies of plain TCP/UDP services are rewritten
+	 * by static nftables rules (rules/rules.h), not queued */
+	bool fastpath;
 	char control_socket[108];	/* default /run/clusterd/clusterd.sock */
 	unsigned tcp_syn_timeout;	/* seconds, default 30 */
 	unsigned tcp_est_timeout;	/* default 900 */

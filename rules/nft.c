@@ -439,6 +439,78 @@ e_notrack(struct nftnl_rule *r)
 	return add_expr(r, nftnl_expr_alloc("notrack"));
 }
 
+/* `immediate reg dreg DATA`: a constant (address or port) for a write. */
+static int
+e_imm_data(struct nftnl_rule *r, uint32_t dreg, const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("immediate");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, dreg);
+		nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
+	}
+	return add_expr(r, e);
+}
+
+/* `payload write reg sreg => len @ base + off csum_type ... `, as nft
+ * compiles `ip saddr set` (csum_type 1 at the IPv4 header's checksum, 0 for
+ * IPv6, with L4 pseudo-header fixing) and `tcp sport set` / `udp sport set`
+ * (csum_type 1 at the L4 checksum). */
+static int
+e_payload_write(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len, uint32_t sreg,
+		uint32_t csum_type, uint32_t csum_off, uint32_t flags)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_SREG, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_TYPE, csum_type);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_CSUM_OFFSET, csum_off);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_FLAGS, flags);
+	}
+	return add_expr(r, e);
+}
+
+static int
+e_counter(struct nftnl_rule *r)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("counter");
+
+	if (e != NULL) {
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_PACKETS, 0);
+		nftnl_expr_set_u64(e, NFTNL_EXPR_CTR_BYTES, 0);
+	}
+	return add_expr(r, e);
+}
+
+/* The fast path's tail after notrack: the source address (and port unless
+ * it stays) written with the kernel fixing the checksums, counted, accepted. */
+static int
+e_rewrite(struct nftnl_rule *r, const struct rules_match *m)
+{
+	bool v4 = m->family == AF_INET;
+	uint32_t alen = v4 ? 4 : 16, saddr_off = v4 ? 12 : 8;
+	uint16_t port = htons(m->to_port);
+	int err = 0;
+
+	err = err ? err : e_imm_data(r, NFT_REG_1, m->to.b, alen);
+	err = err ? err : e_payload_write(r, NFT_PAYLOAD_NETWORK_HEADER, saddr_off, alen, NFT_REG_1,
+					  v4 ? NFT_PAYLOAD_CSUM_INET : NFT_PAYLOAD_CSUM_NONE,
+					  v4 ? 10 : 0, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+	if (m->to_port != m->port) {
+		err = err ? err : e_imm_data(r, NFT_REG_1, &port, 2);
+		err = err ? err : e_payload_write(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1,
+						  NFT_PAYLOAD_CSUM_INET,
+						  m->proto == IPPROTO_TCP ? 16 : 6, 0);
+	}
+	err = err ? err : e_counter(r);
+	err = err ? err : e_accept(r);
+	return err;
+}
+
 static int
 e_jhash(struct nftnl_rule *r, uint32_t sreg, uint32_t len, uint32_t mod, uint32_t dreg)
 {
@@ -613,6 +685,8 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 		err = err ? err : e_cmp_eq(r, NFT_REG_1, &port, 2);
 	}
 	err = err ? err : e_notrack(r);
+	if (m->rewrite)
+		err = err ? err : e_rewrite(r, m);
 	if (qi >= 0 && nq > 1) {
 		/* The client side, concatenated from NFT_REG_2 on: the address,
 		 * then the port in the next 32-bit word, as nft lays it out. */
@@ -796,6 +870,142 @@ rules_nft_remove(char *err, size_t errlen)
 	nb_end(&nb);
 	ret = nb_send(&nb, "remove", err, errlen);
 	nb_fini(&nb);
+	return ret;
+}
+
+/* Counters of the dump: a rule that writes the payload and counts is one of
+ * the fast path's rewrites. */
+struct fp_dump {
+	struct rules_nft_fastpath *fp;
+	int err;
+};
+
+static int
+fp_rule_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct fp_dump *st = data;
+	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_expr_iter *it;
+	struct nftnl_expr *e;
+	uint64_t pk = 0, by = 0;
+	bool write = false, counted = false;
+
+	if (r == NULL) {
+		st->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		nftnl_rule_free(r);
+		return MNL_CB_OK;	/* not a rule we can read: not ours to count */
+	}
+	it = nftnl_expr_iter_create(r);
+	if (it == NULL) {
+		nftnl_rule_free(r);
+		st->err = -ENOMEM;
+		return MNL_CB_ERROR;
+	}
+	while ((e = nftnl_expr_iter_next(it)) != NULL) {
+		const char *name = nftnl_expr_get_str(e, NFTNL_EXPR_NAME);
+
+		if (name == NULL)
+			continue;
+		if (strcmp(name, "payload") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+			write = true;
+		else if (strcmp(name, "counter") == 0) {
+			counted = true;
+			pk = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
+			by = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_BYTES);
+		}
+	}
+	nftnl_expr_iter_destroy(it);
+	nftnl_rule_free(r);
+	if (write && counted) {
+		st->fp->packets += pk;
+		st->fp->bytes += by;
+		st->fp->rules++;
+	}
+	return MNL_CB_OK;
+}
+
+int
+rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct fp_dump st = { .fp = fp };
+	struct mnl_socket *nl;
+	struct nftnl_rule *r;
+	struct nlmsghdr *nlh;
+	struct pollfd pfd;
+	uint32_t seq = (uint32_t)time(NULL), portid;
+	int ret = 0, rounds;
+
+	memset(fp, 0, sizeof(*fp));
+	r = rule_new(RULES_TABLE, RULES_CHAIN_OUT);
+	if (r == NULL) {
+		errbuf_set(err, errlen, "fastpath counters: out of memory");
+		return -ENOMEM;
+	}
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
+	nftnl_rule_nlmsg_build_payload(nlh, r);
+	nftnl_rule_free(r);
+
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (nl == NULL) {
+		ret = -errno;
+		errbuf_set(err, errlen, "fastpath counters: netlink socket: %s", strerror(errno));
+		return ret;
+	}
+	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+		ret = -errno;
+		errbuf_set(err, errlen, "fastpath counters: netlink: %s", strerror(errno));
+		goto out;
+	}
+	portid = mnl_socket_get_portid(nl);
+	pfd.fd = mnl_socket_get_fd(nl);
+	pfd.events = POLLIN;
+	/* A few dozen rules fit in one or two reads; the bound only stops a
+	 * runaway (someone else's giant chain of the same name cannot exist:
+	 * the table is ours). */
+	for (rounds = 0; rounds < 256; rounds++) {
+		ssize_t n;
+
+		if (poll(&pfd, 1, 200) <= 0) {
+			ret = -ETIMEDOUT;
+			errbuf_set(err, errlen, "fastpath counters: no answer to the dump");
+			goto out;
+		}
+		n = recv(pfd.fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			ret = -errno;
+			errbuf_set(err, errlen, "fastpath counters: netlink receive: %s",
+				   strerror(errno));
+			goto out;
+		}
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, fp_rule_cb, &st);
+		if (ret == MNL_CB_STOP) {
+			ret = 0;
+			goto out;
+		}
+		if (ret < 0) {
+			/* No table or chain: nothing installed, nothing counted. */
+			if (errno == ENOENT) {
+				memset(fp, 0, sizeof(*fp));
+				ret = 0;
+			} else {
+				ret = st.err ? st.err : -errno;
+				errbuf_set(err, errlen, "fastpath counters: dump: %s",
+					   strerror(-ret));
+			}
+			goto out;
+		}
+	}
+	ret = -E2BIG;
+	errbuf_set(err, errlen, "fastpath counters: the dump did not end");
+out:
+	mnl_socket_close(nl);
 	return ret;
 }
 

@@ -26,4 +26,15 @@ int rules_nft_install(const struct rules *r, char *err, size_t errlen);
 /* Table gone afterwards; absent is OK. */
 int rules_nft_remove(char *err, size_t errlen);
 
+/* What the fast path's rewrite rules counted (rules/rules.h: a payload write
+ * and a counter in the output chain), summed over them, and how many there
+ * are.  One dump of the output chain of table inet clusterd, which is ours
+ * and small (a few dozen rules); every wait is bounded (200 ms).  The table
+ * or chain absent (fastpath off, rules not installed yet): zeros and 0. */
+struct rules_nft_fastpath {
+	uint64_t packets, bytes;
+	unsigned rules;
+};
+int rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen);
+
 #endif

@@ -48,7 +48,10 @@ match_eq(const struct rules_match *a, const struct rules_match *b)
 	size_t i;
 
 	if (a->hook != b->hook || a->family != b->family || a->proto != b->proto ||
-	    a->port != b->port || a->queue != b->queue || a->n_addrs != b->n_addrs)
+	    a->port != b->port || a->queue != b->queue || a->n_addrs != b->n_addrs ||
+	    a->rewrite != b->rewrite)
+		return false;
+	if (a->rewrite && (!addr_eq(&a->to, &b->to) || a->to_port != b->to_port))
 		return false;
 	for (i = 0; i < a->n_addrs; i++)
 		if (!addr_eq(&a->addrs[i], &b->addrs[i]))
@@ -200,12 +203,65 @@ build_distributor(struct rules *r, const struct cfg *c, size_t self)
 	return 0;
 }
 
-/* pass 0: inbound notrack; 1: outbound replies; 2: outbound ICMP errors. */
+/* Whether the replies of service sv of vp may take the static rewrite on
+ * node self: plain TCP or UDP (handoff translates each connection, SCTP has
+ * chunk work), and no other service self serves shares its family, protocol
+ * and target port (the rule could name one VIPA only). */
+static bool
+fast_eligible(const struct cfg *c, size_t self, const struct cfg_vipa *vp,
+	      const struct cfg_service *sv)
+{
+	size_t v, s;
+
+	if (sv->handoff || (sv->proto != IPPROTO_TCP && sv->proto != IPPROTO_UDP))
+		return false;
+	for (v = 0; v < c->n_vipas; v++) {
+		const struct cfg_vipa *wp = &c->vipas[v];
+
+		for (s = 0; s < wp->n_svcs; s++) {
+			const struct cfg_service *o = &wp->svcs[s];
+
+			if (o == sv || o->proto != sv->proto || o->target_port != sv->target_port ||
+			    wp->addr.family != vp->addr.family)
+				continue;
+			if (is_target(wp, o, self))
+				return false;
+		}
+	}
+	return true;
+}
+
+static int
+add_rewrite(struct rules *r, const struct ip_addr *addrs, size_t n_addrs,
+	    const struct cfg_vipa *vp, const struct cfg_service *sv)
+{
+	struct rules_match m;
+
+	memset(&m, 0, sizeof(m));
+	m.addrs = calloc(n_addrs, sizeof(*m.addrs));
+	if (m.addrs == NULL)
+		return -ENOMEM;
+	memcpy(m.addrs, addrs, n_addrs * sizeof(*addrs));
+	m.n_addrs = n_addrs;
+	m.hook = RULES_HOOK_OUTPUT;
+	m.family = addrs[0].family;
+	m.proto = sv->proto;
+	m.port = sv->target_port;
+	m.rewrite = true;
+	m.to = vp->addr;
+	m.to_port = sv->port;
+	return rules_add(r, &m);
+}
+
+/* pass 0: inbound notrack; 1: outbound rewrites (fast path); 2: outbound
+ * queued replies; 3: outbound ICMP errors.  The rewrites go first: they
+ * accept, so no queue rule can take their packets. */
 static int
 build_target(struct rules *r, const struct cfg *c, size_t self, int pass, struct ip_addr *a)
 {
 	const struct cfg_node *nd = &c->nodes[self];
 	size_t v, s, n;
+	bool fast;
 	int err;
 
 	for (v = 0; v < c->n_vipas; v++) {
@@ -219,12 +275,15 @@ build_target(struct rules *r, const struct cfg *c, size_t self, int pass, struct
 			n = self_addrs(nd, vp->addr.family, a);
 			if (n == 0)
 				continue;	/* unreachable in this family: nothing to match */
+			fast = r->opts.fastpath && fast_eligible(c, self, vp, sv);
 			if (pass == 0)
 				err = add_one(r, RULES_HOOK_PREROUTING, a, n, sv->proto,
 					      sv->target_port, false);
 			else if (pass == 1)
-				err = add_one(r, RULES_HOOK_OUTPUT, a, n, sv->proto,
-					      sv->target_port, true);
+				err = fast ? add_rewrite(r, a, n, vp, sv) : 0;
+			else if (pass == 2)
+				err = fast ? 0 : add_one(r, RULES_HOOK_OUTPUT, a, n, sv->proto,
+							 sv->target_port, true);
 			else
 				err = add_one(r, RULES_HOOK_OUTPUT, a, n,
 					      icmp_proto(vp->addr.family), 0, true);
@@ -300,7 +359,7 @@ rules_build(const struct cfg *c, long self, const struct rules_opts *o)
 	if (build_sync(r, c) || build_distributor(r, c, (size_t)self))
 		goto fail;
 	r->inject_accept = is_hoff_target(c, (size_t)self);
-	for (pass = 0; a != NULL && pass < 3; pass++)
+	for (pass = 0; a != NULL && pass < 4; pass++)
 		if (build_target(r, c, (size_t)self, pass, a))
 			goto fail;
 	free(a);
@@ -463,6 +522,20 @@ render_hash_key(struct sbuf *b, const struct rules_match *m)
 		sb_printf(b, " . %s %sport", cfg_proto_name(m->proto), dir);
 }
 
+/* The fast path's tail, as nft 1.0.6 lists it: `ip saddr set V tcp sport set
+ * P counter accept` (a listing adds the counter's values). */
+static void
+render_rewrite(struct sbuf *b, const struct rules_match *m)
+{
+	char buf[ADDR_STRLEN];
+
+	sb_printf(b, " %s saddr set %s", m->family == AF_INET ? "ip" : "ip6",
+		  addr_fmt(&m->to, buf, sizeof(buf)));
+	if (m->to_port != m->port)
+		sb_printf(b, " %s sport set %u", cfg_proto_name(m->proto), m->to_port);
+	sb_printf(b, " counter accept");
+}
+
 static void
 render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 {
@@ -483,6 +556,8 @@ render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 		if (w == 0) {
 			sb_printf(b, "\t\t");
 			render_match(b, m);
+			if (m->rewrite)
+				render_rewrite(b, m);
 			sb_printf(b, "\n");
 			continue;
 		}

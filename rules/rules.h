@@ -16,8 +16,23 @@
  *   output      target of a handoff service: first `meta mark RULES_INJECT_MARK
  *               notrack accept`, so that what clusterd injects into its own
  *               stack is neither queued nor tracked;
- *               target: replies from self's addresses on the target port and
- *               ICMP errors from self, queued;
+ *               target, fast path (rules_opts.fastpath): replies of a plain
+ *               TCP or UDP service (no handoff) from self's addresses on the
+ *               target port, rewritten in place by a static rule
+ *               `ip saddr A tcp sport TPORT notrack ip saddr set VIPA
+ *               tcp sport set PORT counter accept` (the kernel fixes the IP
+ *               and L4 checksums, the pseudo-header included, GSO too) and
+ *               never queued.  These rules come before every queue rule of
+ *               the chain and accept, so nothing can shadow them;
+ *               target: the other replies from self's addresses on the
+ *               target port (handoff needs its per-connection translation,
+ *               SCTP its chunk work; without fastpath, all of them) and
+ *               ICMP errors from self (the quoted header needs rewriting
+ *               too), queued.  A (family, protocol, target port) that two
+ *               services self serves share, which the configuration refuses
+ *               (check_ambiguity) but a hand-built one might not, stays
+ *               queued for both: a static rule could name one VIPA only,
+ *               while the engine (view_find_rev) takes the first service;
  *   input       UDP to the sync port from a source that is no node's address,
  *               dropped: a flood from elsewhere never reaches the daemon's
  *               socket (where each datagram would cost MACs and could push
@@ -56,6 +71,7 @@ struct rules_opts {
 	unsigned workers;	/* W >= 1: queues queue_base .. queue_base+W-1 */
 	uint16_t queue_base;
 	bool native_queue;	/* nft `queue` expression; else xt NFQUEUE via nft_compat */
+	bool fastpath;		/* daemon.fastpath: the static reply rewrite (above) */
 };
 
 enum rules_hook {
@@ -75,7 +91,13 @@ struct rules_match {
 	size_t n_addrs;
 	uint8_t proto;			/* IPPROTO_TCP, _UDP, _SCTP, _ICMP, _ICMPV6 */
 	uint16_t port;			/* host order; 0 for ICMP */
-	bool queue;			/* false: notrack only */
+	bool queue;			/* false: notrack only (or a rewrite) */
+	/* Output only, never queued: the fast path's static rewrite of the
+	 * source to `to`:to_port (to_port == port: the port is left alone),
+	 * then `counter accept`. */
+	bool rewrite;
+	struct ip_addr to;
+	uint16_t to_port;
 };
 
 /* The sync port filter of the input chain: one rule per family, dropping UDP
@@ -113,7 +135,7 @@ const struct rules_sync *rules_sync_filter(const struct rules *r);
 bool rules_inject_accept(const struct rules *r);
 
 /* How many rules a match renders, each with its own queue: 0 when it is not
- * queued (notrack only, one rule without a queue), 1 for SCTP (queue_base,
+ * queued (notrack only or a rewrite, one rule without a queue), 1 for SCTP (queue_base,
  * no hash), else workers (queue_base + i where the jhash is i).  The nft text
  * and the libnftnl batch both follow it. */
 unsigned rules_match_queues(const struct rules *r, const struct rules_match *m);

@@ -14,7 +14,9 @@
 # logs and sanitizer reports there on exit), NT_WORKERS (worker threads per daemon, default 2),
 # NT_STOP_S (how long nt_stop waits after its signal before SIGKILL, default 20),
 # NT_SYNC_MODE (multicast, the default: the configurations set cluster.sync.group, heartbeats go
-# to the group; unicast: no group, every message unicast).
+# to the group; unicast: no group, every message unicast), NT_FASTPATH (on, the default: the
+# daemon's default daemon.fastpath = true; off: every configuration written here, and by the
+# tests that write their own, says `fastpath = false;`, so every target's replies are queued).
 #
 # Exit status of a test: 0 passed, 1 failed, 77 skipped (a tool it needs is missing: nt_need).
 
@@ -52,6 +54,15 @@ declare -A NT_IP4=([c]=10.1.0.2 [r]=10.2.0.1 [d1]=10.2.0.11 [d2]=10.2.0.12
 	[t1]=10.2.0.21 [t2]=10.2.0.22 [t3]=10.2.0.23)
 declare -A NT_IP6=([c]=fd01::2 [r]=fd02::1 [d1]=fd02::11 [d2]=fd02::12
 	[t1]=fd02::21 [t2]=fd02::22 [t3]=fd02::23)
+
+# ---------------------------------------------------------------- the fast path knob
+
+NT_FASTPATH=${NT_FASTPATH:-on}
+# nt_fastpath_opt: what goes into a configuration's daemon group for NT_FASTPATH, after its
+# other settings: " fastpath = false;" when off, nothing when on (the default, the daemon's own).
+nt_fastpath_opt() { [ "$NT_FASTPATH" = off ] && printf ' fastpath = false;'; return 0; }
+# nt_fastpath_on: the configurations of this run leave the fast path on.
+nt_fastpath_on() { [ "$NT_FASTPATH" != off ]; }
 
 # ---------------------------------------------------------------- reporting
 
@@ -491,7 +502,7 @@ cluster = {
   heartbeat_ms = 100;
   retry_threshold = 3;
 };
-daemon = { workers = ${NT_WORKERS:-2}; };
+daemon = { workers = ${NT_WORKERS:-2};$(nt_fastpath_opt) };
 nodes = (
 $nodes
 );
@@ -901,7 +912,7 @@ cluster = {
   heartbeat_ms = $NT2_HB;
   retry_threshold = $NT2_RETRY;
 };
-daemon = { workers = ${NT_WORKERS:-2}; };
+daemon = { workers = ${NT_WORKERS:-2};$(nt_fastpath_opt) };
 nodes = (
 $nodes
 );

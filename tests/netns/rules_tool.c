@@ -5,6 +5,10 @@
  *   rules_tool print   NODE WORKERS QBASE
  *   rules_tool install NODE WORKERS QBASE [auto|native|compat]
  *   rules_tool remove
+ *   rules_tool counters     (the fast path's: "packets BYTES bytes N rules R")
+ *
+ * RULES_FASTPATH=1 in the environment sets rules_opts.fastpath (print and
+ * install): the targets' TCP and UDP replies get the static rewrite.
  *
  * It reads no file: the configuration is the fixed one below (etc's example
  * with handoff on tcp 80 and alternate_address 10.2.0.101, plus an IPv6 VIPA
@@ -14,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <netinet/in.h>
 
 #include "rules/nft.h"
@@ -139,7 +144,7 @@ static int
 usage(void)
 {
 	fprintf(stderr, "usage: rules_tool probe | remove | print NODE W QBASE |"
-		" install NODE W QBASE [auto|native|compat]\n");
+		" install NODE W QBASE [auto|native|compat] | counters\n");
 	return 2;
 }
 
@@ -170,8 +175,26 @@ main(int argc, char **argv)
 			fprintf(stderr, "%s\n", err);
 		return ret ? 1 : 0;
 	}
+	if (strcmp(argv[1], "counters") == 0) {
+		struct rules_nft_fastpath fp;
+		struct timespec t0, t1;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		ret = rules_nft_fastpath_counters(&fp, err, sizeof(err));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (ret) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		printf("packets %llu bytes %llu rules %u\n", (unsigned long long)fp.packets,
+		       (unsigned long long)fp.bytes, fp.rules);
+		fprintf(stderr, "dump took %ld us\n",
+			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
+		return 0;
+	}
 	if (argc < 5)
 		return usage();
+	o.fastpath = getenv("RULES_FASTPATH") && strcmp(getenv("RULES_FASTPATH"), "1") == 0;
 	o.workers = (unsigned)strtoul(argv[3], NULL, 10);
 	o.queue_base = (uint16_t)strtoul(argv[4], NULL, 10);
 	if (strcmp(argv[1], "install") == 0) {

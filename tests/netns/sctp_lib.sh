@@ -162,7 +162,7 @@ cluster = {
   heartbeat_ms = $ST_HB;
   retry_threshold = 3;
 };
-daemon = { workers = ${NT_WORKERS:-2}; };
+daemon = { workers = ${NT_WORKERS:-2};$(nt_fastpath_opt) };
 nodes = (
 $nodes
 );

@@ -32,7 +32,7 @@ cluster = {
   heartbeat_ms = 100;
   retry_threshold = 3;
 };
-daemon = { $dmn };
+daemon = { $dmn$(nt_fastpath_opt) };
 nodes = (
 $nodes
 );

@@ -34,7 +34,7 @@ cluster = {
   heartbeat_ms = 100;
   retry_threshold = 3;
 };
-daemon = { workers = ${NT_WORKERS:-2}; };
+daemon = { workers = ${NT_WORKERS:-2};$(nt_fastpath_opt) };
 nodes = (
   { name = "d1"; addresses = ( { ip = "10.2.0.11"; } ); },
   { name = "d2"; addresses = ( { ip = "10.2.0.12"; } ); },

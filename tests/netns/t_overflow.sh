@@ -10,7 +10,7 @@ nt_bg t1 iperf3-t1 iperf3 -s -p 5201
 nt_wait_until 5 nt_listening t1 tcp 5201 || nt_fail setup "iperf3 server"
 
 # d1 again, with a tiny queue.
-sed -i 's/^daemon = { workers = 2; };/daemon = { workers = 1; queue_maxlen = 8; };/' \
+sed -i 's/^daemon = { workers = 2;\(.*\) };/daemon = { workers = 1; queue_maxlen = 8;\1 };/' \
 	"$NT_WORK/clusterd.conf"
 grep -q "queue_maxlen = 8" "$NT_WORK/clusterd.conf" || nt_fail setup "config not rewritten"
 nt_cd_stop d1

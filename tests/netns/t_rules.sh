@@ -49,10 +49,12 @@ nsx() { ip netns exec "$ns" "$@"; }
 
 # What `nft list` prints differs from the rendering only in layout: a warning
 # comment (a compat expression makes nft call the table iptables-nft's), a
-# blank line between chains, and `==` left out after a hash.  libxtables also
-# complains on stderr about the inet family; that is dropped.
+# blank line between chains, `==` left out after a hash, and a counter's
+# values (the fast path's rewrites count).  libxtables also complains on
+# stderr about the inet family; that is dropped.
 normalize() {
-	grep -v -e '^#' -e '^[[:space:]]*$' | sed 's/ == / /'
+	grep -v -e '^#' -e '^[[:space:]]*$' |
+		sed 's/ == / /; s/counter packets [0-9]* bytes [0-9]*/counter/'
 }
 
 listed() {
@@ -64,18 +66,62 @@ echo "queue statement: $mode"
 case $mode in native|compat) ;; *) fail "probe said '$mode'" ;; esac
 
 n=0
-for node in d1 d2 t1 t2; do
-	for w in 1 4; do
-		"$tool" print "$node" "$w" 10 | normalize >"$tmp/want"
-		nsx "$tool" install "$node" "$w" 10 "$mode" || fail "install $node w=$w"
-		listed >"$tmp/got"
-		if ! diff -u "$tmp/want" "$tmp/got"; then
-			fail "listing differs from rendering for $node w=$w"
-		fi
-		n=$((n + 1))
+for fp in 0 1; do
+	export RULES_FASTPATH=$fp
+	for node in d1 d2 t1 t2; do
+		for w in 1 4; do
+			"$tool" print "$node" "$w" 10 | normalize >"$tmp/want"
+			nsx "$tool" install "$node" "$w" 10 "$mode" || fail "install $node w=$w fp=$fp"
+			listed >"$tmp/got"
+			if ! diff -u "$tmp/want" "$tmp/got"; then
+				fail "listing differs from rendering for $node w=$w fastpath=$fp"
+			fi
+			n=$((n + 1))
+		done
 	done
 done
-echo "ok: $n installs read back as rendered"
+export RULES_FASTPATH=0
+echo "ok: $n installs read back as rendered (fast path off and on)"
+
+# The fast path (rules_opts.fastpath) on t1: udp 53 (v4, the port stays)
+# and tcp 8443 -> 443 (v6) are rewritten, tcp 80 (handoff) and SCTP stay
+# queued, and no rewrite comes after a queue rule of the output chain.
+RULES_FASTPATH=1 nsx "$tool" install t1 4 10 "$mode" || fail "install t1 with the fast path"
+listed >"$tmp/got"
+grep -q '^[[:space:]]*ip saddr 10.2.0.21 udp sport 53 notrack ip saddr set 10.2.0.100 counter accept$' \
+	"$tmp/got" || fail "t1: no v4 UDP rewrite: $(grep ' set ' "$tmp/got")"
+grep -q '^[[:space:]]*ip6 saddr fd00::21 tcp sport 8443 notrack ip6 saddr set fd00::100 tcp sport set 443 counter accept$' \
+	"$tmp/got" || fail "t1: no v6 TCP rewrite: $(grep ' set ' "$tmp/got")"
+[ "$(grep -c ' set ' "$tmp/got")" = 2 ] || fail "t1: rewrites other than udp 53 and tcp 8443"
+grep -q 'tcp sport 8080 notrack jhash' "$tmp/got" || fail "t1: handoff's tcp 8080 not queued"
+sed -n '/chain output/,/}/p' "$tmp/got" | awk '/queue num/ { q = 1 } / set / && q { exit 1 }' ||
+	fail "t1: a rewrite after a queue rule in output"
+# A reply from t1's address and port 53 leaves as 10.2.0.100:53, counted.
+nsx ip addr add 10.2.0.21/32 dev lo
+[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 2" ] ||
+	fail "counters before traffic: $(nsx "$tool" counters 2>&1)"
+got=$(nsx timeout 5 python3 -c '
+import socket
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", 0)); r.settimeout(3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("10.2.0.21", 53))
+s.sendto(b"x" * 72, r.getsockname())
+d, a = r.recvfrom(100)
+print("%s:%d %d" % (a[0], a[1], len(d)))
+') || fail "the UDP reply from 10.2.0.21:53 did not arrive"
+[ "$got" = "10.2.0.100:53 72" ] || fail "the reply arrived as '$got', not from 10.2.0.100:53"
+# 72 bytes of payload + 8 (UDP) + 20 (IP)
+[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 1 bytes 100 rules 2" ] ||
+	fail "counters after one reply: $(nsx "$tool" counters 2>&1)"
+echo "ok: the fast path rewrites t1's replies in the kernel and counts them ($(nsx "$tool" counters 2>&1 >/dev/null))"
+RULES_FASTPATH=0 nsx "$tool" install t1 4 10 "$mode" || fail "install t1 without the fast path"
+[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 0" ] ||
+	fail "counters without the fast path: $(nsx "$tool" counters 2>&1)"
+nsx ip addr del 10.2.0.21/32 dev lo
+nsx "$tool" remove || fail "remove after the fast path checks"
+[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 0" ] ||
+	fail "counters without a table: $(nsx "$tool" counters 2>&1)"
 
 # SCTP, as the kernel lists it: every SCTP rule is one rule to the first
 # queue (worker 0 owns the associations), whatever the worker count, for the

@@ -36,7 +36,7 @@ cluster = {
   heartbeat_ms = 100;
   retry_threshold = 3;
 };
-daemon = { workers = ${NT_WORKERS:-2}; };
+daemon = { workers = ${NT_WORKERS:-2};$(nt_fastpath_opt) };
 nodes = (
   { name = "d1"; addresses = ( { ip = "${NT_IP4[d1]}"; }, { ip = "${NT_IP6[d1]}"; } ); },
   { name = "t1"; addresses = ( { ip = "${NT_IP4[t1]}"; }, { ip = "${NT_IP6[t1]}"; } ); }

@@ -22,7 +22,7 @@ nt_need curl
 nt_need_daemon
 nt_topo_up || { nt_fail setup "topology"; nt_finish; }
 nt_write_config
-sed -i 's/^daemon = { workers = \([0-9]*\); };/daemon = { workers = \1; conn_max = 8192; };/' \
+sed -i 's/^daemon = { workers = \([0-9]*\);\(.*\) };/daemon = { workers = \1; conn_max = 8192;\2 };/' \
 	"$NT_WORK/clusterd.conf"
 grep -q "conn_max = 8192" "$NT_WORK/clusterd.conf" ||
 	{ nt_fail setup "config not rewritten"; nt_finish; }

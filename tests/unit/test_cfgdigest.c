@@ -208,6 +208,7 @@ LOCAL(workers, c->workers = 64)
 LOCAL(queue_base, c->queue_base = 500)
 LOCAL(queue_maxlen, c->queue_maxlen = 99)
 LOCAL(manage_rules, c->manage_rules = !c->manage_rules)
+LOCAL(fastpath, c->fastpath = !c->fastpath)
 LOCAL(control_socket, strcpy(c->control_socket, "/tmp/y.sock"))
 LOCAL(conn_max, c->conn_max = 7)
 LOCAL(vipa_ifname, strcpy(va(c)->ifname, "bond0"))
@@ -222,7 +223,7 @@ LOCAL(hoff_unused, c->vipas[1].svcs[0].hoff_timeout_ms = 12345;
 #define M(name) { #name, lo_##name, NULL }
 static const struct mut local[] = {
 	M(path), M(node_name), M(self), M(key_file), M(sync_ifname), M(workers), M(queue_base),
-	M(queue_maxlen), M(manage_rules), M(control_socket), M(conn_max), M(vipa_ifname),
+	M(queue_maxlen), M(manage_rules), M(fastpath), M(control_socket), M(conn_max), M(vipa_ifname),
 	M(lines), M(hoff_unused), M(metrics),
 };
 #undef M

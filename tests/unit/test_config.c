@@ -99,6 +99,7 @@ static void test_design_example(void **state)
 	assert_int_equal(c->queue_base, 0);
 	assert_int_equal(c->queue_maxlen, 4096);
 	assert_true(c->manage_rules);
+	assert_true(c->fastpath);
 	assert_string_equal(c->control_socket, CLUSTERD_SOCKET_PATH);
 	assert_int_equal(c->tcp_syn_timeout, 30);
 	assert_int_equal(c->tcp_est_timeout, 900);
@@ -208,6 +209,7 @@ static void test_full(void **state)
 	assert_int_equal(c->queue_base, 100);
 	assert_int_equal(c->queue_maxlen, 1024);
 	assert_false(c->manage_rules);
+	assert_false(c->fastpath);
 	assert_string_equal(c->control_socket, "/run/clusterd/ctl.sock");
 	assert_int_equal(c->conn_max, 1000);
 	assert_int_equal(c->tcp_syn_timeout, 10);
@@ -592,6 +594,9 @@ static const struct rcase rcases[] = {
 	{ "type_bool",
 	  BASE "daemon = { manage_rules = 1; }; #!\n",
 	  "'manage_rules' in daemon must be a boolean" },
+	{ "type_bool_fastpath",
+	  BASE "daemon = {\n fastpath = \"yes\"; #!\n};\n",
+	  "'fastpath' in daemon must be a boolean" },
 	{ "type_string",
 	  BASE "node = 5; #!\n",
 	  "'node' in the top level must be a string" },

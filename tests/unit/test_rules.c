@@ -705,6 +705,177 @@ test_sync_filter(void **state)
 	free(t);
 }
 
+static char *
+render_fp(const struct cfg *c, long self, unsigned w, uint16_t qbase, bool fastpath)
+{
+	struct rules_opts o = { .workers = w, .queue_base = qbase, .fastpath = fastpath };
+	struct rules *r = rules_build(c, self, &o);
+	char *s;
+
+	assert_non_null(r);
+	assert_true(rules_options(r)->fastpath == fastpath);
+	s = rules_render(r);
+	assert_non_null(s);
+	rules_free(r);
+	return s;
+}
+
+/* How many matches are rewrites; each is an output match that is not queued. */
+static size_t
+count_rewrites(const struct rules *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rules_count(r); i++) {
+		const struct rules_match *m = rules_get(r, i);
+
+		if (!m->rewrite)
+			continue;
+		n++;
+		assert_int_equal(m->hook, RULES_HOOK_OUTPUT);
+		assert_false(m->queue);
+		assert_int_equal(rules_match_queues(r, m), 0);
+	}
+	return n;
+}
+
+/* Fast path, example's t1 (tcp 80 -> 8080, udp 53, sctp 3868): TCP and UDP
+ * replies rewritten in the output chain ahead of everything queued (and not
+ * queued at all), SCTP and ICMP errors still queued, inbound notrack as
+ * before.  The port is set only where it changes. */
+static void
+test_fastpath_target_v4(void **state)
+{
+	struct tcfg *t = example();
+	char *s = render_fp(&t->c, T1, 2, 7, true);
+
+	assert_string_equal(s, HEAD
+		"\t\tip daddr 10.2.0.21 tcp dport 8080 notrack\n"
+		"\t\tip daddr 10.2.0.21 udp dport 53 notrack\n"
+		"\t\tip daddr 10.2.0.21 sctp dport 3868 notrack\n"
+		MID
+		"\t\tip saddr 10.2.0.21 tcp sport 8080 notrack ip saddr set 10.2.0.100"
+		" tcp sport set 80 counter accept\n"
+		"\t\tip saddr 10.2.0.21 udp sport 53 notrack ip saddr set 10.2.0.100"
+		" counter accept\n"
+		"\t\tip saddr 10.2.0.21 sctp sport 3868 notrack queue num 7\n"
+		"\t\tip saddr 10.2.0.21 " ICMP4 JH("ip daddr", 2, 0, 7)
+		"\t\tip saddr 10.2.0.21 " ICMP4 JH("ip daddr", 2, 1, 8)
+		TAIL);
+	free(s);
+	/* off: exactly today's rules */
+	s = render_fp(&t->c, T1, 1, 7, false);
+	assert_null(strstr(s, " set "));
+	assert_null(strstr(s, "counter"));
+	assert_non_null(strstr(s, "\t\tip saddr 10.2.0.21 tcp sport 8080 notrack queue num 7\n"));
+	assert_non_null(strstr(s, "\t\tip saddr 10.2.0.21 udp sport 53 notrack queue num 7\n"));
+	free(s);
+	/* a distributor only has no rewrite, on or off */
+	s = render_fp(&t->c, D1, 1, 0, true);
+	assert_null(strstr(s, " set "));
+	free(s);
+	free(t);
+}
+
+/* IPv6, a target with two v6 addresses (one rule with a set), both
+ * protocols; the model says the same as the text. */
+static void
+test_fastpath_target_v6(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t tg[] = { 1 };
+	struct rules_opts o = { .workers = 1, .fastpath = true };
+	const struct rules_match *m;
+	struct rules *r;
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.2.0.11", "2001:db8::11", NULL);
+	add_node(t, "t1", "2001:db8::21", "10.2.0.21", "2001:db8:1::21");
+	v = add_vipa(t, "2001:db8::100");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 443, IPPROTO_TCP, 8443, tg, 1);
+	add_svc(t, v, 53, IPPROTO_UDP, 5353, tg, 1);
+	s = render_fp(&t->c, 1, 1, 0, true);
+	assert_string_equal(s, HEAD
+		"\t\tip6 daddr { 2001:db8::21, 2001:db8:1::21 } tcp dport 8443 notrack\n"
+		"\t\tip6 daddr { 2001:db8::21, 2001:db8:1::21 } udp dport 5353 notrack\n"
+		MID
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } tcp sport 8443 notrack"
+		" ip6 saddr set 2001:db8::100 tcp sport set 443 counter accept\n"
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } udp sport 5353 notrack"
+		" ip6 saddr set 2001:db8::100 udp sport set 53 counter accept\n"
+		"\t\tip6 saddr { 2001:db8::21, 2001:db8:1::21 } " ICMP6 " notrack queue num 0\n"
+		TAIL_OF("ip saddr != { 10.2.0.11, 10.2.0.21 }",
+			"ip6 saddr != { 2001:db8::11, 2001:db8::21, 2001:db8:1::21 }"));
+	free(s);
+
+	r = rules_build(&t->c, 1, &o);
+	assert_non_null(r);
+	assert_int_equal(count_rewrites(r), 2);
+	for (size_t i = 0; i < rules_count(r); i++) {
+		m = rules_get(r, i);
+		if (!m->rewrite)
+			continue;
+		assert_int_equal(m->family, AF_INET6);
+		assert_int_equal(m->n_addrs, 2);
+		assert_true(addr_eq(&m->to, &t->vipas[0].addr));
+		assert_int_equal(m->to_port, m->proto == IPPROTO_TCP ? 443 : 53);
+		assert_int_equal(m->port, m->proto == IPPROTO_TCP ? 8443 : 5353);
+	}
+	rules_free(r);
+	free(t);
+}
+
+/* What stays queued with the fast path on: SCTP, a handoff service (the
+ * inject mark rule still first), ICMP errors; and two services self serves
+ * on one (family, protocol, target port), which a static rule cannot tell
+ * apart: both on the queue (one rule, deduplicated), no rewrite. */
+static void
+test_fastpath_stays_queued(void **state)
+{
+	struct tcfg *t = example();
+	struct rules_opts o = { .workers = 1, .fastpath = true };
+	const size_t t1[] = { T1 };
+	struct rules *r;
+	size_t v;
+	char *s;
+
+	t->svcs[0][0].handoff = true;		/* tcp 80 */
+	s = render_fp(&t->c, T1, 1, 0, true);
+	assert_non_null(strstr(s, MID "\t\tmeta mark 0x434c4844 notrack accept\n"
+				      "\t\tip saddr 10.2.0.21 udp sport 53 notrack ip saddr set "
+				      "10.2.0.100 counter accept\n"
+				      "\t\tip saddr 10.2.0.21 tcp sport 8080 notrack queue num 0\n"
+				      "\t\tip saddr 10.2.0.21 sctp sport 3868 notrack queue num 0\n"
+				      "\t\tip saddr 10.2.0.21 " ICMP4 " notrack queue num 0\n"));
+	free(s);
+	r = rules_build(&t->c, T1, &o);
+	assert_int_equal(count_rewrites(r), 1);
+	rules_free(r);
+
+	/* a second VIPA whose udp 53 also lands on t1's port 53 (the parser
+	 * refuses this; a hand-built configuration can have it) */
+	t->svcs[0][0].handoff = false;
+	v = add_vipa(t, "10.2.0.200");
+	add_dist(t, v, D1, NULL, 0);
+	add_svc(t, v, 53, IPPROTO_UDP, 53, t1, 1);
+	s = render_fp(&t->c, T1, 1, 0, true);
+	assert_non_null(strstr(s, MID
+		"\t\tip saddr 10.2.0.21 tcp sport 8080 notrack ip saddr set 10.2.0.100"
+		" tcp sport set 80 counter accept\n"
+		"\t\tip saddr 10.2.0.21 udp sport 53 notrack queue num 0\n"
+		"\t\tip saddr 10.2.0.21 sctp sport 3868 notrack queue num 0\n"));
+	assert_null(strstr(s, "10.2.0.200"));
+	/* t2 serves only the first udp 53: its rewrite is unambiguous */
+	free(s);
+	s = render_fp(&t->c, T2, 1, 0, true);
+	assert_non_null(strstr(s, "\t\tip saddr 10.2.0.22 udp sport 53 notrack ip saddr set "
+				  "10.2.0.100 counter accept\n"));
+	free(s);
+	free(t);
+}
+
 static void
 test_bad_opts(void **state)
 {
@@ -768,6 +939,9 @@ main(void)
 		cmocka_unit_test(test_sync_filter),
 		cmocka_unit_test(test_bad_opts),
 		cmocka_unit_test(test_icmp_errors),
+		cmocka_unit_test(test_fastpath_target_v4),
+		cmocka_unit_test(test_fastpath_target_v6),
+		cmocka_unit_test(test_fastpath_stays_queued),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
