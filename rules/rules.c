@@ -87,22 +87,33 @@ rules_add(struct rules *r, struct rules_match *m)
 	return 0;
 }
 
+/* A match of addrs (copied), proto and port in hook; the caller sets the
+ * rest and adds it (rules_add takes the copy). */
+static int
+match_init(struct rules_match *m, enum rules_hook hook, const struct ip_addr *addrs,
+	   size_t n_addrs, uint8_t proto, uint16_t port)
+{
+	memset(m, 0, sizeof(*m));
+	m->addrs = calloc(n_addrs, sizeof(*m->addrs));
+	if (m->addrs == NULL)
+		return -ENOMEM;
+	memcpy(m->addrs, addrs, n_addrs * sizeof(*addrs));
+	m->n_addrs = n_addrs;
+	m->hook = hook;
+	m->family = addrs[0].family;
+	m->proto = proto;
+	m->port = port;
+	return 0;
+}
+
 static int
 add_one(struct rules *r, enum rules_hook hook, const struct ip_addr *addrs, size_t n_addrs,
 	uint8_t proto, uint16_t port, bool queue)
 {
 	struct rules_match m;
 
-	memset(&m, 0, sizeof(m));
-	m.addrs = calloc(n_addrs, sizeof(*m.addrs));
-	if (m.addrs == NULL)
+	if (match_init(&m, hook, addrs, n_addrs, proto, port) < 0)
 		return -ENOMEM;
-	memcpy(m.addrs, addrs, n_addrs * sizeof(*addrs));
-	m.n_addrs = n_addrs;
-	m.hook = hook;
-	m.family = addrs[0].family;
-	m.proto = proto;
-	m.port = port;
 	m.queue = queue;
 	return rules_add(r, &m);
 }
@@ -237,16 +248,8 @@ add_rewrite(struct rules *r, const struct ip_addr *addrs, size_t n_addrs,
 {
 	struct rules_match m;
 
-	memset(&m, 0, sizeof(m));
-	m.addrs = calloc(n_addrs, sizeof(*m.addrs));
-	if (m.addrs == NULL)
+	if (match_init(&m, RULES_HOOK_OUTPUT, addrs, n_addrs, sv->proto, sv->target_port) < 0)
 		return -ENOMEM;
-	memcpy(m.addrs, addrs, n_addrs * sizeof(*addrs));
-	m.n_addrs = n_addrs;
-	m.hook = RULES_HOOK_OUTPUT;
-	m.family = addrs[0].family;
-	m.proto = sv->proto;
-	m.port = sv->target_port;
 	m.rewrite = true;
 	m.to = vp->addr;
 	m.to_port = sv->port;
