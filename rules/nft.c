@@ -3,7 +3,9 @@
  *
  * Rules are built expression by expression exactly as nft 1.0.6 compiles the
  * text that rules_render() prints (checked with `nft --debug=netlink`), so
- * `nft list table inet clusterd` reads back the rendering. */
+ * `nft list table inet clusterd` reads back the rendering.  One deliberate
+ * difference: the IPv6 fast rule's map update takes its data from NFT_REG_3,
+ * where nft 1.0.6 miscompiles it into NFT_REG_2 (e_fastmap). */
 #include <errno.h>
 #include <poll.h>
 #include <stdarg.h>
@@ -43,6 +45,10 @@
  * anonymous sets' elements as addresses and ICMP type names. */
 #define NFT_TYPE_IPADDR		7
 #define NFT_TYPE_IP6ADDR	8
+#define NFT_TYPE_INET_SERVICE	13
+/* A concatenation's type: its members' types, 6 bits each, first member
+ * highest (nft's concat_type_alloc). */
+#define NFT_TYPE_CONCAT2(a, b)	((uint32_t)(a) << 6 | (b))
 #define NFT_TYPE_ICMP_TYPE	14
 #define NFT_TYPE_ICMP6_TYPE	29
 #define NFT_BYTEORDER_HOST	1
@@ -511,6 +517,121 @@ e_rewrite(struct nftnl_rule *r, const struct rules_match *m)
 	return err;
 }
 
+/* `bitwise reg = (reg & mask) ^ 0` over len bytes, as nft compiles a flag
+ * test such as `tcp flags & (fin|syn|rst) == 0`. */
+static int
+e_bitwise_and(struct nftnl_rule *r, uint32_t reg, const void *mask, uint32_t len)
+{
+	static const uint8_t zero[16];
+	struct nftnl_expr *e = nftnl_expr_alloc("bitwise");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len);
+		nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len);
+	}
+	return add_expr(r, e);
+}
+
+/* `lookup reg sreg set NAME dreg dreg`: a named map's value into dreg; a
+ * miss ends the rule (NFT_BREAK) before anything after it. */
+static int
+e_map_lookup(struct nftnl_rule *r, uint32_t sreg, const char *set, uint32_t set_id,
+	     uint32_t dreg)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, sreg);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, dreg);
+		nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
+	}
+	return add_expr(r, e);
+}
+
+/* `dynset update reg_key key set NAME sreg_data data timeout T`: the
+ * element's expiry restarts (it is created when absent). */
+static int
+e_dynset_update(struct nftnl_rule *r, uint32_t key, uint32_t data, const char *set,
+		uint32_t set_id, uint64_t timeout_ms)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("dynset");
+
+	if (e != NULL) {
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, key);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, data);
+		nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, set);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SET_ID, set_id);
+		if (timeout_ms)
+			nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, timeout_ms);
+	}
+	return add_expr(r, e);
+}
+
+/* The client side, the fast map's key (rules/fpmap.h), from NFT_REG_1 on:
+ * v4 the address (word 0) then the port (word 1, NFT_REG32_01); v6 the port
+ * (word 0) then the address (words 1..4).  The port first for IPv6 because
+ * nft 1.0.6 cannot list a concatenation that starts in NFT_REG32_00 with a
+ * 2-byte field (netlink_delinearize.c asserts), nor compile the address-first
+ * one: what it lists back must be `tcp sport . ip6 saddr`. */
+static int
+e_fast_key(struct nftnl_rule *r, bool v4)
+{
+	int err = 0;
+
+	if (v4) {
+		err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4, NFT_REG_1);
+		err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG32_01);
+	} else {
+		err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 0, 2, NFT_REG_1);
+		err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 8, 16, NFT_REG32_01);
+	}
+	return err;
+}
+
+/* The distributor's fast rule after notrack (rules/rules.h), as nft 1.0.6
+ * compiles `ip daddr set ip saddr . tcp sport map @M tcp dport set TP update
+ * @M { ip saddr . tcp sport timeout T : ip daddr } counter accept`, except
+ * for IPv6: there nft puts the update's data in NFT_REG_2 (words 4..7),
+ * over the 20-byte key's last word, and every packet then adds a bogus
+ * element; here it goes to NFT_REG_3 (words 8..11), clear of the key.  The
+ * destination address write fixes the IPv4 header checksum (at 10) and the
+ * L4 checksum's pseudo-header; the port write the L4 checksum. */
+static int
+e_fastmap(struct nftnl_rule *r, const struct rules_match *m, uint32_t set_id)
+{
+	bool v4 = m->family == AF_INET;
+	uint32_t alen = v4 ? 4 : 16, daddr_off = v4 ? 16 : 24;
+	uint16_t port = htons(m->to_port);
+	int err = 0;
+
+	err = err ? err : e_fast_key(r, v4);
+	err = err ? err : e_map_lookup(r, NFT_REG_1, m->map, set_id, NFT_REG_1);
+	err = err ? err : e_payload_write(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off, alen, NFT_REG_1,
+					  v4 ? NFT_PAYLOAD_CSUM_INET : NFT_PAYLOAD_CSUM_NONE,
+					  v4 ? 10 : 0, NFT_PAYLOAD_L4CSUM_PSEUDOHDR);
+	if (m->to_port != m->port) {
+		err = err ? err : e_imm_data(r, NFT_REG_1, &port, 2);
+		err = err ? err : e_payload_write(r, NFT_PAYLOAD_TRANSPORT_HEADER, 2, 2, NFT_REG_1,
+						  NFT_PAYLOAD_CSUM_INET,
+						  m->proto == IPPROTO_TCP ? 16 : 6, 0);
+	}
+	/* The key again (the registers were overwritten), the new destination
+	 * as the data: the element's timeout restarts. */
+	err = err ? err : e_fast_key(r, v4);
+	err = err ? err : e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, daddr_off, alen,
+				    v4 ? NFT_REG_2 : NFT_REG_3);
+	err = err ? err : e_dynset_update(r, NFT_REG_1, v4 ? NFT_REG_2 : NFT_REG_3, m->map, set_id,
+					  m->timeout_ms);
+	err = err ? err : e_counter(r);
+	err = err ? err : e_accept(r);
+	return err;
+}
+
 static int
 e_jhash(struct nftnl_rule *r, uint32_t sreg, uint32_t len, uint32_t mod, uint32_t dreg)
 {
@@ -618,6 +739,50 @@ oom:
 	return 0;
 }
 
+/* The map of fast match m (rules/rules.h): a named map with flags
+ * dynamic,timeout, as nft 1.0.6 sends `map M { type ipv4_addr . inet_service
+ * : ipv4_addr; flags dynamic,timeout; timeout T; size N; }` (v6: type
+ * inet_service . ipv6_addr : ipv6_addr), without nft's userdata (which the
+ * listing does not need: the types say it all).  Returns its set id. */
+static uint32_t
+put_fastmap(struct nb *nb, const struct rules_match *m, const struct rules_opts *o)
+{
+	bool v4 = m->family == AF_INET;
+	uint32_t id = ++nb->set_id;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	char desc[DESC_LEN];
+
+	s = nftnl_set_alloc();
+	if (s == NULL) {
+		nb->err = nb->err ? nb->err : -ENOMEM;
+		return 0;
+	}
+	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	nftnl_set_set_str(s, NFTNL_SET_TABLE, RULES_TABLE);
+	nftnl_set_set_str(s, NFTNL_SET_NAME, m->map);
+	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, NFT_SET_MAP | NFT_SET_TIMEOUT | NFT_SET_EVAL);
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE,
+			  v4 ? NFT_TYPE_CONCAT2(NFT_TYPE_IPADDR, NFT_TYPE_INET_SERVICE)
+			     : NFT_TYPE_CONCAT2(NFT_TYPE_INET_SERVICE, NFT_TYPE_IP6ADDR));
+	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, v4 ? 8 : 20);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE, v4 ? NFT_TYPE_IPADDR : NFT_TYPE_IP6ADDR);
+	nftnl_set_set_u32(s, NFTNL_SET_DATA_LEN, v4 ? 4 : 16);
+	if (m->timeout_ms)
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, m->timeout_ms);
+	if (o->fp_map_size)
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, o->fp_map_size);
+	snprintf(desc, sizeof(desc), "map %s", m->map);
+	nlh = nb_msg(nb, NFT_MSG_NEWSET, NLM_F_CREATE, desc);
+	if (nlh != NULL) {
+		nftnl_set_nlmsg_build_payload(nlh, s);
+		nb_next(nb);
+	}
+	nftnl_set_free(s);
+	return id;
+}
+
 /* Register number of the 32-bit word `word` of the register file. */
 static uint32_t
 reg32(uint32_t word)
@@ -629,7 +794,7 @@ reg32(uint32_t word)
  * rule is the qi-th of the nq that split m over queues (rules_match_queues). */
 static void
 put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o, int qi,
-	 unsigned nq, size_t idx)
+	 unsigned nq, size_t idx, uint32_t map_id)
 {
 	bool v4 = m->family == AF_INET, pre = m->hook == RULES_HOOK_PREROUTING;
 	const char *chain = pre ? RULES_CHAIN_PRE : RULES_CHAIN_OUT;
@@ -684,9 +849,19 @@ put_rule(struct nb *nb, const struct rules_match *m, const struct rules_opts *o,
 					    NFT_REG_1);
 		err = err ? err : e_cmp_eq(r, NFT_REG_1, &port, 2);
 	}
+	if (m->fastmap && m->proto == IPPROTO_TCP) {
+		/* tcp flags & (fin|syn|rst) == 0: th+13, bits 0..2 */
+		uint8_t fsr = 0x07, zero = 0;
+
+		err = err ? err : e_payload(r, NFT_PAYLOAD_TRANSPORT_HEADER, 13, 1, NFT_REG_1);
+		err = err ? err : e_bitwise_and(r, NFT_REG_1, &fsr, 1);
+		err = err ? err : e_cmp_eq(r, NFT_REG_1, &zero, 1);
+	}
 	err = err ? err : e_notrack(r);
 	if (m->rewrite)
 		err = err ? err : e_rewrite(r, m);
+	if (m->fastmap)
+		err = err ? err : e_fastmap(r, m, map_id);
 	if (qi >= 0 && nq > 1) {
 		/* The client side, concatenated from NFT_REG_2 on: the address,
 		 * then the port in the next 32-bit word, as nft lays it out. */
@@ -810,6 +985,7 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	const struct rules_sync *sy = rules_sync_filter(r);
 	const struct rules_opts *o = rules_options(r);
 	size_t i, n = rules_count(r), limit = 65536;
+	uint32_t *map_ids;
 	struct nb nb;
 	unsigned q;
 	int ret;
@@ -819,8 +995,10 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	for (i = 0; i < n; i++)
 		limit += (size_t)o->workers * (2048 + rules_get(r, i)->n_addrs * 128);
 	limit += 2 * 2048 + (sy->n[0] + sy->n[1]) * 128;
-	ret = nb_init(&nb, limit);
+	map_ids = calloc(n ? n : 1, sizeof(*map_ids));
+	ret = map_ids ? nb_init(&nb, limit) : -ENOMEM;
 	if (ret) {
+		free(map_ids);
 		errbuf_set(err, errlen, "install: out of memory");
 		return ret;
 	}
@@ -828,6 +1006,12 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
 	put_table(&nb, NFT_MSG_DELTABLE, 0, RULES_TABLE);
 	put_table(&nb, NFT_MSG_NEWTABLE, NLM_F_CREATE, RULES_TABLE);
+	/* The fast maps, empty (a reload starts them afresh: the workers add
+	 * their flows again as packets miss), in the order rules_render()
+	 * declares them, ahead of the rules that name them. */
+	for (i = 0; i < n && !nb.err; i++)
+		if (rules_get(r, i)->fastmap)
+			map_ids[i] = put_fastmap(&nb, rules_get(r, i), o);
 	put_chain(&nb, RULES_TABLE, RULES_CHAIN_PRE, NF_INET_PRE_ROUTING);
 	put_chain(&nb, RULES_TABLE, RULES_CHAIN_OUT, NF_INET_LOCAL_OUT);
 	if (rules_inject_accept(r))
@@ -837,11 +1021,11 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 		unsigned nq = rules_match_queues(r, m);
 
 		if (nq == 0) {
-			put_rule(&nb, m, o, -1, 0, i);
+			put_rule(&nb, m, o, -1, 0, i, map_ids[i]);
 			continue;
 		}
 		for (q = 0; q < nq && !nb.err; q++)
-			put_rule(&nb, m, o, (int)q, nq, i);
+			put_rule(&nb, m, o, (int)q, nq, i, 0);
 	}
 	if (sy->on) {
 		put_chain(&nb, RULES_TABLE, RULES_CHAIN_IN, NF_INET_LOCAL_IN);
@@ -851,6 +1035,7 @@ rules_nft_install(const struct rules *r, char *err, size_t errlen)
 	nb_end(&nb);
 	ret = nb_send(&nb, "install", err, errlen);
 	nb_fini(&nb);
+	free(map_ids);
 	return ret;
 }
 
@@ -873,10 +1058,14 @@ rules_nft_remove(char *err, size_t errlen)
 	return ret;
 }
 
-/* Counters of the dump: a rule that writes the payload and counts is one of
- * the fast path's rewrites. */
+/* Counters of one chain's dump.  In output, a rule that writes the payload
+ * and counts is one of the target's rewrites; in prerouting, a rule with a
+ * dynset (the map update) that counts is one of the distributor's fast
+ * rules. */
 struct fp_dump {
-	struct rules_nft_fastpath *fp;
+	uint64_t packets, bytes;
+	unsigned rules;
+	bool dist;		/* prerouting: count the fast rules */
 	int err;
 };
 
@@ -888,7 +1077,7 @@ fp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	struct nftnl_expr_iter *it;
 	struct nftnl_expr *e;
 	uint64_t pk = 0, by = 0;
-	bool write = false, counted = false;
+	bool ours = false, counted = false;
 
 	if (r == NULL) {
 		st->err = -ENOMEM;
@@ -909,8 +1098,11 @@ fp_rule_cb(const struct nlmsghdr *nlh, void *data)
 
 		if (name == NULL)
 			continue;
-		if (strcmp(name, "payload") == 0 && nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
-			write = true;
+		if (!st->dist && strcmp(name, "payload") == 0 &&
+		    nftnl_expr_is_set(e, NFTNL_EXPR_PAYLOAD_SREG))
+			ours = true;
+		else if (st->dist && strcmp(name, "dynset") == 0)
+			ours = true;
 		else if (strcmp(name, "counter") == 0) {
 			counted = true;
 			pk = nftnl_expr_get_u64(e, NFTNL_EXPR_CTR_PACKETS);
@@ -919,19 +1111,20 @@ fp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	}
 	nftnl_expr_iter_destroy(it);
 	nftnl_rule_free(r);
-	if (write && counted) {
-		st->fp->packets += pk;
-		st->fp->bytes += by;
-		st->fp->rules++;
+	if (ours && counted) {
+		st->packets += pk;
+		st->bytes += by;
+		st->rules++;
 	}
 	return MNL_CB_OK;
 }
 
-int
-rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen)
+/* One dump of chain `chain` of table inet clusterd into st.  The table or
+ * chain absent: zeros, 0. */
+static int
+fp_dump_chain(const char *chain, struct fp_dump *st, char *err, size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct fp_dump st = { .fp = fp };
 	struct mnl_socket *nl;
 	struct nftnl_rule *r;
 	struct nlmsghdr *nlh;
@@ -939,8 +1132,7 @@ rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t err
 	uint32_t seq = (uint32_t)time(NULL), portid;
 	int ret = 0, rounds;
 
-	memset(fp, 0, sizeof(*fp));
-	r = rule_new(RULES_TABLE, RULES_CHAIN_OUT);
+	r = rule_new(RULES_TABLE, chain);
 	if (r == NULL) {
 		errbuf_set(err, errlen, "fastpath counters: out of memory");
 		return -ENOMEM;
@@ -972,7 +1164,8 @@ rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t err
 
 		if (poll(&pfd, 1, 200) <= 0) {
 			ret = -ETIMEDOUT;
-			errbuf_set(err, errlen, "fastpath counters: no answer to the dump");
+			errbuf_set(err, errlen, "fastpath counters: no answer to the dump of %s",
+				   chain);
 			goto out;
 		}
 		n = recv(pfd.fd, buf, sizeof(buf), MSG_DONTWAIT);
@@ -984,7 +1177,7 @@ rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t err
 				   strerror(errno));
 			goto out;
 		}
-		ret = mnl_cb_run(buf, (size_t)n, seq, portid, fp_rule_cb, &st);
+		ret = mnl_cb_run(buf, (size_t)n, seq, portid, fp_rule_cb, st);
 		if (ret == MNL_CB_STOP) {
 			ret = 0;
 			goto out;
@@ -992,21 +1185,58 @@ rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t err
 		if (ret < 0) {
 			/* No table or chain: nothing installed, nothing counted. */
 			if (errno == ENOENT) {
-				memset(fp, 0, sizeof(*fp));
+				st->packets = st->bytes = 0;
+				st->rules = 0;
 				ret = 0;
 			} else {
-				ret = st.err ? st.err : -errno;
-				errbuf_set(err, errlen, "fastpath counters: dump: %s",
+				ret = st->err ? st->err : -errno;
+				errbuf_set(err, errlen, "fastpath counters: dump of %s: %s", chain,
 					   strerror(-ret));
 			}
 			goto out;
 		}
 	}
 	ret = -E2BIG;
-	errbuf_set(err, errlen, "fastpath counters: the dump did not end");
+	errbuf_set(err, errlen, "fastpath counters: the dump of %s did not end", chain);
 out:
 	mnl_socket_close(nl);
 	return ret;
+}
+
+int
+rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err,
+			size_t errlen)
+{
+	struct fp_dump st;
+	int ret;
+
+	memset(fp, 0, sizeof(*fp));
+	if (which & RULES_NFT_FP_TARGET) {
+		memset(&st, 0, sizeof(st));
+		ret = fp_dump_chain(RULES_CHAIN_OUT, &st, err, errlen);
+		if (ret)
+			return ret;
+		fp->packets = st.packets;
+		fp->bytes = st.bytes;
+		fp->rules = st.rules;
+	}
+	if (which & RULES_NFT_FP_DIST) {
+		memset(&st, 0, sizeof(st));
+		st.dist = true;
+		ret = fp_dump_chain(RULES_CHAIN_PRE, &st, err, errlen);
+		if (ret)
+			return ret;
+		fp->dist_packets = st.packets;
+		fp->dist_bytes = st.bytes;
+		fp->dist_rules = st.rules;
+	}
+	return 0;
+}
+
+int
+rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen)
+{
+	return rules_nft_fastpath_read(fp, RULES_NFT_FP_TARGET, err, errlen);
 }
 
 /* A scratch table with one queue rule in a raw prerouting base chain, deleted

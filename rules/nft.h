@@ -26,15 +26,26 @@ int rules_nft_install(const struct rules *r, char *err, size_t errlen);
 /* Table gone afterwards; absent is OK. */
 int rules_nft_remove(char *err, size_t errlen);
 
-/* What the fast path's rewrite rules counted (rules/rules.h: a payload write
- * and a counter in the output chain), summed over them, and how many there
- * are.  One dump of the output chain of table inet clusterd, which is ours
- * and small (a few dozen rules); every wait is bounded (200 ms).  The table
- * or chain absent (fastpath off, rules not installed yet): zeros and 0. */
+/* What the fast path's rules counted, summed, and how many there are:
+ * the target's rewrites (rules/rules.h: a payload write and a counter in the
+ * output chain) in packets, bytes, rules; the distributor's fast rules (a
+ * map update and a counter in the prerouting chain) in dist_*.  One dump
+ * per chain asked for (`which`: RULES_NFT_FP_TARGET and/or
+ * RULES_NFT_FP_DIST) of table inet clusterd, which is ours and small (a few
+ * dozen rules); every wait is bounded (200 ms).  The table or chain absent
+ * (fastpath off, rules not installed yet): zeros and 0.  What was not asked
+ * for stays 0. */
 struct rules_nft_fastpath {
 	uint64_t packets, bytes;
 	unsigned rules;
+	uint64_t dist_packets, dist_bytes;
+	unsigned dist_rules;
 };
+#define RULES_NFT_FP_TARGET	1u	/* the output chain's rewrites */
+#define RULES_NFT_FP_DIST	2u	/* the prerouting chain's fast rules */
+int rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err,
+			    size_t errlen);
+/* rules_nft_fastpath_read(fp, RULES_NFT_FP_TARGET, ...): one dump. */
 int rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen);
 
 #endif

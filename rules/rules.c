@@ -49,9 +49,12 @@ match_eq(const struct rules_match *a, const struct rules_match *b)
 
 	if (a->hook != b->hook || a->family != b->family || a->proto != b->proto ||
 	    a->port != b->port || a->queue != b->queue || a->n_addrs != b->n_addrs ||
-	    a->rewrite != b->rewrite)
+	    a->rewrite != b->rewrite || a->fastmap != b->fastmap)
 		return false;
 	if (a->rewrite && (!addr_eq(&a->to, &b->to) || a->to_port != b->to_port))
+		return false;
+	if (a->fastmap && (strcmp(a->map, b->map) != 0 || a->to_port != b->to_port ||
+			   a->timeout_ms != b->timeout_ms))
 		return false;
 	for (i = 0; i < a->n_addrs; i++)
 		if (!addr_eq(&a->addrs[i], &b->addrs[i]))
@@ -67,7 +70,11 @@ rules_add(struct rules *r, struct rules_match *m)
 	size_t i;
 
 	for (i = 0; i < r->n; i++) {
-		if (match_eq(&r->m[i], m)) {
+		/* One map has one rule: a second service on the same VIPA,
+		 * protocol and port (which the configuration refuses) would
+		 * declare the map twice; the first wins, as in the engine. */
+		if (match_eq(&r->m[i], m) ||
+		    (m->fastmap && r->m[i].fastmap && strcmp(r->m[i].map, m->map) == 0)) {
 			free(m->addrs);
 			return 0;
 		}
@@ -176,6 +183,31 @@ self_addrs(const struct cfg_node *nd, int family, struct ip_addr *a)
 	return n;
 }
 
+/* The distributor's fast rule of service sv of vp (rules.h), when the
+ * options ask for it and the service is plain TCP or UDP: handoff translates
+ * each connection and SCTP has chunk work, both in userspace. */
+static int
+add_fastmap(struct rules *r, const struct cfg_vipa *vp, const struct cfg_service *sv)
+{
+	struct rules_match m;
+
+	if (!r->opts.fastpath_dist || sv->handoff ||
+	    (sv->proto != IPPROTO_TCP && sv->proto != IPPROTO_UDP))
+		return 0;
+	if (match_init(&m, RULES_HOOK_PREROUTING, &vp->addr, 1, sv->proto, sv->port) < 0)
+		return -ENOMEM;
+	if (fpmap_name(m.map, sizeof(m.map), vp->addr.family, sv->proto, &vp->addr,
+		       sv->port) < 0) {
+		free(m.addrs);
+		return -EINVAL;
+	}
+	m.fastmap = true;
+	m.to_port = sv->target_port;
+	m.timeout_ms = sv->proto == IPPROTO_TCP ? r->opts.fp_tcp_timeout_ms
+						: r->opts.fp_udp_timeout_ms;
+	return rules_add(r, &m);
+}
+
 static int
 build_distributor(struct rules *r, const struct cfg *c, size_t self)
 {
@@ -190,6 +222,10 @@ build_distributor(struct rules *r, const struct cfg *c, size_t self)
 			continue;
 		sctp = false;
 		for (s = 0; s < vp->n_svcs; s++) {
+			/* Before the queue rules: it accepts what it rewrites. */
+			err = add_fastmap(r, vp, &vp->svcs[s]);
+			if (err)
+				return err;
 			err = add_one(r, RULES_HOOK_PREROUTING, &vp->addr, 1, vp->svcs[s].proto,
 				      vp->svcs[s].port, true);
 			if (err)
@@ -508,6 +544,10 @@ render_match(struct sbuf *b, const struct rules_match *m)
 	} else {
 		sb_printf(b, " %s %sport %u", cfg_proto_name(m->proto), dir, m->port);
 	}
+	/* SYN, FIN and RST (with any other bit) stay on the queue: the engine
+	 * decides and ends connections; nft lists `& (fin|syn|rst) == 0` so. */
+	if (m->fastmap && m->proto == IPPROTO_TCP)
+		sb_printf(b, " tcp flags ! fin,syn,rst");
 	sb_printf(b, " notrack");
 }
 
@@ -539,6 +579,97 @@ render_rewrite(struct sbuf *b, const struct rules_match *m)
 	sb_printf(b, " counter accept");
 }
 
+/* A duration as nft 1.0.6 prints one: `1d2h3m4s5ms`, zero parts left out.
+ * The kernel keeps a set's timeouts in jiffies, so a value that is not a
+ * whole number of them (HZ 250: 4 ms) reads back shorter; the daemon's are
+ * whole seconds. */
+static void
+render_time(struct sbuf *b, uint64_t ms)
+{
+	static const struct {
+		uint64_t ms;
+		const char *unit;
+	} parts[] = {
+		{ 86400000, "d" }, { 3600000, "h" }, { 60000, "m" }, { 1000, "s" }, { 1, "ms" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		if (ms >= parts[i].ms)
+			sb_printf(b, "%llu%s", (unsigned long long)(ms / parts[i].ms),
+				  parts[i].unit);
+		ms %= parts[i].ms;
+	}
+}
+
+/* The client side of a flow, the fast map's key: `ip saddr . tcp sport`;
+ * for IPv6 the port first, `tcp sport . ip6 saddr` (rules/fpmap.h). */
+static void
+render_fast_key(struct sbuf *b, const struct rules_match *m)
+{
+	const char *p = cfg_proto_name(m->proto);
+
+	if (m->family == AF_INET)
+		sb_printf(b, "ip saddr . %s sport", p);
+	else
+		sb_printf(b, "%s sport . ip6 saddr", p);
+}
+
+/* The distributor's fast rule after notrack, as nft 1.0.6 lists it.
+ *
+ * The IPv6 text must not be fed back to nft 1.0.6: it compiles the update's
+ * data (16 bytes) into a register that overlaps the 20-byte key's last word,
+ * so every packet would create a bogus element and never refresh the real
+ * one (and with the address first in the key nft aborts).  The daemon
+ * installs through libnftnl with the data in NFT_REG_3 (rules/nft.c), which
+ * nft lists as this text; --print-rules never renders fast rules. */
+static void
+render_fastmap(struct sbuf *b, const struct rules_match *m)
+{
+	const char *nf = m->family == AF_INET ? "ip" : "ip6";
+
+	sb_printf(b, " %s daddr set ", nf);
+	render_fast_key(b, m);
+	sb_printf(b, " map @%s", m->map);
+	if (m->to_port != m->port)
+		sb_printf(b, " %s dport set %u", cfg_proto_name(m->proto), m->to_port);
+	sb_printf(b, " update @%s { ", m->map);
+	render_fast_key(b, m);
+	if (m->timeout_ms) {
+		sb_printf(b, " timeout ");
+		render_time(b, m->timeout_ms);
+	}
+	sb_printf(b, " : %s daddr } counter accept", nf);
+}
+
+/* The maps of the fast rules, in their order, as nft 1.0.6 lists them. */
+static void
+render_maps(struct sbuf *b, const struct rules *r)
+{
+	size_t k;
+
+	for (k = 0; k < r->n; k++) {
+		const struct rules_match *m = &r->m[k];
+
+		if (!m->fastmap)
+			continue;
+		sb_printf(b, "\tmap %s {\n", m->map);
+		if (m->family == AF_INET)
+			sb_printf(b, "\t\ttype ipv4_addr . inet_service : ipv4_addr\n");
+		else
+			sb_printf(b, "\t\ttype inet_service . ipv6_addr : ipv6_addr\n");
+		if (r->opts.fp_map_size)
+			sb_printf(b, "\t\tsize %u\n", r->opts.fp_map_size);
+		sb_printf(b, "\t\tflags dynamic,timeout\n");
+		if (m->timeout_ms) {
+			sb_printf(b, "\t\ttimeout ");
+			render_time(b, m->timeout_ms);
+			sb_printf(b, "\n");
+		}
+		sb_printf(b, "\t}\n");
+	}
+}
+
 static void
 render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 {
@@ -561,6 +692,8 @@ render_chain(struct sbuf *b, const struct rules *r, enum rules_hook hook)
 			render_match(b, m);
 			if (m->rewrite)
 				render_rewrite(b, m);
+			if (m->fastmap)
+				render_fastmap(b, m);
 			sb_printf(b, "\n");
 			continue;
 		}
@@ -620,6 +753,7 @@ rules_render(const struct rules *r)
 		return NULL;
 	b.p[0] = '\0';
 	sb_printf(&b, "table inet %s {\n", RULES_TABLE);
+	render_maps(&b, r);
 	render_chain(&b, r, RULES_HOOK_PREROUTING);
 	render_chain(&b, r, RULES_HOOK_OUTPUT);
 	render_sync(&b, &r->sync);

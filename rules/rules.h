@@ -6,8 +6,30 @@
  * by rules/nft.c.  Both read the same matches, so they cannot drift apart.
  *
  * Everything lives in `table inet clusterd`, three base chains of type filter
- * at priority raw (-300), policy accept:
- *   prerouting  distributor: VIPA traffic and ICMP errors to the VIPA, queued;
+ * at priority raw (-300), policy accept, and (rules_opts.fastpath_dist) the
+ * distributor's fast-path maps, declared ahead of the chains:
+ *   prerouting  distributor, fast path (rules_opts.fastpath_dist): for each
+ *               plain TCP or UDP service (no handoff) of a VIPA self
+ *               distributes, one match with `fastmap` set, placed right
+ *               before that service's queue rules (it accepts, so order
+ *               matters), rendered as (v4 TCP; UDP without the flags match)
+ *                 ip daddr VIPA tcp dport P tcp flags ! fin,syn,rst notrack
+ *                 ip daddr set ip saddr . tcp sport map @M tcp dport set TP
+ *                 update @M { ip saddr . tcp sport timeout T : ip daddr }
+ *                 counter accept
+ *               and for IPv6 with the key `tcp sport . ip6 saddr` (the port
+ *               first: rules/fpmap.h, rules/nft.c).  M is fpmap_name()'s map,
+ *               `map M { type ipv4_addr . inet_service : ipv4_addr; size N;
+ *               flags dynamic,timeout; timeout T; }` (v6: `type inet_service
+ *               . ipv6_addr : ipv6_addr`), which the workers fill (rules/
+ *               fpmap.h); a flow that misses the map falls through to the
+ *               queue rules unchanged.  `tcp dport set TP` only where TP
+ *               differs from P; T is fp_tcp_timeout_ms or fp_udp_timeout_ms
+ *               (0: no timeout), N fp_map_size (0: no size).  The maps are
+ *               declared in the order of their matches.  nft 1.0.6 lists
+ *               what rules/nft.c installs as this text, but cannot load the
+ *               IPv6 rule's text back correctly (rules.c, render_fastmap);
+ *               distributor: VIPA traffic and ICMP errors to the VIPA, queued;
  *               with an alternate_address and SCTP services, also SCTP to the
  *               alternate address on each SCTP service port and ICMP errors
  *               to it, queued (the distributor that holds it must see them);
@@ -54,6 +76,7 @@
 
 #include "common/config.h"
 #include "common/addr.h"
+#include "rules/fpmap.h"
 
 #define RULES_TABLE		"clusterd"
 #define RULES_CHAIN_PRE		"prerouting"
@@ -72,6 +95,14 @@ struct rules_opts {
 	uint16_t queue_base;
 	bool native_queue;	/* nft `queue` expression; else xt NFQUEUE via nft_compat */
 	bool fastpath;		/* daemon.fastpath: the static reply rewrite (above) */
+	/* The distributor's maps and fast rules (above).  The daemon sets it
+	 * only with daemon.fastpath, manage_rules and a kernel that can delete
+	 * elements safely; --print-rules never (the daemon could not fill the
+	 * maps, and nft 1.0.6 would miscompile the IPv6 text). */
+	bool fastpath_dist;
+	uint32_t fp_tcp_timeout_ms;	/* maps and updates of TCP services */
+	uint32_t fp_udp_timeout_ms;	/* of UDP services */
+	uint32_t fp_map_size;		/* each map's `size`; 0: none */
 };
 
 enum rules_hook {
@@ -97,7 +128,14 @@ struct rules_match {
 	 * then `counter accept`. */
 	bool rewrite;
 	struct ip_addr to;
-	uint16_t to_port;
+	uint16_t to_port;	/* rewrite: the VIPA's port; fastmap: the target port */
+	/* Prerouting only, never queued, one VIPA (n_addrs 1): the
+	 * distributor's fast rule (above) through map `map` (fpmap_name() of
+	 * family, proto, addrs[0], port), whose elements and updates time out
+	 * after timeout_ms (0: never); the destination port becomes to_port. */
+	bool fastmap;
+	char map[FPMAP_NAME_MAX];
+	uint32_t timeout_ms;
 };
 
 /* The sync port filter of the input chain: one rule per family, dropping UDP
@@ -135,9 +173,9 @@ const struct rules_sync *rules_sync_filter(const struct rules *r);
 bool rules_inject_accept(const struct rules *r);
 
 /* How many rules a match renders, each with its own queue: 0 when it is not
- * queued (notrack only or a rewrite, one rule without a queue), 1 for SCTP (queue_base,
- * no hash), else workers (queue_base + i where the jhash is i).  The nft text
- * and the libnftnl batch both follow it. */
+ * queued (notrack only, a rewrite or a fast rule: one rule without a queue),
+ * 1 for SCTP (queue_base, no hash), else workers (queue_base + i where the
+ * jhash is i).  The nft text and the libnftnl batch both follow it. */
 unsigned rules_match_queues(const struct rules *r, const struct rules_match *m);
 
 /* The ICMP (AF_INET) or ICMPv6 (AF_INET6) error types that are queued, in

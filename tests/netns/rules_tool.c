@@ -5,15 +5,23 @@
  *   rules_tool print   NODE WORKERS QBASE
  *   rules_tool install NODE WORKERS QBASE [auto|native|compat]
  *   rules_tool remove
- *   rules_tool counters     (the fast path's: "packets BYTES bytes N rules R")
+ *   rules_tool counters     (the fast path's: "packets P bytes B rules R" for
+ *                            the target's rewrites, then "dist packets P bytes
+ *                            B rules R" for the distributor's fast rules)
  *
  * RULES_FASTPATH=1 in the environment sets rules_opts.fastpath (print and
  * install): the targets' TCP and UDP replies get the static rewrite.
+ * RULES_FASTPATH_DIST=1 sets rules_opts.fastpath_dist (print and install):
+ * the distributors' maps and fast rules, TCP timeout 900 s, UDP 30 s, maps
+ * of size 65536.
  *
  * It reads no file: the configuration is the fixed one below (etc's example
  * with handoff on tcp 80 and alternate_address 10.2.0.101, plus an IPv6 VIPA
  * distributed by d1 and d2, with alternate_address fd00::101, where d1 is
- * both distributor and target), so the test does not depend on the parser. */
+ * both distributor and target; and for the distributors' fast path a plain
+ * tcp 8000 -> 8001 on the v4 VIPA (t2 only) and udp 53 -> 5353 on the v6
+ * VIPA (d2 only), so that both families and protocols have a fast rule), so
+ * the test does not depend on the parser. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,12 +55,13 @@ static struct cfg_node nodes[N_NODES];
 static struct cfg_target tg_t1t2[2] = { { T1, 1 }, { T2, 1 } };
 static struct cfg_target tg_t2[1] = { { T2, 1 } };
 static struct cfg_target tg_t1d1[2] = { { T1, 1 }, { D1, 1 } };
+static struct cfg_target tg_d2[1] = { { D2, 1 } };
 static struct cfg_distributor dists4[2] = {
 	{ D1, NULL, 0 },
 	{ D2, tg_t2, 1 },
 };
 static struct cfg_distributor dists6[2] = { { D1, NULL, 0 }, { D2, NULL, 0 } };
-static struct cfg_service svcs4[3], svcs6[2];
+static struct cfg_service svcs4[4], svcs6[3];
 static struct cfg_vipa vipas[2];
 static struct cfg cfg;
 
@@ -104,6 +113,7 @@ build_cfg(void)
 	svcs4[0].handoff = true;	/* t1, t2: the inject mark rule first in output */
 	set_svc(&svcs4[1], 53, IPPROTO_UDP, 53, tg_t1t2, 2);
 	set_svc(&svcs4[2], 3868, IPPROTO_SCTP, 3868, tg_t1d1, 2);
+	set_svc(&svcs4[3], 8000, IPPROTO_TCP, 8001, tg_t2, 1);
 	addr_parse(&vipas[0].addr, "10.2.0.100");
 	/* SCTP to it is queued by d1 and d2 like to the VIPA, to one queue */
 	addr_parse(&vipas[0].alt, "10.2.0.101");
@@ -111,17 +121,18 @@ build_cfg(void)
 	vipas[0].dists = dists4;
 	vipas[0].n_dists = 2;
 	vipas[0].svcs = svcs4;
-	vipas[0].n_svcs = 3;
+	vipas[0].n_svcs = 4;
 
 	set_svc(&svcs6[0], 443, IPPROTO_TCP, 8443, tg_t1d1, 2);
 	set_svc(&svcs6[1], 3868, IPPROTO_SCTP, 3868, tg_t1d1, 2);
+	set_svc(&svcs6[2], 53, IPPROTO_UDP, 5353, tg_d2, 1);
 	addr_parse(&vipas[1].addr, "fd00::100");
 	addr_parse(&vipas[1].alt, "fd00::101");
 	vipas[1].has_alt = true;
 	vipas[1].dists = dists6;
 	vipas[1].n_dists = 2;
 	vipas[1].svcs = svcs6;
-	vipas[1].n_svcs = 2;
+	vipas[1].n_svcs = 3;
 
 	cfg.nodes = nodes;
 	cfg.n_nodes = N_NODES;
@@ -180,7 +191,8 @@ main(int argc, char **argv)
 		struct timespec t0, t1;
 
 		clock_gettime(CLOCK_MONOTONIC, &t0);
-		ret = rules_nft_fastpath_counters(&fp, err, sizeof(err));
+		ret = rules_nft_fastpath_read(&fp, RULES_NFT_FP_TARGET | RULES_NFT_FP_DIST, err,
+					      sizeof(err));
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		if (ret) {
 			fprintf(stderr, "%s\n", err);
@@ -188,6 +200,9 @@ main(int argc, char **argv)
 		}
 		printf("packets %llu bytes %llu rules %u\n", (unsigned long long)fp.packets,
 		       (unsigned long long)fp.bytes, fp.rules);
+		printf("dist packets %llu bytes %llu rules %u\n",
+		       (unsigned long long)fp.dist_packets, (unsigned long long)fp.dist_bytes,
+		       fp.dist_rules);
 		fprintf(stderr, "dump took %ld us\n",
 			(long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
 		return 0;
@@ -195,6 +210,12 @@ main(int argc, char **argv)
 	if (argc < 5)
 		return usage();
 	o.fastpath = getenv("RULES_FASTPATH") && strcmp(getenv("RULES_FASTPATH"), "1") == 0;
+	if (getenv("RULES_FASTPATH_DIST") && strcmp(getenv("RULES_FASTPATH_DIST"), "1") == 0) {
+		o.fastpath_dist = true;
+		o.fp_tcp_timeout_ms = 900000;
+		o.fp_udp_timeout_ms = 30000;
+		o.fp_map_size = 65536;
+	}
 	o.workers = (unsigned)strtoul(argv[3], NULL, 10);
 	o.queue_base = (uint16_t)strtoul(argv[4], NULL, 10);
 	if (strcmp(argv[1], "install") == 0) {

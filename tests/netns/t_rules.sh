@@ -6,6 +6,10 @@
 # check that `nft list table inet clusterd` reads back what --print-rules
 # renders, that a failed install changes nothing, that VIPA traffic with no
 # queue reader is dropped (not passed), and that remove leaves no table.
+# The distributor's fast path (RULES_FASTPATH_DIST=1): its maps as declared,
+# its rules listable, and packets of a flow in a map rewritten to the target
+# by the kernel (v4 and v6, TCP and UDP), the element refreshed, SYN left
+# alone, over a veth from a second namespace.
 #
 # Usage (root): tests/netns/t_rules.sh [path/to/rules_tool]
 # Without an argument: RULES_TOOL, else tests/netns/rules_tool beside $CLUSTERD's
@@ -16,12 +20,18 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/rules_smoke.XXXXXX)
 ns=rsmoke.$$
+nsc=rsmokec.$$
 listener=
 listener2=
+udpl4=
+udpl6=
 
 cleanup() {
 	[ -n "$listener" ] && kill "$listener" 2>/dev/null || true
 	[ -n "$listener2" ] && kill "$listener2" 2>/dev/null || true
+	[ -n "$udpl4" ] && kill "$udpl4" 2>/dev/null || true
+	[ -n "$udpl6" ] && kill "$udpl6" 2>/dev/null || true
+	ip netns del "$nsc" 2>/dev/null || true
 	ip netns del "$ns" 2>/dev/null || true
 	rm -rf "$tmp"
 }
@@ -61,27 +71,41 @@ listed() {
 	nsx nft list table inet clusterd 2>/dev/null | normalize
 }
 
+# rules_tool counters: line 1 the target's rewrites, line 2 ("dist ...") the
+# distributor's fast rules
+target_ctr() { nsx "$tool" counters 2>/dev/null | sed -n 1p; }
+dist_ctr() { nsx "$tool" counters 2>/dev/null | sed -n 2p; }
+
 mode=$(nsx "$tool" probe) || fail "probe"
 echo "queue statement: $mode"
 case $mode in native|compat) ;; *) fail "probe said '$mode'" ;; esac
 
 n=0
+for fpd in 0 1; do
+export RULES_FASTPATH_DIST=$fpd
 for fp in 0 1; do
 	export RULES_FASTPATH=$fp
 	for node in d1 d2 t1 t2; do
 		for w in 1 4; do
 			"$tool" print "$node" "$w" 10 | normalize >"$tmp/want"
-			nsx "$tool" install "$node" "$w" 10 "$mode" || fail "install $node w=$w fp=$fp"
+			nsx "$tool" install "$node" "$w" 10 "$mode" ||
+				fail "install $node w=$w fp=$fp fpd=$fpd"
 			listed >"$tmp/got"
 			if ! diff -u "$tmp/want" "$tmp/got"; then
-				fail "listing differs from rendering for $node w=$w fastpath=$fp"
+				fail "listing differs from rendering for $node w=$w fastpath=$fp" \
+					"fastpath_dist=$fpd"
 			fi
+			# nft must be able to list (and parse) every rule we install:
+			# an operator's `nft list ruleset` must never abort
+			nsx nft list ruleset >/dev/null 2>"$tmp/err" ||
+				fail "nft list ruleset failed for $node w=$w fpd=$fpd: $(cat "$tmp/err")"
 			n=$((n + 1))
 		done
 	done
 done
-export RULES_FASTPATH=0
-echo "ok: $n installs read back as rendered (fast path off and on)"
+done
+export RULES_FASTPATH=0 RULES_FASTPATH_DIST=0
+echo "ok: $n installs read back as rendered (both fast paths off and on)"
 
 # The fast path (rules_opts.fastpath) on t1: udp 53 (v4, the port stays)
 # and tcp 8443 -> 443 (v6) are rewritten, tcp 80 (handoff) and SCTP stay
@@ -98,7 +122,7 @@ sed -n '/chain output/,/}/p' "$tmp/got" | awk '/queue num/ { q = 1 } / set / && 
 	fail "t1: a rewrite after a queue rule in output"
 # A reply from t1's address and port 53 leaves as 10.2.0.100:53, counted.
 nsx ip addr add 10.2.0.21/32 dev lo
-[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 2" ] ||
+[ "$(target_ctr)" = "packets 0 bytes 0 rules 2" ] ||
 	fail "counters before traffic: $(nsx "$tool" counters 2>&1)"
 got=$(nsx timeout 5 python3 -c '
 import socket
@@ -112,16 +136,18 @@ print("%s:%d %d" % (a[0], a[1], len(d)))
 ') || fail "the UDP reply from 10.2.0.21:53 did not arrive"
 [ "$got" = "10.2.0.100:53 72" ] || fail "the reply arrived as '$got', not from 10.2.0.100:53"
 # 72 bytes of payload + 8 (UDP) + 20 (IP)
-[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 1 bytes 100 rules 2" ] ||
+[ "$(target_ctr)" = "packets 1 bytes 100 rules 2" ] ||
 	fail "counters after one reply: $(nsx "$tool" counters 2>&1)"
 echo "ok: the fast path rewrites t1's replies in the kernel and counts them ($(nsx "$tool" counters 2>&1 >/dev/null))"
 RULES_FASTPATH=0 nsx "$tool" install t1 4 10 "$mode" || fail "install t1 without the fast path"
-[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 0" ] ||
+[ "$(target_ctr)" = "packets 0 bytes 0 rules 0" ] ||
 	fail "counters without the fast path: $(nsx "$tool" counters 2>&1)"
 nsx ip addr del 10.2.0.21/32 dev lo
 nsx "$tool" remove || fail "remove after the fast path checks"
-[ "$(nsx "$tool" counters 2>/dev/null)" = "packets 0 bytes 0 rules 0" ] ||
+[ "$(target_ctr)" = "packets 0 bytes 0 rules 0" ] ||
 	fail "counters without a table: $(nsx "$tool" counters 2>&1)"
+[ "$(dist_ctr)" = "dist packets 0 bytes 0 rules 0" ] ||
+	fail "distributor counters without a table: $(nsx "$tool" counters 2>&1)"
 
 # SCTP, as the kernel lists it: every SCTP rule is one rule to the first
 # queue (worker 0 owns the associations), whatever the worker count, for the
@@ -311,4 +337,215 @@ from_tport 0 && fail "an unmarked packet from the target port passed with no que
 from_tport 0x434c4844 || fail "a packet with the inject mark did not pass t1's output chain"
 echo "ok: the inject mark passes a handoff target's output chain"
 nsx "$tool" remove || fail "remove t1"
+
+# --- The distributor's fast path (RULES_FASTPATH_DIST=1: TCP timeout 900 s,
+# UDP 30 s, size 65536).  rules_tool's d1 distributes 10.2.0.100 (udp 53,
+# tcp 8000 -> 8001 plain; tcp 80 handoff; sctp) and fd00::100 (tcp 443 ->
+# 8443, udp 53 -> 5353 plain; sctp): four maps, four fast rules.
+M4U=fp4u_0a020064_53
+M4T=fp4t_0a020064_8000
+M6T=fp6t_fd000000000000000000000000000100_443
+M6U=fp6u_fd000000000000000000000000000100_53
+RULES_FASTPATH_DIST=1 nsx "$tool" install d1 4 10 "$mode" || fail "install d1 with the distributor fast path"
+nsx nft list ruleset >/dev/null 2>"$tmp/err" || fail "nft list ruleset: $(cat "$tmp/err")"
+listed >"$tmp/got"
+# mapinfo NAME: "KEYTYPE MAPTYPE SIZE TIMEOUT" from nft's JSON
+mapinfo() {
+	nsx nft -j list map inet clusterd "$1" 2>/dev/null | python3 -c '
+import json, sys
+m = [o["map"] for o in json.load(sys.stdin)["nftables"] if "map" in o][0]
+print(".".join(m["type"]), m["map"], m.get("size", "-"), m.get("timeout", "-"))'
+}
+for spec in "$M4U ipv4_addr.inet_service ipv4_addr 65536 30" \
+	"$M4T ipv4_addr.inet_service ipv4_addr 65536 900" \
+	"$M6T inet_service.ipv6_addr ipv6_addr 65536 900" \
+	"$M6U inet_service.ipv6_addr ipv6_addr 65536 30"; do
+	set -- $spec
+	got=$(mapinfo "$1")
+	[ "$got" = "$2 $3 $4 $5" ] || fail "map $1: '$got', not '$2 $3 $4 $5'"
+	# nft 1.0.6's JSON leaves `dynamic` out: the text says it
+	sed -n "/map $1 {/,/}/p" "$tmp/got" | grep -q '^[[:space:]]*flags dynamic,timeout$' ||
+		fail "map $1 is not flags dynamic,timeout"
+done
+[ "$(grep -c '^[[:space:]]*map ' "$tmp/got")" = 4 ] || fail "maps other than the four plain services'"
+# one fast rule per plain service, right before its service's queue rules
+[ "$(grep -c ' update @' "$tmp/got")" = 4 ] || fail "$(grep -c ' update @' "$tmp/got") fast rules, not 4"
+grep ' update @' "$tmp/got" | grep -q 'dport 80 \|sctp' && fail "a fast rule for handoff or SCTP"
+awk '/ update @/ { split($0, f, " notrack"); sub(/ tcp flags.*/, "", f[1]); want = f[1]; next }
+	want != "" { if (index($0, want " notrack jhash") == 0) exit 1; want = "" }' "$tmp/got" ||
+	fail "a fast rule not right before its service's queue rules"
+grep -q "ip daddr 10.2.0.100 tcp dport 8000 tcp flags ! fin,syn,rst notrack ip daddr set ip saddr . tcp sport map @$M4T tcp dport set 8001 update @$M4T { ip saddr . tcp sport timeout 15m : ip daddr } counter accept" "$tmp/got" ||
+	fail "no v4 TCP fast rule as designed"
+grep -q "ip6 daddr fd00::100 udp dport 53 notrack ip6 daddr set udp sport . ip6 saddr map @$M6U udp dport set 5353 update @$M6U { udp sport . ip6 saddr timeout 30s : ip6 daddr } counter accept" "$tmp/got" ||
+	fail "no v6 UDP fast rule as designed"
+[ "$(dist_ctr)" = "dist packets 0 bytes 0 rules 4" ] || fail "distributor counters: $(dist_ctr)"
+[ "$(target_ctr)" = "packets 0 bytes 0 rules 0" ] || fail "target counters on d1: $(target_ctr)"
+# d2 (the backup) has them too, a target only has none
+RULES_FASTPATH_DIST=1 "$tool" print d2 1 0 | grep -q "map $M6U {" || fail "d2 has no fast maps"
+RULES_FASTPATH_DIST=1 "$tool" print t1 1 0 | grep -q ' map \|update @' && fail "t1 has fast maps or rules"
+echo "ok: the distributor's maps and fast rules are as declared, listable, 4 of them"
+
+# Packets.  A client namespace over a veth; the VIPAs and the targets'
+# addresses (10.2.0.22, fd00::12) are local to $ns, so a rewritten packet is
+# delivered there: UDP to a listener, a TCP segment to no socket, which
+# answers (only if the rewrite left its checksum right) an ACK with a bare
+# RST and a SYN with a RST-ACK, counted apart in the client.  A packet that
+# misses the map is queued and, with no reader, dropped.
+ip netns add "$nsc"
+ip link add rsv0 netns "$ns" type veth peer name rsv1 netns "$nsc" || fail "veth"
+ncx() { ip netns exec "$nsc" "$@"; }
+nsx ip addr add 10.9.0.1/24 dev rsv0
+nsx ip addr add fd09::1/64 dev rsv0 nodad
+nsx ip link set rsv0 up
+ncx ip link set lo up
+ncx ip addr add 10.9.0.2/24 dev rsv1
+ncx ip addr add fd09::2/64 dev rsv1 nodad
+ncx ip link set rsv1 up
+ncx ip route add 10.2.0.0/24 via 10.9.0.1
+ncx ip -6 route add fd00::/64 via fd09::1
+nsx ip addr replace 10.2.0.100/32 dev lo
+nsx ip addr replace 10.2.0.22/32 dev lo
+nsx ip -6 addr replace fd00::100/128 dev lo nodad
+nsx ip -6 addr replace fd00::12/128 dev lo nodad
+ncx nft -f - <<'NFT' || fail "client observer table"
+table inet obs {
+	chain in {
+		type filter hook input priority filter; policy accept;
+		ip saddr 10.2.0.22 tcp sport 8001 tcp flags & (fin|syn|rst|ack) == rst counter comment "4ack"
+		ip saddr 10.2.0.22 tcp sport 8001 tcp flags & (rst|ack) == rst|ack counter comment "4syn"
+		ip6 saddr fd00::12 tcp sport 8443 tcp flags & (fin|syn|rst|ack) == rst counter comment "6ack"
+		ip6 saddr fd00::12 tcp sport 8443 tcp flags & (rst|ack) == rst|ack counter comment "6syn"
+	}
+}
+NFT
+# rsts FAMILY ack|syn: RSTs the client got from the v4 / v6 target, in
+# answer to an ACK (bare RST) or to a SYN (RST-ACK)
+rsts() {
+	ncx nft list chain inet obs in | grep "comment \"$1$2\"" |
+		sed -n 's/.*counter packets \([0-9]*\).*/\1/p'
+}
+# forge SRC SPORT DST DPORT FLAGS: one TCP segment (FLAGS in hex) from a raw
+# socket, checksum computed
+forge() {
+	ncx python3 -c '
+import socket, struct, sys
+src, sport, dst, dport, flags = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5], 16)
+fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
+hdr = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 5 << 4, flags, 65535, 0, 0)
+ph = socket.inet_pton(fam, src) + socket.inet_pton(fam, dst)
+ph += struct.pack("!IxxxB", len(hdr), 6) if fam == socket.AF_INET6 else struct.pack("!xBH", 6, len(hdr))
+d = ph + hdr
+c = sum(struct.unpack("!%dH" % (len(d) // 2), d))
+while c >> 16:
+    c = (c & 0xffff) + (c >> 16)
+hdr = hdr[:16] + struct.pack("!H", ~c & 0xffff) + hdr[18:]
+s = socket.socket(fam, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.bind((src, 0))
+s.sendto(hdr, (dst, 0))
+' "$@" || fail "forging a TCP segment to $3"
+}
+# udp_send SRC SPORT DST DPORT: one datagram
+udp_send() {
+	ncx python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[3] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.sendto(b"fastpath", (sys.argv[3], int(sys.argv[4])))
+' "$@" || fail "sending UDP to $3"
+}
+# udp_listen ADDR PORT FILE: a listener in $ns (20 s at most) writing
+# "SRCPORT PAYLOAD" per datagram to FILE; its pid in $!
+udp_listen() {
+	ip netns exec "$ns" timeout 20 python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if ":" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+with open(sys.argv[3], "a") as f:
+    while True:
+        d, a = s.recvfrom(100)
+        f.write("%d %s\n" % (a[1], d.decode()))
+        f.flush()
+' "$@" </dev/null >/dev/null 2>&1 &
+}
+# elems MAP: "KEY VALUE EXPIRES" per element, KEY as nft writes it
+elems() {
+	nsx nft -j list map inet clusterd "$1" 2>/dev/null | python3 -c '
+import json, sys
+m = [o["map"] for o in json.load(sys.stdin)["nftables"] if "map" in o][0]
+for k, v in m.get("elem", []):
+    e = k["elem"]
+    print("%s . %s %s %s" % (e["val"]["concat"][0], e["val"]["concat"][1], v, e.get("expires", 0)))'
+}
+# wait_for DESC CMD...: bounded (5 s) until CMD succeeds
+wait_for() {
+	d=$1
+	shift
+	i=0
+	until "$@"; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "$d: not within 5 s"
+		sleep 0.05
+	done
+}
+dist_pk() { dist_ctr | awk '{ print $3 }'; }
+# check_refreshed MAP KEY VALUE MIN: exactly one element, the flow's, with the
+# value given and more than MIN seconds left (it was added with 10 s, so the
+# packet's update restarted it: TCP 900 s, UDP 30 s); nft 1.0.6's IPv6 bug
+# would show as a second, bogus element and the real one not refreshed
+check_refreshed() {
+	elems "$1" >"$tmp/el"
+	[ "$(wc -l <"$tmp/el")" = 1 ] || fail "map $1 holds $(wc -l <"$tmp/el") elements: $(cat "$tmp/el")"
+	read -r k1 dot k2 val exp <"$tmp/el"
+	[ "$k1 $dot $k2 $val" = "$2 $3" ] || fail "map $1: element '$(cat "$tmp/el")', not '$2 $3'"
+	[ "$exp" -gt "$4" ] || fail "map $1: element not refreshed (expires in $exp s)"
+}
+for f in 4 6; do
+	if [ $f = 4 ]; then
+		c=10.9.0.2 vip=10.2.0.100 tgt=10.2.0.22 mt=$M4T mu=$M4U tp=8000 up=53 utp=53
+		ktcp="10.9.0.2 . 40001" kudp="10.9.0.2 . 40002" knone=40003
+	else
+		c=fd09::2 vip=fd00::100 tgt=fd00::12 mt=$M6T mu=$M6U tp=443 up=53 utp=5353
+		ktcp="40001 . fd09::2" kudp="40002 . fd09::2" knone=40003
+	fi
+	# TCP: an ACK of a flow in the map is rewritten (the target's RST comes
+	# back), counted, its element refreshed; a SYN of the same flow is not
+	nsx nft add element inet clusterd "$mt" "{ $ktcp timeout 10s : $tgt }" || fail "add to $mt"
+	p0=$(dist_pk)
+	r0=$(rsts $f ack)
+	s0=$(rsts $f syn)
+	forge "$c" 40001 "$vip" $tp 10
+	wait_for "v$f: the target's RST to the rewritten ACK" [ "$(rsts $f ack)" = $((r0 + 1)) ]
+	[ "$(dist_pk)" = $((p0 + 1)) ] || fail "v$f TCP: fast rules counted $(dist_pk), not $((p0 + 1))"
+	check_refreshed "$mt" "$ktcp" "$tgt" 30
+	forge "$c" 40001 "$vip" $tp 02		# SYN
+	forge "$c" 40001 "$vip" $tp 10		# ACK, after it: when its RST is back the SYN is through
+	wait_for "v$f: the RST to the second ACK" [ "$(rsts $f ack)" = $((r0 + 2)) ]
+	[ "$(rsts $f syn)" = "$s0" ] || fail "v$f: the SYN was rewritten to the target (it answered)"
+	[ "$(dist_pk)" = $((p0 + 2)) ] || fail "v$f: the SYN took the fast rule (counted $(dist_pk))"
+	check_refreshed "$mt" "$ktcp" "$tgt" 30
+	# UDP: a datagram of a flow in the map reaches the target's address and
+	# port; one of a flow not in it does not (queued, no reader)
+	: >"$tmp/udp$f"
+	udp_listen "$tgt" $utp "$tmp/udp$f"
+	[ $f = 4 ] && udpl4=$! || udpl6=$!
+	nsx nft add element inet clusterd "$mu" "{ $kudp timeout 10s : $tgt }" || fail "add to $mu"
+	p0=$(dist_pk)
+	# bounded wait until the listener is bound (its own datagram comes back)
+	wait_for "v$f: UDP listener on $tgt:$utp" sh -c "ip netns exec $ns python3 -c '
+import socket, sys
+fam = socket.AF_INET6 if \":\" in sys.argv[1] else socket.AF_INET
+s = socket.socket(fam, socket.SOCK_DGRAM)
+s.sendto(b\"probe\", (sys.argv[1], int(sys.argv[2])))' $tgt $utp; grep -q probe $tmp/udp$f"
+	udp_send "$c" $knone "$vip" $up
+	udp_send "$c" 40002 "$vip" $up
+	wait_for "v$f: the datagram of the flow in the map at $tgt:$utp" grep -q '^40002 fastpath$' "$tmp/udp$f"
+	grep -q "^$knone " "$tmp/udp$f" && fail "v$f: a datagram of a flow not in the map was rewritten"
+	[ "$(dist_pk)" = $((p0 + 1)) ] || fail "v$f UDP: fast rules counted $(dist_pk), not $((p0 + 1))"
+	check_refreshed "$mu" "$kudp" "$tgt" 10
+done
+kill "$udpl4" "$udpl6" 2>/dev/null || true
+echo "ok: the kernel rewrites a mapped flow's packets to the target (v4, v6; TCP, UDP), refreshes its element, leaves SYN and unmapped flows to the queue ($(dist_ctr))"
+nsx "$tool" remove || fail "remove after the distributor fast path checks"
 echo "PASS"

@@ -876,6 +876,255 @@ test_fastpath_stays_queued(void **state)
 	free(t);
 }
 
+/* --- The distributor's fast path (rules_opts.fastpath_dist) --------------- */
+
+static struct rules *
+build_dist(const struct cfg *c, long self, unsigned w, bool on, uint32_t tcp_ms, uint32_t udp_ms,
+	   uint32_t size)
+{
+	struct rules_opts o = { .workers = w, .fastpath_dist = on, .fp_tcp_timeout_ms = tcp_ms,
+				.fp_udp_timeout_ms = udp_ms, .fp_map_size = size };
+	struct rules *r = rules_build(c, self, &o);
+
+	assert_non_null(r);
+	return r;
+}
+
+static char *
+render_dist(const struct cfg *c, long self, unsigned w, bool on, uint32_t tcp_ms, uint32_t udp_ms,
+	    uint32_t size)
+{
+	struct rules *r = build_dist(c, self, w, on, tcp_ms, udp_ms, size);
+	char *s = rules_render(r);
+
+	assert_non_null(s);
+	rules_free(r);
+	return s;
+}
+
+/* The fast matches of r, each checked against the model's promises: in
+ * prerouting, one VIPA, never queued, and immediately followed by the first
+ * queue match of the same service. */
+static size_t
+count_fastmaps(const struct rules *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < rules_count(r); i++) {
+		const struct rules_match *m = rules_get(r, i), *q = rules_get(r, i + 1);
+
+		if (!m->fastmap)
+			continue;
+		n++;
+		assert_int_equal(m->hook, RULES_HOOK_PREROUTING);
+		assert_false(m->queue);
+		assert_false(m->rewrite);
+		assert_int_equal(m->n_addrs, 1);
+		assert_int_equal(rules_match_queues(r, m), 0);
+		assert_true(m->proto == IPPROTO_TCP || m->proto == IPPROTO_UDP);
+		assert_non_null(q);
+		assert_true(q->queue);
+		assert_false(q->fastmap);
+		assert_int_equal(q->hook, RULES_HOOK_PREROUTING);
+		assert_int_equal(q->proto, m->proto);
+		assert_int_equal(q->port, m->port);
+		assert_true(addr_eq(&q->addrs[0], &m->addrs[0]));
+	}
+	return n;
+}
+
+#define MAP4(name, t) "\tmap " name " {\n" \
+	"\t\ttype ipv4_addr . inet_service : ipv4_addr\n" \
+	"\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout " t "\n\t}\n"
+#define MAP6(name, t) "\tmap " name " {\n" \
+	"\t\ttype inet_service . ipv6_addr : ipv6_addr\n" \
+	"\t\tsize 65536\n\t\tflags dynamic,timeout\n\t\ttimeout " t "\n\t}\n"
+#define CHAIN_PRE "\tchain prerouting {\n" \
+	"\t\ttype filter hook prerouting priority raw; policy accept;\n"
+
+/* The example's d1: tcp 80 -> 8080 and udp 53 get a map and a fast rule
+ * each, right before their queue rules; SCTP none. */
+static void
+test_fastmap_dist_v4(void **state)
+{
+	struct tcfg *t = example();
+	struct rules *r;
+	char *s, *off, *plain;
+
+	s = render_dist(&t->c, D1, 1, true, 900000, 30000, 65536);
+	assert_string_equal(s, "table inet clusterd {\n"
+		MAP4("fp4t_0a020064_80", "15m")
+		MAP4("fp4u_0a020064_53", "30s")
+		CHAIN_PRE
+		"\t\tip daddr 10.2.0.100 tcp dport 80 tcp flags ! fin,syn,rst notrack"
+		" ip daddr set ip saddr . tcp sport map @fp4t_0a020064_80 tcp dport set 8080"
+		" update @fp4t_0a020064_80 { ip saddr . tcp sport timeout 15m : ip daddr }"
+		" counter accept\n"
+		"\t\tip daddr 10.2.0.100 tcp dport 80 notrack queue num 0\n"
+		/* udp 53 -> 53: no port rewrite */
+		"\t\tip daddr 10.2.0.100 udp dport 53 notrack"
+		" ip daddr set ip saddr . udp sport map @fp4u_0a020064_53"
+		" update @fp4u_0a020064_53 { ip saddr . udp sport timeout 30s : ip daddr }"
+		" counter accept\n"
+		"\t\tip daddr 10.2.0.100 udp dport 53 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 sctp dport 3868 notrack queue num 0\n"
+		"\t\tip daddr 10.2.0.100 " ICMP4 " notrack queue num 0\n"
+		MID TAIL);
+	free(s);
+
+	/* the model behind it */
+	r = build_dist(&t->c, D1, 4, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 2);
+	assert_true(rules_get(r, 0)->fastmap);
+	assert_string_equal(rules_get(r, 0)->map, "fp4t_0a020064_80");
+	assert_int_equal(rules_get(r, 0)->proto, IPPROTO_TCP);
+	assert_int_equal(rules_get(r, 0)->port, 80);
+	assert_int_equal(rules_get(r, 0)->to_port, 8080);
+	assert_int_equal(rules_get(r, 0)->timeout_ms, 900000);
+	assert_true(rules_get(r, 2)->fastmap);
+	assert_string_equal(rules_get(r, 2)->map, "fp4u_0a020064_53");
+	assert_int_equal(rules_get(r, 2)->to_port, 53);
+	assert_int_equal(rules_get(r, 2)->timeout_ms, 30000);
+	assert_true(rules_options(r)->fastpath_dist);
+	assert_int_equal(rules_options(r)->fp_map_size, 65536);
+	rules_free(r);
+
+	/* d2, the backup distributor (with its own target list), too */
+	r = build_dist(&t->c, D2, 2, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 2);
+	rules_free(r);
+	/* a target only: none */
+	r = build_dist(&t->c, T1, 2, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 0);
+	s = rules_render(r);
+	assert_null(strstr(s, "map "));
+	assert_null(strstr(s, "update"));
+	free(s);
+	rules_free(r);
+
+	/* off: exactly today's ruleset, whatever the timeouts say */
+	for (long n = D1; n <= T2; n++) {
+		off = render_dist(&t->c, n, 2, false, 900000, 30000, 65536);
+		plain = render(&t->c, n, 2, 0);
+		assert_string_equal(off, plain);
+		assert_null(strstr(off, "map"));
+		free(off);
+		free(plain);
+	}
+	free(t);
+}
+
+/* Handoff and SCTP stay on the queue; a second service on the same VIPA,
+ * protocol and port (the parser refuses it) does not declare the map twice. */
+static void
+test_fastmap_dist_eligible(void **state)
+{
+	struct tcfg *t = example();
+	const size_t t1[] = { T1 };
+	struct rules *r;
+	char *s;
+
+	t->svcs[0][0].handoff = true;		/* tcp 80 */
+	r = build_dist(&t->c, D1, 1, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 1);
+	s = rules_render(r);
+	assert_null(strstr(s, "fp4t_"));
+	assert_non_null(strstr(s, "map fp4u_0a020064_53 {"));
+	assert_null(strstr(s, "sctp dport 3868 notrack ip"));
+	free(s);
+	rules_free(r);
+
+	t->svcs[0][0].handoff = false;
+	add_svc(t, 0, 53, IPPROTO_UDP, 5353, t1, 1);
+	r = build_dist(&t->c, D1, 1, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 2);
+	s = rules_render(r);
+	assert_non_null(strstr(s, "map fp4u_0a020064_53 {"));
+	assert_null(strstr(strstr(s, "map fp4u_0a020064_53 {") + 1, "map fp4u_0a020064_53 {"));
+	assert_null(strstr(s, "udp dport set 5353"));	/* the first one's target port */
+	free(s);
+	rules_free(r);
+	free(t);
+}
+
+/* IPv6: the key is `port . address` (rules/fpmap.h), the map's name carries
+ * the VIPA's 16 bytes; W > 1 puts the fast rule before the W queue rules. */
+static void
+test_fastmap_dist_v6(void **state)
+{
+	struct tcfg *t = tcfg_new();
+	const size_t tg[] = { 1 };
+	struct rules *r;
+	size_t v;
+	char *s;
+
+	add_node(t, "d1", "10.2.0.11", "2001:db8::11", NULL);
+	add_node(t, "t1", "2001:db8::21", "10.2.0.21", "2001:db8:1::21");
+	v = add_vipa(t, "2001:db8::100");
+	add_dist(t, v, 0, NULL, 0);
+	add_svc(t, v, 443, IPPROTO_TCP, 8443, tg, 1);
+	add_svc(t, v, 53, IPPROTO_UDP, 53, tg, 1);
+	s = render_dist(&t->c, 0, 2, true, 900000, 30000, 65536);
+#define M6T "fp6t_20010db8000000000000000000000100_443"
+#define M6U "fp6u_20010db8000000000000000000000100_53"
+	assert_string_equal(s, "table inet clusterd {\n"
+		MAP6(M6T, "15m")
+		MAP6(M6U, "30s")
+		CHAIN_PRE
+		"\t\tip6 daddr 2001:db8::100 tcp dport 443 tcp flags ! fin,syn,rst notrack"
+		" ip6 daddr set tcp sport . ip6 saddr map @" M6T " tcp dport set 8443"
+		" update @" M6T " { tcp sport . ip6 saddr timeout 15m : ip6 daddr }"
+		" counter accept\n"
+		"\t\tip6 daddr 2001:db8::100 tcp dport 443" JH("ip6 saddr . tcp sport", 2, 0, 0)
+		"\t\tip6 daddr 2001:db8::100 tcp dport 443" JH("ip6 saddr . tcp sport", 2, 1, 1)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53 notrack"
+		" ip6 daddr set udp sport . ip6 saddr map @" M6U
+		" update @" M6U " { udp sport . ip6 saddr timeout 30s : ip6 daddr }"
+		" counter accept\n"
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 0, 0)
+		"\t\tip6 daddr 2001:db8::100 udp dport 53" JH("ip6 saddr . udp sport", 2, 1, 1)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 0, 0)
+		"\t\tip6 daddr 2001:db8::100 " ICMP6 JH("ip6 saddr", 2, 1, 1)
+		MID V6_TAIL);
+	free(s);
+	r = build_dist(&t->c, 0, 2, true, 900000, 30000, 65536);
+	assert_int_equal(count_fastmaps(r), 2);
+	assert_string_equal(rules_get(r, 0)->map, M6T);
+	assert_int_equal(rules_get(r, 0)->family, AF_INET6);
+	rules_free(r);
+	free(t);
+}
+
+/* Timeouts as nft prints durations; 0 leaves the timeout out (the map's and
+ * the update's), size 0 the size. */
+static void
+test_fastmap_dist_timeouts(void **state)
+{
+	struct tcfg *t = example();
+	char *s;
+
+	s = render_dist(&t->c, D1, 1, true, 90061001, 1500, 0);
+	assert_non_null(strstr(s, "\tmap fp4t_0a020064_80 {\n"
+				  "\t\ttype ipv4_addr . inet_service : ipv4_addr\n"
+				  "\t\tflags dynamic,timeout\n"
+				  "\t\ttimeout 1d1h1m1s1ms\n\t}\n"));
+	assert_non_null(strstr(s, "{ ip saddr . tcp sport timeout 1d1h1m1s1ms : ip daddr }"));
+	assert_non_null(strstr(s, "\t\ttimeout 1s500ms\n"));
+	assert_non_null(strstr(s, "{ ip saddr . udp sport timeout 1s500ms : ip daddr }"));
+	assert_null(strstr(s, "size"));
+	free(s);
+	s = render_dist(&t->c, D1, 1, true, 0, 3600000, 100);
+	assert_non_null(strstr(s, "\tmap fp4t_0a020064_80 {\n"
+				  "\t\ttype ipv4_addr . inet_service : ipv4_addr\n"
+				  "\t\tsize 100\n"
+				  "\t\tflags dynamic,timeout\n\t}\n"));
+	assert_non_null(strstr(s, "{ ip saddr . tcp sport : ip daddr }"));
+	assert_non_null(strstr(s, "\t\ttimeout 1h\n"));
+	assert_non_null(strstr(s, "{ ip saddr . udp sport timeout 1h : ip daddr }"));
+	free(s);
+	free(t);
+}
+
 static void
 test_bad_opts(void **state)
 {
@@ -942,6 +1191,10 @@ main(void)
 		cmocka_unit_test(test_fastpath_target_v4),
 		cmocka_unit_test(test_fastpath_target_v6),
 		cmocka_unit_test(test_fastpath_stays_queued),
+		cmocka_unit_test(test_fastmap_dist_v4),
+		cmocka_unit_test(test_fastmap_dist_eligible),
+		cmocka_unit_test(test_fastmap_dist_v6),
+		cmocka_unit_test(test_fastmap_dist_timeouts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
