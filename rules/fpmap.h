@@ -81,7 +81,15 @@ void fpmap_close(struct fpmap *m);
 
 /* Queue a change; sent by fpmap_flush().  0, -ENOSPC when max_pending
  * changes wait already (the caller flushes and retries, or counts it),
- * -EINVAL for a bad key.  timeout_ms: the element's timeout (0: the map's). */
+ * -EINVAL for a bad key (or a target of another family).
+ * timeout_ms: the element's timeout, sent with an expiration of the same
+ * value, so that re-adding an element that is there with the same target
+ * restarts its expiry (the kernel does so only when the timeout changes or
+ * an expiration is given; kernels without upstream commit 4201f3938914,
+ * 6.1 among them, accept the re-add and leave the expiry alone).  0: the
+ * map's timeout, and then a re-add does not restart the expiry.  Adding a
+ * key that is there with ANOTHER target refuses the whole batch (EEXIST):
+ * queue fpmap_del() of it first, in the same batch. */
 int fpmap_add(struct fpmap *m, const struct fpmap_key *k, const struct ip_addr *target,
 	      uint32_t timeout_ms);
 int fpmap_del(struct fpmap *m, const struct fpmap_key *k);
@@ -91,13 +99,31 @@ size_t fpmap_pending(const struct fpmap *m);
  * waiting for an answer (the kernel applies a batch inside sendmsg());
  * reads, without blocking, the errors of earlier batches and counts them.
  * Returns the number of changes sent, or -errno when the batch could not be
- * sent (the changes are dropped and counted). */
+ * sent (the changes are dropped and counted).
+ *
+ * The batch carries no NLM_F_ACK: the kernel answers only a refusal, and the
+ * refusal of this flush is counted (stats batch_errors, last_error) by the
+ * next fpmap_flush(), fpmap_poll() or fpmap_get(), not by this one.  A
+ * refused batch is lost whole (every change of it, adds and removals).  The
+ * batch is split into several (each its own BEGIN..END, each applied or
+ * refused on its own) only when the socket's send buffer cannot take it.
+ * With nothing pending it only reads (and returns 0).  It never waits for
+ * the kernel, but a refusal is slow inside sendmsg() itself: the kernel's
+ * abort took 5 to 15 ms on 6.18 (an applied batch of 256 adds, about
+ * 0.25 ms), so batches that can be refused (a full map) stall the caller. */
 int fpmap_flush(struct fpmap *m);
 
+/* Reads, without blocking, the answers the kernel left on the socket and
+ * counts the refused batches among them (and ENOBUFS, the answers lost when
+ * the socket overran, as one).  Returns how many it counted, or -errno. */
+int fpmap_poll(struct fpmap *m);
+
 /* Looks one element up (a synchronous round trip on the socket, a few
- * microseconds: the answer is ready when sendmsg() returns).  1 and
- * *expires_ms (time left before it expires; 0 if it has no timeout) when
- * present, 0 when absent (or its map is), -errno on another error. */
+ * microseconds: the answer is ready when sendmsg() returns; it waits 100 ms
+ * at most).  1 and *expires_ms (time left before it expires; 0 if it has no
+ * timeout) when present, 0 when absent (or its map or table is), -errno on
+ * another error.  Refusals of earlier batches read on the way are counted as
+ * fpmap_poll() does. */
 int fpmap_get(struct fpmap *m, const struct fpmap_key *k, uint64_t *expires_ms);
 
 const struct fpmap_stats *fpmap_stats(const struct fpmap *m);
