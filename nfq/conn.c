@@ -531,30 +531,42 @@ size_t conn_sweep(struct conn_table *t, size_t budget,
 	return removed;
 }
 
-struct expire_ctx {
-	uint64_t now_ms;
-	const struct conn_timeouts *to;
-	void (*cb)(const struct conn *c, void *arg);
-	void *arg;
-};
-
-static bool expire_dead(const struct conn *c, void *arg)
+size_t conn_expire_ask(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
+		       size_t budget, uint64_t (*ask)(const struct conn *c, void *arg),
+		       void *ask_arg, void (*cb)(const struct conn *c, void *arg), void *arg)
 {
-	const struct expire_ctx *x = arg;
+	size_t removed = 0, nb = t->mask + 1;
+	struct conn *c, *next;
 
-	if (!conn_expired(c, x->now_ms, x->to))
-		return false;
-	if (x->cb)
-		x->cb(c, x->arg);
-	return true;
+	if (budget > nb)
+		budget = nb;
+	while (budget--) {
+		for (c = t->buckets[t->cursor]; c; c = next) {
+			next = c->hnext;
+			if (!conn_expired(c, now_ms, to))
+				continue;
+			if (ask && c->fast) {
+				uint64_t seen = ask(c, ask_arg);
+
+				if (seen > c->last_ms) {
+					conn_seen(t, c, seen);
+					continue;
+				}
+			}
+			if (cb)
+				cb(c, arg);
+			conn_remove(t, c);
+			removed++;
+		}
+		t->cursor = (t->cursor + 1) & t->mask;
+	}
+	return removed;
 }
 
 size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
 		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg)
 {
-	struct expire_ctx x = { .now_ms = now_ms, .to = to, .cb = cb, .arg = arg };
-
-	return conn_sweep(t, budget, expire_dead, &x);
+	return conn_expire_ask(t, now_ms, to, budget, NULL, NULL, cb, arg);
 }
 
 void conn_walk(struct conn_table *t, void (*cb)(struct conn *c, void *arg), void *arg)

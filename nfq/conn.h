@@ -52,6 +52,11 @@ struct conn {
 	uint8_t cls;			/* enum conn_class: set with conn_set_class() */
 	uint64_t created_ms, last_ms;
 	uint64_t packets, bytes;
+	/* Fast path (rules/fpmap.h): the worker put the flow into the
+	 * kernel's map at fast_ms, which forwards its packets from then on
+	 * without queueing them (so last_ms and the counters stop moving). */
+	uint8_t fast;
+	uint64_t fast_ms;
 	/* Handoff (handoff, doc/architecture.md): a connection whose first
 	 * request the front-end read and handed to a target's own stack.  All
 	 * zero (role CONN_HOFF_NONE) for any other connection. */
@@ -187,6 +192,15 @@ uint32_t conn_timeout_s(const struct conn *c, const struct conn_timeouts *to);
  * removed entry before it is freed.  Returns the number removed. */
 size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
 		   size_t budget, void (*cb)(const struct conn *c, void *arg), void *arg);
+/* conn_expire() with a second opinion for the entries the table no longer
+ * sees (c->fast: the kernel forwards their packets): such an entry past its
+ * timeout is asked about, ask(c, ask_arg) giving the time its flow was last
+ * seen elsewhere, or 0 when the flow is gone.  A time after last_ms keeps
+ * the entry (conn_seen() at that time); 0 or an older time removes it like
+ * any other.  ask NULL: conn_expire(). */
+size_t conn_expire_ask(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
+		       size_t budget, uint64_t (*ask)(const struct conn *c, void *arg),
+		       void *ask_arg, void (*cb)(const struct conn *c, void *arg), void *arg);
 /* The same walk with the caller's rule: removes the entries for which
  * dead(c, arg) is true. */
 size_t conn_sweep(struct conn_table *t, size_t budget,

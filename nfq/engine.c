@@ -69,10 +69,54 @@ static void engine_key(struct conn_key *k, uint8_t family, uint8_t proto,
 
 static void engine_event(struct engine *e, int kind, const struct conn *c)
 {
+	/* An entry that goes takes its map element with it: the kernel would
+	 * otherwise forward a flow the table no longer knows (to the old
+	 * target, should the client reuse its port).  Also when it left the
+	 * map before (fast_ms: it was in once): a packet the kernel was
+	 * rewriting while the element was removed may have put it back (the
+	 * rule's update adds what its lookup found a moment earlier). */
+	if (kind == ENGINE_CONN_DELETE && (c->fast || c->fast_ms) && e->fast)
+		e->fast(e->fast_arg, ENGINE_FAST_DEL, c);
 	/* A target's handoff entry is its own business: the distributors
 	 * replicate their side of it. */
 	if (e->conn_event && c->hoff.role != CONN_HOFF_TGT)
 		e->conn_event(e->conn_event_arg, kind, c);
+}
+
+/* The fast path follows the entry's state: in the map while established
+ * (TCP, its handshake done) or a UDP flow, going to its service's target
+ * port (the rule rewrites to that constant port); out as soon as it is not
+ * (the client's FIN or RST, a SYN reusing the port).  The packets the rule
+ * leaves to the queue (SYN, FIN, RST) are the ones that change the state.
+ * A flow in the map whose packets still arrive here is put in again, once
+ * a second at most (a reload recreated the map, or the kernel refused the
+ * change). */
+static void engine_fast(struct engine *e, const struct view_service *s, struct conn *c)
+{
+	bool want = (c->state == CONN_EST || c->state == CONN_UDP) &&
+		    c->cls != CONN_C_EMBRYO && c->hoff.role == CONN_HOFF_NONE &&
+		    !s->svc->handoff && c->tport == s->tport &&
+		    (c->key.proto == IPPROTO_TCP || c->key.proto == IPPROTO_UDP);
+
+	if (!e->fast)
+		return;
+	if (!want) {
+		if (c->fast) {
+			e->fast(e->fast_arg, ENGINE_FAST_DEL, c);
+			c->fast = 0;
+		}
+		return;
+	}
+	if (c->fast) {
+		stats_inc(e->stats, STAT_F_REQUEUED);
+		if (e->now_ms < c->fast_ms + ENGINE_FAST_READD_MS)
+			return;
+		stats_inc(e->stats, STAT_F_READDS);
+	}
+	if (e->fast(e->fast_arg, ENGINE_FAST_ADD, c)) {
+		c->fast = 1;
+		c->fast_ms = e->now_ms;
+	}
 }
 
 void engine_conn_expired(const struct conn *c, void *arg)
@@ -1715,6 +1759,7 @@ static enum engine_verdict engine_pre(struct engine *e, uint8_t *buf, size_t len
 	 * nothing embryonic. */
 	if (c->cls != CONN_C_EMBRYO && (created || c->state != before))
 		engine_event(e, ENGINE_CONN_UPDATE, c);
+	engine_fast(e, s, c);
 	conn_seen(e->conns, c, e->now_ms);
 	c->packets++;
 	c->bytes += p->ip_len;

@@ -88,12 +88,26 @@ struct engine {
 		uint64_t key;		/* ep, ports and tag, hashed; 0: free */
 		uint64_t first_ms;
 	} sctp_unknown[ENGINE_SCTP_UNKNOWN];
+	/* Fast path (rules/fpmap.h; NULL: none).  fast(arg, ENGINE_FAST_ADD,
+	 * c): c, established TCP or a UDP flow routed to its service's target
+	 * port, may be forwarded by the kernel from now on; true when the
+	 * change was taken (c->fast is then set, and fast_ms).  ENGINE_FAST_DEL:
+	 * it must come out (it closes, its port is reused, it is removed; a
+	 * removed entry that was ever in the map is taken out again).  Called
+	 * with the worker's lock held: must not block. */
+	bool (*fast)(void *arg, int op, const struct conn *c);
+	void *fast_arg;
 	/* Out: the VIPA the last packet was forwarded for (ENGINE_MANGLED at
 	 * ENGINE_PRE), else NULL.  The caller times takeovers with it. */
 	const struct cfg_vipa *hit_vipa;
 };
 
 enum { ENGINE_CONN_UPDATE = 1, ENGINE_CONN_DELETE = 2 };
+enum { ENGINE_FAST_ADD = 1, ENGINE_FAST_DEL = 2 };
+/* A packet of a flow put into the map this long ago still reaching the
+ * queue (the map was recreated by a reload, or the kernel refused the
+ * change): put it in again. */
+#define ENGINE_FAST_READD_MS 1000
 
 /* What the engine needs from the daemon for handoff.  All called with the
  * worker's lock held: none may block. */

@@ -91,6 +91,17 @@
 	X(D_SCTP_MALFORMED, "drops.sctp_malformed") /* chunks that do not parse */ \
 	X(D_SCTP_WORKER, "drops.sctp_wrong_worker") /* SCTP queued to a worker without the table */ \
 	X(D_SCTP_REWRITE, "drops.sctp_rewrite")  /* INIT ACK that cannot be rewritten */ \
+	X(F_ADDS, "fastpath.adds")               /* flows put into the kernel's map */ \
+	X(F_DELS, "fastpath.dels")               /* ... taken out (end, reuse, expiry) */ \
+	X(F_BATCHES, "fastpath.batches")         /* batches of changes sent */ \
+	X(F_BATCH_ERRORS, "fastpath.batch_errors") /* ... the kernel refused (lost whole) */ \
+	X(F_PENDING_FULL, "fastpath.pending_full") /* change not queued: too many waiting */ \
+	X(F_REQUEUED, "fastpath.requeued")       /* packets of a flow in the map, queued anyway */ \
+	X(F_READDS, "fastpath.readds")           /* ... so put in again (1 s after the last) */ \
+	X(F_RESYNCED, "fastpath.resynced")       /* put in again: the rules were reinstalled */ \
+	X(F_ALIVE_CHECKS, "fastpath.alive_checks") /* idle entries whose map element was asked */ \
+	X(F_ALIVE_KEPT, "fastpath.alive_kept")   /* ... still in the map: kept */ \
+	X(F_ALIVE_ERRORS, "fastpath.alive_errors") /* ... no answer: kept */ \
 	X(Q_ENOBUFS, "queue.enobufs")            /* netlink socket overran */  \
 	X(Q_VERDICT_ERR, "queue.verdict_errors")                               \
 	X(Q_TOO_BIG, "queue.payload_truncated")

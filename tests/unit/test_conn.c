@@ -329,6 +329,83 @@ static void test_expire_per_state(void **state)
 	conn_table_free(t);
 }
 
+/* The kernel's answer about fast-pathed entries: what ask() says per
+ * client port (0: gone), and how often it was asked. */
+struct ask_log {
+	uint64_t seen[4];
+	unsigned asked[4];
+};
+
+static uint64_t ask_cb(const struct conn *c, void *arg)
+{
+	struct ask_log *a = arg;
+	unsigned i = c->key.cport - 2000u;
+
+	assert_true(i < 4);
+	a->asked[i]++;
+	return a->seen[i];
+}
+
+/* conn_expire_ask: only fast entries past their timeout are asked; a later
+ * time keeps the entry (seen then), 0 or an older time removes it. */
+static void test_expire_ask(void **state)
+{
+	const struct conn_timeouts to = { .syn_s = 5, .est_s = 100, .fin_s = 10, .closed_s = 2,
+					  .udp_s = 30 };
+	struct conn_table *t = conn_table_new(16);
+	struct expire_log log = { 0 };
+	struct ask_log a = { .seen = { 120000, 0, 5000, 0 } };
+	struct conn_key k;
+	struct conn *c;
+	size_t all;
+	int i;
+
+	(void)state;
+	assert_non_null(t);
+	all = conn_buckets(t);
+	/* 2000: UDP, fast, still in the map (last seen at 120 s);
+	 * 2001: UDP, fast, gone from the map;
+	 * 2002: UDP, fast, the map's time older than ours: no help;
+	 * 2003: UDP, not fast: never asked. */
+	for (i = 0; i < 4; i++) {
+		mkkey(&k, IPPROTO_UDP, "192.0.2.9", (uint16_t)(2000 + i), "10.2.0.100", 80);
+		c = conn_insert(t, &k, 10000);
+		assert_non_null(c);
+		c->state = CONN_UDP;
+		c->fast = i < 3;
+	}
+	/* Before the timeout nobody is asked. */
+	assert_int_equal(conn_expire_ask(t, 40000, &to, all, ask_cb, &a, log_cb, &log), 0);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(a.asked[i], 0);
+	assert_int_equal(conn_expire_ask(t, 40001, &to, all, ask_cb, &a, log_cb, &log), 3);
+	assert_int_equal(a.asked[0], 1);
+	assert_int_equal(a.asked[1], 1);
+	assert_int_equal(a.asked[2], 1);
+	assert_int_equal(a.asked[3], 0);
+	assert_int_equal(conn_count(t), 1);
+	mkkey(&k, IPPROTO_UDP, "192.0.2.9", 2000, "10.2.0.100", 80);
+	c = conn_lookup(t, &k);
+	assert_non_null(c);
+	assert_int_equal(c->last_ms, 120000);
+	/* Kept until its new deadline, then asked again: now gone. */
+	assert_int_equal(conn_expire_ask(t, 150000, &to, all, ask_cb, &a, log_cb, &log), 0);
+	assert_int_equal(a.asked[0], 1);
+	a.seen[0] = 0;
+	assert_int_equal(conn_expire_ask(t, 150001, &to, all, ask_cb, &a, log_cb, &log), 1);
+	assert_int_equal(a.asked[0], 2);
+	assert_int_equal(log.n, 4);
+	assert_int_equal(conn_count(t), 0);
+	/* Without ask, a fast entry expires like any other. */
+	mkkey(&k, IPPROTO_UDP, "192.0.2.9", 2000, "10.2.0.100", 80);
+	c = conn_insert(t, &k, 0);
+	assert_non_null(c);
+	c->state = CONN_UDP;
+	c->fast = 1;
+	assert_int_equal(conn_expire_ask(t, 30001, &to, all, NULL, NULL, NULL, NULL), 1);
+	conn_table_free(t);
+}
+
 /* Budgeted scans: with the default (zero) seed the bucket of a key is
  * conn_key_hash() & (buckets - 1), so each call's removals are known. */
 static void test_expire_budget(void **state)
@@ -731,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_tcp_track),
 		cmocka_unit_test(test_expire_per_state),
 		cmocka_unit_test(test_expire_budget),
+		cmocka_unit_test(test_expire_ask),
 		cmocka_unit_test(test_foreach_and_seed),
 		cmocka_unit_test(test_hash_spread),
 		cmocka_unit_test(test_classes),

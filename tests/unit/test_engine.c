@@ -540,6 +540,122 @@ static void test_events_on_changes_only(void **state)
 	assert_int_equal(l.kind[2], ENGINE_CONN_DELETE);
 }
 
+/* The fast-path hook: every change, and whether to take it. */
+struct fast_log {
+	int op[32];
+	uint16_t cport[32];
+	int n;
+	bool refuse;
+};
+
+static bool log_fast(void *arg, int op, const struct conn *c)
+{
+	struct fast_log *l = arg;
+
+	if (l->n < 32) {
+		l->op[l->n] = op;
+		l->cport[l->n] = c->key.cport;
+		l->n++;
+	}
+	return !l->refuse;
+}
+
+/* A flow enters the map when its handshake completes (never on a SYN, which
+ * anyone can forge), leaves it on the client's FIN or RST and when its
+ * entry goes; a flow in the map whose packets still come is put in again
+ * once a second at most; a refused change is tried again at the next
+ * packet. */
+static void test_fast_follows_state(void **state)
+{
+	struct fixture *f = *state;
+	struct fast_log l = { .n = 0 };
+	const struct conn *c;
+	struct conn_key k;
+	struct ip_addr ca, va;
+
+	f->e.fast = log_fast;
+	f->e.fast_arg = &l;
+	/* maglev service: SYN, then the handshake's ACK */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x10, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.op[0], ENGINE_FAST_ADD);
+	assert_int_equal(l.cport[0], 46000);
+	addr_parse(&ca, "10.1.0.2");
+	addr_parse(&va, "10.2.0.100");
+	conn_key_set(&k, IPPROTO_TCP, &ca, 46000, &va, 80);
+	c = conn_lookup(f->conns, &k);
+	assert_non_null(c);
+	assert_int_equal(c->fast, 1);
+	assert_int_equal(c->fast_ms, f->e.now_ms);
+	/* still queued within the second (already in the kernel's queue):
+	 * counted, not put in again */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x18, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(stats_get(&f->stats, STAT_F_REQUEUED), 1);
+	/* a second later: the map must have lost it: put in again */
+	f->e.now_ms += ENGINE_FAST_READD_MS;
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x18, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.op[1], ENGINE_FAST_ADD);
+	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 1);
+	/* the client's FIN takes it out */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x11, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.op[2], ENGINE_FAST_DEL);
+	assert_int_equal(c->fast, 0);
+	/* the closing ACKs: nothing more */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x10, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 3);
+
+	/* round-robin: the embryonic entry is not put in, its ACK is; RST out */
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46001, 81, 0x02, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46001, 81, 0x10, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.op[3], ENGINE_FAST_ADD);
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46001, 81, 0x04, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 5);
+	assert_int_equal(l.op[4], ENGINE_FAST_DEL);
+	assert_int_equal(l.cport[4], 46001);
+
+	/* UDP: in at the first packet; a refusal is retried by the next one */
+	l.refuse = true;
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.2", 46002, 53, 0, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 6);
+	assert_int_equal(l.op[5], ENGINE_FAST_ADD);
+	l.refuse = false;
+	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.2", 46002, 53, 0, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 7);
+	assert_int_equal(l.op[6], ENGINE_FAST_ADD);
+	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 1);
+	/* expiry takes each entry that was ever in the map out of it (again:
+	 * a packet the kernel rewrote while the element went may have put it
+	 * back), the UDP flow's and the two closed connections' */
+	f->e.now_ms += 3600 * 1000;
+	conn_expire(f->conns, f->e.now_ms, &f->e.timeouts, 1 << 20, engine_conn_expired, &f->e);
+	assert_int_equal(conn_count(f->conns), 0);
+	assert_int_equal(l.n, 10);
+	{
+		bool seen[3] = { false, false, false };
+
+		for (int i = 7; i < 10; i++) {
+			assert_int_equal(l.op[i], ENGINE_FAST_DEL);
+			assert_true(l.cport[i] >= 46000 && l.cport[i] <= 46002);
+			seen[l.cport[i] - 46000] = true;
+		}
+		assert_true(seen[0] && seen[1] && seen[2]);
+	}
+	/* an entry never in the map asks for nothing when it goes */
+	l.n = 0;
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46003, 81, 0x02, NULL), ENGINE_MANGLED);
+	f->e.now_ms += 3600 * 1000;
+	conn_expire(f->conns, f->e.now_ms, &f->e.timeouts, 1 << 20, engine_conn_expired, &f->e);
+	assert_int_equal(conn_count(f->conns), 0);
+	assert_int_equal(l.n, 0);
+}
+
 static bool replica_has_t3(void *arg, const struct conn_key *k, struct conn *out)
 {
 	int *calls = arg;
@@ -1125,6 +1241,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_error_forwarded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_error_other_worker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_on_changes_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_follows_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replica_keeps_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maglev_syn_flood_no_entries, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_maglev_ack_follows_syn, setup, teardown),
