@@ -80,7 +80,8 @@ static const struct ctl_colspec ctl_conn_cols[] = {
 	{ "protocol", "PROTO" }, { "client", "CLIENT" }, { "vipa", "VIPA" },
 	{ "target", "TARGET" }, { "target_address", "TARGET_ADDRESS" },
 	{ "state", "STATE" }, { "age_s", "AGE_S" }, { "idle_s", "IDLE_S" },
-	{ "packets", "PACKETS" }, { "bytes", "BYTES" }, { "handoff", "HANDOFF" },
+	{ "packets", "PACKETS" }, { "bytes", "BYTES" }, { "fast", "FAST" },
+	{ "handoff", "HANDOFF" },
 };
 
 static const struct ctl_colspec ctl_assoc_cols[] = {
@@ -770,6 +771,7 @@ static void ctl_render_status(const json_t *reply, FILE *out)
 	static const char *const known[] = {
 		"ok", "node", "version", "uptime_s", "config", "generation", "workers",
 		"queue_base", "queue_kind", "rules", "vipas", "nodes", "config_digest",
+		"fastpath",
 	};
 	const json_t *v, *vipas, *nodes, *workers, *base;
 	const char *key;
@@ -809,6 +811,7 @@ static void ctl_render_status(const json_t *reply, FILE *out)
 	}
 	ctl_put_field(out, reply, "queue_kind", "kind", &first);
 	ctl_put_field(out, reply, "rules", "rules", &first);
+	ctl_put_field(out, reply, "fastpath", "fast path", &first);
 	if (!first)
 		fputc('\n', out);
 

@@ -263,6 +263,11 @@ static json_t *ctl_status(struct daemon *d)
 	json_object_set_new(o, "queue_kind", json_string(!c->manage_rules ? "external" :
 							 d->native_queue ? "native" : "xt"));
 	json_object_set_new(o, "rules", json_string(c->manage_rules ? "managed" : "external"));
+	/* on: the distributor's maps too; target: the targets' static
+	 * rewrites only (external rules, or a kernel without DESTROYSETELEM). */
+	json_object_set_new(o, "fastpath",
+			    json_string(!c->fastpath ? "off" :
+					__atomic_load_n(&d->fp_dist, __ATOMIC_RELAXED) ? "on" : "target"));
 	json_object_set_new(o, "ready", json_boolean(d->ready));
 	json_object_set_new(o, "leaving", json_boolean(d->leaving));
 	/* Configuration agreement (common/cfgdigest.h): ours, and per node
@@ -569,7 +574,7 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 	return ctl_out_printf(c, "%s{\"protocol\":\"%s\",\"client\":\"%s\",\"vipa\":\"%s\","
 			      "\"target\":%s,\"target_address\":\"%s\",\"state\":\"%s\","
 			      "\"age_s\":%" PRIu64 ",\"idle_s\":%" PRIu64 ",\"packets\":%" PRIu64
-			      ",\"bytes\":%" PRIu64 "%s}", first ? "" : ",",
+			      ",\"bytes\":%" PRIu64 ",\"fast\":%s%s}", first ? "" : ",",
 			      cfg_proto_name(cn->key.proto),
 			      addr_fmt_ep(&cn->key.caddr, cn->key.cport, cl, sizeof(cl)),
 			      addr_fmt_ep(&cn->key.vaddr, cn->key.vport, vi, sizeof(vi)), name,
@@ -577,7 +582,7 @@ static bool ctl_dump_row(struct ctl_client *c, const struct cfg *cf, const struc
 			      ctl_state_name(cn->state),
 			      now > cn->created_ms ? (now - cn->created_ms) / 1000 : 0,
 			      now > cn->last_ms ? (now - cn->last_ms) / 1000 : 0,
-			      cn->packets, cn->bytes, hoff);
+			      cn->packets, cn->bytes, cn->fast ? "true" : "false", hoff);
 }
 
 static bool ctl_assoc_step(struct daemon *d, struct ctl_client *c);

@@ -26,6 +26,7 @@
 #include "sync/reliable.h"
 #include "sync/repl.h"
 #include "daemon/connlog.h"
+#include "rules/fpmap.h"
 #include "sync/wire.h"
 
 struct daemon;
@@ -71,6 +72,17 @@ struct worker {
 	 * conns; and room for a packet that grows (engine.out). */
 	struct assoc_table *assocs;
 	uint8_t *out;
+	/* The distributor's fast path (rules/fpmap.h): this worker's own
+	 * netlink socket and pending element changes (NULL: none); the rules'
+	 * epoch whose maps it filled, and the bucket its refill after a
+	 * reinstall has reached (resyncing while it runs); the fpmap counters
+	 * already added to stats. */
+	struct fpmap *fp;
+	uint64_t fp_epoch;
+	size_t fp_resync;
+	bool fp_resyncing;
+	bool fp_urgent;		/* a removal waits: flush it before the verdict */
+	struct fpmap_stats fp_seen;
 };
 
 /* The sync counters: field, name under "sync." in `clusterctl stats`, in the
@@ -183,6 +195,13 @@ struct daemon {
 
 	bool native_queue;
 	bool rules_installed;
+	/* The distributor's fast path: the kernel can have it (fpmap_probe);
+	 * the installed rules have its maps (atomic, read by the workers);
+	 * bumped after every install with maps, once the view matches them,
+	 * so that the workers put their flows back into the new (empty) maps. */
+	bool fp_dist_ok;
+	bool fp_dist;
+	uint64_t fp_epoch;
 
 	/* Everything about each node, indexed like cfg->nodes (daemon/peer.h):
 	 * carried across a reload by name. */

@@ -42,6 +42,7 @@
 #include "daemon/vipaddr.h"
 #include "daemon/worker.h"
 #include "rules/nft.h"
+#include "rules/fpmap.h"
 #include "rules/rules.h"
 #include "sync/key.h"
 
@@ -589,6 +590,16 @@ static bool daemon_left(struct daemon *d, uint64_t now)
 
 /* --- rules ------------------------------------------------------------------ */
 
+/* Room in each fast-path map: every worker's table full of that service's
+ * flows, which no map can exceed; capped so that a huge conn_max does not
+ * overflow the kernel's u32. */
+static uint32_t daemon_fp_map_size(const struct daemon *d)
+{
+	uint64_t n = (uint64_t)d->cfg->conn_max * (d->n_workers ? d->n_workers : 1);
+
+	return n > (1u << 26) ? 1u << 26 : (uint32_t)n;
+}
+
 static int daemon_install_rules(struct daemon *d, char *err, size_t errlen)
 {
 	struct rules_opts o = {
@@ -596,6 +607,10 @@ static int daemon_install_rules(struct daemon *d, char *err, size_t errlen)
 		.queue_base = d->queue_base,
 		.native_queue = d->native_queue,
 		.fastpath = d->cfg->fastpath,
+		.fastpath_dist = d->cfg->fastpath && d->fp_dist_ok,
+		.fp_tcp_timeout_ms = d->cfg->tcp_est_timeout * 1000u,
+		.fp_udp_timeout_ms = d->cfg->udp_timeout * 1000u,
+		.fp_map_size = daemon_fp_map_size(d),
 	};
 	struct rules *r;
 	int ret;
@@ -609,9 +624,27 @@ static int daemon_install_rules(struct daemon *d, char *err, size_t errlen)
 	}
 	ret = rules_nft_install(r, err, errlen);
 	rules_free(r);
-	if (ret == 0)
+	if (ret == 0) {
 		d->rules_installed = true;
+		__atomic_store_n(&d->fp_dist, o.fastpath_dist, __ATOMIC_SEQ_CST);
+	}
 	return ret;
+}
+
+/* The workers' flows go back into the maps the rules just recreated:
+ * called once the view that matches those rules is the workers'. */
+static void daemon_fp_refill(struct daemon *d)
+{
+	if (__atomic_load_n(&d->fp_dist, __ATOMIC_SEQ_CST)) {
+		__atomic_add_fetch(&d->fp_epoch, 1, __ATOMIC_SEQ_CST);
+		for (unsigned i = 0; i < d->n_workers; i++) {
+			uint64_t one = 1;
+
+			if (d->workers[i].stop_fd >= 0 &&
+			    write(d->workers[i].stop_fd, &one, sizeof(one)) < 0)
+				log_debug("waking worker %u: %s", i, strerror(errno));
+		}
+	}
 }
 
 /* --- the roles subsystem: VIPA state follows the configuration ------------- */
@@ -720,14 +753,19 @@ static void fastpath_stats(struct daemon *d, subsys_emit *emit, void *arg)
 	struct rules_nft_fastpath fp = { 0 };
 	char err[256];
 
-	/* A node that is no target of a plain service has no rewrite rule:
-	 * nothing to ask (the takeover tests poll the distributors' stats
-	 * every 10 ms).  A target asks at each walk: about half a millisecond,
-	 * no more than building the answer costs, and never stale. */
-	if (fastpath_has_rules(d->cfg) && rules_nft_fastpath_counters(&fp, err, sizeof(err)) < 0)
+	/* A node with neither a target's rewrite rules nor a distributor's
+	 * maps has nothing to ask.  Otherwise one dump per chain at each walk:
+	 * about half a millisecond, no more than building the answer costs,
+	 * and never stale. */
+	unsigned which = (fastpath_has_rules(d->cfg) ? RULES_NFT_FP_TARGET : 0) |
+			 (__atomic_load_n(&d->fp_dist, __ATOMIC_RELAXED) ? RULES_NFT_FP_DIST : 0);
+
+	if (which && rules_nft_fastpath_read(&fp, which, err, sizeof(err)) < 0)
 		log_debug("stats: %s", err);
 	emit(arg, "fastpath.target_packets", fp.packets);
 	emit(arg, "fastpath.target_bytes", fp.bytes);
+	emit(arg, "fastpath.dist_packets", fp.dist_packets);
+	emit(arg, "fastpath.dist_bytes", fp.dist_bytes);
 }
 
 static const struct subsys fastpath_subsys = {
@@ -837,6 +875,7 @@ static int daemon_reload_try(struct daemon *d, char *err, size_t errlen)
 			}
 		}
 	}
+	daemon_fp_refill(d);
 	daemon_roles(d);
 	log_info("configuration reloaded from %s (generation %llu)", nc->path,
 		 (unsigned long long)d->view->generation);
@@ -1054,10 +1093,23 @@ static int daemon_run(struct daemon *d)
 		}
 	}
 	if (c->manage_rules) {
+		int fp;
+
 		if (rules_nft_probe(&d->native_queue, err, sizeof(err)) < 0) {
 			log_err("nftables: %s", err);
 			goto out;
 		}
+		/* The distributor's maps need element removals that cannot fail
+		 * (rules/fpmap.h): without them the targets' rewrite still
+		 * works, the distributor queues everything. */
+		fp = fpmap_probe(err, sizeof(err));
+		d->fp_dist_ok = fp == 1;
+		if (fp == 0)
+			log_warn("nftables: this kernel has no DESTROYSETELEM (Linux 6.3 and later "
+				 "have it): the distributor's fast path is off, every packet to a "
+				 "VIPA is queued");
+		else if (fp < 0)
+			log_warn("nftables: %s: the distributor's fast path is off", err);
 		if (daemon_install_rules(d, err, sizeof(err)) < 0) {
 			log_err("nftables: %s", err);
 			goto out;

@@ -199,6 +199,166 @@ static void worker_takeover_stamp(struct worker *w)
 	}
 }
 
+/* ---- the distributor's fast path (rules/fpmap.h) ---- */
+
+/* Element changes a worker gathers between two flushes: one burst of
+ * packets (WORKER_BUDGET), one expiry step and one refill chunk make far
+ * fewer; beyond it a change is counted and left to the next packet. */
+#define WORKER_FP_PENDING 4096
+#define WORKER_FP_RESYNC_BUCKETS 256	/* table buckets refilled per round */
+
+static void worker_fp_key(struct fpmap_key *k, const struct conn *c)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = c->key.family;
+	k->proto = c->key.proto;
+	k->vport = c->key.vport;
+	k->cport = c->key.cport;
+	k->vaddr = c->key.vaddr;
+	k->caddr = c->key.caddr;
+}
+
+static bool worker_fp_on(const struct worker *w)
+{
+	return w->fp && __atomic_load_n(&w->d->fp_dist, __ATOMIC_RELAXED);
+}
+
+/* The engine's hook: queue the change; the worker flushes it once the
+ * packet burst is done (worker_fp_flush), outside the table's lock. */
+static bool worker_fast(void *arg, int op, const struct conn *c)
+{
+	struct worker *w = arg;
+	struct fpmap_key k;
+	uint32_t to_s = c->key.proto == IPPROTO_TCP ? w->eng.timeouts.est_s : w->eng.timeouts.udp_s;
+	int r;
+
+	if (!worker_fp_on(w))
+		return false;
+	worker_fp_key(&k, c);
+	if (op == ENGINE_FAST_ADD)
+		r = fpmap_add(w->fp, &k, &c->taddr, to_s * 1000u);
+	else
+		r = fpmap_del(w->fp, &k);
+	if (r == -ENOSPC)
+		stats_inc(&w->stats, STAT_F_PENDING_FULL);
+	if (r == 0)
+		stats_inc(&w->stats, op == ENGINE_FAST_ADD ? STAT_F_ADDS : STAT_F_DELS);
+	/* A removal goes before the packet's verdict (worker_cb): the
+	 * client's FIN or RST must not reach the target, and the client's
+	 * answer to the target's FIN come back, while the element is still
+	 * in the kernel: the rule's update could put it back. */
+	if (r == 0 && op == ENGINE_FAST_DEL)
+		w->fp_urgent = true;
+	return r == 0;
+}
+
+/* Before expiring an entry whose packets the kernel forwards, ask the
+ * kernel when it last saw the flow: the element's time left says so (its
+ * timeout is the entry's, refreshed by every packet).  Absent: gone.  No
+ * answer: kept for another round rather than cut a live flow. */
+static uint64_t worker_fp_ask(const struct conn *c, void *arg)
+{
+	struct worker *w = arg;
+	uint64_t now = w->eng.now_ms, left = 0, t_ms;
+	struct fpmap_key k;
+	int r;
+
+	if (!worker_fp_on(w))
+		return 0;	/* no maps: its packets came here, last_ms is true */
+	stats_inc(&w->stats, STAT_F_ALIVE_CHECKS);
+	worker_fp_key(&k, c);
+	r = fpmap_get(w->fp, &k, &left);
+	if (r < 0) {
+		stats_inc(&w->stats, STAT_F_ALIVE_ERRORS);
+		return now;
+	}
+	if (r == 0)
+		return 0;
+	stats_inc(&w->stats, STAT_F_ALIVE_KEPT);
+	t_ms = (uint64_t)conn_timeout_s(c, &w->eng.timeouts) * 1000;
+	return left >= t_ms || now < t_ms - left ? now : now - (t_ms - left);
+}
+
+/* Sends what the engine queued (no lock held: the kernel applies the batch
+ * inside sendmsg, under its own mutex) and adds fpmap's counters to ours. */
+static void worker_fp_flush(struct worker *w)
+{
+	const struct fpmap_stats *fs;
+
+	if (!w->fp)
+		return;
+	if (fpmap_pending(w->fp) && fpmap_flush(w->fp) < 0)
+		log_rl(&worker_rl_reply, 5, LOG_WARNING, "worker %u: fast path: sending: %s",
+		       w->idx, strerror(fpmap_stats(w->fp)->last_error));
+	fs = fpmap_stats(w->fp);
+	if (fs->batches != w->fp_seen.batches)
+		stats_add(&w->stats, STAT_F_BATCHES, fs->batches - w->fp_seen.batches);
+	if (fs->batch_errors + fs->send_errors !=
+	    w->fp_seen.batch_errors + w->fp_seen.send_errors) {
+		stats_add(&w->stats, STAT_F_BATCH_ERRORS,
+			  fs->batch_errors + fs->send_errors - w->fp_seen.batch_errors -
+				  w->fp_seen.send_errors);
+		log_rl(&worker_rl_reply, 5, LOG_WARNING,
+		       "worker %u: fast path: the kernel refused a batch of map changes: %s "
+		       "(those flows stay on the queue)", w->idx, strerror(fs->last_error));
+	}
+	w->fp_seen = *fs;
+}
+
+struct worker_fp_refill {
+	struct worker *w;
+	const struct view *v;
+};
+
+static int worker_fp_refill_one(const struct conn *c, void *arg)
+{
+	struct worker_fp_refill *x = arg;
+	const struct view_service *s;
+	struct fpmap_key k;
+
+	if (!c->fast)
+		return 0;
+	/* Only into a map the installed rules have: one change naming a map
+	 * that is not there would lose its whole batch. */
+	s = view_find_service(x->v, c->key.family, c->key.proto, &c->key.vaddr, c->key.vport);
+	if (!s || s->svc->handoff || c->tport != s->tport)
+		return 0;
+	worker_fp_key(&k, c);
+	if (fpmap_add(x->w->fp, &k, &c->taddr,
+		      (c->key.proto == IPPROTO_TCP ? x->w->eng.timeouts.est_s
+						  : x->w->eng.timeouts.udp_s) * 1000u) == 0)
+		stats_inc(&x->w->stats, STAT_F_RESYNCED);
+	else
+		stats_inc(&x->w->stats, STAT_F_PENDING_FULL);
+	return 0;
+}
+
+/* The rules were installed again (start, reload): their maps are new and
+ * empty.  Put every flow of ours that was in the old ones back, a chunk
+ * of the table per round; until then its packets take the queue, which
+ * handles them as before. */
+static void worker_fp_resync(struct worker *w, const struct view *v, uint64_t ep)
+{
+	struct worker_fp_refill x = { .w = w, .v = v };
+
+	if (ep != w->fp_epoch) {
+		w->fp_epoch = ep;
+		w->fp_resync = 0;
+		w->fp_resyncing = true;
+	}
+	if (!w->fp_resyncing || !worker_fp_on(w)) {
+		w->fp_resyncing = false;
+		return;
+	}
+	pthread_mutex_lock(&w->lock);
+	w->fp_resync = conn_foreach_chunk(w->conns, w->fp_resync, WORKER_FP_RESYNC_BUCKETS,
+					  worker_fp_refill_one, &x);
+	if (w->fp_resync >= conn_buckets(w->conns))
+		w->fp_resyncing = false;
+	pthread_mutex_unlock(&w->lock);
+	worker_fp_flush(w);
+}
+
 static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 {
 	struct worker *w = arg;
@@ -232,6 +392,10 @@ static enum queue_verdict worker_cb(void *arg, struct queue_pkt *p)
 	v = engine_packet(&w->eng, hook, p->data, p->len, p->csum_notready, reply, &rlen, &to);
 	pthread_mutex_unlock(&w->lock);
 	worker_flush(w);
+	if (w->fp_urgent) {
+		w->fp_urgent = false;
+		worker_fp_flush(w);
+	}
 	switch (v) {
 	case ENGINE_ACCEPT:
 		return QUEUE_ACCEPT;
@@ -305,6 +469,8 @@ static bool worker_wait(struct worker *w)
 	}
 	timeout = conn_count(w->conns) || (w->eng.slots && hoff_count(w->eng.slots)) || assocs
 			  ? WORKER_EXPIRE_MS : -1;
+	if (w->fp_resyncing)
+		timeout = 0;	/* the refill goes on between packets */
 
 	if (w->stop_fd < 0 && timeout < 0)
 		timeout = WORKER_EXPIRE_MS;	/* no eventfd: look at d->stop now and then */
@@ -468,6 +634,8 @@ static void *worker_main(void *arg)
 		const struct view *v;
 		const struct cfg *c;
 
+		uint64_t fp_epoch;
+
 		__atomic_add_fetch(&w->passes, 1, __ATOMIC_RELAXED);	/* the watchdog's */
 		__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
 		ready = worker_wait(w);
@@ -475,6 +643,9 @@ static void *worker_main(void *arg)
 		 * the swapper waits for us in worker_swap_view(). */
 		__atomic_store_n(&w->online_gen, __atomic_load_n(&d->gen, __ATOMIC_SEQ_CST),
 				 __ATOMIC_SEQ_CST);
+		/* The rules' epoch before the view: the main thread bumps it
+		 * after it swapped in the view that matches those rules. */
+		fp_epoch = __atomic_load_n(&d->fp_epoch, __ATOMIC_SEQ_CST);
 		v = __atomic_load_n(&d->view, __ATOMIC_SEQ_CST);
 		c = v->cfg;
 		/* The engine's fields are this thread's own; the lock guards the
@@ -499,9 +670,14 @@ static void *worker_main(void *arg)
 				       w->qnum, strerror(-n));
 		}
 		worker_hoff_inbox(w);
+		/* The burst's map changes go before the expiry step asks the
+		 * kernel about any flow. */
+		worker_fp_flush(w);
+		if (fp_epoch != w->fp_epoch || w->fp_resyncing)
+			worker_fp_resync(w, v, fp_epoch);
 		pthread_mutex_lock(&w->lock);
-		conn_expire(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
-			    engine_conn_expired, &w->eng);
+		conn_expire_ask(w->conns, w->eng.now_ms, &w->eng.timeouts, WORKER_EXPIRE_BUDGET,
+				w->fp ? worker_fp_ask : NULL, w, engine_conn_expired, &w->eng);
 		engine_hoff_expire(&w->eng, WORKER_HOFF_EXPIRE_BUDGET);
 		if (w->assocs) {
 			assoc_expire(w->assocs, w->eng.now_ms, &w->eng.assoc_to,
@@ -510,6 +686,7 @@ static void *worker_main(void *arg)
 		}
 		pthread_mutex_unlock(&w->lock);
 		worker_flush(w);
+		worker_fp_flush(w);
 	}
 	__atomic_store_n(&w->online_gen, 0, __ATOMIC_SEQ_CST);
 	return NULL;
@@ -604,6 +781,17 @@ int worker_init(struct daemon *d, struct worker *w, unsigned idx, char *err, siz
 	}
 	w->eng.sctp = &worker_sctp_ops;
 	w->eng.sctp_arg = w;
+	if (d->cfg->manage_rules) {
+		/* Opened whatever the configuration says: a reload may turn
+		 * the fast path on.  Without it the queue does all the work. */
+		char fperr[256];
+
+		w->fp = fpmap_open(WORKER_FP_PENDING, fperr, sizeof(fperr));
+		if (!w->fp)
+			log_warn("worker %u: fast path: %s (its flows stay on the queue)", idx, fperr);
+		w->eng.fast = worker_fast;
+		w->eng.fast_arg = w;
+	}
 	w->eng.idx = idx;
 	dhand_cookie_key(d, w->eng.cookie_key);
 	w->q = queue_open(w->qnum, d->cfg->queue_maxlen, 8 << 20, err, errlen);
@@ -662,6 +850,8 @@ void worker_fini(struct worker *w)
 	 * replication), is the caller: nobody reads the table any more. */
 	queue_close(w->q);
 	w->q = NULL;
+	fpmap_close(w->fp);
+	w->fp = NULL;
 	if (w->raw4 >= 0)
 		close(w->raw4);
 	if (w->raw6 >= 0)

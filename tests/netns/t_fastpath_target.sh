@@ -62,7 +62,8 @@ csum_errs() { nt_x c nstat -az TcpInCsumErrors UdpInCsumErrors Udp6InCsumErrors 
 	awk '/InCsumErrors/ { n += $2 } END { print n + 0 }'; }
 rx() { nt_stat "$1" "j['packets']['received']"; }
 fp() { nt_stat "$1" "j['fastpath']['target_$2']"; }
-rewrites() { nt_x "$1" nft list table inet clusterd 2>/dev/null | grep -c ' set ' || true; }
+# (the replies' source rewrites only: a distributor's fast-path rules set the destination)
+rewrites() { nt_x "$1" nft list table inet clusterd 2>/dev/null | grep -c ' saddr set ' || true; }
 
 # download TAG: iperf3 -R for 2 s through the VIPA, captured at the client; prints nothing,
 # leaves $NT_WORK/TAG.json and TAG.pcap.
