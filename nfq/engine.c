@@ -113,10 +113,12 @@ static void engine_fast(struct engine *e, const struct view_service *s, struct c
 			return;
 		stats_inc(e->stats, STAT_F_READDS);
 	}
-	if (e->fast(e->fast_arg, ENGINE_FAST_ADD, c)) {
-		c->fast = 1;
+	/* Refused (the fast path went off in a reload, too many changes
+	 * waiting): the entry routes its packets itself, and the next one
+	 * tries again. */
+	c->fast = e->fast(e->fast_arg, ENGINE_FAST_ADD, c);
+	if (c->fast)
 		c->fast_ms = e->now_ms;
-	}
 }
 
 void engine_conn_expired(const struct conn *c, void *arg)

@@ -600,6 +600,20 @@ static void test_fast_follows_state(void **state)
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.op[1], ENGINE_FAST_ADD);
 	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 1);
+	/* a refused re-add (the fast path went off): no longer in the map,
+	 * so the next packet asks again at once */
+	f->e.now_ms += ENGINE_FAST_READD_MS;
+	l.refuse = true;
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x18, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 3);
+	assert_int_equal(c->fast, 0);
+	l.refuse = false;
+	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x18, NULL), ENGINE_MANGLED);
+	assert_int_equal(l.n, 4);
+	assert_int_equal(l.op[3], ENGINE_FAST_ADD);
+	assert_int_equal(c->fast, 1);
+	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 2);
+	l.n = 2;	/* the indexes below as before */
 	/* the client's FIN takes it out */
 	assert_int_equal(send1(f, IPPROTO_TCP, "10.1.0.2", 46000, 80, 0x11, NULL), ENGINE_MANGLED);
 	assert_int_equal(l.n, 3);
@@ -629,7 +643,7 @@ static void test_fast_follows_state(void **state)
 	assert_int_equal(send1(f, IPPROTO_UDP, "10.1.0.2", 46002, 53, 0, NULL), ENGINE_MANGLED);
 	assert_int_equal(l.n, 7);
 	assert_int_equal(l.op[6], ENGINE_FAST_ADD);
-	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 1);
+	assert_int_equal(stats_get(&f->stats, STAT_F_READDS), 2);
 	/* expiry takes each entry that was ever in the map out of it (again:
 	 * a packet the kernel rewrote while the element went may have put it
 	 * back), the UDP flow's and the two closed connections' */
