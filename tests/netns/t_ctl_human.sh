@@ -157,8 +157,8 @@ if cmd == "status":
         need(m[0].group(1) == j["config"], "config %r, --json %r" % (m[0].group(1), j["config"]))
         either(lambda o: o["generation"], int(m[0].group(2)), "generation")
     w, b = j["workers"], j["queue_base"]
-    want = "workers %d, queues %d-%d, kind %s, rules %s" % (w, b, b + w - 1, j["queue_kind"],
-                                                           j["rules"])
+    want = "workers %d, queues %d-%d, kind %s, rules %s, fast path %s" % (
+        w, b, b + w - 1, j["queue_kind"], j["rules"], j["fastpath"])
     need(want in lines, "no line %r" % want)
     either(lambda o: str(o["reloads"]), kv("reloads"), "reloads")
     need(kv("ready") == yn(j["ready"]) and kv("leaving") == yn(j["leaving"]),

@@ -9,10 +9,14 @@ nt_cluster_up
 nt_bg t1 iperf3-t1 iperf3 -s -p 5201
 nt_wait_until 5 nt_listening t1 tcp 5201 || nt_fail setup "iperf3 server"
 
-# d1 again, with a tiny queue.
-sed -i 's/^daemon = { workers = 2;\(.*\) };/daemon = { workers = 1; queue_maxlen = 8;\1 };/' \
+# d1 again, with a tiny queue, and the upload on it: without the fast path, which would carry
+# an established flow's packets in the kernel, past the queue.
+nt_fastpath_on && fp=' fastpath = false;' || fp=''
+sed -i "s/^daemon = { workers = 2;\(.*\) };/daemon = { workers = 1; queue_maxlen = 8;\1$fp };/" \
 	"$NT_WORK/clusterd.conf"
 grep -q "queue_maxlen = 8" "$NT_WORK/clusterd.conf" || nt_fail setup "config not rewritten"
+[ "$(grep -c 'fastpath = false' "$NT_WORK/clusterd.conf")" = 1 ] ||
+	nt_fail setup "fastpath = false not set once"
 nt_cd_stop d1
 nt_cd_start d1 || nt_fail setup "d1 restart"
 NT_EXPECT=True nt_wait_until 5 nt_is nt_target_listening d1 t1 5201 tcp ||
