@@ -510,8 +510,11 @@ static int conn_expired(const struct conn *c, uint64_t now_ms, const struct conn
 	       now_ms - c->last_ms > (uint64_t)conn_timeout_s(c, to) * 1000;
 }
 
-size_t conn_sweep(struct conn_table *t, size_t budget,
-		  bool (*dead)(const struct conn *c, void *arg), void *arg)
+/* The budgeted walk from the table's cursor that conn_sweep() and
+ * conn_expire_ask() share: removes each entry dead() says is dead (dead()
+ * may also update an entry it keeps: conn_seen()). */
+static size_t sweep(struct conn_table *t, size_t budget,
+		    bool (*dead)(struct conn_table *t, struct conn *c, void *arg), void *arg)
 {
 	size_t removed = 0, nb = t->mask + 1;
 	struct conn *c, *next;
@@ -521,7 +524,7 @@ size_t conn_sweep(struct conn_table *t, size_t budget,
 	while (budget--) {
 		for (c = t->buckets[t->cursor]; c; c = next) {
 			next = c->hnext;
-			if (!dead(c, arg))
+			if (!dead(t, c, arg))
 				continue;
 			conn_remove(t, c);
 			removed++;
@@ -531,36 +534,63 @@ size_t conn_sweep(struct conn_table *t, size_t budget,
 	return removed;
 }
 
+struct sweep_ctx {
+	bool (*dead)(const struct conn *c, void *arg);
+	void *arg;
+};
+
+static bool sweep_dead(struct conn_table *t, struct conn *c, void *arg)
+{
+	const struct sweep_ctx *x = arg;
+
+	(void)t;
+	return x->dead(c, x->arg);
+}
+
+size_t conn_sweep(struct conn_table *t, size_t budget,
+		  bool (*dead)(const struct conn *c, void *arg), void *arg)
+{
+	struct sweep_ctx x = { .dead = dead, .arg = arg };
+
+	return sweep(t, budget, sweep_dead, &x);
+}
+
+struct expire_ctx {
+	uint64_t now_ms;
+	const struct conn_timeouts *to;
+	uint64_t (*ask)(const struct conn *c, void *arg);
+	void *ask_arg;
+	void (*cb)(const struct conn *c, void *arg);
+	void *arg;
+};
+
+static bool expire_dead(struct conn_table *t, struct conn *c, void *arg)
+{
+	const struct expire_ctx *x = arg;
+
+	if (!conn_expired(c, x->now_ms, x->to))
+		return false;
+	if (x->ask && c->fast) {
+		uint64_t seen = x->ask(c, x->ask_arg);
+
+		if (seen > c->last_ms) {
+			conn_seen(t, c, seen);
+			return false;
+		}
+	}
+	if (x->cb)
+		x->cb(c, x->arg);
+	return true;
+}
+
 size_t conn_expire_ask(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
 		       size_t budget, uint64_t (*ask)(const struct conn *c, void *arg),
 		       void *ask_arg, void (*cb)(const struct conn *c, void *arg), void *arg)
 {
-	size_t removed = 0, nb = t->mask + 1;
-	struct conn *c, *next;
+	struct expire_ctx x = { .now_ms = now_ms, .to = to, .ask = ask, .ask_arg = ask_arg,
+				.cb = cb, .arg = arg };
 
-	if (budget > nb)
-		budget = nb;
-	while (budget--) {
-		for (c = t->buckets[t->cursor]; c; c = next) {
-			next = c->hnext;
-			if (!conn_expired(c, now_ms, to))
-				continue;
-			if (ask && c->fast) {
-				uint64_t seen = ask(c, ask_arg);
-
-				if (seen > c->last_ms) {
-					conn_seen(t, c, seen);
-					continue;
-				}
-			}
-			if (cb)
-				cb(c, arg);
-			conn_remove(t, c);
-			removed++;
-		}
-		t->cursor = (t->cursor + 1) & t->mask;
-	}
-	return removed;
+	return sweep(t, budget, expire_dead, &x);
 }
 
 size_t conn_expire(struct conn_table *t, uint64_t now_ms, const struct conn_timeouts *to,
