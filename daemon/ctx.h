@@ -30,6 +30,7 @@
 #include "sync/wire.h"
 
 struct daemon;
+struct rules_nft_sock;
 
 struct worker {
 	struct daemon *d;
@@ -202,6 +203,9 @@ struct daemon {
 	bool fp_dist_ok;
 	bool fp_dist;
 	uint64_t fp_epoch;
+	/* The netlink socket the stats read the fast path's counters on, kept
+	 * open (rules/nft.h says why); NULL: one per read. */
+	struct rules_nft_sock *fp_ctr;
 
 	/* Everything about each node, indexed like cfg->nodes (daemon/peer.h):
 	 * carried across a reload by name. */

@@ -760,7 +760,11 @@ static void fastpath_stats(struct daemon *d, subsys_emit *emit, void *arg)
 	unsigned which = (fastpath_has_rules(d->cfg) ? RULES_NFT_FP_TARGET : 0) |
 			 (__atomic_load_n(&d->fp_dist, __ATOMIC_RELAXED) ? RULES_NFT_FP_DIST : 0);
 
-	if (which && rules_nft_fastpath_read(&fp, which, err, sizeof(err)) < 0)
+	if (which && !d->fp_ctr)
+		d->fp_ctr = rules_nft_sock_open(err, sizeof(err));	/* once, else per read */
+	if (which && (d->fp_ctr ? rules_nft_fastpath_read_on(d->fp_ctr, &fp, which, err,
+							      sizeof(err))
+				: rules_nft_fastpath_read(&fp, which, err, sizeof(err))) < 0)
 		log_debug("stats: %s", err);
 	emit(arg, "fastpath.target_packets", fp.packets);
 	emit(arg, "fastpath.target_bytes", fp.bytes);
@@ -1303,6 +1307,8 @@ out:
 			worker_fini(&d->workers[i]);
 	ctl_close(ctl);
 	metrics_close(d);
+	rules_nft_sock_close(d->fp_ctr);
+	d->fp_ctr = NULL;
 	d->ctl = NULL;
 	vipaddr_ann_close(&d->ann);
 	if (ep >= 0)

@@ -1119,36 +1119,73 @@ fp_rule_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-/* One dump of chain `chain` of table inet clusterd into st.  The table or
- * chain absent: zeros, 0. */
+/* A netlink socket kept open for the counters: closing an nf_tables socket
+ * is not free.  The kernel's release hook takes the commit mutex and waits
+ * for the pending destruction of removed objects (an RCU grace period):
+ * with the workers removing map elements all the time, a socket opened and
+ * closed per stats request held the main thread in flush_work for most of
+ * a busy run. */
+struct rules_nft_sock {
+	struct mnl_socket *nl;
+	uint32_t seq;
+};
+
+struct rules_nft_sock *
+rules_nft_sock_open(char *err, size_t errlen)
+{
+	struct rules_nft_sock *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		errbuf_set(err, errlen, "netlink socket: out of memory");
+		return NULL;
+	}
+	s->nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (s->nl == NULL || mnl_socket_bind(s->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		errbuf_set(err, errlen, "netlink socket: %s", strerror(errno));
+		rules_nft_sock_close(s);
+		return NULL;
+	}
+	s->seq = (uint32_t)time(NULL);
+	return s;
+}
+
+void
+rules_nft_sock_close(struct rules_nft_sock *s)
+{
+	if (s == NULL)
+		return;
+	if (s->nl != NULL)
+		mnl_socket_close(s->nl);
+	free(s);
+}
+
+/* One dump of chain `chain` of table inet clusterd into st, on s.  The table
+ * or chain absent: zeros, 0. */
 static int
-fp_dump_chain(const char *chain, struct fp_dump *st, char *err, size_t errlen)
+fp_dump_chain(struct rules_nft_sock *s, const char *chain, struct fp_dump *st, char *err,
+	      size_t errlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct mnl_socket *nl;
+	struct mnl_socket *nl = s->nl;
 	struct nftnl_rule *r;
 	struct nlmsghdr *nlh;
 	struct pollfd pfd;
-	uint32_t seq = (uint32_t)time(NULL), portid;
+	uint32_t seq = ++s->seq, portid;
 	int ret = 0, rounds;
 
+	/* What an earlier dump left unread (it timed out, or failed half
+	 * way) would fail this one's sequence check: drop it. */
+	while (recv(mnl_socket_get_fd(nl), buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		;
+	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
 	r = rule_new(RULES_TABLE, chain);
 	if (r == NULL) {
 		errbuf_set(err, errlen, "fastpath counters: out of memory");
 		return -ENOMEM;
 	}
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, seq);
 	nftnl_rule_nlmsg_build_payload(nlh, r);
 	nftnl_rule_free(r);
-
-	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
-	if (nl == NULL) {
-		ret = -errno;
-		errbuf_set(err, errlen, "fastpath counters: netlink socket: %s", strerror(errno));
-		return ret;
-	}
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
-	    mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
+	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) {
 		ret = -errno;
 		errbuf_set(err, errlen, "fastpath counters: netlink: %s", strerror(errno));
 		goto out;
@@ -1199,13 +1236,12 @@ fp_dump_chain(const char *chain, struct fp_dump *st, char *err, size_t errlen)
 	ret = -E2BIG;
 	errbuf_set(err, errlen, "fastpath counters: the dump of %s did not end", chain);
 out:
-	mnl_socket_close(nl);
 	return ret;
 }
 
 int
-rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err,
-			size_t errlen)
+rules_nft_fastpath_read_on(struct rules_nft_sock *s, struct rules_nft_fastpath *fp,
+			   unsigned which, char *err, size_t errlen)
 {
 	struct fp_dump st;
 	int ret;
@@ -1213,7 +1249,7 @@ rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err
 	memset(fp, 0, sizeof(*fp));
 	if (which & RULES_NFT_FP_TARGET) {
 		memset(&st, 0, sizeof(st));
-		ret = fp_dump_chain(RULES_CHAIN_OUT, &st, err, errlen);
+		ret = fp_dump_chain(s, RULES_CHAIN_OUT, &st, err, errlen);
 		if (ret)
 			return ret;
 		fp->packets = st.packets;
@@ -1223,7 +1259,7 @@ rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err
 	if (which & RULES_NFT_FP_DIST) {
 		memset(&st, 0, sizeof(st));
 		st.dist = true;
-		ret = fp_dump_chain(RULES_CHAIN_PRE, &st, err, errlen);
+		ret = fp_dump_chain(s, RULES_CHAIN_PRE, &st, err, errlen);
 		if (ret)
 			return ret;
 		fp->dist_packets = st.packets;
@@ -1231,6 +1267,22 @@ rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err
 		fp->dist_rules = st.rules;
 	}
 	return 0;
+}
+
+int
+rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err,
+			size_t errlen)
+{
+	struct rules_nft_sock *s = rules_nft_sock_open(err, errlen);
+	int ret;
+
+	if (s == NULL) {
+		memset(fp, 0, sizeof(*fp));
+		return -EIO;
+	}
+	ret = rules_nft_fastpath_read_on(s, fp, which, err, errlen);
+	rules_nft_sock_close(s);
+	return ret;
 }
 
 int

@@ -45,6 +45,17 @@ struct rules_nft_fastpath {
 #define RULES_NFT_FP_DIST	2u	/* the prerouting chain's fast rules */
 int rules_nft_fastpath_read(struct rules_nft_fastpath *fp, unsigned which, char *err,
 			    size_t errlen);
+
+/* The same on a netlink socket kept open (rules_nft_sock_open): a caller
+ * that reads often (the daemon's stats) must not open and close one each
+ * time, for the kernel's release of an nf_tables socket takes the commit
+ * mutex and waits for the destruction of what recent batches removed (an
+ * RCU grace period).  One caller at a time per socket. */
+struct rules_nft_sock;
+struct rules_nft_sock *rules_nft_sock_open(char *err, size_t errlen);
+void rules_nft_sock_close(struct rules_nft_sock *s);
+int rules_nft_fastpath_read_on(struct rules_nft_sock *s, struct rules_nft_fastpath *fp,
+			       unsigned which, char *err, size_t errlen);
 /* rules_nft_fastpath_read(fp, RULES_NFT_FP_TARGET, ...): one dump. */
 int rules_nft_fastpath_counters(struct rules_nft_fastpath *fp, char *err, size_t errlen);
 

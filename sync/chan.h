@@ -7,7 +7,8 @@
  * off and the TTL / hop limit 1; it is joined on the interface if one is
  * given, else on each interface the caller names (chan_join).  Unicast
  * works with or without a group.  Receiving says on which interface and to
- * which address a datagram arrived (IPV6_RECVPKTINFO). */
+ * which address a datagram arrived (IPV6_RECVPKTINFO).  Its buffers are
+ * large (CHAN_RCVBUF, CHAN_SNDBUF). */
 #ifndef CLUSTERD_CHAN_H
 #define CLUSTERD_CHAN_H
 
@@ -18,6 +19,12 @@
 #include "common/addr.h"
 
 struct chan;
+
+/* The socket's buffers (asked for with SO_RCVBUFFORCE / SO_SNDBUFFORCE,
+ * else what rmem_max / wmem_max allow): room for the bursts a busy
+ * distributor's reliable channels release at once. */
+#define CHAN_RCVBUF (4 << 20)
+#define CHAN_SNDBUF (1 << 20)
 
 /* mcast_group may be NULL or family 0 (no multicast); ifname may be NULL or
  * "".  Returns NULL with a message in err on failure. */
