@@ -196,7 +196,7 @@ struct daemon {
 
 	bool native_queue;
 	bool rules_installed;
-	/* The distributor's fast path: the kernel can have it (fpmap_probe);
+	/* The distributor's fast path: the kernel can have it (rules_nft_probe_destroy);
 	 * the installed rules have its maps (atomic, read by the workers);
 	 * bumped after every install with maps, once the view matches them,
 	 * so that the workers put their flows back into the new (empty) maps. */

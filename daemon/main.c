@@ -1106,7 +1106,7 @@ static int daemon_run(struct daemon *d)
 		/* The distributor's maps need element removals that cannot fail
 		 * (rules/fpmap.h): without them the targets' rewrite still
 		 * works, the distributor queues everything. */
-		fp = fpmap_probe(err, sizeof(err));
+		fp = rules_nft_probe_destroy(err, sizeof(err));
 		d->fp_dist_ok = fp == 1;
 		if (fp == 0)
 			log_warn("nftables: this kernel has no DESTROYSETELEM (Linux 6.3 and later "

@@ -27,7 +27,7 @@
  * Batches are built so that they cannot fail element by element: adds are
  * NEWSETELEM without NLM_F_EXCL (re-adding the same value refreshes the
  * timeout), removals are DESTROYSETELEM (no error when absent; kernel 6.3
- * and later: fpmap_probe() tells).  A batch the kernel refuses all the same
+ * and later: rules_nft_probe_destroy() tells).  A batch the kernel refuses all the same
  * (the map is full, or gone in a reload) is lost whole: counted, and the
  * flows stay on the queue path, where the worker adds them again.
  *
@@ -127,11 +127,5 @@ int fpmap_poll(struct fpmap *m);
 int fpmap_get(struct fpmap *m, const struct fpmap_key *k, uint64_t *expires_ms);
 
 const struct fpmap_stats *fpmap_stats(const struct fpmap *m);
-
-/* Whether this kernel has NFT_MSG_DESTROYSETELEM (6.3 and later), without
- * which a removal batch could fail for one missing element.  1 yes, 0 no,
- * -errno when the answer could not be had (no nf_tables).  Leaves nothing
- * behind. */
-int fpmap_probe(char *err, size_t errlen);
 
 #endif

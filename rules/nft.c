@@ -1330,6 +1330,56 @@ probe_one(bool native, char *err, size_t errlen)
 	return ret;
 }
 
+/* NFT_MSG_DESTROYSETELEM (kernel 6.3): the uapi headers this builds with may
+ * predate it, and it is an enum there, so it is spelled out. */
+#define NFT_MSG_DESTROYSETELEM_ 30
+
+/* Whether the kernel knows DESTROYSETELEM: a batch removing one element of a
+ * set in a table that does not exist.  nfnetlink_rcv_batch() refuses a type
+ * at or above the subsystem's NFT_MSG_MAX with EINVAL before reading any
+ * attribute: 6.1 (Debian 12) stops at 24 (DELFLOWTABLE), the DESTROY types
+ * (26 to 32) came in 6.3.  A kernel that knows the type looks the table up
+ * and answers ENOENT.  The batch changes nothing either way. */
+int
+rules_nft_probe_destroy(char *err, size_t errlen)
+{
+	uint8_t key[8] = { 0 };
+	struct nftnl_set_elem *e;
+	struct nftnl_set *s;
+	struct nlmsghdr *nlh;
+	struct nb nb;
+	int ret;
+
+	ret = nb_init(&nb, 4096);
+	if (ret) {
+		errbuf_set(err, errlen, "DESTROYSETELEM probe: out of memory");
+		return ret;
+	}
+	s = nftnl_set_alloc();
+	e = nftnl_set_elem_alloc();
+	if (s == NULL || e == NULL) {
+		nb.err = -ENOMEM;
+		nftnl_set_elem_free(e);
+	} else {
+		nftnl_set_set_str(s, NFTNL_SET_TABLE, PROBE_TABLE);
+		nftnl_set_set_str(s, NFTNL_SET_NAME, "probe");
+		nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, sizeof(key));
+		nftnl_set_elem_add(s, e);
+		nlh = nb_msg(&nb, NFT_MSG_DESTROYSETELEM_, 0, "a DESTROYSETELEM");
+		if (nlh != NULL) {
+			nftnl_set_elems_nlmsg_build_payload(nlh, s);
+			nb_next(&nb);
+		}
+	}
+	nftnl_set_free(s);
+	nb_end(&nb);
+	ret = nb_send(&nb, "DESTROYSETELEM probe", err, errlen);
+	nb_fini(&nb);
+	if (ret == 0 || ret == -ENOENT)
+		return 1;
+	return ret == -EINVAL ? 0 : ret;
+}
+
 int
 rules_nft_probe(bool *native_queue, char *err, size_t errlen)
 {

@@ -18,6 +18,13 @@
  * -errno when neither works. */
 int rules_nft_probe(bool *native_queue, char *err, size_t errlen);
 
+/* Whether the kernel has NFT_MSG_DESTROYSETELEM (6.3 and later), without
+ * which a removal from a fast-path map (rules/fpmap.h) could refuse a whole
+ * batch for one missing element.  1 yes, 0 no, -errno (and err) when the
+ * answer could not be had (no nf_tables, no CAP_NET_ADMIN).  Leaves nothing
+ * behind. */
+int rules_nft_probe_destroy(char *err, size_t errlen);
+
 /* One batch: delete table inet clusterd if it exists, add it with everything.
  * Atomic: on any error nothing changes.  Uses the queue statement that
  * rules_options(r)->native_queue names. */

@@ -40,6 +40,7 @@
 #include <netinet/in.h>
 
 #include "rules/fpmap.h"
+#include "rules/nft.h"
 
 /* The sanitizer runtimes read these before UBSAN_OPTIONS and ASAN_OPTIONS
  * (which still override them): a test's tool stops at the first report. */
@@ -334,7 +335,7 @@ int main(int argc, char **argv)
 	if (argc < 2)
 		usage();
 	if (strcmp(argv[1], "probe") == 0 && argc == 2) {
-		r = fpmap_probe(err, sizeof(err));
+		r = rules_nft_probe_destroy(err, sizeof(err));
 		if (r < 0) {
 			fprintf(stderr, "fpmap_tool: %s\n", err);
 			return 1;
