@@ -535,7 +535,9 @@ ports2=$(fp_elems d2 "$M480" | awk '{ print $1 ":" $2 }' | sort | tr '\n' ' ')
 same=$(join <(fp_elems d2 "$M480" | awk '{ print $1 ":" $2, $3 }' | sort) \
 	<(conns d2 | awk '$1 == "tcp" && $5 == 80 { print $2 ":" $3, $7 }' | sort) |
 	awk '$2 == $3' | wc -l)
-sleep 1
+# the load goes on (a request per connection every 100 ms): wait for the kernel to count it
+dist_moved() { [ "$(st d2 fastpath.dist_packets)" -gt "$dq0" ]; }
+nt_wait_until 5 dist_moved
 dq1=$(st d2 fastpath.dist_packets)
 echo "7: d2's $M480 holds $(fp_count d2 "$M480") elements at t0+$ms ms, $same agree with d2's" \
 	"table; d2's fastpath.dist_packets $dq0 -> $dq1"
